@@ -1,0 +1,325 @@
+// Package auth holds SPEC §10's sign-in parts: argon2id password hashing,
+// random bearer tokens stored as SHA-256 hashes, expiry and revocation, and
+// login throttling per account and per client address. It imports identity
+// and errcode; httpapi and server use it.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/time/rate"
+
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// Argon2id parameters: OWASP's minimum (m=19 MiB, t=2, p=1).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	saltLen      = 16
+	// MinPasswordLength is the shortest password accepted for new accounts.
+	MinPasswordLength = 8
+)
+
+// hashSlots bounds concurrent hashing: each hash holds 19 MiB.
+var hashSlots = make(chan struct{}, max(2, runtime.NumCPU()))
+
+// HashPassword returns the PHC-encoded argon2id hash of password.
+func HashPassword(ctx context.Context, password string) (string, error) {
+	if err := CheckPassword(password); err != nil {
+		return "", err
+	}
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("read salt: %w", err)
+	}
+	key, err := derive(ctx, password, salt, argonTime, argonMemory, argonThreads)
+	if err != nil {
+		return "", err
+	}
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// CheckPassword reports whether password is acceptable for a new account.
+func CheckPassword(password string) error {
+	if len(password) < MinPasswordLength {
+		return errcode.New(errcode.BadRequest, "The password must have at least %d characters.", MinPasswordLength)
+	}
+	if len(password) > 1024 {
+		return errcode.New(errcode.BadRequest, "The password is too long.")
+	}
+	return nil
+}
+
+func derive(ctx context.Context, password string, salt []byte, t, m uint32, p uint8) ([]byte, error) {
+	select {
+	case hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for hashing slot: %w", ctx.Err())
+	}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey([]byte(password), salt, t, m, p, argonKeyLen), nil
+}
+
+// VerifyPassword reports whether password matches the PHC-encoded hash.
+func VerifyPassword(ctx context.Context, encoded, password string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("verify password: unknown hash format")
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+		return false, fmt.Errorf("verify password: parameters: %w", err)
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, fmt.Errorf("verify password: salt: %w", err)
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil {
+		return false, fmt.Errorf("verify password: key: %w", err)
+	}
+	got, err := derive(ctx, password, salt, t, m, p)
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// dummyHash is verified against when no account matches, so that sign-in
+// takes the same time whether or not the name exists (SPEC §6).
+var dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3wJ7x2d9wq3cW9mJdK0v6o0f5zYz1Xy5bZtN3y1dAcQ"
+
+// NewToken returns a random bearer token and the hash under which it is stored.
+func NewToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken returns the stored form of a token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Credential is what sign-in needs of one account.
+type Credential struct {
+	UserID       identity.UserID
+	PasswordHash string
+}
+
+// Store is the persistence auth needs.
+type Store interface {
+	// FindCredentials returns the accounts whose sign-in name is name (an
+	// address may name a member, a personal account and guests).
+	FindCredentials(ctx context.Context, name string) ([]Credential, error)
+	// CreateToken stores a token hash for the user.
+	CreateToken(ctx context.Context, hash []byte, userID identity.UserID, expires time.Time) error
+	// FindToken returns the user and expiry of a token hash; notFound when none.
+	FindToken(ctx context.Context, hash []byte) (identity.UserID, time.Time, error)
+	// DeleteToken revokes a token; deleting an unknown token is not an error.
+	DeleteToken(ctx context.Context, hash []byte) error
+	// FindUserByID returns a user; notFound when none.
+	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+}
+
+// Service signs people in and authenticates their tokens.
+type Service struct {
+	Store    Store
+	Now      func() time.Time
+	TokenTTL time.Duration
+	Throttle *Throttle
+}
+
+// Token is an issued bearer token.
+type Token struct {
+	AccessToken string
+	ExpiresIn   time.Duration
+	UserID      identity.UserID
+}
+
+// ErrInvalidGrant is returned for wrong credentials (OAuth 2 invalid_grant).
+var ErrInvalidGrant = errors.New("invalid_grant")
+
+// SignIn checks a name and password and issues a token. It returns
+// ErrInvalidGrant for wrong credentials and rateLimited when throttled.
+func (s *Service) SignIn(ctx context.Context, name, password, clientAddr string) (Token, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	now := s.Now()
+	if err := s.Throttle.Allow(now, name, clientAddr); err != nil {
+		return Token{}, err
+	}
+	creds, err := s.Store.FindCredentials(ctx, name)
+	if err != nil {
+		return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+	}
+	if len(creds) == 0 {
+		// Same work as a real check: the timing says nothing about existence.
+		if _, err := VerifyPassword(ctx, dummyHash, password); err != nil {
+			return Token{}, err
+		}
+		s.Throttle.Failed(now, name, clientAddr)
+		return Token{}, ErrInvalidGrant
+	}
+	for _, c := range creds {
+		ok, err := VerifyPassword(ctx, c.PasswordHash, password)
+		if err != nil {
+			return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+		}
+		if ok {
+			tok, hash := NewToken()
+			if err := s.Store.CreateToken(ctx, hash, c.UserID, now.Add(s.TokenTTL)); err != nil {
+				return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+			}
+			s.Throttle.Succeeded(name)
+			return Token{AccessToken: tok, ExpiresIn: s.TokenTTL, UserID: c.UserID}, nil
+		}
+	}
+	s.Throttle.Failed(now, name, clientAddr)
+	return Token{}, ErrInvalidGrant
+}
+
+// IssueToken issues a token for a user who proved who they are another way
+// (sign-up code, invitation redeem).
+func (s *Service) IssueToken(ctx context.Context, userID identity.UserID) (Token, error) {
+	tok, hash := NewToken()
+	if err := s.Store.CreateToken(ctx, hash, userID, s.Now().Add(s.TokenTTL)); err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	return Token{AccessToken: tok, ExpiresIn: s.TokenTTL, UserID: userID}, nil
+}
+
+// Authenticate returns the user a bearer token belongs to, or unauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (identity.User, error) {
+	if token == "" || len(token) > 256 {
+		return identity.User{}, errcode.New(errcode.Unauthenticated, "A valid bearer token is required.")
+	}
+	uid, expires, err := s.Store.FindToken(ctx, HashToken(token))
+	if errcode.Is(err, errcode.NotFound) {
+		return identity.User{}, errcode.New(errcode.Unauthenticated, "The access token is not valid.")
+	}
+	if err != nil {
+		return identity.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if !s.Now().Before(expires) {
+		return identity.User{}, errcode.New(errcode.Unauthenticated, "The access token has expired; sign in again.")
+	}
+	u, err := s.Store.FindUserByID(ctx, uid)
+	if errcode.Is(err, errcode.NotFound) {
+		return identity.User{}, errcode.New(errcode.Unauthenticated, "The access token is not valid.")
+	}
+	if err != nil {
+		return identity.User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return u, nil
+}
+
+// SignOut revokes a token.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	if err := s.Store.DeleteToken(ctx, HashToken(token)); err != nil {
+		return fmt.Errorf("sign out: %w", err)
+	}
+	return nil
+}
+
+// Throttle limits failed sign-ins per account name and per client address
+// with token buckets. Time is passed in, so tests move a fake clock.
+type Throttle struct {
+	PerAccount   rate.Limit // refill of failed attempts per account
+	AccountBurst int
+	PerClient    rate.Limit
+	ClientBurst  int
+
+	mu       sync.Mutex
+	accounts map[string]*entry
+	clients  map[string]*entry
+}
+
+type entry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// NewThrottle returns the default throttle: per account 5 failures then one
+// per minute; per client address 30 failures then one every 6 seconds.
+func NewThrottle() *Throttle {
+	return &Throttle{
+		PerAccount: rate.Every(time.Minute), AccountBurst: 5,
+		PerClient: rate.Every(6 * time.Second), ClientBurst: 30,
+		accounts: map[string]*entry{}, clients: map[string]*entry{},
+	}
+}
+
+// Allow returns rateLimited when either bucket is empty. It does not take a
+// token: only failures do.
+func (t *Throttle) Allow(now time.Time, name, client string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range []*entry{t.get(t.accounts, name, t.PerAccount, t.AccountBurst, now), t.get(t.clients, client, t.PerClient, t.ClientBurst, now)} {
+		if e.lim.TokensAt(now) < 1 {
+			wait := time.Duration((1 - e.lim.TokensAt(now)) / float64(e.lim.Limit()) * float64(time.Second))
+			return errcode.RateLimit(max(wait, time.Second), "Too many failed sign-ins; try again later.")
+		}
+	}
+	return nil
+}
+
+// Failed takes a token from both buckets.
+func (t *Throttle) Failed(now time.Time, name, client string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.get(t.accounts, name, t.PerAccount, t.AccountBurst, now).lim.AllowN(now, 1)
+	t.get(t.clients, client, t.PerClient, t.ClientBurst, now).lim.AllowN(now, 1)
+	t.evict(now)
+}
+
+// Succeeded forgets an account's failures.
+func (t *Throttle) Succeeded(name string) {
+	t.mu.Lock()
+	delete(t.accounts, name)
+	t.mu.Unlock()
+}
+
+func (t *Throttle) get(m map[string]*entry, key string, lim rate.Limit, burst int, now time.Time) *entry {
+	e := m[key]
+	if e == nil {
+		e = &entry{lim: rate.NewLimiter(lim, burst)}
+		m[key] = e
+	}
+	e.seen = now
+	return e
+}
+
+// evict drops entries idle long enough to be full again, bounding memory.
+func (t *Throttle) evict(now time.Time) {
+	if len(t.accounts)+len(t.clients) < 10000 {
+		return
+	}
+	for _, m := range []map[string]*entry{t.accounts, t.clients} {
+		for k, e := range m {
+			if now.Sub(e.seen) > time.Hour {
+				delete(m, k)
+			}
+		}
+	}
+}

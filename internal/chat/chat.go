@@ -1,0 +1,137 @@
+// Package chat holds SPEC §7: 1:1 and group chats, their members, messages
+// with edits, soft deletes, mentions and read state, and the read-only state
+// that policy changes cause. Every creation, member addition and send asks
+// the Gate (SPEC §4, §5) first; the package never decides a rule itself.
+// It is a domain package: no SQL, no HTTP. httpapi and server import it.
+package chat
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// ID identifies a chat.
+type ID string
+
+// MessageID identifies a message; ids grow with commit order.
+type MessageID int64
+
+// Type is a chat's type, with Graph's values.
+type Type string
+
+// Chat types.
+const (
+	OneOnOne Type = "oneOnOne"
+	Group    Type = "group"
+)
+
+// RequestState is a member's state toward a message request (SPEC §5).
+type RequestState string
+
+// Request states, with API.md's values.
+const (
+	Accepted RequestState = "accepted"
+	Pending  RequestState = "pending"
+	Declined RequestState = "declined"
+)
+
+// Chat is a conversation.
+type Chat struct {
+	ID          ID
+	Type        Type
+	Topic       string
+	TenantID    identity.TenantID // host: the creator's tenant, "" when a personal user created it
+	CreatedBy   identity.UserID
+	CreatedAt   time.Time
+	UpdatedAt   time.Time // last activity, orders the chat list
+	External    bool      // §7: has (or was created with) a member external to the creator's tenant
+	PairKey     string    // oneOnOne only: the two user ids, sorted, so one chat exists per pair
+	LastReadAt  time.Time // the viewer's read mark (viewpoint); zero when never read
+	ViewerState RequestState
+}
+
+// Member is a person in a chat. A pending member invited by address has no
+// account behind it yet (or one the sender must not learn of): UserID is
+// set only when an account owns the address, and the sender sees Address.
+type Member struct {
+	ID          string
+	ChatID      ID
+	UserID      identity.UserID
+	User        identity.User // loaded with the member; zero for an address-only member
+	Roles       []string
+	VisibleFrom time.Time
+	JoinedAt    time.Time
+	State       RequestState
+	Address     string // the address the inviter typed, for pending members
+	AddedBy     identity.UserID
+	LastReadAt  time.Time
+}
+
+// IsOwner reports whether the member has the owner role.
+func (m *Member) IsOwner() bool {
+	for _, r := range m.Roles {
+		if r == "owner" {
+			return true
+		}
+	}
+	return false
+}
+
+// Mention is an @mention inside a message body (Graph chatMessageMention).
+type Mention struct {
+	ID          int
+	MentionText string
+	UserID      identity.UserID
+}
+
+// Attachment is a message attachment; Parley accepts Adaptive Cards.
+type Attachment struct {
+	ID          string
+	ContentType string
+	Content     string // the card JSON, as text (Graph's shape)
+	Name        string
+}
+
+// AdaptiveCardType is the content type of Adaptive Card attachments.
+const AdaptiveCardType = "application/vnd.microsoft.card.adaptive"
+
+// Message is a chat message.
+type Message struct {
+	ID          MessageID
+	ChatID      ID
+	SenderID    identity.UserID
+	Sender      identity.User
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
+	DeletedAt   time.Time // zero unless soft-deleted
+	ContentType string    // "text" or "html"
+	Content     string
+	Mentions    []Mention
+	Attachments []Attachment
+}
+
+// Deleted reports whether the message was soft-deleted.
+func (m *Message) Deleted() bool { return !m.DeletedAt.IsZero() }
+
+// NewID returns a fresh chat id in the style Teams uses.
+func NewID() ID { return ID("19:" + randHex(16) + "@thread.v2") }
+
+// NewMemberID returns a fresh member id.
+func NewMemberID() string { return randHex(16) }
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	return hex.EncodeToString(b)
+}
+
+// PairKey returns the key that makes a oneOnOne chat unique per pair.
+func PairKey(a, b identity.UserID) string {
+	if a > b {
+		a, b = b, a
+	}
+	return string(a) + "|" + string(b)
+}

@@ -1,0 +1,643 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// Limits on what a caller may send.
+const (
+	MaxContentBytes  = 28 * 1024 // Teams' message size limit
+	MaxTopicRunes    = 250
+	MaxGroupMembers  = 250
+	MaxPageSize      = 50
+	DefaultPageSize  = 20
+	MaxMentions      = 100
+	MaxAttachments   = 10
+	MaxCardJSONBytes = 28 * 1024
+)
+
+// Store is the persistence chat needs. Write methods persist the change and
+// its events atomically and return the events with their seqs, which the
+// service publishes after commit.
+type Store interface {
+	// FindUserByID returns a user; notFound when none.
+	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+	// FindChat returns the chat as seen by viewer and its members; notFound
+	// when it does not exist or viewer is not a member of it.
+	FindChat(ctx context.Context, id ID, viewer identity.UserID) (Chat, []Member, error)
+	// FindChatByPair returns the oneOnOne chat of a pair; notFound when none.
+	FindChatByPair(ctx context.Context, pairKey string, viewer identity.UserID) (Chat, error)
+	// FindChats returns the viewer's chats, most recent activity first,
+	// starting after the cursor, at most limit.
+	FindChats(ctx context.Context, viewer identity.UserID, after ChatCursor, limit int) ([]Chat, error)
+	// CreateChat stores a chat with its members; conflict when a oneOnOne
+	// chat of the same pair exists.
+	CreateChat(ctx context.Context, c Chat, members []Member, drafts []event.Draft) ([]event.Event, error)
+	// UpdateChat stores a chat's topic.
+	UpdateChat(ctx context.Context, c Chat, drafts []event.Draft) ([]event.Event, error)
+	// AddMember stores a member; conflict when the user is already one.
+	AddMember(ctx context.Context, m Member, drafts []event.Draft) ([]event.Event, error)
+	// RemoveMember deletes a member; notFound when none.
+	RemoveMember(ctx context.Context, chatID ID, memberID string, drafts []event.Draft) ([]event.Event, error)
+	// CreateMessage stores m, giving it its id, and the events build returns
+	// for the stored message.
+	CreateMessage(ctx context.Context, m *Message, build func(*Message) []event.Draft) ([]event.Event, error)
+	// FindMessage returns one message of a chat; notFound when none.
+	FindMessage(ctx context.Context, chatID ID, id MessageID) (Message, error)
+	// FindMessages returns messages of a chat newest first, with ids below
+	// before (0: from the newest) and not older than since.
+	FindMessages(ctx context.Context, chatID ID, since time.Time, before MessageID, limit int) ([]Message, error)
+	// UpdateMessage stores an edit or a soft delete.
+	UpdateMessage(ctx context.Context, m Message, drafts []event.Draft) ([]event.Event, error)
+	// MarkRead sets a member's read mark.
+	MarkRead(ctx context.Context, chatID ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
+}
+
+// Encoder turns domain values into the JSON payloads of events, as seen by
+// the receiving viewer (identity types are relative to the viewer).
+type Encoder interface {
+	MessageEvent(viewer *identity.User, typ event.Type, m *Message) []byte
+	MemberEvent(viewer *identity.User, typ event.Type, chatID ID, m *Member) []byte
+	ChatEvent(viewer *identity.User, typ event.Type, c *Chat) []byte
+}
+
+// Gate applies SPEC §4 and §5 for the chat service. An error refuses the
+// action with its code; a nil error allows it.
+type Gate interface {
+	// MayAdd decides whether actor may start a chat with, or add, target.
+	MayAdd(ctx context.Context, actor, target *identity.User) error
+	// MaySend decides whether sender may send in a chat with these members.
+	MaySend(ctx context.Context, sender *identity.User, c *Chat, members []Member) error
+}
+
+// Service runs chats and messages.
+type Service struct {
+	Store   Store
+	Bus     event.Bus
+	Encoder Encoder
+	Gate    Gate
+	Now     func() time.Time
+	sani    *bluemonday.Policy
+}
+
+// NewService returns a chat service.
+func NewService(store Store, bus event.Bus, enc Encoder, gate Gate, now func() time.Time) *Service {
+	p := bluemonday.UGCPolicy()
+	// Graph mentions are <at id="0">Name</at> inside the HTML body.
+	p.AllowElements("at")
+	p.AllowAttrs("id").OnElements("at")
+	return &Service{Store: store, Bus: bus, Encoder: enc, Gate: gate, Now: now, sani: p}
+}
+
+func (s *Service) publish(ctx context.Context, evs []event.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	// A failed publish loses nothing: events are stored, clients replay.
+	_ = s.Bus.Publish(ctx, evs)
+}
+
+// NewMember describes a member to add: by user id, or by the e-mail address
+// or phone number the inviter typed (SPEC §6).
+type NewMember struct {
+	UserID      identity.UserID
+	Email       string
+	Phone       string
+	Roles       []string
+	VisibleFrom *time.Time
+}
+
+// NewChat describes a chat to create.
+type NewChat struct {
+	Type    Type
+	Topic   string
+	Members []NewMember
+}
+
+// Create creates a chat. For a oneOnOne chat that exists already it returns
+// that chat and created=false. Errors: badRequest, notFound (an unknown or
+// invisible user), and the Gate's codes.
+func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) (Chat, bool, error) {
+	if nc.Type != OneOnOne && nc.Type != Group {
+		return Chat{}, false, errcode.New(errcode.BadRequest, "chatType must be oneOnOne or group.")
+	}
+	topic := strings.TrimSpace(nc.Topic)
+	if utf8.RuneCountInString(topic) > MaxTopicRunes {
+		return Chat{}, false, errcode.New(errcode.BadRequest, "The topic may have at most %d characters.", MaxTopicRunes)
+	}
+	if nc.Type == OneOnOne && topic != "" {
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has no topic.")
+	}
+	// The caller may list themself or not; collect the others once each.
+	owner := map[identity.UserID]bool{actor.ID: true}
+	var others []identity.UserID
+	seen := map[identity.UserID]bool{actor.ID: true}
+	for _, m := range nc.Members {
+		if m.UserID == "" {
+			return Chat{}, false, errcode.New(errcode.BadRequest, "Every member needs a user.")
+		}
+		if hasOwner(m.Roles) {
+			owner[m.UserID] = true
+		}
+		if seen[m.UserID] {
+			continue
+		}
+		seen[m.UserID] = true
+		others = append(others, m.UserID)
+	}
+	switch {
+	case nc.Type == OneOnOne && len(others) != 1:
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has exactly two members: you and one other person.")
+	case nc.Type == Group && len(others) < 1:
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A group chat needs at least one other member.")
+	case len(others)+1 > MaxGroupMembers:
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
+	}
+	users := make([]identity.User, 0, len(others))
+	for _, id := range others {
+		u, err := s.Store.FindUserByID(ctx, id)
+		if errcode.Is(err, errcode.NotFound) {
+			return Chat{}, false, errcode.New(errcode.NotFound, "No user %s.", id)
+		}
+		if err != nil {
+			return Chat{}, false, fmt.Errorf("create chat: load member %s: %w", id, err)
+		}
+		users = append(users, u)
+	}
+	now := s.Now()
+	c := Chat{ID: NewID(), Type: nc.Type, Topic: topic, TenantID: actor.TenantID, CreatedBy: actor.ID, CreatedAt: now, UpdatedAt: now}
+	if nc.Type == OneOnOne {
+		c.PairKey = PairKey(actor.ID, users[0].ID)
+		if existing, err := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID); err == nil {
+			return existing, false, nil
+		} else if !errcode.Is(err, errcode.NotFound) {
+			return Chat{}, false, fmt.Errorf("create chat: %w", err)
+		}
+	}
+	for i := range users {
+		if err := s.Gate.MayAdd(ctx, actor, &users[i]); err != nil {
+			return Chat{}, false, err
+		}
+		if users[i].ExternalTo(actor) {
+			c.External = true
+		}
+	}
+	members := make([]Member, 0, len(users)+1)
+	all := append([]identity.User{*actor}, users...)
+	for _, u := range all {
+		m := Member{ID: NewMemberID(), ChatID: c.ID, UserID: u.ID, User: u, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: actor.ID}
+		if nc.Type == Group && owner[u.ID] {
+			m.Roles = []string{"owner"}
+		}
+		if nc.Type == OneOnOne {
+			m.Roles = []string{"owner"}
+		}
+		members = append(members, m)
+	}
+	var drafts []event.Draft
+	for i := range members {
+		viewer := &members[i].User
+		cc := c
+		drafts = append(drafts, event.Draft{UserID: viewer.ID, Type: event.ChatCreated, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(viewer, event.ChatCreated, &cc)})
+	}
+	evs, err := s.Store.CreateChat(ctx, c, members, drafts)
+	if errcode.Is(err, errcode.Conflict) && c.Type == OneOnOne {
+		// Another request created the pair's chat first: return it.
+		existing, ferr := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID)
+		if ferr != nil {
+			return Chat{}, false, fmt.Errorf("create chat: reload pair: %w", ferr)
+		}
+		return existing, false, nil
+	}
+	if err != nil {
+		return Chat{}, false, fmt.Errorf("create chat: %w", err)
+	}
+	s.publish(ctx, evs)
+	c.ViewerState = Accepted
+	return c, true, nil
+}
+
+func hasOwner(roles []string) bool {
+	for _, r := range roles {
+		if r == "owner" {
+			return true
+		}
+	}
+	return false
+}
+
+// Get returns a chat the actor is in. Errors: notFound.
+func (s *Service) Get(ctx context.Context, actor *identity.User, id ID) (Chat, error) {
+	c, _, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Chat{}, fmt.Errorf("get chat %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// ChatCursor marks a position in the chat list.
+type ChatCursor struct {
+	UpdatedAt time.Time
+	ID        ID
+}
+
+// List returns a page of the actor's chats and the cursor of the next page
+// (zero when there is none).
+func (s *Service) List(ctx context.Context, actor *identity.User, after ChatCursor, limit int) ([]Chat, ChatCursor, error) {
+	limit = clampPage(limit)
+	chats, err := s.Store.FindChats(ctx, actor.ID, after, limit+1)
+	if err != nil {
+		return nil, ChatCursor{}, fmt.Errorf("list chats: %w", err)
+	}
+	var next ChatCursor
+	if len(chats) > limit {
+		chats = chats[:limit]
+		last := chats[limit-1]
+		next = ChatCursor{UpdatedAt: last.UpdatedAt, ID: last.ID}
+	}
+	return chats, next, nil
+}
+
+func clampPage(n int) int {
+	if n <= 0 {
+		return DefaultPageSize
+	}
+	return min(n, MaxPageSize)
+}
+
+// Update changes a group chat's topic. Errors: notFound, badRequest.
+func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, topic string) (Chat, error) {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Chat{}, fmt.Errorf("update chat %s: %w", id, err)
+	}
+	if c.Type != Group {
+		return Chat{}, errcode.New(errcode.BadRequest, "Only group chats have a topic.")
+	}
+	topic = strings.TrimSpace(topic)
+	if utf8.RuneCountInString(topic) > MaxTopicRunes {
+		return Chat{}, errcode.New(errcode.BadRequest, "The topic may have at most %d characters.", MaxTopicRunes)
+	}
+	c.Topic = topic
+	c.UpdatedAt = s.Now()
+	evs, err := s.Store.UpdateChat(ctx, c, s.chatDrafts(members, event.ChatUpdated, &c))
+	if err != nil {
+		return Chat{}, fmt.Errorf("update chat %s: %w", id, err)
+	}
+	s.publish(ctx, evs)
+	return c, nil
+}
+
+func (s *Service) chatDrafts(members []Member, typ event.Type, c *Chat) []event.Draft {
+	drafts := make([]event.Draft, 0, len(members))
+	for i := range members {
+		if members[i].UserID == "" || members[i].State != Accepted {
+			continue
+		}
+		drafts = append(drafts, event.Draft{UserID: members[i].UserID, Type: typ, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(&members[i].User, typ, c)})
+	}
+	return drafts
+}
+
+// Members returns a chat's members. Errors: notFound.
+func (s *Service) Members(ctx context.Context, actor *identity.User, id ID) ([]Member, error) {
+	_, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list members of %s: %w", id, err)
+	}
+	return members, nil
+}
+
+// AddMember adds a user to a group chat. Errors: notFound, badRequest,
+// conflict (already a member), externalMemberNotAllowed and the Gate's codes.
+func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm NewMember) (Member, error) {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
+	}
+	if c.Type != Group {
+		return Member{}, errcode.New(errcode.BadRequest, "Members can be added to group chats only; start a group chat instead.")
+	}
+	if len(members) >= MaxGroupMembers {
+		return Member{}, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
+	}
+	u, err := s.Store.FindUserByID(ctx, nm.UserID)
+	if errcode.Is(err, errcode.NotFound) {
+		return Member{}, errcode.New(errcode.NotFound, "No user %s.", nm.UserID)
+	}
+	if err != nil {
+		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
+	}
+	for _, m := range members {
+		if m.UserID == u.ID {
+			return Member{}, errcode.New(errcode.Conflict, "%s is already a member of this chat.", u.DisplayName)
+		}
+	}
+	// §7: an internal group chat never turns external, so internal history
+	// is never exposed.
+	creatorTenant := c.TenantID
+	external := u.TenantID == "" || u.TenantID != creatorTenant
+	if external && !c.External {
+		return Member{}, errcode.New(errcode.ExternalMemberNotAllowed, "People from outside your organisation can only be added to external group chats; start a new group chat with them instead.")
+	}
+	if err := s.Gate.MayAdd(ctx, actor, &u); err != nil {
+		return Member{}, err
+	}
+	now := s.Now()
+	m := Member{ID: NewMemberID(), ChatID: c.ID, UserID: u.ID, User: u, Roles: nm.Roles, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: actor.ID}
+	if nm.VisibleFrom != nil {
+		if nm.VisibleFrom.After(now) {
+			return Member{}, errcode.New(errcode.BadRequest, "visibleHistoryStartDateTime cannot be in the future.")
+		}
+		m.VisibleFrom = *nm.VisibleFrom
+	}
+	if m.Roles == nil {
+		m.Roles = []string{}
+	}
+	all := append(members, m)
+	drafts := make([]event.Draft, 0, len(all)+1)
+	for i := range all {
+		if all[i].UserID == "" || all[i].State != Accepted {
+			continue
+		}
+		drafts = append(drafts, event.Draft{UserID: all[i].UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&all[i].User, event.MemberAdded, c.ID, &m)})
+	}
+	evs, err := s.Store.AddMember(ctx, m, drafts)
+	if err != nil {
+		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
+	}
+	s.publish(ctx, evs)
+	return m, nil
+}
+
+// RemoveMember removes a member from a group chat: owners may remove anyone,
+// everyone may remove themself (leave). Errors: notFound, badRequest, forbidden.
+func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID, memberID string) error {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return fmt.Errorf("remove member from %s: %w", id, err)
+	}
+	if c.Type != Group {
+		return errcode.New(errcode.BadRequest, "Members can be removed from group chats only.")
+	}
+	var target, me *Member
+	for i := range members {
+		if members[i].ID == memberID || (members[i].UserID != "" && string(members[i].UserID) == memberID) {
+			target = &members[i]
+		}
+		if members[i].UserID == actor.ID {
+			me = &members[i]
+		}
+	}
+	if target == nil {
+		return errcode.New(errcode.NotFound, "No member %s in this chat.", memberID)
+	}
+	if target.UserID != actor.ID && (me == nil || !me.IsOwner()) {
+		return errcode.New(errcode.Forbidden, "Only owners of the chat may remove other members.")
+	}
+	drafts := make([]event.Draft, 0, len(members))
+	for i := range members {
+		if members[i].UserID == "" || members[i].State != Accepted {
+			continue
+		}
+		drafts = append(drafts, event.Draft{UserID: members[i].UserID, Type: event.MemberRemoved, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&members[i].User, event.MemberRemoved, c.ID, target)})
+	}
+	evs, err := s.Store.RemoveMember(ctx, c.ID, target.ID, drafts)
+	if err != nil {
+		return fmt.Errorf("remove member from %s: %w", id, err)
+	}
+	s.publish(ctx, evs)
+	return nil
+}
+
+// Body is a message body as sent by a client.
+type Body struct {
+	ContentType string
+	Content     string
+	Mentions    []Mention
+	Attachments []Attachment
+}
+
+func (s *Service) clean(b Body, members []Member) (Body, error) {
+	switch b.ContentType {
+	case "", "text":
+		b.ContentType = "text"
+	case "html":
+	default:
+		return Body{}, errcode.New(errcode.BadRequest, "body.contentType must be text or html.")
+	}
+	if len(b.Content) > MaxContentBytes {
+		return Body{}, errcode.New(errcode.BadRequest, "The message is longer than %d bytes.", MaxContentBytes)
+	}
+	if !utf8.ValidString(b.Content) {
+		return Body{}, errcode.New(errcode.BadRequest, "The message is not valid UTF-8.")
+	}
+	if b.ContentType == "html" {
+		b.Content = s.sani.Sanitize(b.Content)
+	}
+	if strings.TrimSpace(b.Content) == "" && len(b.Attachments) == 0 {
+		return Body{}, errcode.New(errcode.BadRequest, "The message is empty.")
+	}
+	if len(b.Mentions) > MaxMentions {
+		return Body{}, errcode.New(errcode.BadRequest, "A message may mention at most %d people.", MaxMentions)
+	}
+	for _, mn := range b.Mentions {
+		found := false
+		for _, m := range members {
+			if m.UserID != "" && m.UserID == mn.UserID {
+				found = true
+			}
+		}
+		if !found {
+			return Body{}, errcode.New(errcode.BadRequest, "Mentions may name members of this chat only.")
+		}
+	}
+	if len(b.Attachments) > MaxAttachments {
+		return Body{}, errcode.New(errcode.BadRequest, "A message may have at most %d attachments.", MaxAttachments)
+	}
+	for i, a := range b.Attachments {
+		if a.ContentType != AdaptiveCardType {
+			return Body{}, errcode.New(errcode.BadRequest, "Attachments must be Adaptive Cards (%s).", AdaptiveCardType)
+		}
+		if len(a.Content) > MaxCardJSONBytes || !validCardJSON(a.Content) {
+			return Body{}, errcode.New(errcode.BadRequest, "Attachment %d is not an Adaptive Card JSON object.", i)
+		}
+		if a.ID == "" {
+			b.Attachments[i].ID = randHex(8)
+		}
+	}
+	return b, nil
+}
+
+// Send posts a message. Errors: notFound, badRequest and the Gate's codes.
+func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body) (Message, error) {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Message{}, fmt.Errorf("send to %s: %w", id, err)
+	}
+	b, err = s.clean(b, members)
+	if err != nil {
+		return Message{}, err
+	}
+	if err := s.Gate.MaySend(ctx, actor, &c, members); err != nil {
+		return Message{}, err
+	}
+	m := Message{ChatID: c.ID, SenderID: actor.ID, Sender: *actor, CreatedAt: s.Now(), ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments}
+	m.ModifiedAt = m.CreatedAt
+	evs, err := s.Store.CreateMessage(ctx, &m, func(stored *Message) []event.Draft {
+		return s.messageDrafts(members, event.MessageCreated, stored)
+	})
+	if err != nil {
+		return Message{}, fmt.Errorf("send to %s: %w", id, err)
+	}
+	s.publish(ctx, evs)
+	return m, nil
+}
+
+func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []event.Draft {
+	drafts := make([]event.Draft, 0, len(members))
+	for i := range members {
+		mb := &members[i]
+		if mb.UserID == "" || mb.State != Accepted || m.CreatedAt.Before(mb.VisibleFrom) {
+			continue
+		}
+		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, m)})
+	}
+	return drafts
+}
+
+// Messages returns a page of messages newest first, from before (0: the
+// newest), within the actor's visible history. Errors: notFound.
+func (s *Service) Messages(ctx context.Context, actor *identity.User, id ID, before MessageID, limit int) ([]Message, MessageID, error) {
+	_, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list messages of %s: %w", id, err)
+	}
+	me := memberOf(members, actor.ID)
+	limit = clampPage(limit)
+	msgs, err := s.Store.FindMessages(ctx, id, me.VisibleFrom, before, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list messages of %s: %w", id, err)
+	}
+	var next MessageID
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = msgs[limit-1].ID
+	}
+	return msgs, next, nil
+}
+
+func memberOf(members []Member, id identity.UserID) Member {
+	for _, m := range members {
+		if m.UserID == id {
+			return m
+		}
+	}
+	return Member{}
+}
+
+// Message returns one message. Errors: notFound.
+func (s *Service) Message(ctx context.Context, actor *identity.User, id ID, mid MessageID) (Message, error) {
+	_, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Message{}, fmt.Errorf("get message %d: %w", mid, err)
+	}
+	m, err := s.Store.FindMessage(ctx, id, mid)
+	if err != nil {
+		return Message{}, fmt.Errorf("get message %d: %w", mid, err)
+	}
+	if m.CreatedAt.Before(memberOf(members, actor.ID).VisibleFrom) {
+		return Message{}, errcode.New(errcode.NotFound, "No message %d in this chat.", mid)
+	}
+	return m, nil
+}
+
+func (s *Service) ownMessage(ctx context.Context, actor *identity.User, id ID, mid MessageID) (Chat, []Member, Message, error) {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Chat{}, nil, Message{}, err
+	}
+	m, err := s.Store.FindMessage(ctx, id, mid)
+	if err != nil {
+		return Chat{}, nil, Message{}, err
+	}
+	if m.SenderID != actor.ID {
+		return Chat{}, nil, Message{}, errcode.New(errcode.Forbidden, "Only the sender may change a message.")
+	}
+	if m.Deleted() {
+		return Chat{}, nil, Message{}, errcode.New(errcode.NotFound, "The message was deleted.")
+	}
+	return c, members, m, nil
+}
+
+// Edit replaces the body of the actor's own message. Errors: notFound,
+// forbidden, badRequest, and the Gate's codes (an edit is a send).
+func (s *Service) Edit(ctx context.Context, actor *identity.User, id ID, mid MessageID, b Body) (Message, error) {
+	c, members, m, err := s.ownMessage(ctx, actor, id, mid)
+	if err != nil {
+		return Message{}, fmt.Errorf("edit message %d: %w", mid, err)
+	}
+	if b, err = s.clean(b, members); err != nil {
+		return Message{}, err
+	}
+	if err := s.Gate.MaySend(ctx, actor, &c, members); err != nil {
+		return Message{}, err
+	}
+	m.ContentType, m.Content, m.Mentions, m.Attachments = b.ContentType, b.Content, b.Mentions, b.Attachments
+	m.ModifiedAt = s.Now()
+	evs, err := s.Store.UpdateMessage(ctx, m, s.messageDrafts(members, event.MessageUpdated, &m))
+	if err != nil {
+		return Message{}, fmt.Errorf("edit message %d: %w", mid, err)
+	}
+	s.publish(ctx, evs)
+	return m, nil
+}
+
+// Delete soft-deletes the actor's own message: it stays in the list with
+// its deletion time and no content. Errors: notFound, forbidden.
+func (s *Service) Delete(ctx context.Context, actor *identity.User, id ID, mid MessageID) error {
+	_, members, m, err := s.ownMessage(ctx, actor, id, mid)
+	if err != nil {
+		return fmt.Errorf("delete message %d: %w", mid, err)
+	}
+	now := s.Now()
+	m.DeletedAt, m.ModifiedAt = now, now
+	m.Content, m.Mentions, m.Attachments = "", nil, nil
+	evs, err := s.Store.UpdateMessage(ctx, m, s.messageDrafts(members, event.MessageDeleted, &m))
+	if err != nil {
+		return fmt.Errorf("delete message %d: %w", mid, err)
+	}
+	s.publish(ctx, evs)
+	return nil
+}
+
+// MarkRead sets the actor's read mark on a chat to now (read=true) or clears
+// it (read=false). Errors: notFound.
+func (s *Service) MarkRead(ctx context.Context, actor *identity.User, id ID, read bool) error {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return fmt.Errorf("mark %s read: %w", id, err)
+	}
+	var at time.Time
+	if read {
+		at = s.Now()
+	}
+	me := memberOf(members, actor.ID)
+	c.LastReadAt = at
+	evs, err := s.Store.MarkRead(ctx, c.ID, actor.ID, at, []event.Draft{{UserID: actor.ID, Type: event.ChatRead, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(&me.User, event.ChatRead, &c)}})
+	if err != nil {
+		return fmt.Errorf("mark %s read: %w", id, err)
+	}
+	s.publish(ctx, evs)
+	return nil
+}

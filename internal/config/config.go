@@ -1,0 +1,248 @@
+// Package config holds Parley's configuration: one Config struct of typed
+// sections, its defaults (API.md "Running"), loading from PARLEY_* environment
+// variables and command-line flags, validation, and a redacted dump.
+// Only internal/cli builds a Config; everything else receives values from it.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a Parley server.
+type Config struct {
+	HTTP  HTTP
+	Store Store
+	Mail  Mail
+	SMS   SMS
+	// PhoneRegion is the region for phone numbers typed without a country code.
+	PhoneRegion string
+	// OperatorToken enables the operator API when set.
+	OperatorToken string
+	// Demo seeds sample organisations, users and chats on an empty store.
+	Demo bool
+	// TokenTTL is how long a sign-in token stays valid.
+	TokenTTL time.Duration
+	// MaxBodyBytes caps request bodies (413 above it).
+	MaxBodyBytes int64
+}
+
+// HTTP configures the listener.
+type HTTP struct {
+	Listen    string
+	PublicURL string
+	TLSCert   string
+	TLSKey    string
+}
+
+// Store selects and configures persistence.
+type Store struct {
+	Kind        string // sqlite or postgres
+	DataDir     string
+	PostgresURL string
+	NATSURL     string
+}
+
+// Mail configures outgoing e-mail.
+type Mail struct {
+	URL  string
+	From string
+}
+
+// SMS configures the Twilio-shaped SMS provider.
+type SMS struct {
+	URL, Account, Token, From string
+}
+
+// Default returns the zero-setup configuration of API.md "Running".
+func Default() Config {
+	return Config{
+		HTTP:         HTTP{Listen: "127.0.0.1:8080"},
+		Store:        Store{Kind: "sqlite", DataDir: "./data"},
+		Mail:         Mail{From: "Parley <parley@localhost>"},
+		PhoneRegion:  "US",
+		TokenTTL:     24 * time.Hour,
+		MaxBodyBytes: 1 << 20,
+	}
+}
+
+// option binds one flag name (and its PARLEY_* variable) to a field.
+type option struct {
+	name, usage string
+	secret      bool
+	ptr         any
+}
+
+func (c *Config) options() []option {
+	return []option{
+		{"data", "data directory (SQLite database, keys)", false, &c.Store.DataDir},
+		{"listen", "address to listen on", false, &c.HTTP.Listen},
+		{"public-url", "public base URL used in links (default: derived from --listen)", false, &c.HTTP.PublicURL},
+		{"tls-cert", "TLS certificate file (PEM); serve HTTPS with --tls-key", false, &c.HTTP.TLSCert},
+		{"tls-key", "TLS private key file (PEM)", false, &c.HTTP.TLSKey},
+		{"store", "storage backend: sqlite or postgres", false, &c.Store.Kind},
+		{"postgres-url", "PostgreSQL URL for --store postgres", true, &c.Store.PostgresURL},
+		{"nats-url", "NATS URL for fan-out between nodes (empty: single node)", false, &c.Store.NATSURL},
+		{"smtp-url", "SMTP server: smtp://user:pass@host:port or smtps://… (empty: mail is logged and kept in the outbox)", true, &c.Mail.URL},
+		{"smtp-from", "From address of outgoing mail", false, &c.Mail.From},
+		{"sms-url", "base URL of a Twilio-shaped SMS API (empty: SMS is logged and kept in the outbox)", false, &c.SMS.URL},
+		{"sms-account", "SMS API account SID", false, &c.SMS.Account},
+		{"sms-token", "SMS API auth token", true, &c.SMS.Token},
+		{"sms-from", "sender number of outgoing SMS", false, &c.SMS.From},
+		{"phone-region", "region for phone numbers typed without a country code", false, &c.PhoneRegion},
+		{"operator-token", "bearer token that enables the operator API", true, &c.OperatorToken},
+		{"demo", "seed two organisations, a personal account and sample chats on an empty store", false, &c.Demo},
+		{"token-ttl", "lifetime of sign-in tokens", false, &c.TokenTTL},
+		{"max-body-bytes", "largest accepted request body", false, &c.MaxBodyBytes},
+	}
+}
+
+// EnvName returns the environment variable of a flag: --smtp-url → PARLEY_SMTP_URL.
+func EnvName(flagName string) string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// StoreOptions are the options of commands that work on the store directly.
+var StoreOptions = []string{"data", "store", "postgres-url", "phone-region"}
+
+// Register defines options on fs (all of them, or those named), with
+// defaults taken from c after the environment has been applied, so that
+// flags override the environment.
+func (c *Config) Register(fs *flag.FlagSet, env func(string) string, only ...string) error {
+	var errs []error
+	for _, o := range c.options() {
+		if len(only) > 0 && !slices.Contains(only, o.name) {
+			continue
+		}
+		if v := env(EnvName(o.name)); v != "" {
+			if err := set(o.ptr, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", EnvName(o.name), err))
+			}
+		}
+		usage := fmt.Sprintf("%s (env %s)", o.usage, EnvName(o.name))
+		switch p := o.ptr.(type) {
+		case *string:
+			fs.StringVar(p, o.name, *p, usage)
+		case *bool:
+			fs.BoolVar(p, o.name, *p, usage)
+		case *time.Duration:
+			fs.DurationVar(p, o.name, *p, usage)
+		case *int64:
+			fs.Int64Var(p, o.name, *p, usage)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func set(ptr any, v string) error {
+	switch p := ptr.(type) {
+	case *string:
+		*p = v
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*p = b
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("want a duration like 24h, got %q", v)
+		}
+		*p = d
+	case *int64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an integer, got %q", v)
+		}
+		*p = n
+	default:
+		return fmt.Errorf("unsupported option type %s", reflect.TypeOf(ptr))
+	}
+	return nil
+}
+
+// Validate reports every problem of the configuration at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: want host:port", c.HTTP.Listen))
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want http(s)://host[:port]", c.HTTP.PublicURL))
+		}
+	}
+	switch c.Store.Kind {
+	case "sqlite":
+		if c.Store.DataDir == "" {
+			errs = append(errs, errors.New("--data must not be empty"))
+		}
+	case "postgres":
+		if c.Store.PostgresURL == "" {
+			errs = append(errs, errors.New("--store postgres needs --postgres-url"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--store %q: want sqlite or postgres", c.Store.Kind))
+	}
+	for _, u := range []struct{ name, v string }{{"--smtp-url", c.Mail.URL}, {"--sms-url", c.SMS.URL}, {"--nats-url", c.Store.NATSURL}} {
+		if u.v == "" {
+			continue
+		}
+		if p, err := url.Parse(u.v); err != nil || p.Host == "" {
+			errs = append(errs, fmt.Errorf("%s: not a URL with a host", u.name))
+		}
+	}
+	if c.SMS.URL != "" && (c.SMS.Account == "" || c.SMS.Token == "" || c.SMS.From == "") {
+		errs = append(errs, errors.New("--sms-url needs --sms-account, --sms-token and --sms-from"))
+	}
+	if c.PhoneRegion == "" || len(c.PhoneRegion) != 2 {
+		errs = append(errs, fmt.Errorf("--phone-region %q: want a two-letter region such as US", c.PhoneRegion))
+	}
+	if c.TokenTTL < time.Minute {
+		errs = append(errs, errors.New("--token-ttl must be at least 1m"))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))
+	}
+	return errors.Join(errs...)
+}
+
+// SQLitePath is the database file inside the data directory.
+func (c *Config) SQLitePath() string { return filepath.Join(c.Store.DataDir, "parley.db") }
+
+// Dump writes the effective configuration with secrets masked.
+func (c *Config) Dump(w interface{ Write([]byte) (int, error) }) error {
+	for _, o := range c.options() {
+		v := fmt.Sprint(reflect.ValueOf(o.ptr).Elem().Interface())
+		if o.secret && v != "" {
+			v = redact(v)
+		}
+		if _, err := fmt.Fprintf(w, "%s=%s\n", o.name, v); err != nil {
+			return fmt.Errorf("dump config: %w", err)
+		}
+	}
+	return nil
+}
+
+func redact(v string) string {
+	if u, err := url.Parse(v); err == nil && u.Host != "" {
+		if u.User != nil {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	return "********"
+}

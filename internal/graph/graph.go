@@ -1,0 +1,325 @@
+// Package graph holds the Microsoft Graph v1.0 wire shapes that Parley
+// speaks (users, chats, chat messages, conversation members), @odata paging,
+// and the conversion from domain values, as seen by one viewer: identity
+// types and the External flag are relative to who looks (SPEC §1, §11).
+// httpapi and server import it; domain types stay free of JSON.
+package graph
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// TimeFormat is Graph's timestamp format (UTC, milliseconds).
+const TimeFormat = "2006-01-02T15:04:05.000Z"
+
+// Time formats t for Graph, or nil when zero.
+func Time(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(TimeFormat)
+	return &s
+}
+
+// Error is the API's error shape.
+type Error struct {
+	Error ErrorBody `json:"error"`
+}
+
+// ErrorBody is the inner object of Error.
+type ErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// User is Graph's user, plus Parley's identity fields.
+type User struct {
+	ID                string  `json:"id"`
+	DisplayName       string  `json:"displayName"`
+	UserPrincipalName string  `json:"userPrincipalName"`
+	Mail              *string `json:"mail"`
+	MobilePhone       *string `json:"mobilePhone"`
+	UserType          string  `json:"userType"`
+	TenantID          *string `json:"tenantId"`
+	UserIdentityType  string  `json:"userIdentityType"`
+	IsExternal        bool    `json:"isExternal"`
+	IsAdmin           bool    `json:"isAdmin,omitempty"`
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// UserType returns Graph's userType of a user.
+func UserType(u *identity.User) string {
+	switch u.Kind {
+	case identity.Guest:
+		return "Guest"
+	case identity.Personal:
+		return "Personal"
+	default:
+		return "Member"
+	}
+}
+
+// NewUser converts a user as seen by viewer. Contact details of people
+// outside the viewer's tenant are limited to their verified mail.
+func NewUser(u *identity.User, viewer *identity.User) User {
+	w := User{ID: string(u.ID), DisplayName: u.DisplayName, UserPrincipalName: u.UPN, Mail: strPtr(u.Mail), UserType: UserType(u),
+		TenantID: strPtr(string(u.TenantID)), UserIdentityType: u.IdentityType(viewer), IsExternal: u.ExternalTo(viewer)}
+	if !w.IsExternal {
+		w.MobilePhone = strPtr(u.Phone)
+		w.IsAdmin = u.IsAdmin()
+	}
+	return w
+}
+
+// Identity is Graph's teamworkUserIdentity.
+type Identity struct {
+	ODataType        string  `json:"@odata.type,omitempty"`
+	ID               string  `json:"id"`
+	DisplayName      string  `json:"displayName"`
+	UserIdentityType string  `json:"userIdentityType"`
+	TenantID         *string `json:"tenantId"`
+	IsExternal       bool    `json:"isExternal"`
+}
+
+// NewIdentity converts a user to an identity as seen by viewer.
+func NewIdentity(u *identity.User, viewer *identity.User) Identity {
+	return Identity{ODataType: "#microsoft.graph.teamworkUserIdentity", ID: string(u.ID), DisplayName: u.DisplayName,
+		UserIdentityType: u.IdentityType(viewer), TenantID: strPtr(string(u.TenantID)), IsExternal: u.ExternalTo(viewer)}
+}
+
+// Viewpoint is Graph's chatViewpoint.
+type Viewpoint struct {
+	IsHidden                bool    `json:"isHidden"`
+	LastMessageReadDateTime *string `json:"lastMessageReadDateTime"`
+}
+
+// Chat is Graph's chat, plus Parley's isExternal and requestState.
+type Chat struct {
+	ID                  string    `json:"id"`
+	Topic               *string   `json:"topic"`
+	CreatedDateTime     *string   `json:"createdDateTime"`
+	LastUpdatedDateTime *string   `json:"lastUpdatedDateTime"`
+	ChatType            string    `json:"chatType"`
+	TenantID            *string   `json:"tenantId"`
+	WebURL              *string   `json:"webUrl"`
+	Viewpoint           Viewpoint `json:"viewpoint"`
+	IsExternal          bool      `json:"isExternal"`
+	RequestState        string    `json:"requestState,omitempty"`
+}
+
+// NewChat converts a chat.
+func NewChat(c *chat.Chat) Chat {
+	var topic *string
+	if c.Type == chat.Group {
+		topic = &c.Topic
+	}
+	return Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),
+		TenantID: strPtr(string(c.TenantID)), Viewpoint: Viewpoint{LastMessageReadDateTime: Time(c.LastReadAt)}, IsExternal: c.External, RequestState: string(c.ViewerState)}
+}
+
+// Member is Graph's aadUserConversationMember, plus Parley's fields.
+type Member struct {
+	ODataType                   string   `json:"@odata.type"`
+	ID                          string   `json:"id"`
+	Roles                       []string `json:"roles"`
+	DisplayName                 string   `json:"displayName"`
+	VisibleHistoryStartDateTime *string  `json:"visibleHistoryStartDateTime"`
+	UserID                      *string  `json:"userId"`
+	Email                       *string  `json:"email"`
+	TenantID                    *string  `json:"tenantId"`
+	UserIdentityType            string   `json:"userIdentityType"`
+	RequestState                string   `json:"requestState"`
+	IsExternal                  bool     `json:"isExternal"`
+}
+
+// NewMember converts a member as seen by viewer. A member the viewer only
+// knows by the address they typed shows that address and nothing else.
+func NewMember(m *chat.Member, viewer *identity.User) Member {
+	w := Member{ODataType: "#microsoft.graph.aadUserConversationMember", ID: m.ID, Roles: m.Roles, RequestState: string(m.State),
+		VisibleHistoryStartDateTime: Time(m.VisibleFrom)}
+	if w.Roles == nil {
+		w.Roles = []string{}
+	}
+	if m.UserID == "" || (m.State != chat.Accepted && m.Address != "" && viewer.ID != m.UserID) {
+		w.DisplayName = m.Address
+		w.Email = strPtr(m.Address)
+		w.UserIdentityType = "emailUser"
+		if len(m.Address) > 0 && m.Address[0] == '+' {
+			w.UserIdentityType = "phoneUser"
+			w.Email = nil
+		}
+		w.IsExternal = true
+		return w
+	}
+	u := &m.User
+	w.DisplayName, w.UserID, w.Email, w.TenantID = u.DisplayName, strPtr(string(u.ID)), strPtr(u.Mail), strPtr(string(u.TenantID))
+	w.UserIdentityType, w.IsExternal = u.IdentityType(viewer), u.ExternalTo(viewer)
+	return w
+}
+
+// Body is Graph's itemBody.
+type Body struct {
+	ContentType string `json:"contentType"`
+	Content     string `json:"content"`
+}
+
+// From is Graph's chatMessageFromIdentitySet.
+type From struct {
+	Application *struct{} `json:"application"`
+	Device      *struct{} `json:"device"`
+	User        *Identity `json:"user"`
+}
+
+// Mention is Graph's chatMessageMention.
+type Mention struct {
+	ID          int               `json:"id"`
+	MentionText string            `json:"mentionText"`
+	Mentioned   MentionedIdentity `json:"mentioned"`
+}
+
+// MentionedIdentity is Graph's chatMessageMentionedIdentitySet.
+type MentionedIdentity struct {
+	User *Identity `json:"user"`
+}
+
+// Attachment is Graph's chatMessageAttachment.
+type Attachment struct {
+	ID          string  `json:"id"`
+	ContentType string  `json:"contentType"`
+	Content     *string `json:"content"`
+	ContentURL  *string `json:"contentUrl"`
+	Name        *string `json:"name"`
+}
+
+// Message is Graph's chatMessage.
+type Message struct {
+	ID                   string       `json:"id"`
+	ReplyToID            *string      `json:"replyToId"`
+	Etag                 string       `json:"etag"`
+	MessageType          string       `json:"messageType"`
+	CreatedDateTime      *string      `json:"createdDateTime"`
+	LastModifiedDateTime *string      `json:"lastModifiedDateTime"`
+	LastEditedDateTime   *string      `json:"lastEditedDateTime"`
+	DeletedDateTime      *string      `json:"deletedDateTime"`
+	Subject              *string      `json:"subject"`
+	ChatID               string       `json:"chatId"`
+	Importance           string       `json:"importance"`
+	Locale               string       `json:"locale"`
+	From                 From         `json:"from"`
+	Body                 Body         `json:"body"`
+	Attachments          []Attachment `json:"attachments"`
+	Mentions             []Mention    `json:"mentions"`
+	Reactions            []struct{}   `json:"reactions"`
+}
+
+// NewMessage converts a message as seen by viewer. Mentioned users other
+// than the sender are described by id only: the members list has the rest.
+func NewMessage(m *chat.Message, viewer *identity.User) Message {
+	id := MessageIDString(m.ID)
+	from := NewIdentity(&m.Sender, viewer)
+	w := Message{ID: id, Etag: id, MessageType: "message", CreatedDateTime: Time(m.CreatedAt), LastModifiedDateTime: Time(m.ModifiedAt),
+		DeletedDateTime: Time(m.DeletedAt), ChatID: string(m.ChatID), Importance: "normal", Locale: "en-us",
+		From: From{User: &from}, Body: Body{ContentType: m.ContentType, Content: m.Content},
+		Attachments: []Attachment{}, Mentions: []Mention{}, Reactions: []struct{}{}}
+	if !m.ModifiedAt.Equal(m.CreatedAt) && m.DeletedAt.IsZero() {
+		w.LastEditedDateTime = Time(m.ModifiedAt)
+	}
+	for _, a := range m.Attachments {
+		content, name := a.Content, a.Name
+		w.Attachments = append(w.Attachments, Attachment{ID: a.ID, ContentType: a.ContentType, Content: &content, Name: strPtr(name)})
+	}
+	for _, mn := range m.Mentions {
+		w.Mentions = append(w.Mentions, Mention{ID: mn.ID, MentionText: mn.MentionText, Mentioned: MentionedIdentity{User: &Identity{ID: string(mn.UserID), DisplayName: mn.MentionText, UserIdentityType: "aadUser"}}})
+	}
+	return w
+}
+
+// MessageIDString formats a message id as Graph does (a decimal string).
+func MessageIDString(id chat.MessageID) string {
+	return itoa(int64(id))
+}
+
+func itoa(n int64) string {
+	return string(appendInt(nil, n))
+}
+
+func appendInt(dst []byte, n int64) []byte {
+	if n == 0 {
+		return append(dst, '0')
+	}
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(dst, buf[i:]...)
+}
+
+// Encoder builds event payloads; it implements chat.Encoder.
+type Encoder struct{}
+
+type messageEvent struct {
+	Type    event.Type `json:"type"`
+	ChatID  string     `json:"chatId"`
+	Message Message    `json:"message"`
+}
+
+type memberEvent struct {
+	Type   event.Type `json:"type"`
+	ChatID string     `json:"chatId"`
+	Member Member     `json:"member"`
+}
+
+type chatEvent struct {
+	Type   event.Type `json:"type"`
+	ChatID string     `json:"chatId"`
+	Chat   Chat       `json:"chat"`
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Unreachable: every value here is a plain struct of strings,
+		// numbers and slices. Clients still get a frame that says to reload.
+		return []byte(`{"type":"resync"}`)
+	}
+	return b
+}
+
+// MessageEvent returns the payload of a message event.
+func (Encoder) MessageEvent(viewer *identity.User, typ event.Type, m *chat.Message) []byte {
+	return mustJSON(messageEvent{Type: typ, ChatID: string(m.ChatID), Message: NewMessage(m, viewer)})
+}
+
+// MemberEvent returns the payload of a member event.
+func (Encoder) MemberEvent(viewer *identity.User, typ event.Type, chatID chat.ID, m *chat.Member) []byte {
+	return mustJSON(memberEvent{Type: typ, ChatID: string(chatID), Member: NewMember(m, viewer)})
+}
+
+// ChatEvent returns the payload of a chat event.
+func (Encoder) ChatEvent(_ *identity.User, typ event.Type, c *chat.Chat) []byte {
+	return mustJSON(chatEvent{Type: typ, ChatID: string(c.ID), Chat: NewChat(c)})
+}
+
+// Notice returns the payload of an event that carries a reason only
+// (chatReadOnly, chatWritable).
+func Notice(typ event.Type, chatID chat.ID, reason string) []byte {
+	return mustJSON(struct {
+		Type   event.Type `json:"type"`
+		ChatID string     `json:"chatId"`
+		Reason string     `json:"reason,omitempty"`
+	}{typ, string(chatID), reason})
+}

@@ -1,0 +1,378 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/graph"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// memberIn is Graph's conversationMember as clients send it.
+type memberIn struct {
+	ODataType                   string   `json:"@odata.type"`
+	Roles                       []string `json:"roles"`
+	UserBind                    string   `json:"user@odata.bind"`
+	UserID                      string   `json:"userId"`
+	Email                       string   `json:"email"`
+	PhoneNumber                 string   `json:"phoneNumber"`
+	VisibleHistoryStartDateTime string   `json:"visibleHistoryStartDateTime"`
+}
+
+// bindID extracts the user id of "https://host/v1.0/users('<id>')" or ".../users/<id>".
+func bindID(bind string) (identity.UserID, error) {
+	if i := strings.Index(bind, "users('"); i >= 0 {
+		rest := bind[i+len("users('"):]
+		if j := strings.Index(rest, "')"); j > 0 {
+			return identity.UserID(rest[:j]), nil
+		}
+	}
+	if i := strings.LastIndex(bind, "/users/"); i >= 0 {
+		if id := bind[i+len("/users/"):]; id != "" && !strings.Contains(id, "/") {
+			return identity.UserID(id), nil
+		}
+	}
+	return "", errcode.New(errcode.BadRequest, "user@odata.bind must look like https://host/v1.0/users('<id>').")
+}
+
+func (m memberIn) domain() (chat.NewMember, error) {
+	nm := chat.NewMember{Roles: m.Roles}
+	for _, r := range m.Roles {
+		if r != "owner" && r != "guest" {
+			return chat.NewMember{}, errcode.New(errcode.BadRequest, "roles may contain only \"owner\".")
+		}
+	}
+	switch {
+	case m.UserBind != "":
+		id, err := bindID(m.UserBind)
+		if err != nil {
+			return chat.NewMember{}, err
+		}
+		nm.UserID = id
+	case m.UserID != "":
+		nm.UserID = identity.UserID(m.UserID)
+	case m.Email != "" || m.PhoneNumber != "":
+		nm.Email, nm.Phone = m.Email, m.PhoneNumber
+	default:
+		return chat.NewMember{}, errcode.New(errcode.BadRequest, "Each member needs user@odata.bind, email or phoneNumber.")
+	}
+	if m.VisibleHistoryStartDateTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, m.VisibleHistoryStartDateTime)
+		if err != nil {
+			return chat.NewMember{}, errcode.New(errcode.BadRequest, "visibleHistoryStartDateTime must be an ISO 8601 date-time.")
+		}
+		nm.VisibleFrom = &t
+	}
+	return nm, nil
+}
+
+type chatIn struct {
+	ChatType string     `json:"chatType"`
+	Topic    *string    `json:"topic"`
+	Members  []memberIn `json:"members"`
+}
+
+func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
+	var in chatIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	nc := chat.NewChat{Type: chat.Type(in.ChatType)}
+	if in.Topic != nil {
+		nc.Topic = *in.Topic
+	}
+	if len(in.Members) > chat.MaxGroupMembers {
+		return errcode.New(errcode.BadRequest, "A chat may have at most %d members.", chat.MaxGroupMembers)
+	}
+	for _, m := range in.Members {
+		nm, err := m.domain()
+		if err != nil {
+			return err
+		}
+		nc.Members = append(nc.Members, nm)
+	}
+	c, created, err := a.Chats.Create(r.Context(), userOf(r), nc)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, graph.NewChat(&c))
+	return nil
+}
+
+type page[T any] struct {
+	Value    []T    `json:"value"`
+	NextLink string `json:"@odata.nextLink,omitempty"`
+}
+
+// nextLink returns the URL of the next page: the same request with $skiptoken.
+func nextLink(r *http.Request, token string) string {
+	q := r.URL.Query()
+	q.Set("$skiptoken", token)
+	q.Del("access_token")
+	return baseURL(r) + r.URL.Path + "?" + strings.ReplaceAll(q.Encode(), "%24", "$")
+}
+
+func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	var after chat.ChatCursor
+	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		ts, id, ok := strings.Cut(string(b), "|")
+		n, perr := strconv.ParseInt(ts, 10, 64)
+		if err != nil || !ok || perr != nil || id == "" {
+			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+		}
+		after = chat.ChatCursor{UpdatedAt: time.UnixMicro(n), ID: chat.ID(id)}
+	}
+	chats, next, err := a.Chats.List(r.Context(), userOf(r), after, limit)
+	if err != nil {
+		return err
+	}
+	out := page[graph.Chat]{Value: make([]graph.Chat, 0, len(chats))}
+	for i := range chats {
+		out.Value = append(out.Value, graph.NewChat(&chats[i]))
+	}
+	if next.ID != "" {
+		out.NextLink = nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next.UpdatedAt.UnixMicro(), 10)+"|"+string(next.ID))))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func chatID(r *http.Request) chat.ID { return chat.ID(r.PathValue("id")) }
+
+func (a *API) getChat(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.Chats.Get(r.Context(), userOf(r), chatID(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, graph.NewChat(&c))
+	return nil
+}
+
+func (a *API) updateChat(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Topic *string `json:"topic"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Topic == nil {
+		return errcode.New(errcode.BadRequest, "Only topic can be changed.")
+	}
+	c, err := a.Chats.Update(r.Context(), userOf(r), chatID(r), *in.Topic)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, graph.NewChat(&c))
+	return nil
+}
+
+func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	members, err := a.Chats.Members(r.Context(), me, chatID(r))
+	if err != nil {
+		return err
+	}
+	out := page[graph.Member]{Value: make([]graph.Member, 0, len(members))}
+	for i := range members {
+		out.Value = append(out.Value, graph.NewMember(&members[i], me))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
+	var in memberIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	nm, err := in.domain()
+	if err != nil {
+		return err
+	}
+	me := userOf(r)
+	m, err := a.Chats.AddMember(r.Context(), me, chatID(r), nm)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, graph.NewMember(&m, me))
+	return nil
+}
+
+func (a *API) removeMember(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Chats.RemoveMember(r.Context(), userOf(r), chatID(r), r.PathValue("mid")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type messageIn struct {
+	Body *struct {
+		ContentType string `json:"contentType"`
+		Content     string `json:"content"`
+	} `json:"body"`
+	Mentions []struct {
+		ID          int    `json:"id"`
+		MentionText string `json:"mentionText"`
+		Mentioned   struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		} `json:"mentioned"`
+	} `json:"mentions"`
+	Attachments []struct {
+		ID          string `json:"id"`
+		ContentType string `json:"contentType"`
+		Content     string `json:"content"`
+		Name        string `json:"name"`
+	} `json:"attachments"`
+}
+
+func (in *messageIn) domain() (chat.Body, error) {
+	if in.Body == nil {
+		return chat.Body{}, errcode.New(errcode.BadRequest, "body is required: {\"body\":{\"contentType\":\"text\",\"content\":\"…\"}}.")
+	}
+	b := chat.Body{ContentType: in.Body.ContentType, Content: in.Body.Content}
+	for _, m := range in.Mentions {
+		if m.Mentioned.User.ID == "" {
+			return chat.Body{}, errcode.New(errcode.BadRequest, "Each mention needs mentioned.user.id.")
+		}
+		b.Mentions = append(b.Mentions, chat.Mention{ID: m.ID, MentionText: m.MentionText, UserID: identity.UserID(m.Mentioned.User.ID)})
+	}
+	for _, at := range in.Attachments {
+		b.Attachments = append(b.Attachments, chat.Attachment{ID: at.ID, ContentType: at.ContentType, Content: at.Content, Name: at.Name})
+	}
+	return b, nil
+}
+
+func (a *API) createMessage(w http.ResponseWriter, r *http.Request) error {
+	var in messageIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	b, err := in.domain()
+	if err != nil {
+		return err
+	}
+	me := userOf(r)
+	m, err := a.Chats.Send(r.Context(), me, chatID(r), b)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, graph.NewMessage(&m, me))
+	return nil
+}
+
+func messageID(r *http.Request) (chat.MessageID, error) {
+	n, err := strconv.ParseInt(r.PathValue("mid"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errcode.New(errcode.NotFound, "No message %s in this chat.", r.PathValue("mid"))
+	}
+	return chat.MessageID(n), nil
+}
+
+func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	var before chat.MessageID
+	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
+		n, err := strconv.ParseInt(tok, 10, 64)
+		if err != nil || n <= 0 {
+			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+		}
+		before = chat.MessageID(n)
+	}
+	me := userOf(r)
+	msgs, next, err := a.Chats.Messages(r.Context(), me, chatID(r), before, limit)
+	if err != nil {
+		return err
+	}
+	out := page[graph.Message]{Value: make([]graph.Message, 0, len(msgs))}
+	for i := range msgs {
+		out.Value = append(out.Value, graph.NewMessage(&msgs[i], me))
+	}
+	if next > 0 {
+		out.NextLink = nextLink(r, strconv.FormatInt(int64(next), 10))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) getMessage(w http.ResponseWriter, r *http.Request) error {
+	mid, err := messageID(r)
+	if err != nil {
+		return err
+	}
+	me := userOf(r)
+	m, err := a.Chats.Message(r.Context(), me, chatID(r), mid)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, graph.NewMessage(&m, me))
+	return nil
+}
+
+func (a *API) updateMessage(w http.ResponseWriter, r *http.Request) error {
+	mid, err := messageID(r)
+	if err != nil {
+		return err
+	}
+	var in messageIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	b, err := in.domain()
+	if err != nil {
+		return err
+	}
+	if _, err := a.Chats.Edit(r.Context(), userOf(r), chatID(r), mid, b); err != nil {
+		return err
+	}
+	// Graph answers an update with 204 No Content.
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) deleteMessage(w http.ResponseWriter, r *http.Request) error {
+	mid, err := messageID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.Chats.Delete(r.Context(), userOf(r), chatID(r), mid); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) markRead(read bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.ContentLength != 0 {
+			var in map[string]any
+			if err := decode(r, &in); err != nil {
+				return err
+			}
+		}
+		if err := a.Chats.MarkRead(r.Context(), userOf(r), chatID(r), read); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}

