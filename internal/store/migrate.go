@@ -59,10 +59,10 @@ func (db *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
 		defer conn.Close() //nolint:errcheck // closing the session releases the lock too
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7265726c6579)`); err != nil {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(5051726)`); err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7265726c6579)`) //nolint:errcheck // closing the session releases the lock too
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(5051726)`) //nolint:errcheck // closing the session releases the lock too
 	}
 	ms, err := Migrations(db.dialect)
 	if err != nil {
