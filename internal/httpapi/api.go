@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/outbox"
 )
 
 // Deps are the services the API calls.
@@ -22,12 +24,16 @@ type Deps struct {
 	Auth          *auth.Service
 	Identity      *identity.Service
 	Chats         *chat.Service
+	Audit         *audit.Service
+	Outbox        *outbox.Service
 	Setup         Setup
 	Events        http.Handler // the WebSocket endpoint (realtime)
 	Web           http.Handler // the web client, served at / (nil: a plain page)
 	OperatorToken string
-	MaxBodyBytes  int64
-	Now           func() time.Time
+	// PublicURL, when configured, is the base of links (behind a proxy).
+	PublicURL    string
+	MaxBodyBytes int64
+	Now          func() time.Time
 }
 
 // Setup creates the first organisation with the one-time setup token.
@@ -87,6 +93,9 @@ func (a *API) routes() {
 	a.handle("POST /v1.0/chats/{id}/messages/{mid}/softDelete", a.authed(a.deleteMessage))
 	a.handle("POST /v1.0/chats/{id}/markChatReadForUser", a.authed(a.markRead(true)))
 	a.handle("POST /v1.0/chats/{id}/markChatUnreadForUser", a.authed(a.markRead(false)))
+
+	a.routesAudit()
+	a.routesOutbox()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

@@ -114,11 +114,11 @@ type page[T any] struct {
 }
 
 // nextLink returns the URL of the next page: the same request with $skiptoken.
-func nextLink(r *http.Request, token string) string {
+func (a *API) nextLink(r *http.Request, token string) string {
 	q := r.URL.Query()
 	q.Set("$skiptoken", token)
 	q.Del("access_token")
-	return baseURL(r) + r.URL.Path + "?" + strings.ReplaceAll(q.Encode(), "%24", "$")
+	return a.baseURL(r) + r.URL.EscapedPath() + "?" + strings.ReplaceAll(q.Encode(), "%24", "$")
 }
 
 func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
@@ -145,7 +145,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 		out.Value = append(out.Value, graph.NewChat(&chats[i]))
 	}
 	if next.ID != "" {
-		out.NextLink = nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next.UpdatedAt.UnixMicro(), 10)+"|"+string(next.ID))))
+		out.NextLink = a.nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next.UpdatedAt.UnixMicro(), 10)+"|"+string(next.ID))))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -308,7 +308,7 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
 		out.Value = append(out.Value, graph.NewMessage(&msgs[i], me))
 	}
 	if next > 0 {
-		out.NextLink = nextLink(r, strconv.FormatInt(int64(next), 10))
+		out.NextLink = a.nextLink(r, strconv.FormatInt(int64(next), 10))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -286,8 +286,12 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// baseURL is the scheme and host the client used, for @odata.nextLink.
-func baseURL(r *http.Request) string {
+// baseURL is the configured public URL, or else the scheme and host the
+// client used, for @odata.nextLink.
+func (a *API) baseURL(r *http.Request) string {
+	if a.PublicURL != "" {
+		return a.PublicURL
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -83,7 +83,7 @@ func (s *Server) Open(ctx context.Context) error {
 	setup := &identity.Setup{Store: db, Identity: s.Identity}
 	api := httpapi.New(httpapi.Deps{
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
-		OperatorToken: s.Config.OperatorToken, MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
+		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
 			Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
 			WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.API.WriteError(w, r, err) }},

@@ -1,0 +1,4 @@
+package httpapi
+
+// routesAudit registers the audit log routes.
+func (a *API) routesAudit() {}

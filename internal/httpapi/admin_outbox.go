@@ -1,0 +1,4 @@
+package httpapi
+
+// routesOutbox registers the outbox routes.
+func (a *API) routesOutbox() {}
