@@ -173,7 +173,7 @@ func TestS7_Chats(t *testing.T) {
 		t.Run("html is sanitised with a real sanitiser, mentions kept", func(t *testing.T) {
 			id := alice.OneOnOne(bob.UserID)
 			m := alice.Must(201, "POST", "/v1.0/chats/"+id+"/messages", map[string]any{
-				"body": map[string]string{"contentType": "html", "content": `<p onclick="x()">Hi <at id="0">Bob</at><script>alert(1)</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a></p>`},
+				"body":     map[string]string{"contentType": "html", "content": `<p onclick="x()">Hi <at id="0">Bob</at><script>alert(1)</script><img src=x onerror=alert(1)><a href="javascript:alert(1)">x</a></p>`},
 				"mentions": []any{map[string]any{"id": 0, "mentionText": "Bob", "mentioned": map[string]any{"user": map[string]any{"id": bob.UserID}}}},
 			}).Map(t)
 			content := m["body"].(map[string]any)["content"].(string)
@@ -345,4 +345,3 @@ func listMembers(t *testing.T, c *parleytest.Client, chatID string) map[string]s
 	}
 	return out
 }
-
