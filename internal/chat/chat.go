@@ -51,6 +51,9 @@ type Chat struct {
 	PairKey     string    // oneOnOne only: the two user ids, sorted, so one chat exists per pair
 	LastReadAt  time.Time // the viewer's read mark (viewpoint); zero when never read
 	ViewerState RequestState
+	// ReadOnlyBy names whose setting made the chat read-only: a tenant id,
+	// "personal", or "" when writable (SPEC §4).
+	ReadOnlyBy string
 }
 
 // Member is a person in a chat. A pending member invited by address has no
@@ -68,6 +71,11 @@ type Member struct {
 	Address     string // the address the inviter typed, for pending members
 	AddedBy     identity.UserID
 	LastReadAt  time.Time
+	// RequestFrom is who sent the request a pending member has to answer.
+	RequestFrom identity.UserID
+	// Held is set while an account-level refusal holds the request
+	// silently: nothing reaches the member (SPEC §4 rule of silence).
+	Held bool
 }
 
 // IsOwner reports whether the member has the owner role.

@@ -59,6 +59,24 @@ type Store interface {
 	FindMessages(ctx context.Context, chatID ID, since time.Time, before MessageID, limit int) ([]Message, error)
 	// UpdateMessage stores an edit or a soft delete.
 	UpdateMessage(ctx context.Context, m Message, drafts []event.Draft) ([]event.Event, error)
+	// FindUsersByAddress returns the accounts whose e-mail, phone or
+	// sign-in name is addr.
+	FindUsersByAddress(ctx context.Context, addr string) ([]identity.User, error)
+	// SharesChat reports whether two users are in a common chat.
+	SharesChat(ctx context.Context, a, b identity.UserID) (bool, error)
+	// AreContacts reports whether a pair accepted each other (SPEC §5).
+	AreContacts(ctx context.Context, a, b identity.UserID) (bool, error)
+	// CountMessagesBy counts a sender's messages in a chat.
+	CountMessagesBy(ctx context.Context, chatID ID, sender identity.UserID) (int, error)
+	// UpdateMember stores a member's state, hold, history start and account.
+	UpdateMember(ctx context.Context, m Member, drafts []event.Draft) ([]event.Event, error)
+	// SetReadOnly stores whose setting made a chat read-only ("" = writable).
+	SetReadOnly(ctx context.Context, chatID ID, by string, drafts []event.Draft) ([]event.Event, error)
+	// FindExternalChats lists external chats with an accepted member of
+	// tenant (or, tenant "", of user).
+	FindExternalChats(ctx context.Context, tenant identity.TenantID, user identity.UserID) ([]ID, error)
+	// FindChatAny returns a chat and its members whoever looks. Errors: notFound.
+	FindChatAny(ctx context.Context, id ID) (Chat, []Member, error)
 	// MarkRead sets a member's read mark.
 	MarkRead(ctx context.Context, chatID ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
 }
@@ -69,15 +87,10 @@ type Encoder interface {
 	MessageEvent(viewer *identity.User, typ event.Type, m *Message) []byte
 	MemberEvent(viewer *identity.User, typ event.Type, chatID ID, m *Member) []byte
 	ChatEvent(viewer *identity.User, typ event.Type, c *Chat) []byte
-}
-
-// Gate applies SPEC §4 and §5 for the chat service. An error refuses the
-// action with its code; a nil error allows it.
-type Gate interface {
-	// MayAdd decides whether actor may start a chat with, or add, target.
-	MayAdd(ctx context.Context, actor, target *identity.User) error
-	// MaySend decides whether sender may send in a chat with these members.
-	MaySend(ctx context.Context, sender *identity.User, c *Chat, members []Member) error
+	// RequestEvent is the payload of requestReceived and friends.
+	RequestEvent(viewer *identity.User, typ event.Type, c *Chat, from *identity.User) []byte
+	// NoticeEvent is the payload of chatReadOnly / chatWritable.
+	NoticeEvent(viewer *identity.User, typ event.Type, c *Chat, reason string) []byte
 }
 
 // Service runs chats and messages.
@@ -85,18 +98,21 @@ type Service struct {
 	Store   Store
 	Bus     event.Bus
 	Encoder Encoder
-	Gate    Gate
+	Policy  Policy
+	Inviter Inviter // nil: addresses no account owns are held, not invited
 	Now     func() time.Time
-	sani    *bluemonday.Policy
+	// PhoneRegion is the region of phone numbers typed without a country code.
+	PhoneRegion string
+	sani        *bluemonday.Policy
 }
 
 // NewService returns a chat service.
-func NewService(store Store, bus event.Bus, enc Encoder, gate Gate, now func() time.Time) *Service {
+func NewService(store Store, bus event.Bus, enc Encoder, pol Policy, now func() time.Time) *Service {
 	p := bluemonday.UGCPolicy()
 	// Graph mentions are <at id="0">Name</at> inside the HTML body.
 	p.AllowElements("at")
 	p.AllowAttrs("id").OnElements("at")
-	return &Service{Store: store, Bus: bus, Encoder: enc, Gate: gate, Now: now, sani: p}
+	return &Service{Store: store, Bus: bus, Encoder: enc, Policy: pol, Now: now, PhoneRegion: "US", sani: p}
 }
 
 func (s *Service) publish(ctx context.Context, evs []event.Event) {
@@ -125,8 +141,9 @@ type NewChat struct {
 }
 
 // Create creates a chat. For a oneOnOne chat that exists already it returns
-// that chat and created=false. Errors: badRequest, notFound (an unknown or
-// invisible user), and the Gate's codes.
+// that chat and created=false. Members are given by id or by the address
+// the caller typed (SPEC §6). Errors: badRequest, notFound (an unknown or
+// invisible user), forbiddenByPolicy, recipientUnavailable.
 func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) (Chat, bool, error) {
 	if nc.Type != OneOnOne && nc.Type != Group {
 		return Chat{}, false, errcode.New(errcode.BadRequest, "chatType must be oneOnOne or group.")
@@ -138,79 +155,91 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 	if nc.Type == OneOnOne && topic != "" {
 		return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has no topic.")
 	}
-	// The caller may list themself or not; collect the others once each.
-	owner := map[identity.UserID]bool{actor.ID: true}
-	var others []identity.UserID
-	seen := map[identity.UserID]bool{actor.ID: true}
-	for _, m := range nc.Members {
-		if m.UserID == "" {
-			return Chat{}, false, errcode.New(errcode.BadRequest, "Every member needs a user.")
-		}
-		if hasOwner(m.Roles) {
-			owner[m.UserID] = true
-		}
-		if seen[m.UserID] {
-			continue
-		}
-		seen[m.UserID] = true
-		others = append(others, m.UserID)
-	}
-	switch {
-	case nc.Type == OneOnOne && len(others) != 1:
-		return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has exactly two members: you and one other person.")
-	case nc.Type == Group && len(others) < 1:
-		return Chat{}, false, errcode.New(errcode.BadRequest, "A group chat needs at least one other member.")
-	case len(others)+1 > MaxGroupMembers:
+	if len(nc.Members)+1 > MaxGroupMembers+1 {
 		return Chat{}, false, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
 	}
-	users := make([]identity.User, 0, len(others))
-	for _, id := range others {
-		u, err := s.Store.FindUserByID(ctx, id)
-		if errcode.Is(err, errcode.NotFound) {
-			return Chat{}, false, errcode.New(errcode.NotFound, "No user %s.", id)
+	if nc.Type == OneOnOne {
+		others := 0
+		for _, nm := range nc.Members {
+			if nm.UserID != actor.ID {
+				others++
+			}
 		}
+		if others != 1 {
+			return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has exactly two members: you and one other person.")
+		}
+	}
+	// The caller may list themself or not; resolve the others once each.
+	ownerSelf := nc.Type == OneOnOne
+	var targets []target
+	var roles [][]string
+	seen := map[string]bool{}
+	for _, nm := range nc.Members {
+		tg, err := s.resolve(ctx, actor, nm)
 		if err != nil {
-			return Chat{}, false, fmt.Errorf("create chat: load member %s: %w", id, err)
+			return Chat{}, false, err
 		}
-		users = append(users, u)
+		if tg.user != nil && tg.user.ID == actor.ID {
+			ownerSelf = ownerSelf || hasOwner(nm.Roles)
+			continue
+		}
+		key := tg.address
+		if tg.user != nil {
+			key = string(tg.user.ID)
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		targets = append(targets, tg)
+		roles = append(roles, nm.Roles)
+	}
+	switch {
+	case nc.Type == OneOnOne && len(targets) != 1:
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has exactly two members: you and one other person.")
+	case nc.Type == Group && len(targets) < 1:
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A group chat needs at least one other member.")
+	case len(targets)+1 > MaxGroupMembers:
+		return Chat{}, false, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
 	}
 	now := s.Now()
 	c := Chat{ID: NewID(), Type: nc.Type, Topic: topic, TenantID: actor.TenantID, CreatedBy: actor.ID, CreatedAt: now, UpdatedAt: now}
 	if nc.Type == OneOnOne {
-		c.PairKey = PairKey(actor.ID, users[0].ID)
+		other := "addr:" + targets[0].address
+		if targets[0].user != nil {
+			other = string(targets[0].user.ID)
+		}
+		c.PairKey = PairKey(actor.ID, identity.UserID(other))
 		if existing, err := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID); err == nil {
 			return existing, false, nil
 		} else if !errcode.Is(err, errcode.NotFound) {
 			return Chat{}, false, fmt.Errorf("create chat: %w", err)
 		}
 	}
-	for i := range users {
-		if err := s.Gate.MayAdd(ctx, actor, &users[i]); err != nil {
+	self := Member{ID: NewMemberID(), ChatID: c.ID, UserID: actor.ID, User: *actor, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: actor.ID, Roles: []string{}}
+	if ownerSelf || nc.Type == Group {
+		self.Roles = []string{"owner"}
+	}
+	members := []Member{self}
+	var invites []int
+	for i, tg := range targets {
+		m := Member{ID: NewMemberID(), ChatID: c.ID, JoinedAt: now, VisibleFrom: now, AddedBy: actor.ID, Roles: []string{}}
+		if nc.Type == OneOnOne || hasOwner(roles[i]) {
+			m.Roles = []string{"owner"}
+		}
+		adm, err := s.admit(ctx, actor, tg, m)
+		if err != nil {
 			return Chat{}, false, err
 		}
-		if users[i].ExternalTo(actor) {
+		if tg.user == nil || tg.user.ExternalTo(actor) {
 			c.External = true
 		}
-	}
-	members := make([]Member, 0, len(users)+1)
-	all := append([]identity.User{*actor}, users...)
-	for _, u := range all {
-		m := Member{ID: NewMemberID(), ChatID: c.ID, UserID: u.ID, User: u, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: actor.ID}
-		if nc.Type == Group && owner[u.ID] {
-			m.Roles = []string{"owner"}
+		if adm.invite {
+			invites = append(invites, len(members))
 		}
-		if nc.Type == OneOnOne {
-			m.Roles = []string{"owner"}
-		}
-		members = append(members, m)
+		members = append(members, adm.member)
 	}
-	var drafts []event.Draft
-	for i := range members {
-		viewer := &members[i].User
-		cc := c
-		drafts = append(drafts, event.Draft{UserID: viewer.ID, Type: event.ChatCreated, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(viewer, event.ChatCreated, &cc)})
-	}
-	evs, err := s.Store.CreateChat(ctx, c, members, drafts)
+	evs, err := s.Store.CreateChat(ctx, c, members, s.arrivalDrafts(&c, members, actor))
 	if errcode.Is(err, errcode.Conflict) && c.Type == OneOnOne {
 		// Another request created the pair's chat first: return it.
 		existing, ferr := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID)
@@ -223,8 +252,36 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		return Chat{}, false, fmt.Errorf("create chat: %w", err)
 	}
 	s.publish(ctx, evs)
+	for _, i := range invites {
+		if s.Inviter == nil {
+			break
+		}
+		if err := s.Inviter.Invite(ctx, actor, &c, &members[i]); err != nil {
+			return Chat{}, false, fmt.Errorf("create chat: invite: %w", err)
+		}
+	}
 	c.ViewerState = Accepted
 	return c, true, nil
+}
+
+// arrivalDrafts are the events of members joining a chat: chatCreated for
+// accepted members, requestReceived for targets of a delivered request,
+// nothing for held or address-only members (silence).
+func (s *Service) arrivalDrafts(c *Chat, members []Member, from *identity.User) []event.Draft {
+	var drafts []event.Draft
+	for i := range members {
+		m := &members[i]
+		if m.UserID == "" || m.Held {
+			continue
+		}
+		switch m.State {
+		case Accepted:
+			drafts = append(drafts, event.Draft{UserID: m.UserID, Type: event.ChatCreated, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(&m.User, event.ChatCreated, c)})
+		case Pending:
+			drafts = append(drafts, event.Draft{UserID: m.UserID, Type: event.RequestReceived, ChatID: string(c.ID), Payload: s.Encoder.RequestEvent(&m.User, event.RequestReceived, c, from)})
+		}
+	}
+	return drafts
 }
 
 func hasOwner(roles []string) bool {
@@ -238,7 +295,7 @@ func hasOwner(roles []string) bool {
 
 // Get returns a chat the actor is in. Errors: notFound.
 func (s *Service) Get(ctx context.Context, actor *identity.User, id ID) (Chat, error) {
-	c, _, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, _, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Chat{}, fmt.Errorf("get chat %s: %w", id, err)
 	}
@@ -277,7 +334,7 @@ func clampPage(n int) int {
 
 // Update changes a group chat's topic. Errors: notFound, badRequest.
 func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, topic string) (Chat, error) {
-	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Chat{}, fmt.Errorf("update chat %s: %w", id, err)
 	}
@@ -311,17 +368,18 @@ func (s *Service) chatDrafts(members []Member, typ event.Type, c *Chat) []event.
 
 // Members returns a chat's members. Errors: notFound.
 func (s *Service) Members(ctx context.Context, actor *identity.User, id ID) ([]Member, error) {
-	_, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	_, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return nil, fmt.Errorf("list members of %s: %w", id, err)
 	}
 	return members, nil
 }
 
-// AddMember adds a user to a group chat. Errors: notFound, badRequest,
-// conflict (already a member), externalMemberNotAllowed and the Gate's codes.
+// AddMember adds a person to a group chat, by id or address. Errors:
+// notFound, badRequest, conflict (already a member), externalMemberNotAllowed,
+// forbiddenByPolicy, recipientUnavailable.
 func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm NewMember) (Member, error) {
-	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
 	}
@@ -331,59 +389,65 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 	if len(members) >= MaxGroupMembers {
 		return Member{}, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
 	}
-	u, err := s.Store.FindUserByID(ctx, nm.UserID)
-	if errcode.Is(err, errcode.NotFound) {
-		return Member{}, errcode.New(errcode.NotFound, "No user %s.", nm.UserID)
-	}
+	tg, err := s.resolve(ctx, actor, nm)
 	if err != nil {
-		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
+		return Member{}, err
 	}
 	for _, m := range members {
-		if m.UserID == u.ID {
-			return Member{}, errcode.New(errcode.Conflict, "%s is already a member of this chat.", u.DisplayName)
+		if (tg.user != nil && m.UserID == tg.user.ID) || (tg.user == nil && m.UserID == "" && m.Address == tg.address) {
+			return Member{}, errcode.New(errcode.Conflict, "This person is already a member of this chat.")
 		}
 	}
 	// §7: an internal group chat never turns external, so internal history
 	// is never exposed.
-	creatorTenant := c.TenantID
-	external := u.TenantID == "" || u.TenantID != creatorTenant
-	if external && !c.External {
+	if (tg.user == nil || tg.user.TenantID == "" || tg.user.TenantID != c.TenantID || c.TenantID == "") && !c.External {
 		return Member{}, errcode.New(errcode.ExternalMemberNotAllowed, "People from outside your organisation can only be added to external group chats; start a new group chat with them instead.")
 	}
-	if err := s.Gate.MayAdd(ctx, actor, &u); err != nil {
-		return Member{}, err
-	}
 	now := s.Now()
-	m := Member{ID: NewMemberID(), ChatID: c.ID, UserID: u.ID, User: u, Roles: nm.Roles, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: actor.ID}
+	m := Member{ID: NewMemberID(), ChatID: c.ID, Roles: nm.Roles, JoinedAt: now, VisibleFrom: now, AddedBy: actor.ID}
+	if m.Roles == nil {
+		m.Roles = []string{}
+	}
 	if nm.VisibleFrom != nil {
 		if nm.VisibleFrom.After(now) {
 			return Member{}, errcode.New(errcode.BadRequest, "visibleHistoryStartDateTime cannot be in the future.")
 		}
 		m.VisibleFrom = *nm.VisibleFrom
 	}
-	if m.Roles == nil {
-		m.Roles = []string{}
+	adm, err := s.admit(ctx, actor, tg, m)
+	if err != nil {
+		return Member{}, err
 	}
+	m = adm.member
 	all := append(members, m)
 	drafts := make([]event.Draft, 0, len(all)+1)
 	for i := range all {
-		if all[i].UserID == "" || all[i].State != Accepted {
+		mb := &all[i]
+		if mb.UserID == "" || mb.State != Accepted {
 			continue
 		}
-		drafts = append(drafts, event.Draft{UserID: all[i].UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&all[i].User, event.MemberAdded, c.ID, &m)})
+		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&mb.User, event.MemberAdded, c.ID, &m)})
+	}
+	if m.State == Pending {
+		drafts = append(drafts, s.arrivalDrafts(&c, []Member{m}, actor)...)
 	}
 	evs, err := s.Store.AddMember(ctx, m, drafts)
 	if err != nil {
 		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
 	}
 	s.publish(ctx, evs)
+	if adm.invite && s.Inviter != nil {
+		if err := s.Inviter.Invite(ctx, actor, &c, &m); err != nil {
+			return Member{}, fmt.Errorf("add member: invite: %w", err)
+		}
+	}
 	return m, nil
 }
 
 // RemoveMember removes a member from a group chat: owners may remove anyone,
 // everyone may remove themself (leave). Errors: notFound, badRequest, forbidden.
 func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID, memberID string) error {
-	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return fmt.Errorf("remove member from %s: %w", id, err)
 	}
@@ -481,7 +545,7 @@ func (s *Service) clean(b Body, members []Member) (Body, error) {
 
 // Send posts a message. Errors: notFound, badRequest and the Gate's codes.
 func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body) (Message, error) {
-	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Message{}, fmt.Errorf("send to %s: %w", id, err)
 	}
@@ -489,9 +553,14 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 	if err != nil {
 		return Message{}, err
 	}
-	if err := s.Gate.MaySend(ctx, actor, &c, members); err != nil {
+	changed, err := s.maySend(ctx, actor, &c, members)
+	if err != nil {
 		return Message{}, err
 	}
+	if err := s.storeHolds(ctx, &c, changed, actor); err != nil {
+		return Message{}, err
+	}
+	members = applyChanges(members, changed)
 	m := Message{ChatID: c.ID, SenderID: actor.ID, Sender: *actor, CreatedAt: s.Now(), ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments}
 	m.ModifiedAt = m.CreatedAt
 	evs, err := s.Store.CreateMessage(ctx, &m, func(stored *Message) []event.Draft {
@@ -504,11 +573,25 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 	return m, nil
 }
 
+func applyChanges(members, changed []Member) []Member {
+	for _, ch := range changed {
+		for i := range members {
+			if members[i].ID == ch.ID {
+				members[i] = ch
+			}
+		}
+	}
+	return members
+}
+
+// messageDrafts are the events of a message for the members who may see
+// it: accepted members, and targets of a delivered (not held) request, who
+// see the request's messages as they come.
 func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []event.Draft {
 	drafts := make([]event.Draft, 0, len(members))
 	for i := range members {
 		mb := &members[i]
-		if mb.UserID == "" || mb.State != Accepted || m.CreatedAt.Before(mb.VisibleFrom) {
+		if mb.UserID == "" || mb.Held || mb.State == Declined || m.CreatedAt.Before(mb.VisibleFrom) {
 			continue
 		}
 		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, m)})
@@ -519,7 +602,7 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 // Messages returns a page of messages newest first, from before (0: the
 // newest), within the actor's visible history. Errors: notFound.
 func (s *Service) Messages(ctx context.Context, actor *identity.User, id ID, before MessageID, limit int) ([]Message, MessageID, error) {
-	_, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	_, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list messages of %s: %w", id, err)
 	}
@@ -548,7 +631,7 @@ func memberOf(members []Member, id identity.UserID) Member {
 
 // Message returns one message. Errors: notFound.
 func (s *Service) Message(ctx context.Context, actor *identity.User, id ID, mid MessageID) (Message, error) {
-	_, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	_, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Message{}, fmt.Errorf("get message %d: %w", mid, err)
 	}
@@ -563,7 +646,7 @@ func (s *Service) Message(ctx context.Context, actor *identity.User, id ID, mid 
 }
 
 func (s *Service) ownMessage(ctx context.Context, actor *identity.User, id ID, mid MessageID) (Chat, []Member, Message, error) {
-	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Chat{}, nil, Message{}, err
 	}
@@ -590,7 +673,7 @@ func (s *Service) Edit(ctx context.Context, actor *identity.User, id ID, mid Mes
 	if b, err = s.clean(b, members); err != nil {
 		return Message{}, err
 	}
-	if err := s.Gate.MaySend(ctx, actor, &c, members); err != nil {
+	if _, err := s.maySend(ctx, actor, &c, members); err != nil {
 		return Message{}, err
 	}
 	m.ContentType, m.Content, m.Mentions, m.Attachments = b.ContentType, b.Content, b.Mentions, b.Attachments
@@ -624,7 +707,7 @@ func (s *Service) Delete(ctx context.Context, actor *identity.User, id ID, mid M
 // MarkRead sets the actor's read mark on a chat to now (read=true) or clears
 // it (read=false). Errors: notFound.
 func (s *Service) MarkRead(ctx context.Context, actor *identity.User, id ID, read bool) error {
-	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return fmt.Errorf("mark %s read: %w", id, err)
 	}

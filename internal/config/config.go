@@ -242,6 +242,10 @@ func redact(v string) string {
 		if u.User != nil {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 		return u.String()
 	}
 	return "********"

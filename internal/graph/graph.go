@@ -116,16 +116,21 @@ type Chat struct {
 	Viewpoint           Viewpoint `json:"viewpoint"`
 	IsExternal          bool      `json:"isExternal"`
 	RequestState        string    `json:"requestState,omitempty"`
+	// IsReadOnly and ReadOnlyReason say a policy change made the chat
+	// read-only, and whose side's setting it is (SPEC §4).
+	IsReadOnly     bool   `json:"isReadOnly"`
+	ReadOnlyReason string `json:"readOnlyReason,omitempty"`
 }
 
-// NewChat converts a chat.
-func NewChat(c *chat.Chat) Chat {
+// NewChat converts a chat as seen by viewer.
+func NewChat(c *chat.Chat, viewer *identity.User) Chat {
 	var topic *string
 	if c.Type == chat.Group {
 		topic = &c.Topic
 	}
 	return Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),
-		TenantID: strPtr(string(c.TenantID)), Viewpoint: Viewpoint{LastMessageReadDateTime: Time(c.LastReadAt)}, IsExternal: c.External, RequestState: string(c.ViewerState)}
+		TenantID: strPtr(string(c.TenantID)), Viewpoint: Viewpoint{LastMessageReadDateTime: Time(c.LastReadAt)}, IsExternal: c.External, RequestState: string(c.ViewerState),
+		IsReadOnly: c.ReadOnlyBy != "", ReadOnlyReason: chat.ReadOnlyReason(c, viewer)}
 }
 
 // Member is Graph's aadUserConversationMember, plus Parley's fields.
@@ -310,16 +315,26 @@ func (Encoder) MemberEvent(viewer *identity.User, typ event.Type, chatID chat.ID
 }
 
 // ChatEvent returns the payload of a chat event.
-func (Encoder) ChatEvent(_ *identity.User, typ event.Type, c *chat.Chat) []byte {
-	return mustJSON(chatEvent{Type: typ, ChatID: string(c.ID), Chat: NewChat(c)})
+func (Encoder) ChatEvent(viewer *identity.User, typ event.Type, c *chat.Chat) []byte {
+	return mustJSON(chatEvent{Type: typ, ChatID: string(c.ID), Chat: NewChat(c, viewer)})
 }
 
-// Notice returns the payload of an event that carries a reason only
-// (chatReadOnly, chatWritable).
-func Notice(typ event.Type, chatID chat.ID, reason string) []byte {
+// NoticeEvent returns the payload of chatReadOnly and chatWritable.
+func (Encoder) NoticeEvent(_ *identity.User, typ event.Type, c *chat.Chat, reason string) []byte {
 	return mustJSON(struct {
 		Type   event.Type `json:"type"`
 		ChatID string     `json:"chatId"`
 		Reason string     `json:"reason,omitempty"`
-	}{typ, string(chatID), reason})
+	}{typ, string(c.ID), reason})
+}
+
+// RequestEvent returns the payload of request events: the chat and who
+// sent the request, as the target sees them.
+func (Encoder) RequestEvent(viewer *identity.User, typ event.Type, c *chat.Chat, from *identity.User) []byte {
+	id := NewIdentity(from, viewer)
+	return mustJSON(struct {
+		Type   event.Type `json:"type"`
+		ChatID string     `json:"chatId"`
+		From   From       `json:"from"`
+	}{typ, string(c.ID), From{User: &id}})
 }

@@ -104,7 +104,7 @@ func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 	if !created {
 		status = http.StatusOK
 	}
-	writeJSON(w, status, graph.NewChat(&c))
+	writeJSON(w, status, graph.NewChat(&c, userOf(r)))
 	return nil
 }
 
@@ -142,7 +142,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := page[graph.Chat]{Value: make([]graph.Chat, 0, len(chats))}
 	for i := range chats {
-		out.Value = append(out.Value, graph.NewChat(&chats[i]))
+		out.Value = append(out.Value, graph.NewChat(&chats[i], userOf(r)))
 	}
 	if next.ID != "" {
 		out.NextLink = a.nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next.UpdatedAt.UnixMicro(), 10)+"|"+string(next.ID))))
@@ -158,7 +158,7 @@ func (a *API) getChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, graph.NewChat(&c))
+	writeJSON(w, http.StatusOK, graph.NewChat(&c, userOf(r)))
 	return nil
 }
 
@@ -176,7 +176,7 @@ func (a *API) updateChat(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, graph.NewChat(&c))
+	writeJSON(w, http.StatusOK, graph.NewChat(&c, userOf(r)))
 	return nil
 }
 

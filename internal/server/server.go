@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
@@ -24,6 +25,7 @@ import (
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 )
@@ -42,6 +44,7 @@ type Server struct {
 	Auth     *auth.Service
 	Identity *identity.Service
 	Chats    *chat.Service
+	Policy   *policy.Service
 	API      *httpapi.API
 
 	http     *http.Server
@@ -79,7 +82,17 @@ func (s *Server) Open(ctx context.Context) error {
 	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle()}
 	s.Identity = NewIdentity(db, s.Config)
 	s.Identity.Now = s.Now
-	s.Chats = chat.NewService(db, s.Bus, graph.Encoder{}, interimGate{}, s.Now)
+	// Policy changes re-decide chats at once (read-only / writable, held
+	// requests delivered); the closure reaches the chat service built next.
+	var chats *chat.Service
+	s.Policy = &policy.Service{Store: db, Now: s.Now, Changed: func(ctx context.Context, t identity.TenantID) {
+		if err := chats.Reevaluate(ctx, t, ""); err != nil {
+			s.Log.Error("reevaluate chats after a policy change", "tenant", t, "err", err)
+		}
+	}}
+	chats = chat.NewService(db, s.Bus, graph.Encoder{}, s.Policy, s.Now)
+	chats.PhoneRegion = s.Config.PhoneRegion
+	s.Chats = chats
 	setup := &identity.Setup{Store: db, Identity: s.Identity}
 	api := httpapi.New(httpapi.Deps{
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
@@ -175,13 +188,9 @@ func NewIdentity(db *store.DB, cfg config.Config) *identity.Service {
 }
 
 func normalizePhone(p, region string) (string, error) {
-	return p, nil
-}
-
-// interimGate allows chats inside one tenant and between personal accounts.
-type interimGate struct{}
-
-func (interimGate) MayAdd(ctx context.Context, actor, target *identity.User) error { return nil }
-func (interimGate) MaySend(ctx context.Context, sender *identity.User, c *chat.Chat, members []chat.Member) error {
-	return nil
+	a, err := address.ParsePhone(p, region)
+	if err != nil {
+		return "", err
+	}
+	return a.Value, nil
 }

@@ -14,20 +14,117 @@ import (
 	"github.com/parleychat/parley/internal/identity"
 )
 
-const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), m.last_read_at, m.state`
+const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by, m.last_read_at, m.state`
 
 func scanChat(s scanner) (chat.Chat, error) {
 	var c chat.Chat
 	var typ, state string
 	var created, updated, read int64
 	var ext int
-	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &read, &state); err != nil {
+	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy, &read, &state); err != nil {
 		return chat.Chat{}, err
 	}
 	c.Type, c.ViewerState = chat.Type(typ), chat.RequestState(state)
 	c.CreatedAt, c.UpdatedAt, c.LastReadAt = fromMicros(created), fromMicros(updated), fromMicros(read)
 	c.External = ext == 1
 	return c, nil
+}
+
+// UpdateMember stores a member's request state, hold, visible history,
+// account and roles.
+func (db *DB) UpdateMember(ctx context.Context, m chat.Member, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if err := db.updateMember(tx, m); err != nil {
+			return err
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
+	res, err := tx.Exec(db.q(`UPDATE chat_members SET user_id = ?, state = ?, held = ?, visible_from = ?, roles = ? WHERE id = ? AND chat_id = ?`),
+		nullString(string(m.UserID)), string(m.State), boolInt(m.Held), micros(m.VisibleFrom), strings.Join(m.Roles, ","), m.ID, m.ChatID)
+	if isUnique(err) {
+		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
+	}
+	if err != nil {
+		return fmt.Errorf("update member: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errcode.New(errcode.NotFound, "No member %s in this chat.", m.ID)
+	}
+	return nil
+}
+
+// CountMessagesBy returns how many messages sender sent in a chat.
+func (db *DB) CountMessagesBy(ctx context.Context, chatID chat.ID, sender identity.UserID) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM messages WHERE chat_id = ? AND sender_id = ?`), chatID, sender).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count messages: %w", err)
+	}
+	return n, nil
+}
+
+// SetReadOnly stores whose setting made a chat read-only ("" = writable).
+func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by string, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`UPDATE chats SET read_only_by = ? WHERE id = ?`), by, chatID); err != nil {
+			return fmt.Errorf("set read-only: %w", err)
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+// FindExternalChats returns the external chats with an accepted member of
+// tenant (or, with tenant "", of user).
+func (db *DB) FindExternalChats(ctx context.Context, tenant identity.TenantID, user identity.UserID) ([]chat.ID, error) {
+	q := `SELECT DISTINCT c.id FROM chats c JOIN chat_members m ON m.chat_id = c.id JOIN users u ON u.id = m.user_id WHERE c.external = 1 AND `
+	arg := any(tenant)
+	if tenant != "" {
+		q += `u.tenant_id = ?`
+	} else {
+		q += `u.id = ?`
+		arg = user
+	}
+	rows, err := db.read.QueryContext(ctx, db.q(q), arg)
+	if err != nil {
+		return nil, fmt.Errorf("external chats: %w", err)
+	}
+	defer rows.Close()
+	var out []chat.ID
+	for rows.Next() {
+		var id chat.ID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("external chats: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// FindChatAny returns a chat with its members regardless of the viewer
+// (for re-evaluation after policy changes). Errors: notFound.
+func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
+	var c chat.Chat
+	var typ string
+	var created, updated int64
+	var ext int
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT id, type, topic, tenant_id, created_by, created_at, updated_at, external, COALESCE(pair_key, ''), read_only_by FROM chats WHERE id = ?`), id).
+		Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy)
+	if err != nil {
+		return chat.Chat{}, nil, notFound(err, "No chat %s.", id)
+	}
+	c.Type, c.CreatedAt, c.UpdatedAt, c.External = chat.Type(typ), fromMicros(created), fromMicros(updated), ext == 1
+	members, err := db.findMembers(ctx, id)
+	return c, members, err
 }
 
 // FindChat returns a chat as viewer sees it, with its members. Errors:
@@ -45,7 +142,7 @@ func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) 
 }
 
 func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, COALESCE(m.user_id, ''),
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, COALESCE(m.user_id, ''),
 		`+userColumnsNullable+` FROM chat_members m LEFT JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.joined_at, m.id`), id)
 	if err != nil {
 		return nil, fmt.Errorf("members of %s: %w", id, err)
@@ -57,13 +154,15 @@ func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error
 		var roles, state string
 		var vis, joined, read int64
 		var uid string
+		var held int
 		var u nullableUser
-		if err := rows.Scan(append([]any{&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &uid}, u.dest()...)...); err != nil {
+		if err := rows.Scan(append([]any{&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &uid}, u.dest()...)...); err != nil {
 			return nil, fmt.Errorf("members of %s: %w", id, err)
 		}
 		m.ChatID, m.UserID, m.State = id, identity.UserID(uid), chat.RequestState(state)
 		m.VisibleFrom, m.JoinedAt, m.LastReadAt = fromMicros(vis), fromMicros(joined), fromMicros(read)
 		m.Roles = splitRoles(roles)
+		m.Held = held == 1
 		if uid != "" {
 			m.User = u.user()
 		}
@@ -158,8 +257,8 @@ func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member
 }
 
 func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
-	_, err := tx.Exec(db.q(`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt))
+	_, err := tx.Exec(db.q(`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt), string(m.RequestFrom), boolInt(m.Held))
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
 	}

@@ -215,8 +215,19 @@ func (db *DB) inWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return errors.New("store is closed")
 	}
 	// Wait even if ctx ends: the write may already be committed, and the
-	// caller must not report failure for an acknowledged write.
-	return <-j.done
+	// caller must not report failure for an acknowledged write. A job queued
+	// after the writer stopped is never run.
+	select {
+	case err := <-j.done:
+		return err
+	case <-db.done:
+		select {
+		case err := <-j.done:
+			return err
+		default:
+			return errors.New("store is closed")
+		}
+	}
 }
 
 func (db *DB) writer() {

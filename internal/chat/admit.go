@@ -1,0 +1,218 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/parleychat/parley/internal/address"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/policy"
+)
+
+// MaxPendingMessages is how many messages a sender may send while their
+// request is pending (SPEC §5); the next one is refused.
+const MaxPendingMessages = 10
+
+// Policy is what chat asks before every creation, addition and send
+// (SPEC §4). policy.Service implements it.
+type Policy interface {
+	// Start decides whether i may start a chat with, or add, t.
+	Start(ctx context.Context, i, t *identity.User) (policy.Decision, error)
+	// StartAddress decides for an address no account owns.
+	StartAddress(ctx context.Context, i *identity.User, domain string) (policy.Decision, error)
+	// Party loads the facts of one user.
+	Party(ctx context.Context, u *identity.User) (policy.Party, error)
+	// Relation loads the blocks and declines between two users.
+	Relation(ctx context.Context, i, t identity.UserID) (policy.Relation, error)
+}
+
+// Inviter sends the invitation of a member no account owns (SPEC §6).
+type Inviter interface {
+	Invite(ctx context.Context, actor *identity.User, c *Chat, m *Member) error
+}
+
+// target is a person to add: an account, or an address no account owns
+// (or one the caller must not learn is owned).
+type target struct {
+	user    *identity.User
+	address string // normalised address the caller typed; "" when bound by id
+}
+
+// refusal turns a refused decision into the error the caller may see.
+func refusal(d *policy.Decision) error {
+	return errcode.New(d.Code, "%s", sentence(d.Message))
+}
+
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToUpper(r[0])
+	out := string(r)
+	if !strings.HasSuffix(out, ".") {
+		out += "."
+	}
+	return out
+}
+
+// resolve turns a requested member into a target. Errors: badRequest
+// (unparseable address), notFound (an unknown id).
+func (s *Service) resolve(ctx context.Context, actor *identity.User, nm NewMember) (target, error) {
+	if nm.UserID != "" {
+		u, err := s.Store.FindUserByID(ctx, nm.UserID)
+		if errcode.Is(err, errcode.NotFound) {
+			return target{}, errcode.New(errcode.NotFound, "No user %s.", nm.UserID)
+		}
+		if err != nil {
+			return target{}, fmt.Errorf("load member %s: %w", nm.UserID, err)
+		}
+		// Users of other tenants are bound by id only when the caller can
+		// see them (a shared chat); otherwise the id says nothing.
+		if u.TenantID != actor.TenantID || actor.TenantID == "" {
+			ok, err := s.Store.SharesChat(ctx, actor.ID, u.ID)
+			if err != nil {
+				return target{}, fmt.Errorf("load member %s: %w", nm.UserID, err)
+			}
+			if !ok && u.ID != actor.ID {
+				return target{}, errcode.New(errcode.NotFound, "No user %s.", nm.UserID)
+			}
+		}
+		return target{user: &u}, nil
+	}
+	var addr address.Address
+	var err error
+	switch {
+	case nm.Email != "" && nm.Phone != "":
+		return target{}, errcode.New(errcode.BadRequest, "Give either email or phoneNumber, not both.")
+	case nm.Email != "":
+		addr, err = address.ParseEmail(nm.Email)
+	default:
+		addr, err = address.ParsePhone(nm.Phone, s.PhoneRegion)
+	}
+	if err != nil {
+		return target{}, err
+	}
+	u, err := s.find(ctx, actor, addr)
+	if errcode.Is(err, errcode.NotFound) {
+		return target{address: addr.Value}, nil
+	}
+	if err != nil {
+		return target{}, err
+	}
+	return target{user: &u, address: addr.Value}, nil
+}
+
+// find returns the account that owns addr, as SPEC §6 lets actor find it:
+// exact match only; a personal user finds managed users by e-mail only;
+// guests are found only inside their host tenant. Errors: notFound.
+func (s *Service) find(ctx context.Context, actor *identity.User, addr address.Address) (identity.User, error) {
+	users, err := s.Store.FindUsersByAddress(ctx, addr.Value)
+	if err != nil {
+		return identity.User{}, fmt.Errorf("find %s: %w", addr.Kind, err)
+	}
+	var best *identity.User
+	rank := func(u *identity.User) int {
+		switch {
+		case actor.TenantID != "" && u.TenantID == actor.TenantID:
+			return 3 // someone of the caller's own organisation
+		case u.Kind == identity.Member:
+			return 2
+		default:
+			return 1
+		}
+	}
+	for i := range users {
+		u := &users[i]
+		switch {
+		case u.ID == actor.ID:
+			continue
+		case u.Kind == identity.Guest && u.TenantID != actor.TenantID:
+			continue
+		case actor.Kind == identity.Personal && u.Kind == identity.Member && addr.Kind != address.Email:
+			continue
+		}
+		if best == nil || rank(u) > rank(best) {
+			best = u
+		}
+	}
+	if best == nil {
+		return identity.User{}, errcode.New(errcode.NotFound, "No account owns this address.")
+	}
+	return *best, nil
+}
+
+// admission is how a target joins a new chat.
+type admission struct {
+	member Member
+	invite bool // send an invitation once the chat is stored
+}
+
+// admit applies SPEC §4–§6 to one target: refused (an error the caller may
+// see), held silently, a pending request, or accepted at once.
+func (s *Service) admit(ctx context.Context, actor *identity.User, tg target, m Member) (admission, error) {
+	m.Address = tg.address
+	if tg.user == nil {
+		d, err := s.Policy.StartAddress(ctx, actor, domainOf(tg.address))
+		if err != nil {
+			return admission{}, err
+		}
+		switch d.Outcome {
+		case policy.Refused:
+			return admission{}, refusal(&d)
+		case policy.Held:
+			// An unknown address in an organisation's domain: held the same
+			// way as an account that refuses (no invitation can make it a
+			// personal account).
+			m.State, m.Held, m.RequestFrom = Pending, true, actor.ID
+			return admission{member: m}, nil
+		}
+		m.State, m.RequestFrom = Pending, actor.ID
+		return admission{member: m, invite: true}, nil
+	}
+	u := tg.user
+	m.UserID, m.User = u.ID, *u
+	d, err := s.Policy.Start(ctx, actor, u)
+	if err != nil {
+		return admission{}, err
+	}
+	if m.Address == "" && u.ExternalTo(actor) {
+		m.Address = u.Mail
+		if m.Address == "" {
+			m.Address = u.Phone
+		}
+	}
+	switch d.Outcome {
+	case policy.Refused:
+		return admission{}, refusal(&d)
+	case policy.Held:
+		m.State, m.Held, m.RequestFrom = Pending, true, actor.ID
+		return admission{member: m}, nil
+	}
+	if !u.ExternalTo(actor) {
+		m.State = Accepted
+		return admission{member: m}, nil
+	}
+	// §5: a pair that accepted each other before needs no new request.
+	ok, err := s.Store.AreContacts(ctx, actor.ID, u.ID)
+	if err != nil {
+		return admission{}, fmt.Errorf("admit %s: %w", u.ID, err)
+	}
+	if ok {
+		m.State = Accepted
+	} else {
+		m.State, m.RequestFrom = Pending, actor.ID
+	}
+	return admission{member: m}, nil
+}
+
+// domainOf is the domain of an e-mail address, "" for a phone number.
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return addr[i+1:]
+	}
+	return ""
+}

@@ -1,0 +1,317 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/policy"
+)
+
+// findChat returns a chat the actor may see: not while a request to them is
+// held silently or after they declined it (the chat does not exist for
+// them). Errors: notFound.
+func (s *Service) findChat(ctx context.Context, id ID, actor *identity.User) (Chat, []Member, error) {
+	c, members, err := s.Store.FindChat(ctx, id, actor.ID)
+	if err != nil {
+		return Chat{}, nil, err
+	}
+	me := memberOf(members, actor.ID)
+	if me.Held || me.State == Declined {
+		return Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
+	}
+	return c, members, nil
+}
+
+// parties loads policy facts once per user for one decision round.
+type parties struct {
+	s *Service
+	m map[identity.UserID]*policy.Party
+}
+
+func (p *parties) get(ctx context.Context, u *identity.User) (*policy.Party, error) {
+	if pp, ok := p.m[u.ID]; ok {
+		return pp, nil
+	}
+	pp, err := p.s.Policy.Party(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	p.m[u.ID] = &pp
+	return &pp, nil
+}
+
+// readOnlyMessage says whose setting made a chat read-only, relative to the
+// viewer (SPEC §4: in a chat both sides accepted, that is no news).
+func readOnlyMessage(own bool) string {
+	if own {
+		return "Your organisation's settings no longer allow this chat, so it is read-only."
+	}
+	return "The other side's settings no longer allow this chat, so it is read-only."
+}
+
+// relationRefusal reports whether a refusal comes from the target's own
+// answer to a request (decline or block on it): recipientUnavailable.
+func relationRefusal(d *policy.Decision) bool {
+	for _, c := range d.Checks() {
+		if !c.Value && c.Side == policy.OtherSide && (c.Rule == policy.RuleDeclined || (c.Rule == policy.RuleBlock && c.Source == policy.SourceRequestBlock)) {
+			return true
+		}
+	}
+	return false
+}
+
+// talk decides every pair of accepted members of an external chat (SPEC §4
+// mayTalk must hold for every pair). It returns the first refusal, the
+// party blamed for it, and whether the blamed party is p's side.
+func (s *Service) talk(ctx context.Context, ps *parties, c *Chat, members []Member, sender *identity.User) (*policy.Decision, *identity.User, error) {
+	var acc []*Member
+	for i := range members {
+		if members[i].State == Accepted && members[i].UserID != "" {
+			acc = append(acc, &members[i])
+		}
+	}
+	// The sender's pairs first, so the sender's refusal names their view.
+	if sender != nil {
+		for i, m := range acc {
+			if m.UserID == sender.ID {
+				acc[0], acc[i] = acc[i], acc[0]
+			}
+		}
+	}
+	for i := 0; i < len(acc); i++ {
+		pp, err := ps.get(ctx, &acc[i].User)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j := i + 1; j < len(acc); j++ {
+			pq, err := ps.get(ctx, &acc[j].User)
+			if err != nil {
+				return nil, nil, err
+			}
+			var rel policy.Relation
+			if c.Type == OneOnOne {
+				if rel, err = s.Policy.Relation(ctx, acc[i].UserID, acc[j].UserID); err != nil {
+					return nil, nil, err
+				}
+			}
+			d := policy.MayTalk(pp, pq, rel)
+			if d.Outcome != policy.Allowed {
+				blamed := &acc[j].User
+				if d.Side == policy.OwnSide {
+					blamed = &acc[i].User
+				}
+				return &d, blamed, nil
+			}
+		}
+	}
+	return nil, nil, nil
+}
+
+// blame is what ReadOnlyBy stores for the party whose setting refused.
+func blame(u *identity.User) string {
+	if u.TenantID == "" {
+		return "personal:" + string(u.ID)
+	}
+	return string(u.TenantID)
+}
+
+// ownBlame reports whether by names the viewer's side.
+func ownBlame(by string, viewer *identity.User) bool {
+	return by == string(viewer.TenantID) || by == "personal:"+string(viewer.ID)
+}
+
+// maySend applies SPEC §4–§5 to a send by actor and returns the members
+// whose silent hold changed (to store before the message). Errors:
+// forbidden (a pending target replying before accepting), chatReadOnly,
+// recipientUnavailable, messageRequestLimitReached.
+func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, error) {
+	me := memberOf(members, actor.ID)
+	if me.State != Accepted {
+		return nil, errcode.New(errcode.Forbidden, "Accept the message request before replying.")
+	}
+	if !c.External {
+		return nil, nil // §7: an internal chat never has external people
+	}
+	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
+	d, blamed, err := s.talk(ctx, ps, c, members, actor)
+	if err != nil {
+		return nil, fmt.Errorf("decide send: %w", err)
+	}
+	if d != nil {
+		if c.Type == OneOnOne && relationRefusal(d) {
+			return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+		}
+		return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(blame(blamed), actor)))
+	}
+	var changed []Member
+	pendingMine := false
+	now := s.Now()
+	for i := range members {
+		m := members[i]
+		if m.UserID == actor.ID {
+			continue
+		}
+		switch m.State {
+		case Declined:
+			if c.Type == OneOnOne {
+				return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+			}
+		case Pending:
+			if m.RequestFrom != actor.ID {
+				continue
+			}
+			pendingMine = true
+			if m.UserID == "" {
+				continue // waits for the invitee to register
+			}
+			d, err := s.Policy.Start(ctx, actor, &m.User)
+			if err != nil {
+				return nil, fmt.Errorf("decide send: %w", err)
+			}
+			switch d.Outcome {
+			case policy.Refused:
+				if relationRefusal(&d) {
+					return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+				}
+				return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(d.Side == policy.OwnSide))
+			case policy.Held:
+				if !m.Held {
+					m.Held = true
+					changed = append(changed, m)
+				}
+			default:
+				if m.Held {
+					// §4: a lifted refusal delivers the request from now on,
+					// with only the messages sent after this moment.
+					m.Held, m.VisibleFrom = false, now
+					changed = append(changed, m)
+				}
+			}
+		}
+	}
+	if pendingMine {
+		n, err := s.Store.CountMessagesBy(ctx, c.ID, actor.ID)
+		if err != nil {
+			return nil, fmt.Errorf("decide send: %w", err)
+		}
+		if n >= MaxPendingMessages {
+			return nil, errcode.New(errcode.MessageRequestLimitReached, "You can send up to %d messages until your request is accepted.", MaxPendingMessages)
+		}
+	}
+	return changed, nil
+}
+
+// storeHolds stores members whose silent hold changed; a lifted hold
+// delivers the request to its target.
+func (s *Service) storeHolds(ctx context.Context, c *Chat, changed []Member, from *identity.User) error {
+	for i := range changed {
+		m := &changed[i]
+		var drafts []event.Draft
+		if !m.Held {
+			drafts = s.arrivalDrafts(c, []Member{*m}, from)
+		}
+		evs, err := s.Store.UpdateMember(ctx, *m, drafts)
+		if err != nil {
+			return fmt.Errorf("update hold of %s: %w", m.ID, err)
+		}
+		s.publish(ctx, evs)
+	}
+	return nil
+}
+
+// Reevaluate re-decides the external chats of a tenant (or, tenant "", of
+// one user) after a change of settings, policies, grants, blocks or a
+// personal switch: chats turn read-only or writable at once, with an event
+// to their members, and silently held requests are delivered once their
+// refusal is lifted (SPEC §4).
+func (s *Service) Reevaluate(ctx context.Context, tenant identity.TenantID, user identity.UserID) error {
+	ids, err := s.Store.FindExternalChats(ctx, tenant, user)
+	if err != nil {
+		return fmt.Errorf("reevaluate: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.reevaluateChat(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
+	c, members, err := s.Store.FindChatAny(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reevaluate %s: %w", id, err)
+	}
+	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
+	d, blamed, err := s.talk(ctx, ps, &c, members, nil)
+	if err != nil {
+		return fmt.Errorf("reevaluate %s: %w", id, err)
+	}
+	by := ""
+	if d != nil {
+		by = blame(blamed)
+	}
+	if by != c.ReadOnlyBy {
+		typ := event.ChatWritable
+		if by != "" {
+			typ = event.ChatReadOnly
+		}
+		c.ReadOnlyBy = by
+		var drafts []event.Draft
+		for i := range members {
+			m := &members[i]
+			if m.UserID == "" || m.State != Accepted {
+				continue
+			}
+			reason := ""
+			if by != "" {
+				reason = readOnlyMessage(ownBlame(by, &m.User))
+			}
+			drafts = append(drafts, event.Draft{UserID: m.UserID, Type: typ, ChatID: string(c.ID), Payload: s.Encoder.NoticeEvent(&m.User, typ, &c, reason)})
+		}
+		evs, err := s.Store.SetReadOnly(ctx, c.ID, by, drafts)
+		if err != nil {
+			return fmt.Errorf("reevaluate %s: %w", id, err)
+		}
+		s.publish(ctx, evs)
+	}
+	// Silently held requests whose refusal was lifted are delivered now.
+	now := s.Now()
+	for i := range members {
+		m := members[i]
+		if m.State != Pending || m.UserID == "" || m.RequestFrom == "" {
+			continue
+		}
+		from, err := s.Store.FindUserByID(ctx, m.RequestFrom)
+		if err != nil {
+			return fmt.Errorf("reevaluate %s: %w", id, err)
+		}
+		d, err := s.Policy.Start(ctx, &from, &m.User)
+		if err != nil {
+			return fmt.Errorf("reevaluate %s: %w", id, err)
+		}
+		hold := d.Outcome == policy.Held
+		if hold == m.Held || d.Outcome == policy.Refused {
+			continue
+		}
+		m.Held = hold
+		if !hold {
+			m.VisibleFrom = now
+		}
+		if err := s.storeHolds(ctx, &c, []Member{m}, &from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadOnlyReason is the reason a chat is read-only for viewer, or "".
+func ReadOnlyReason(c *Chat, viewer *identity.User) string {
+	if c.ReadOnlyBy == "" {
+		return ""
+	}
+	return readOnlyMessage(ownBlame(c.ReadOnlyBy, viewer))
+}

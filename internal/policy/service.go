@@ -1,0 +1,496 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// Store is the persistence the policy service needs.
+type Store interface {
+	FindSettings(ctx context.Context, tenant identity.TenantID) (Settings, error)
+	SaveSettings(ctx context.Context, tenant identity.TenantID, s Settings) error
+	FindPolicies(ctx context.Context, tenant identity.TenantID) ([]Policy, error)
+	// FindPolicy returns a policy. Errors: notFound.
+	FindPolicy(ctx context.Context, tenant identity.TenantID, name string) (Policy, error)
+	// SavePolicy creates (conflict when it exists) or replaces a policy.
+	SavePolicy(ctx context.Context, tenant identity.TenantID, p Policy, create bool) error
+	// DeletePolicy deletes a policy. Errors: notFound, policyInUse.
+	DeletePolicy(ctx context.Context, tenant identity.TenantID, name string, resetUsers bool) (int, error)
+	// GrantPolicy grants name (Global: no grant) to users. Errors: notFound.
+	GrantPolicy(ctx context.Context, tenant identity.TenantID, name string, users []identity.UserID) error
+	FindGrant(ctx context.Context, user identity.UserID) (string, error)
+	FindGrants(ctx context.Context, tenant identity.TenantID) (map[identity.UserID]string, error)
+	FindBlock(ctx context.Context, blocker, blocked identity.UserID) (Block, error)
+	DeclinedUntil(ctx context.Context, decliner, sender identity.UserID) (time.Time, error)
+	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+	FindTenantByDomain(ctx context.Context, domain string) (identity.Tenant, error)
+}
+
+// Service loads the facts a decision needs and runs the admin side of
+// SPEC §2–§3: settings, policies, grants and Explain. It never decides a
+// rule itself: MayStart and MayTalk do.
+type Service struct {
+	Store Store
+	Now   func() time.Time
+	// Changed is told after an admin change of a tenant's settings,
+	// policies or grants, so chats can turn read-only or writable at once.
+	Changed func(ctx context.Context, tenant identity.TenantID)
+	// Audit records an admin change (may be nil).
+	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
+}
+
+func (s *Service) changed(ctx context.Context, t identity.TenantID) {
+	if s.Changed != nil {
+		s.Changed(ctx, t)
+	}
+}
+
+func (s *Service) audit(ctx context.Context, actor *identity.User, action, target string, details map[string]any) {
+	if s.Audit != nil {
+		s.Audit(ctx, actor.TenantID, actor.ID, action, target, details)
+	}
+}
+
+// Party loads the facts of one user: tenant settings and effective policy,
+// or the personal switch.
+func (s *Service) Party(ctx context.Context, u *identity.User) (Party, error) {
+	p := Party{TenantID: string(u.TenantID), Domain: u.Domain(), AllowChatsFromOrganizations: u.AllowChatsFromOrganizations}
+	switch u.Kind {
+	case identity.Personal:
+		p.Kind = Personal
+		return p, nil
+	case identity.Guest:
+		p.Kind = Guest
+	default:
+		p.Kind = Member
+	}
+	st, err := s.Store.FindSettings(ctx, u.TenantID)
+	if err != nil {
+		return Party{}, err
+	}
+	p.Settings = &st
+	name := GlobalName
+	if u.Kind == identity.Member {
+		if name, err = s.Store.FindGrant(ctx, u.ID); err != nil {
+			return Party{}, err
+		}
+	}
+	// §9: guests always have the host's Global.
+	pol, err := s.Store.FindPolicy(ctx, u.TenantID, name)
+	if errcode.Is(err, errcode.NotFound) {
+		pol, err = s.Store.FindPolicy(ctx, u.TenantID, GlobalName)
+	}
+	if err != nil {
+		return Party{}, err
+	}
+	p.Policy = &pol
+	return p, nil
+}
+
+// Relation loads the pair state of initiator i and target t.
+func (s *Service) Relation(ctx context.Context, i, t identity.UserID) (Relation, error) {
+	var r Relation
+	var err error
+	if r.InitiatorBlocked, err = s.Store.FindBlock(ctx, i, t); err != nil {
+		return r, err
+	}
+	if r.TargetBlocked, err = s.Store.FindBlock(ctx, t, i); err != nil {
+		return r, err
+	}
+	until, err := s.Store.DeclinedUntil(ctx, t, i)
+	if err != nil {
+		return r, err
+	}
+	r.Declined = s.Now().Before(until)
+	return r, nil
+}
+
+// Start decides whether i may start a chat with, or add, t (SPEC §4).
+func (s *Service) Start(ctx context.Context, i, t *identity.User) (Decision, error) {
+	pi, err := s.Party(ctx, i)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide start: %w", err)
+	}
+	pt, err := s.Party(ctx, t)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide start: %w", err)
+	}
+	rel, err := s.Relation(ctx, i.ID, t.ID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide start: %w", err)
+	}
+	return MayStart(&pi, &pt, rel), nil
+}
+
+// StartAddress decides for an address no account owns (SPEC §6): an
+// address in a tenant's verified domain is judged as an unknown member of
+// that tenant (held silently if the organisations admit each other), any
+// other address as a personal account to invite.
+func (s *Service) StartAddress(ctx context.Context, i *identity.User, domain string) (Decision, error) {
+	pi, err := s.Party(ctx, i)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide start: %w", err)
+	}
+	pt := Party{Kind: Personal, Domain: domain, AllowChatsFromOrganizations: true}
+	if domain != "" {
+		t, err := s.Store.FindTenantByDomain(ctx, domain)
+		switch {
+		case err == nil:
+			st, err := s.Store.FindSettings(ctx, t.ID)
+			if err != nil {
+				return Decision{}, fmt.Errorf("decide start: %w", err)
+			}
+			// No account: no policy, which the decision treats as
+			// account-level, so it is held silently.
+			pt = Party{Kind: Member, TenantID: string(t.ID), Domain: domain, Settings: &st}
+		case !errcode.Is(err, errcode.NotFound):
+			return Decision{}, fmt.Errorf("decide start: %w", err)
+		}
+	}
+	return MayStart(&pi, &pt, Relation{}), nil
+}
+
+// Talk decides whether p may send to q in an existing chat (SPEC §4 mayTalk).
+func (s *Service) Talk(ctx context.Context, p, q *identity.User) (Decision, error) {
+	pp, err := s.Party(ctx, p)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide talk: %w", err)
+	}
+	pq, err := s.Party(ctx, q)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide talk: %w", err)
+	}
+	rel, err := s.Relation(ctx, p.ID, q.ID)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide talk: %w", err)
+	}
+	return MayTalk(&pp, &pq, rel), nil
+}
+
+func requireAdmin(actor *identity.User) error {
+	if !actor.IsAdmin() {
+		return errcode.New(errcode.Forbidden, "Only organisation admins can do this.")
+	}
+	return nil
+}
+
+// Settings returns the actor's tenant settings. Errors: forbidden.
+func (s *Service) Settings(ctx context.Context, actor *identity.User) (Settings, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Settings{}, err
+	}
+	return s.Store.FindSettings(ctx, actor.TenantID)
+}
+
+// SettingsPatch holds the fields an admin changes; nil leaves one as is.
+type SettingsPatch struct {
+	AllowTeamsConsumer, AllowTeamsConsumerInbound, AllowFederatedUsers, AllowAllKnownDomains *bool
+	AllowedDomains, BlockedDomains                                                           *[]string
+}
+
+// UpdateSettings changes the actor's tenant settings. Errors: forbidden, badRequest.
+func (s *Service) UpdateSettings(ctx context.Context, actor *identity.User, p SettingsPatch) (Settings, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Settings{}, err
+	}
+	st, err := s.Store.FindSettings(ctx, actor.TenantID)
+	if err != nil {
+		return Settings{}, fmt.Errorf("update settings: %w", err)
+	}
+	before := st
+	set := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&st.AllowTeamsConsumer, p.AllowTeamsConsumer)
+	set(&st.AllowTeamsConsumerInbound, p.AllowTeamsConsumerInbound)
+	set(&st.AllowFederatedUsers, p.AllowFederatedUsers)
+	set(&st.AllowAllKnownDomains, p.AllowAllKnownDomains)
+	for _, l := range []struct {
+		dst *[]string
+		src *[]string
+		f   string
+	}{{&st.AllowedDomains, p.AllowedDomains, "allowedDomains"}, {&st.BlockedDomains, p.BlockedDomains, "blockedDomains"}} {
+		if l.src == nil {
+			continue
+		}
+		if len(*l.src) > 1000 {
+			return Settings{}, errcode.New(errcode.BadRequest, "%s may hold at most 1000 domains.", l.f)
+		}
+		var out []string
+		for _, d := range *l.src {
+			nd, err := identity.NormalizeDomain(d)
+			if err != nil {
+				return Settings{}, errcode.New(errcode.BadRequest, "%s: %v.", l.f, err)
+			}
+			if !slices.Contains(out, nd) {
+				out = append(out, nd)
+			}
+		}
+		*l.dst = out
+	}
+	if err := s.Store.SaveSettings(ctx, actor.TenantID, st); err != nil {
+		return Settings{}, fmt.Errorf("update settings: %w", err)
+	}
+	s.audit(ctx, actor, "federationConfiguration.update", string(actor.TenantID), map[string]any{"before": SettingsMap(before), "after": SettingsMap(st)})
+	s.changed(ctx, actor.TenantID)
+	return st, nil
+}
+
+// SettingsMap renders settings for audit details.
+func SettingsMap(s Settings) map[string]any {
+	return map[string]any{"allowTeamsConsumer": s.AllowTeamsConsumer, "allowTeamsConsumerInbound": s.AllowTeamsConsumerInbound,
+		"allowFederatedUsers": s.AllowFederatedUsers, "allowAllKnownDomains": s.AllowAllKnownDomains,
+		"allowedDomains": orEmpty(s.AllowedDomains), "blockedDomains": orEmpty(s.BlockedDomains)}
+}
+
+func orEmpty(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// Policies lists the actor's tenant policies, Global first. Errors: forbidden.
+func (s *Service) Policies(ctx context.Context, actor *identity.User) ([]Policy, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	return s.Store.FindPolicies(ctx, actor.TenantID)
+}
+
+// GetPolicy returns one policy. Errors: forbidden, notFound.
+func (s *Service) GetPolicy(ctx context.Context, actor *identity.User, name string) (Policy, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Policy{}, err
+	}
+	return s.Store.FindPolicy(ctx, actor.TenantID, name)
+}
+
+func checkPolicyName(name string) error {
+	if name == "" || utf8.RuneCountInString(name) > 64 || strings.TrimSpace(name) != name {
+		return errcode.New(errcode.BadRequest, "A policy name has 1 to 64 characters without leading or trailing spaces.")
+	}
+	for _, r := range name {
+		if r < ' ' || r == '/' || r == '?' || r == '#' || r == '%' {
+			return errcode.New(errcode.BadRequest, "A policy name may not contain control characters or / ? # %%.")
+		}
+	}
+	return nil
+}
+
+// PolicyPatch holds the switches an admin sets; nil leaves one as is (on a
+// new policy: true, the default).
+type PolicyPatch struct {
+	EnableFederationAccess, EnableTeamsConsumerAccess, EnableTeamsConsumerInbound *bool
+}
+
+func (p PolicyPatch) apply(pol *Policy) {
+	if p.EnableFederationAccess != nil {
+		pol.EnableFederationAccess = *p.EnableFederationAccess
+	}
+	if p.EnableTeamsConsumerAccess != nil {
+		pol.EnableTeamsConsumerAccess = *p.EnableTeamsConsumerAccess
+	}
+	if p.EnableTeamsConsumerInbound != nil {
+		pol.EnableTeamsConsumerInbound = *p.EnableTeamsConsumerInbound
+	}
+}
+
+// CreatePolicy creates a custom policy. Errors: forbidden, badRequest, conflict.
+func (s *Service) CreatePolicy(ctx context.Context, actor *identity.User, name string, p PolicyPatch) (Policy, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Policy{}, err
+	}
+	if err := checkPolicyName(name); err != nil {
+		return Policy{}, err
+	}
+	pol := GlobalDefault()
+	pol.Name = name
+	p.apply(&pol)
+	if err := s.Store.SavePolicy(ctx, actor.TenantID, pol, true); err != nil {
+		return Policy{}, err
+	}
+	s.audit(ctx, actor, "externalAccessPolicy.create", name, map[string]any{"policy": PolicyMap(pol)})
+	return pol, nil
+}
+
+// PolicyMap renders a policy for the wire and audit.
+func PolicyMap(p Policy) map[string]any {
+	return map[string]any{"name": p.Name, "enableFederationAccess": p.EnableFederationAccess,
+		"enableTeamsConsumerAccess": p.EnableTeamsConsumerAccess, "enableTeamsConsumerInbound": p.EnableTeamsConsumerInbound}
+}
+
+// UpdatePolicy changes a policy's switches. Errors: forbidden, notFound.
+func (s *Service) UpdatePolicy(ctx context.Context, actor *identity.User, name string, p PolicyPatch) (Policy, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Policy{}, err
+	}
+	pol, err := s.Store.FindPolicy(ctx, actor.TenantID, name)
+	if err != nil {
+		return Policy{}, err
+	}
+	before := pol
+	p.apply(&pol)
+	if err := s.Store.SavePolicy(ctx, actor.TenantID, pol, false); err != nil {
+		return Policy{}, err
+	}
+	s.audit(ctx, actor, "externalAccessPolicy.update", name, map[string]any{"before": PolicyMap(before), "after": PolicyMap(pol)})
+	s.changed(ctx, actor.TenantID)
+	return pol, nil
+}
+
+// DeletePolicy deletes a custom policy; Global cannot be deleted. Errors:
+// forbidden, conflict (Global), notFound, policyInUse.
+func (s *Service) DeletePolicy(ctx context.Context, actor *identity.User, name string, resetUsers bool) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	if name == GlobalName {
+		return errcode.New(errcode.Conflict, "The Global policy cannot be deleted; change its switches instead.")
+	}
+	n, err := s.Store.DeletePolicy(ctx, actor.TenantID, name, resetUsers)
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, actor, "externalAccessPolicy.delete", name, map[string]any{"usersReset": n})
+	if n > 0 {
+		s.changed(ctx, actor.TenantID)
+	}
+	return nil
+}
+
+// Grant grants a policy to users of the actor's tenant; Global resets them.
+// Errors: forbidden, notFound, badRequest.
+func (s *Service) Grant(ctx context.Context, actor *identity.User, name string, users []identity.UserID) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	if len(users) == 0 || len(users) > 1000 {
+		return errcode.New(errcode.BadRequest, "userIds must list between 1 and 1000 users.")
+	}
+	if _, err := s.Store.FindPolicy(ctx, actor.TenantID, name); err != nil {
+		return err
+	}
+	if err := s.Store.GrantPolicy(ctx, actor.TenantID, name, users); err != nil {
+		return err
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = string(u)
+	}
+	s.audit(ctx, actor, "externalAccessPolicy.grant", name, map[string]any{"userIds": ids})
+	s.changed(ctx, actor.TenantID)
+	return nil
+}
+
+// UserPolicy returns the name of the policy in effect for a user of the
+// actor's tenant. Errors: forbidden, notFound.
+func (s *Service) UserPolicy(ctx context.Context, actor *identity.User, id identity.UserID) (string, error) {
+	if err := requireAdmin(actor); err != nil {
+		return "", err
+	}
+	u, err := s.Store.FindUserByID(ctx, id)
+	if err != nil || u.TenantID != actor.TenantID {
+		return "", errcode.New(errcode.NotFound, "No user %s in this organisation.", id)
+	}
+	if u.Kind != identity.Member {
+		return GlobalName, nil
+	}
+	return s.Store.FindGrant(ctx, id)
+}
+
+// Grants returns who holds which policy in the actor's tenant (users
+// without a grant hold Global and are not listed). Errors: forbidden.
+func (s *Service) Grants(ctx context.Context, actor *identity.User) (map[identity.UserID]string, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	return s.Store.FindGrants(ctx, actor.TenantID)
+}
+
+// Explanation answers "can this user chat with this address, and why not?"
+// with the admin's own side only (SPEC §4 explain).
+type Explanation struct {
+	Allowed bool
+	Checks  []Check
+}
+
+// OtherOrganizationRule is the one check that stands for the other side's
+// organisation-wide settings in an explanation.
+const OtherOrganizationRule = "otherOrganization"
+
+// Explain explains, for a user of the actor's tenant and a target user (or
+// an address no account owns: target nil, domain given), the rules on the
+// actor's side with their values and sources. The other side shows only as
+// "the other side's organisation does not accept this" when its
+// organisation-wide settings refuse; account-level rules never show.
+// Errors: forbidden, notFound.
+func (s *Service) Explain(ctx context.Context, actor *identity.User, userID identity.UserID, target *identity.User, domain string) (Explanation, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Explanation{}, err
+	}
+	u, err := s.Store.FindUserByID(ctx, userID)
+	if err != nil || u.TenantID != actor.TenantID {
+		return Explanation{}, errcode.New(errcode.NotFound, "No user %s in this organisation.", userID)
+	}
+	var d Decision
+	if target != nil {
+		pi, err := s.Party(ctx, &u)
+		if err != nil {
+			return Explanation{}, err
+		}
+		pt, err := s.Party(ctx, target)
+		if err != nil {
+			return Explanation{}, err
+		}
+		// Only the user's own block is their side's; the target's blocks
+		// and declines are account-level and never shown.
+		own, err := s.Store.FindBlock(ctx, u.ID, target.ID)
+		if err != nil {
+			return Explanation{}, err
+		}
+		// Account-level facts of the target are replaced by permissive
+		// ones so that they cannot change the answer.
+		if pt.Policy != nil {
+			open := GlobalDefault()
+			open.Name = "(other side)"
+			pt.Policy = &open
+		}
+		pt.AllowChatsFromOrganizations = true
+		if pt.Kind == Guest {
+			pt.Kind = Member
+		}
+		d = MayStart(&pi, &pt, Relation{InitiatorBlocked: own})
+	} else {
+		if d, err = s.StartAddress(ctx, &u, domain); err != nil {
+			return Explanation{}, err
+		}
+	}
+	// The verdict follows from what the admin may see: their own side's
+	// checks and the other organisation's settings as a whole.
+	ex := Explanation{Allowed: true}
+	otherRefuses := false
+	for _, c := range d.Checks() {
+		switch {
+		case c.Side == OwnSide || c.Rule == RuleSameTenant:
+			ex.Checks = append(ex.Checks, c)
+			ex.Allowed = ex.Allowed && c.Value
+		case c.Side == OtherSide && strings.HasPrefix(c.Rule, "tenant.") && !c.Value:
+			otherRefuses = true
+		}
+	}
+	if otherRefuses {
+		ex.Checks = append(ex.Checks, Check{Rule: OtherOrganizationRule, Side: OtherSide, Value: false, Source: "the other side's organisation does not accept this"})
+		ex.Allowed = false
+	}
+	return ex, nil
+}
