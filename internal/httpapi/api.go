@@ -15,7 +15,10 @@ import (
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/invite"
+	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/outbox"
+	"github.com/parleychat/parley/internal/policy"
 )
 
 // Deps are the services the API calls.
@@ -24,6 +27,11 @@ type Deps struct {
 	Auth          *auth.Service
 	Identity      *identity.Service
 	Chats         *chat.Service
+	Policy        *policy.Service
+	Users         *policy.UserService
+	Requests      *msgrequest.Service
+	Invites       *invite.Service
+	PhoneRegion   string
 	Audit         *audit.Service
 	Outbox        *outbox.Service
 	Setup         Setup
@@ -94,6 +102,9 @@ func (a *API) routes() {
 	a.handle("POST /v1.0/chats/{id}/markChatReadForUser", a.authed(a.markRead(true)))
 	a.handle("POST /v1.0/chats/{id}/markChatUnreadForUser", a.authed(a.markRead(false)))
 
+	a.routesAdminPolicy()
+	a.routesRequests()
+	a.routesAccounts()
 	a.routesAudit()
 	a.routesOutbox()
 

@@ -494,3 +494,108 @@ func (s *Service) Explain(ctx context.Context, actor *identity.User, userID iden
 	}
 	return ex, nil
 }
+
+// PersonalStore is the persistence of a personal user's own switches.
+type PersonalStore interface {
+	SetAllowChatsFromOrganizations(ctx context.Context, user identity.UserID, allow bool) error
+	SaveBlock(ctx context.Context, blocker, blocked identity.UserID, b Block, at time.Time) error
+	FindBlocked(ctx context.Context, blocker identity.UserID) (map[identity.UserID]Block, error)
+}
+
+// UserService runs a user's own switches: the personal
+// allowChatsFromOrganizations and the blocked-people list (SPEC §3, §4).
+type UserService struct {
+	Store PersonalStore
+	Users interface {
+		FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+	}
+	Now func() time.Time
+	// Changed is told after a user's switch or block list changed, so held
+	// requests are delivered and chats re-decided at once.
+	Changed func(ctx context.Context, user identity.UserID)
+	Audit   func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
+}
+
+// SetAllowChatsFromOrganizations sets a personal user's switch. Errors:
+// forbidden for managed users and guests (their admins decide).
+func (s *UserService) SetAllowChatsFromOrganizations(ctx context.Context, actor *identity.User, allow bool) error {
+	if actor.Kind != identity.Personal {
+		return errcode.New(errcode.Forbidden, "Only personal accounts have this setting; your organisation's admins decide for work accounts.")
+	}
+	if err := s.Store.SetAllowChatsFromOrganizations(ctx, actor.ID, allow); err != nil {
+		return err
+	}
+	actor.AllowChatsFromOrganizations = allow
+	if s.Changed != nil {
+		s.Changed(ctx, actor.ID)
+	}
+	return nil
+}
+
+// Block puts a user on the actor's blocked-people list. Such a block is
+// silent to the blocked person (SPEC §4). Errors: badRequest, notFound.
+func (s *UserService) Block(ctx context.Context, actor *identity.User, id identity.UserID) error {
+	if id == actor.ID {
+		return errcode.New(errcode.BadRequest, "You cannot block yourself.")
+	}
+	if _, err := s.Users.FindUserByID(ctx, id); err != nil {
+		return errcode.New(errcode.NotFound, "No user %s.", id)
+	}
+	blocked, err := s.Store.FindBlocked(ctx, actor.ID)
+	if err != nil {
+		return err
+	}
+	if blocked[id] == VisibleBlock {
+		return nil // already blocked on a request; keep that kind
+	}
+	if err := s.Store.SaveBlock(ctx, actor.ID, id, SilentBlock, s.Now()); err != nil {
+		return err
+	}
+	if s.Audit != nil && actor.TenantID != "" {
+		s.Audit(ctx, actor.TenantID, actor.ID, "user.blocked", string(id), nil)
+	}
+	if s.Changed != nil {
+		s.Changed(ctx, actor.ID)
+	}
+	return nil
+}
+
+// Unblock removes a user from the actor's blocked-people list (also a block
+// made on a request). Errors: notFound when not blocked.
+func (s *UserService) Unblock(ctx context.Context, actor *identity.User, id identity.UserID) error {
+	blocked, err := s.Store.FindBlocked(ctx, actor.ID)
+	if err != nil {
+		return err
+	}
+	if blocked[id] == NoBlock {
+		return errcode.New(errcode.NotFound, "%s is not blocked.", id)
+	}
+	if err := s.Store.SaveBlock(ctx, actor.ID, id, NoBlock, s.Now()); err != nil {
+		return err
+	}
+	if s.Audit != nil && actor.TenantID != "" {
+		s.Audit(ctx, actor.TenantID, actor.ID, "user.unblocked", string(id), nil)
+	}
+	if s.Changed != nil {
+		s.Changed(ctx, actor.ID)
+	}
+	return nil
+}
+
+// Blocked lists the users the actor blocked.
+func (s *UserService) Blocked(ctx context.Context, actor *identity.User) ([]identity.User, error) {
+	blocked, err := s.Store.FindBlocked(ctx, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]identity.User, 0, len(blocked))
+	for id := range blocked {
+		u, err := s.Users.FindUserByID(ctx, id)
+		if err != nil {
+			continue // deleted since
+		}
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b identity.User) int { return strings.Compare(a.DisplayName, b.DisplayName) })
+	return out, nil
+}

@@ -25,8 +25,13 @@ import (
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/invite"
+	"github.com/parleychat/parley/internal/mail"
+	"github.com/parleychat/parley/internal/msgrequest"
+	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/store"
 )
 
@@ -45,9 +50,15 @@ type Server struct {
 	Identity *identity.Service
 	Chats    *chat.Service
 	Policy   *policy.Service
+	Users    *policy.UserService
+	Requests *msgrequest.Service
+	Invites  *invite.Service
+	Outbox   *outbox.Service
 	API      *httpapi.API
 
 	http     *http.Server
+	stopWork context.CancelFunc
+	workDone chan struct{}
 	ln       net.Listener
 	url      string
 	closeMu  sync.Mutex
@@ -93,9 +104,21 @@ func (s *Server) Open(ctx context.Context) error {
 	chats = chat.NewService(db, s.Bus, graph.Encoder{}, s.Policy, s.Now)
 	chats.PhoneRegion = s.Config.PhoneRegion
 	s.Chats = chats
+	s.Users = &policy.UserService{Store: db, Users: db, Now: s.Now, Changed: func(ctx context.Context, u identity.UserID) {
+		if err := chats.Reevaluate(ctx, "", u); err != nil {
+			s.Log.Error("reevaluate chats after a personal change", "user", u, "err", err)
+		}
+	}}
+	s.Requests = &msgrequest.Service{Store: db, Bus: s.Bus, Encoder: graph.Encoder{}, Now: s.Now}
+	if err := s.openOutbox(db); err != nil {
+		return errors.Join(err, db.Close())
+	}
+	s.Invites = &invite.Service{Store: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion}
+	chats.Inviter = s.Invites
 	setup := &identity.Setup{Store: db, Identity: s.Identity}
 	api := httpapi.New(httpapi.Deps{
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
+		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
 			Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
@@ -125,6 +148,7 @@ func (s *Server) Open(ctx context.Context) error {
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.http.Serve(ln) }()
+	s.startWork()
 
 	fmt.Fprintf(s.Out, "Parley is listening on %s\n", s.url)
 	tok, err := setup.Begin(ctx)
@@ -171,12 +195,51 @@ func (s *Server) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	if s.stopWork != nil {
+		s.stopWork()
+		<-s.workDone
+	}
 	if s.DB != nil {
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// openOutbox builds the outbox with the configured senders and starts its
+// worker; unconfigured channels are logged instead (API.md "Running").
+func (s *Server) openOutbox(db *store.DB) error {
+	ob := &outbox.Service{Store: db, Log: s.Log, Now: s.Now}
+	if s.Config.Mail.URL != "" {
+		m, err := mail.New(mail.Config{URL: s.Config.Mail.URL, From: s.Config.Mail.From})
+		if err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		ob.Mail = m
+	}
+	if s.Config.SMS.URL != "" {
+		c, err := sms.New(sms.Config{URL: s.Config.SMS.URL, Account: s.Config.SMS.Account, Token: s.Config.SMS.Token, From: s.Config.SMS.From}, nil)
+		if err != nil {
+			return fmt.Errorf("sms: %w", err)
+		}
+		ob.SMS = c
+	}
+	// An SMTP outage of a night still delivers: 20 attempts with
+	// exponential backoff span about 11 hours.
+	ob.MaxAttempts = 20
+	s.Outbox = ob
+	return nil
+}
+
+// startWork starts the background workers; Close stops them before the store.
+func (s *Server) startWork() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWork, s.workDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.workDone)
+		s.Outbox.Run(ctx)
+	}()
 }
 
 // NewIdentity builds the identity service over a store (the CLI's operator

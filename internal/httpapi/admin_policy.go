@@ -1,0 +1,248 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parleychat/parley/internal/address"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/policy"
+)
+
+// routesAdminPolicy registers the tenant admin's external access routes.
+func (a *API) routesAdminPolicy() {
+	a.handle("GET /parley/v1/admin/federationConfiguration", a.authed(a.getFederation))
+	a.handle("PATCH /parley/v1/admin/federationConfiguration", a.authed(a.updateFederation))
+	a.handle("GET /parley/v1/admin/externalAccessPolicies", a.authed(a.listPolicies))
+	a.handle("POST /parley/v1/admin/externalAccessPolicies", a.authed(a.createPolicy))
+	a.handle("GET /parley/v1/admin/externalAccessPolicies/{name}", a.authed(a.getPolicy))
+	a.handle("PATCH /parley/v1/admin/externalAccessPolicies/{name}", a.authed(a.updatePolicy))
+	a.handle("DELETE /parley/v1/admin/externalAccessPolicies/{name}", a.authed(a.deletePolicy))
+	a.handle("POST /parley/v1/admin/externalAccessPolicies/{name}/grant", a.authed(a.grantPolicy))
+	a.handle("GET /parley/v1/admin/users/{id}/externalAccessPolicy", a.authed(a.userPolicy))
+	a.handle("GET /parley/v1/admin/explain", a.authed(a.explain))
+}
+
+type federationOut struct {
+	AllowTeamsConsumer        bool     `json:"allowTeamsConsumer"`
+	AllowTeamsConsumerInbound bool     `json:"allowTeamsConsumerInbound"`
+	AllowFederatedUsers       bool     `json:"allowFederatedUsers"`
+	AllowAllKnownDomains      bool     `json:"allowAllKnownDomains"`
+	AllowedDomains            []string `json:"allowedDomains"`
+	BlockedDomains            []string `json:"blockedDomains"`
+}
+
+func newFederationOut(s policy.Settings) federationOut {
+	return federationOut{s.AllowTeamsConsumer, s.AllowTeamsConsumerInbound, s.AllowFederatedUsers, s.AllowAllKnownDomains, nonNil(s.AllowedDomains), nonNil(s.BlockedDomains)}
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+func (a *API) getFederation(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.Policy.Settings(r.Context(), userOf(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newFederationOut(s))
+	return nil
+}
+
+func (a *API) updateFederation(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		AllowTeamsConsumer        *bool     `json:"allowTeamsConsumer"`
+		AllowTeamsConsumerInbound *bool     `json:"allowTeamsConsumerInbound"`
+		AllowFederatedUsers       *bool     `json:"allowFederatedUsers"`
+		AllowAllKnownDomains      *bool     `json:"allowAllKnownDomains"`
+		AllowedDomains            *[]string `json:"allowedDomains"`
+		BlockedDomains            *[]string `json:"blockedDomains"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s, err := a.Policy.UpdateSettings(r.Context(), userOf(r), policy.SettingsPatch{AllowTeamsConsumer: in.AllowTeamsConsumer,
+		AllowTeamsConsumerInbound: in.AllowTeamsConsumerInbound, AllowFederatedUsers: in.AllowFederatedUsers,
+		AllowAllKnownDomains: in.AllowAllKnownDomains, AllowedDomains: in.AllowedDomains, BlockedDomains: in.BlockedDomains})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newFederationOut(s))
+	return nil
+}
+
+type policyOut struct {
+	Name                       string `json:"name"`
+	EnableFederationAccess     bool   `json:"enableFederationAccess"`
+	EnableTeamsConsumerAccess  bool   `json:"enableTeamsConsumerAccess"`
+	EnableTeamsConsumerInbound bool   `json:"enableTeamsConsumerInbound"`
+	UserCount                  *int   `json:"userCount,omitempty"`
+}
+
+func newPolicyOut(p policy.Policy) policyOut {
+	return policyOut{p.Name, p.EnableFederationAccess, p.EnableTeamsConsumerAccess, p.EnableTeamsConsumerInbound, nil}
+}
+
+type policyIn struct {
+	Name                       string `json:"name"`
+	EnableFederationAccess     *bool  `json:"enableFederationAccess"`
+	EnableTeamsConsumerAccess  *bool  `json:"enableTeamsConsumerAccess"`
+	EnableTeamsConsumerInbound *bool  `json:"enableTeamsConsumerInbound"`
+}
+
+func (in policyIn) patch() policy.PolicyPatch {
+	return policy.PolicyPatch{EnableFederationAccess: in.EnableFederationAccess, EnableTeamsConsumerAccess: in.EnableTeamsConsumerAccess, EnableTeamsConsumerInbound: in.EnableTeamsConsumerInbound}
+}
+
+// listPolicies lists policies with how many users hold each (who holds
+// which: GET …/users/{id}/externalAccessPolicy, or ?expand=users).
+func (a *API) listPolicies(w http.ResponseWriter, r *http.Request) error {
+	ps, err := a.Policy.Policies(r.Context(), userOf(r))
+	if err != nil {
+		return err
+	}
+	grants, err := a.Policy.Grants(r.Context(), userOf(r))
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	holders := map[string][]string{}
+	for u, n := range grants {
+		counts[n]++
+		holders[n] = append(holders[n], string(u))
+	}
+	type withUsers struct {
+		policyOut
+		UserIDs []string `json:"userIds,omitempty"`
+	}
+	out := make([]withUsers, 0, len(ps))
+	for _, p := range ps {
+		po := newPolicyOut(p)
+		if p.Name != policy.GlobalName {
+			n := counts[p.Name]
+			po.UserCount = &n
+		}
+		wu := withUsers{policyOut: po}
+		if r.URL.Query().Get("expand") == "users" {
+			wu.UserIDs = holders[p.Name]
+		}
+		out = append(out, wu)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (a *API) createPolicy(w http.ResponseWriter, r *http.Request) error {
+	var in policyIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	p, err := a.Policy.CreatePolicy(r.Context(), userOf(r), in.Name, in.patch())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, newPolicyOut(p))
+	return nil
+}
+
+func (a *API) getPolicy(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.Policy.GetPolicy(r.Context(), userOf(r), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPolicyOut(p))
+	return nil
+}
+
+func (a *API) updatePolicy(w http.ResponseWriter, r *http.Request) error {
+	var in policyIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Name != "" && in.Name != r.PathValue("name") {
+		return errcode.New(errcode.BadRequest, "A policy cannot be renamed; create a new one and grant it instead.")
+	}
+	p, err := a.Policy.UpdatePolicy(r.Context(), userOf(r), r.PathValue("name"), in.patch())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPolicyOut(p))
+	return nil
+}
+
+func (a *API) deletePolicy(w http.ResponseWriter, r *http.Request) error {
+	reset := false
+	switch r.URL.Query().Get("resetUsers") {
+	case "", "false":
+	case "true":
+		reset = true
+	default:
+		return errcode.New(errcode.BadRequest, "resetUsers must be true or false.")
+	}
+	if err := a.Policy.DeletePolicy(r.Context(), userOf(r), r.PathValue("name"), reset); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) grantPolicy(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		UserIDs []string `json:"userIds"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ids := make([]identity.UserID, len(in.UserIDs))
+	for i, u := range in.UserIDs {
+		ids[i] = identity.UserID(u)
+	}
+	if err := a.Policy.Grant(r.Context(), userOf(r), r.PathValue("name"), ids); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) userPolicy(w http.ResponseWriter, r *http.Request) error {
+	name, err := a.Policy.UserPolicy(r.Context(), userOf(r), identity.UserID(r.PathValue("id")))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": name})
+	return nil
+}
+
+type checkOut struct {
+	Rule   string `json:"rule"`
+	Value  bool   `json:"value"`
+	Source string `json:"source"`
+}
+
+// explain answers "can this user chat with this address, and why not?"
+// from the admin's own side (SPEC §4). The answer depends on the
+// address's domain alone, never on whether an account owns it.
+func (a *API) explain(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	uid, raw := q.Get("userId"), q.Get("address")
+	if uid == "" || raw == "" {
+		return errcode.New(errcode.BadRequest, "userId and address are required.")
+	}
+	addr, err := address.Parse(raw, a.PhoneRegion)
+	if err != nil {
+		return err
+	}
+	ex, err := a.Policy.Explain(r.Context(), userOf(r), identity.UserID(uid), nil, addr.Domain())
+	if err != nil {
+		return err
+	}
+	checks := make([]checkOut, 0, len(ex.Checks))
+	for _, c := range ex.Checks {
+		checks = append(checks, checkOut{c.Rule, c.Value, c.Source})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"allowed": ex.Allowed, "checks": checks})
+	return nil
+}

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/graph"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
+)
+
+// routesRequests registers the message request and personal settings routes.
+func (a *API) routesRequests() {
+	a.handle("GET /parley/v1/me/requests", a.authed(a.listRequests))
+	for _, ans := range []string{"accept", "decline", "block", "reportSpam"} {
+		a.handle("POST /parley/v1/me/requests/{chatId}/"+ans, a.authed(a.answerRequest(ans)))
+	}
+	a.handle("GET /parley/v1/me/settings", a.authed(a.getSettings))
+	a.handle("PATCH /parley/v1/me/settings", a.authed(a.updateSettings))
+	a.handle("GET /parley/v1/me/blockedUsers", a.authed(a.listBlocked))
+	a.handle("POST /parley/v1/me/blockedUsers", a.authed(a.block))
+	a.handle("DELETE /parley/v1/me/blockedUsers/{userId}", a.authed(a.unblock))
+}
+
+// plain renders request previews as text: until the target accepts, links
+// are not links and images are not loaded (SPEC §5, phishing).
+var plain = bluemonday.StrictPolicy()
+
+type requestOut struct {
+	ChatID           string          `json:"chatId"`
+	Chat             graph.Chat      `json:"chat"`
+	From             graph.From      `json:"from"`
+	OrganizationName *string         `json:"organizationName"`
+	IsExternal       bool            `json:"isExternal"`
+	Previews         []graph.Message `json:"previews"`
+}
+
+func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	reqs, err := a.Requests.List(r.Context(), me)
+	if err != nil {
+		return err
+	}
+	out := make([]requestOut, 0, len(reqs))
+	for i := range reqs {
+		rq := &reqs[i]
+		from := graph.NewIdentity(&rq.From, me)
+		ro := requestOut{ChatID: string(rq.Chat.ID), Chat: graph.NewChat(&rq.Chat, me), From: graph.From{User: &from}, IsExternal: rq.From.ExternalTo(me), Previews: []graph.Message{}}
+		if rq.OrganizationName != "" {
+			ro.OrganizationName = &rq.OrganizationName
+		}
+		for j := range rq.Previews {
+			m := graph.NewMessage(&rq.Previews[j], me)
+			if m.Body.ContentType == "html" {
+				m.Body = graph.Body{ContentType: "text", Content: strings.TrimSpace(plain.Sanitize(m.Body.Content))}
+			}
+			m.Attachments = []graph.Attachment{}
+			ro.Previews = append(ro.Previews, m)
+		}
+		out = append(out, ro)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (a *API) answerRequest(ans string) handlerFunc {
+	answer := map[string]msgrequest.Answer{"accept": msgrequest.Accept, "decline": msgrequest.Decline, "block": msgrequest.Block, "reportSpam": msgrequest.ReportSpam}[ans]
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := a.Requests.Answer(r.Context(), userOf(r), chat.ID(r.PathValue("chatId")), answer); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+type settingsOut struct {
+	AllowChatsFromOrganizations bool `json:"allowChatsFromOrganizations"`
+}
+
+func (a *API) getSettings(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, settingsOut{userOf(r).AllowChatsFromOrganizations})
+	return nil
+}
+
+func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		AllowChatsFromOrganizations *bool `json:"allowChatsFromOrganizations"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.AllowChatsFromOrganizations == nil {
+		return errcode.New(errcode.BadRequest, "allowChatsFromOrganizations (true or false) is required.")
+	}
+	me := userOf(r)
+	if err := a.Users.SetAllowChatsFromOrganizations(r.Context(), me, *in.AllowChatsFromOrganizations); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsOut{*in.AllowChatsFromOrganizations})
+	return nil
+}
+
+func (a *API) listBlocked(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	us, err := a.Users.Blocked(r.Context(), me)
+	if err != nil {
+		return err
+	}
+	out := make([]graph.User, 0, len(us))
+	for i := range us {
+		out = append(out, graph.NewUser(&us[i], me))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (a *API) block(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		UserID string `json:"userId"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.UserID == "" {
+		return errcode.New(errcode.BadRequest, "userId is required.")
+	}
+	if err := a.Users.Block(r.Context(), userOf(r), identity.UserID(in.UserID)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) unblock(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Users.Unblock(r.Context(), userOf(r), identity.UserID(r.PathValue("userId"))); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,320 @@
+// Package invite holds SPEC §6's invitations and personal accounts: an
+// address no account owns gets a single-use, expiring link by e-mail or
+// SMS (through the durable outbox); redeeming it, or signing up with a
+// 6-digit code, makes a personal account that owns the address, and the
+// chats waiting for that address arrive as requests. Neither sign-up nor
+// redeem says whether an address has an account. httpapi and server import it.
+package invite
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/address"
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/outbox"
+)
+
+// Lifetimes (SPEC §6: invitations expire after 14 days).
+const (
+	InvitationTTL   = 14 * 24 * time.Hour
+	CodeTTL         = 15 * time.Minute
+	MaxCodeAttempts = 5
+)
+
+// Invitation is a link sent to an address no account owns.
+type Invitation struct {
+	TokenHash  string
+	ChatID     chat.ID
+	MemberID   string
+	Address    string
+	InviterID  identity.UserID
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RedeemedAt time.Time
+}
+
+// SignupCode is a pending personal sign-up.
+type SignupCode struct {
+	Address      string
+	CodeHash     string
+	DisplayName  string
+	PasswordHash string
+	ExpiresAt    time.Time
+	Attempts     int
+}
+
+// Store is the persistence invite needs.
+type Store interface {
+	// CreateInvitation stores an invitation and its message atomically.
+	CreateInvitation(ctx context.Context, inv Invitation, msg outbox.Message) error
+	// FindInvitation returns an invitation by token hash. Errors: notFound.
+	FindInvitation(ctx context.Context, tokenHash string) (Invitation, error)
+	// CreatePersonal stores a personal account owning addr, marks the
+	// invitation redeemed (when redeemHash is set; notFound if it is gone)
+	// and hands it the chats waiting for addr.
+	CreatePersonal(ctx context.Context, u identity.User, passwordHash, addr, redeemHash string, at time.Time) error
+	FindUsersByAddress(ctx context.Context, addr string) ([]identity.User, error)
+	FindTenantByDomain(ctx context.Context, domain string) (identity.Tenant, error)
+	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+	SaveSignupCode(ctx context.Context, c SignupCode, msg *outbox.Message) error
+	FindSignupCode(ctx context.Context, addr string) (SignupCode, error)
+	// CountSignupAttempt adds one failed attempt.
+	CountSignupAttempt(ctx context.Context, addr string) error
+	DeleteSignupCode(ctx context.Context, addr string) error
+}
+
+// Kicker wakes the outbox worker.
+type Kicker interface{ Kick() }
+
+// Service sends invitations and makes personal accounts.
+type Service struct {
+	Store       Store
+	Outbox      Kicker
+	Hash        func(ctx context.Context, password string) (string, error)
+	Now         func() time.Time
+	PublicURL   func() string
+	PhoneRegion string
+	// Audit records invitations in the inviter's tenant log (may be nil).
+	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
+}
+
+func hashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+func newToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func channelOf(addr string) outbox.Channel {
+	if strings.HasPrefix(addr, "+") {
+		return outbox.SMS
+	}
+	return outbox.Email
+}
+
+// Invite sends the invitation of a pending member no account owns; it
+// implements chat.Inviter.
+func (s *Service) Invite(ctx context.Context, actor *identity.User, c *chat.Chat, m *chat.Member) error {
+	tok := newToken()
+	now := s.Now()
+	inv := Invitation{TokenHash: hashToken(tok), ChatID: c.ID, MemberID: m.ID, Address: m.Address, InviterID: actor.ID, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+	link := s.PublicURL() + "/join/" + tok
+	var msg outbox.Message
+	if channelOf(m.Address) == outbox.SMS {
+		msg = outbox.NewMessage(outbox.SMS, m.Address, "", fmt.Sprintf("%s wants to chat with you on Parley: %s", actor.DisplayName, link), actor.TenantID, actor.ID, now)
+	} else {
+		body := fmt.Sprintf("Hello,\n\n%s (%s) wants to chat with you on Parley.\n\nOpen this link to create your free account and see the message:\n\n%s\n\nThe link works once and expires in 14 days. If you don't know %s, ignore this mail.\n",
+			actor.DisplayName, actor.Mail, link, actor.DisplayName)
+		msg = outbox.NewMessage(outbox.Email, m.Address, actor.DisplayName+" wants to chat with you", body, actor.TenantID, actor.ID, now)
+	}
+	if err := s.Store.CreateInvitation(ctx, inv, msg); err != nil {
+		return fmt.Errorf("invite %s: %w", m.Address, err)
+	}
+	s.Outbox.Kick()
+	if s.Audit != nil && actor.TenantID != "" {
+		s.Audit(ctx, actor.TenantID, actor.ID, "invitation.sent", string(c.ID), map[string]any{"channel": string(msg.Channel)})
+	}
+	return nil
+}
+
+// Invitation returns what the join page shows for a token: who invited
+// whom. Errors: notFound (unknown, used or expired token).
+func (s *Service) Invitation(ctx context.Context, token string) (Invitation, identity.User, error) {
+	inv, err := s.Store.FindInvitation(ctx, hashToken(token))
+	if err != nil || !inv.RedeemedAt.IsZero() || !s.Now().Before(inv.ExpiresAt) {
+		return Invitation{}, identity.User{}, errcode.New(errcode.NotFound, "This invitation link is not valid: it was used already or has expired.")
+	}
+	inviter, err := s.Store.FindUserByID(ctx, inv.InviterID)
+	if err != nil {
+		return Invitation{}, identity.User{}, fmt.Errorf("load inviter: %w", err)
+	}
+	return inv, inviter, nil
+}
+
+func cleanDisplayName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || utf8.RuneCountInString(s) > 256 {
+		return "", errcode.New(errcode.BadRequest, "displayName is required (at most 256 characters).")
+	}
+	return s, nil
+}
+
+func personal(addr address.Address, name string, now time.Time) identity.User {
+	u := identity.User{ID: identity.NewUserID(), Kind: identity.Personal, Role: identity.RoleMember, DisplayName: name, UPN: addr.Value,
+		AllowChatsFromOrganizations: true, CreatedAt: now}
+	if addr.Kind == address.Email {
+		u.Mail = addr.Value
+	} else {
+		u.Phone = addr.Value
+	}
+	return u
+}
+
+// Redeem makes the personal account of an invitation: the link proved the
+// address. The invitation's chat then waits in the new account's requests.
+// Errors: notFound (bad link), badRequest, conflict (an account owns the
+// address already: sign in instead).
+func (s *Service) Redeem(ctx context.Context, token, displayName, password string) (identity.User, error) {
+	inv, inviter, err := s.Invitation(ctx, token)
+	if err != nil {
+		return identity.User{}, err
+	}
+	name, err := cleanDisplayName(displayName)
+	if err != nil {
+		return identity.User{}, err
+	}
+	hash, err := s.Hash(ctx, password)
+	if err != nil {
+		return identity.User{}, err
+	}
+	addr, err := address.Parse(inv.Address, s.PhoneRegion)
+	if err != nil {
+		return identity.User{}, fmt.Errorf("redeem: stored address: %w", err)
+	}
+	u := personal(addr, name, s.Now())
+	if err := s.Store.CreatePersonal(ctx, u, hash, inv.Address, inv.TokenHash, s.Now()); err != nil {
+		return identity.User{}, err
+	}
+	if s.Audit != nil && inviter.TenantID != "" {
+		s.Audit(ctx, inviter.TenantID, u.ID, "invitation.redeemed", string(inv.ChatID), nil)
+	}
+	return u, nil
+}
+
+// parse reads an address given as e-mail or phone.
+func (s *Service) parse(email, phone string) (address.Address, error) {
+	switch {
+	case email != "" && phone != "":
+		return address.Address{}, errcode.New(errcode.BadRequest, "Give either email or phoneNumber, not both.")
+	case email != "":
+		return address.ParseEmail(email)
+	case phone != "":
+		return address.ParsePhone(phone, s.PhoneRegion)
+	}
+	return address.Address{}, errcode.New(errcode.BadRequest, "email or phoneNumber is required.")
+}
+
+func newCode() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000)) // crypto/rand never fails on supported platforms
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+func codeHash(addr, code string) string { return hashToken(addr + "\x00" + code) }
+
+// SignUp starts a personal sign-up: a 6-digit code goes to the address.
+// Its answer never depends on the address (SPEC §6): an address that has
+// an account, or is in an organisation's verified domain, gets a mail
+// saying so instead of a code, and the same work is done either way.
+// Errors: badRequest for malformed input only.
+func (s *Service) SignUp(ctx context.Context, email, phone, displayName, password string) error {
+	addr, err := s.parse(email, phone)
+	if err != nil {
+		return err
+	}
+	name, err := cleanDisplayName(displayName)
+	if err != nil {
+		return err
+	}
+	hash, err := s.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	ch := outbox.Email
+	if addr.Kind == address.Phone {
+		ch = outbox.SMS
+	}
+	code := newCode()
+	c := SignupCode{Address: addr.Value, CodeHash: codeHash(addr.Value, code), DisplayName: name, PasswordHash: hash, ExpiresAt: now.Add(CodeTTL)}
+	msg := outbox.NewMessage(ch, addr.Value, "Your Parley code: "+code, fmt.Sprintf("Your Parley sign-up code is %s. It expires in 15 minutes.", code), "", "", now)
+	taken, err := s.taken(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if taken != "" {
+		// No code: the mail tells the owner what happened, the caller learns nothing.
+		c.CodeHash = "" // verification can never succeed
+		msg = outbox.NewMessage(ch, addr.Value, "Parley sign-up", taken, "", "", now)
+	}
+	if err := s.Store.SaveSignupCode(ctx, c, &msg); err != nil {
+		return fmt.Errorf("sign up: %w", err)
+	}
+	s.Outbox.Kick()
+	return nil
+}
+
+// taken says why an address cannot become a new personal account, as the
+// text of the mail its owner gets, or "".
+func (s *Service) taken(ctx context.Context, addr address.Address) (string, error) {
+	if d := addr.Domain(); d != "" {
+		if _, err := s.Store.FindTenantByDomain(ctx, d); err == nil {
+			return "Someone tried to create a personal Parley account with this address. It belongs to an organisation, so it cannot become a personal account: sign in with your work account instead.", nil
+		} else if !errcode.Is(err, errcode.NotFound) {
+			return "", fmt.Errorf("sign up: %w", err)
+		}
+	}
+	users, err := s.Store.FindUsersByAddress(ctx, addr.Value)
+	if err != nil {
+		return "", fmt.Errorf("sign up: %w", err)
+	}
+	for _, u := range users {
+		if u.Kind == identity.Personal {
+			return "Someone tried to create a Parley account with this address, but you have one already. If it was you, sign in instead.", nil
+		}
+	}
+	return "", nil
+}
+
+// Verify finishes a sign-up with its code and returns the new personal
+// account; chats waiting for the address arrive as requests. Errors:
+// badRequest (wrong or expired code: one message for every cause).
+func (s *Service) Verify(ctx context.Context, email, phone, code string) (identity.User, error) {
+	addr, err := s.parse(email, phone)
+	if err != nil {
+		return identity.User{}, err
+	}
+	bad := errcode.New(errcode.BadRequest, "The code is wrong or has expired; request a new one.")
+	c, err := s.Store.FindSignupCode(ctx, addr.Value)
+	if errcode.Is(err, errcode.NotFound) {
+		return identity.User{}, bad
+	}
+	if err != nil {
+		return identity.User{}, fmt.Errorf("verify: %w", err)
+	}
+	if c.CodeHash == "" || c.Attempts >= MaxCodeAttempts || !s.Now().Before(c.ExpiresAt) {
+		return identity.User{}, bad
+	}
+	if subtle.ConstantTimeCompare([]byte(codeHash(addr.Value, strings.TrimSpace(code))), []byte(c.CodeHash)) != 1 {
+		if err := s.Store.CountSignupAttempt(ctx, addr.Value); err != nil {
+			return identity.User{}, fmt.Errorf("verify: %w", err)
+		}
+		return identity.User{}, bad
+	}
+	u := personal(addr, c.DisplayName, s.Now())
+	if err := s.Store.CreatePersonal(ctx, u, c.PasswordHash, addr.Value, "", s.Now()); err != nil {
+		if errcode.Is(err, errcode.Conflict) {
+			return identity.User{}, bad
+		}
+		return identity.User{}, err
+	}
+	if err := s.Store.DeleteSignupCode(ctx, addr.Value); err != nil {
+		return identity.User{}, fmt.Errorf("verify: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/invite"
+	"github.com/parleychat/parley/internal/outbox"
+)
+
+// CreateInvitation stores an invitation and its message in one transaction,
+// so an acknowledged invitation is always delivered.
+func (db *DB) CreateInvitation(ctx context.Context, inv invite.Invitation, msg outbox.Message) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(db.q(`INSERT INTO invitations (token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+			inv.TokenHash, inv.ChatID, inv.MemberID, inv.Address, inv.InviterID, micros(inv.CreatedAt), micros(inv.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("insert invitation: %w", err)
+		}
+		return db.insertOutbox(tx, msg)
+	})
+}
+
+// FindInvitation returns an invitation. Errors: notFound.
+func (db *DB) FindInvitation(ctx context.Context, tokenHash string) (invite.Invitation, error) {
+	var inv invite.Invitation
+	var created, expires, redeemed int64
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at, redeemed_at FROM invitations WHERE token_hash = ?`), tokenHash).
+		Scan(&inv.TokenHash, &inv.ChatID, &inv.MemberID, &inv.Address, &inv.InviterID, &created, &expires, &redeemed)
+	if err != nil {
+		return invite.Invitation{}, notFound(err, "No such invitation.")
+	}
+	inv.CreatedAt, inv.ExpiresAt, inv.RedeemedAt = fromMicros(created), fromMicros(expires), fromMicros(redeemed)
+	return inv, nil
+}
+
+// CreatePersonal stores a personal account owning addr, redeems the
+// invitation (if any) and hands the account the chats waiting for addr, all
+// in one transaction. Errors: conflict (a personal account owns addr),
+// notFound (the invitation was used meanwhile).
+func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash, addr, redeemHash string, at time.Time) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if err := db.insertUser(tx, u, passwordHash); err != nil {
+			return err
+		}
+		if redeemHash != "" {
+			res, err := tx.Exec(db.q(`UPDATE invitations SET redeemed_at = ? WHERE token_hash = ? AND redeemed_at = 0`), micros(at), redeemHash)
+			if err != nil {
+				return fmt.Errorf("redeem invitation: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errcode.New(errcode.NotFound, "This invitation link was used already.")
+			}
+		}
+		// Every chat waiting for the address now belongs to the account; a
+		// oneOnOne chat keyed by the address is re-keyed by the pair.
+		rows, err := tx.Query(db.q(`SELECT m.chat_id, m.request_from, COALESCE(c.pair_key, '') FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id IS NULL AND m.address = ? AND m.held = 0`), addr)
+		if err != nil {
+			return fmt.Errorf("waiting chats: %w", err)
+		}
+		type waiting struct{ chat, from, pair string }
+		var ws []waiting
+		for rows.Next() {
+			var w waiting
+			if err := rows.Scan(&w.chat, &w.from, &w.pair); err != nil {
+				rows.Close()
+				return fmt.Errorf("waiting chats: %w", err)
+			}
+			ws = append(ws, w)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("waiting chats: %w", err)
+		}
+		for _, w := range ws {
+			if _, err := tx.Exec(db.q(`UPDATE chat_members SET user_id = ? WHERE chat_id = ? AND user_id IS NULL AND address = ?`), u.ID, w.chat, addr); err != nil {
+				return fmt.Errorf("hand over chat: %w", err)
+			}
+			if w.pair != "" {
+				if _, err := tx.Exec(db.q(`UPDATE chats SET pair_key = ? WHERE id = ?`), chat.PairKey(identity.UserID(w.from), u.ID), w.chat); err != nil {
+					return fmt.Errorf("re-key chat: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// SaveSignupCode replaces the pending sign-up of an address and queues its
+// message in the same transaction.
+func (db *DB) SaveSignupCode(ctx context.Context, c invite.SignupCode, msg *outbox.Message) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`DELETE FROM signup_codes WHERE address = ?`), c.Address); err != nil {
+			return fmt.Errorf("save sign-up: %w", err)
+		}
+		if _, err := tx.Exec(db.q(`INSERT INTO signup_codes (address, code_hash, display_name, password_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?, 0)`),
+			c.Address, c.CodeHash, c.DisplayName, c.PasswordHash, micros(c.ExpiresAt)); err != nil {
+			return fmt.Errorf("save sign-up: %w", err)
+		}
+		if msg != nil {
+			return db.insertOutbox(tx, *msg)
+		}
+		return nil
+	})
+}
+
+// FindSignupCode returns the pending sign-up of an address. Errors: notFound.
+func (db *DB) FindSignupCode(ctx context.Context, addr string) (invite.SignupCode, error) {
+	var c invite.SignupCode
+	var exp int64
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT address, code_hash, display_name, password_hash, expires_at, attempts FROM signup_codes WHERE address = ?`), addr).
+		Scan(&c.Address, &c.CodeHash, &c.DisplayName, &c.PasswordHash, &exp, &c.Attempts)
+	if err != nil {
+		return invite.SignupCode{}, notFound(err, "No sign-up for this address.")
+	}
+	c.ExpiresAt = fromMicros(exp)
+	return c, nil
+}
+
+// CountSignupAttempt adds a failed attempt to a pending sign-up.
+func (db *DB) CountSignupAttempt(ctx context.Context, addr string) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`UPDATE signup_codes SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
+			return fmt.Errorf("count attempt: %w", err)
+		}
+		return nil
+	})
+}
+
+// DeleteSignupCode removes a pending sign-up.
+func (db *DB) DeleteSignupCode(ctx context.Context, addr string) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`DELETE FROM signup_codes WHERE address = ?`), addr); err != nil {
+			return fmt.Errorf("delete sign-up: %w", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
+	"github.com/parleychat/parley/internal/policy"
+)
+
+// FindPendingChats returns chats with a delivered pending request to user.
+func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID) ([]chat.ID, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.id FROM chat_members m JOIN chats c ON c.id = m.chat_id
+		WHERE m.user_id = ? AND m.state = 'pending' AND m.held = 0 ORDER BY c.updated_at DESC, c.id DESC LIMIT 500`), user)
+	if err != nil {
+		return nil, fmt.Errorf("pending chats: %w", err)
+	}
+	defer rows.Close()
+	var out []chat.ID
+	for rows.Next() {
+		var id chat.ID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("pending chats: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// AnswerRequest stores a target's answer to a request atomically.
+func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if err := db.updateMember(tx, a.Member); err != nil {
+			return err
+		}
+		if a.Member.State == chat.Accepted {
+			x, y := a.Target, a.From
+			if x > y {
+				x, y = y, x
+			}
+			if _, err := tx.Exec(db.q(`INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), x, y, micros(a.At)); err != nil {
+				return fmt.Errorf("store contact: %w", err)
+			}
+		}
+		if !a.DeclinedUntil.IsZero() {
+			if _, err := tx.Exec(db.q(`DELETE FROM declines WHERE decliner_id = ? AND sender_id = ?`), a.Target, a.From); err != nil {
+				return fmt.Errorf("store decline: %w", err)
+			}
+			if _, err := tx.Exec(db.q(`INSERT INTO declines (decliner_id, sender_id, until_at) VALUES (?, ?, ?)`), a.Target, a.From, micros(a.DeclinedUntil)); err != nil {
+				return fmt.Errorf("store decline: %w", err)
+			}
+		}
+		if a.Block != policy.NoBlock {
+			if err := db.saveBlock(tx, a.Target, a.From, a.Block, a.At); err != nil {
+				return err
+			}
+		}
+		if a.Report {
+			if _, err := tx.Exec(db.q(`INSERT INTO spam_reports (reporter_id, sender_id, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), a.Target, a.From, a.ChatID, micros(a.At)); err != nil {
+				return fmt.Errorf("store report: %w", err)
+			}
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
+}
+
+// CountSpamReports returns how many distinct users reported sender.
+func (db *DB) CountSpamReports(ctx context.Context, sender identity.UserID) (int, error) {
+	var n int
+	if err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM spam_reports WHERE sender_id = ?`), sender).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count reports: %w", err)
+	}
+	return n, nil
+}
