@@ -315,3 +315,50 @@ func ReadOnlyReason(c *Chat, viewer *identity.User) string {
 	}
 	return readOnlyMessage(ownBlame(c.ReadOnlyBy, viewer))
 }
+
+// takeUp returns the existing oneOnOne chat of a pair to the actor who asks
+// to create it again. An actor who is not an accepted member (a request to
+// them is pending, held silently, or was declined) starts the chat anew:
+// the policy decides as for a new chat, and if allowed the actor joins it
+// from now on and the pair become contacts (starting a chat is consent).
+func (s *Service) takeUp(ctx context.Context, actor *identity.User, existing Chat) (Chat, bool, error) {
+	if existing.ViewerState == Accepted {
+		return existing, false, nil
+	}
+	c, members, err := s.Store.FindChatAny(ctx, existing.ID)
+	if err != nil {
+		return Chat{}, false, fmt.Errorf("take up chat: %w", err)
+	}
+	var me, other *Member
+	for i := range members {
+		if members[i].UserID == actor.ID {
+			me = &members[i]
+		} else {
+			other = &members[i]
+		}
+	}
+	if me == nil || other == nil || other.UserID == "" {
+		return Chat{}, false, errcode.New(errcode.NotFound, "No chat %s.", existing.ID)
+	}
+	d, err := s.Policy.Start(ctx, actor, &other.User)
+	if err != nil {
+		return Chat{}, false, fmt.Errorf("take up chat: %w", err)
+	}
+	if d.Outcome == policy.Refused {
+		return Chat{}, false, refusal(&d)
+	}
+	m := *me
+	if m.Held || m.State == Declined {
+		m.VisibleFrom = s.Now()
+	}
+	m.State, m.Held = Accepted, false
+	c.ViewerState = Accepted
+	drafts := []event.Draft{{UserID: actor.ID, Type: event.ChatCreated, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(actor, event.ChatCreated, &c)}}
+	evs, err := s.Store.AcceptMember(ctx, m, other.UserID, s.Now(), drafts)
+	if err != nil {
+		return Chat{}, false, fmt.Errorf("take up chat: %w", err)
+	}
+	s.publish(ctx, evs)
+	c.LastReadAt = m.LastReadAt
+	return c, false, nil
+}

@@ -68,6 +68,8 @@ type Store interface {
 	AreContacts(ctx context.Context, a, b identity.UserID) (bool, error)
 	// CountMessagesBy counts a sender's messages in a chat.
 	CountMessagesBy(ctx context.Context, chatID ID, sender identity.UserID) (int, error)
+	// AcceptMember stores a member as accepted and the pair as contacts.
+	AcceptMember(ctx context.Context, m Member, other identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
 	// UpdateMember stores a member's state, hold, history start and account.
 	UpdateMember(ctx context.Context, m Member, drafts []event.Draft) ([]event.Event, error)
 	// SetReadOnly stores whose setting made a chat read-only ("" = writable).
@@ -211,7 +213,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		}
 		c.PairKey = PairKey(actor.ID, identity.UserID(other))
 		if existing, err := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID); err == nil {
-			return existing, false, nil
+			return s.takeUp(ctx, actor, existing)
 		} else if !errcode.Is(err, errcode.NotFound) {
 			return Chat{}, false, fmt.Errorf("create chat: %w", err)
 		}
@@ -246,7 +248,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		if ferr != nil {
 			return Chat{}, false, fmt.Errorf("create chat: reload pair: %w", ferr)
 		}
-		return existing, false, nil
+		return s.takeUp(ctx, actor, existing)
 	}
 	if err != nil {
 		return Chat{}, false, fmt.Errorf("create chat: %w", err)

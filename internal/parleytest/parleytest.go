@@ -196,6 +196,9 @@ func (r *Response) Map(tb testing.TB) map[string]any {
 	return m
 }
 
+// Body2 returns the body as a string.
+func (r *Response) Body2() string { return string(r.Body) }
+
 // ErrorCode returns the code of an error body, or "".
 func (r *Response) ErrorCode() string {
 	var e struct {

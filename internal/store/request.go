@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/event"
@@ -39,12 +40,8 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 			return err
 		}
 		if a.Member.State == chat.Accepted {
-			x, y := a.Target, a.From
-			if x > y {
-				x, y = y, x
-			}
-			if _, err := tx.Exec(db.q(`INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), x, y, micros(a.At)); err != nil {
-				return fmt.Errorf("store contact: %w", err)
+			if err := db.addContact(tx, a.Target, a.From, a.At); err != nil {
+				return err
 			}
 		}
 		if !a.DeclinedUntil.IsZero() {
@@ -79,4 +76,31 @@ func (db *DB) CountSpamReports(ctx context.Context, sender identity.UserID) (int
 		return 0, fmt.Errorf("count reports: %w", err)
 	}
 	return n, nil
+}
+
+func (db *DB) addContact(tx *sql.Tx, a, b identity.UserID, at time.Time) error {
+	if a > b {
+		a, b = b, a
+	}
+	if _, err := tx.Exec(db.q(`INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), a, b, micros(at)); err != nil {
+		return fmt.Errorf("store contact: %w", err)
+	}
+	return nil
+}
+
+// AcceptMember stores a member as accepted and the pair as contacts.
+func (db *DB) AcceptMember(ctx context.Context, m chat.Member, other identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if err := db.updateMember(tx, m); err != nil {
+			return err
+		}
+		if err := db.addContact(tx, m.UserID, other, at); err != nil {
+			return err
+		}
+		var err error
+		evs, err = db.insertEvents(tx, drafts)
+		return err
+	})
+	return evs, err
 }
