@@ -23,20 +23,22 @@ import (
 
 // Deps are the services the API calls.
 type Deps struct {
-	Log           *slog.Logger
-	Auth          *auth.Service
-	Identity      *identity.Service
-	Chats         *chat.Service
-	Policy        *policy.Service
-	Users         *policy.UserService
-	Requests      *msgrequest.Service
-	Invites       *invite.Service
-	PhoneRegion   string
-	Audit         *audit.Service
-	Outbox        *outbox.Service
-	Setup         Setup
-	Events        http.Handler // the WebSocket endpoint (realtime)
-	Web           http.Handler // the web client, served at / (nil: a plain page)
+	Log         *slog.Logger
+	Auth        *auth.Service
+	Identity    *identity.Service
+	Chats       *chat.Service
+	Policy      *policy.Service
+	Users       *policy.UserService
+	Requests    *msgrequest.Service
+	Invites     *invite.Service
+	PhoneRegion string
+	Audit       *audit.Service
+	Outbox      *outbox.Service
+	Setup       Setup
+	Events      http.Handler // the WebSocket endpoint (realtime)
+	Web         http.Handler // the web client, served at / (nil: a plain page)
+	// Demo lists the demo sign-ins when the server runs with --demo.
+	Demo          []DemoAccount
 	OperatorToken string
 	// PublicURL, when configured, is the base of links (behind a proxy).
 	PublicURL    string
@@ -47,6 +49,15 @@ type Deps struct {
 // Setup creates the first organisation with the one-time setup token.
 type Setup interface {
 	Complete(ctx context.Context, token string, nt identity.NewTenant) (identity.Tenant, identity.User, error)
+	// Needed reports whether no organisation exists yet.
+	Needed(ctx context.Context) (bool, error)
+}
+
+// DemoAccount is one sign-in seeded by --demo.
+type DemoAccount struct {
+	Description string `json:"description"`
+	Username    string `json:"username"`
+	Password    string `json:"password"`
 }
 
 // API serves the HTTP surface.
@@ -78,6 +89,8 @@ func (a *API) routes() {
 	a.handle("POST /oauth2/token", a.token)
 	a.handle("POST /parley/v1/signout", a.authed(a.signOut))
 	a.handle("POST /parley/v1/setup", a.setup)
+	a.handle("GET /parley/v1/setup", a.setupStatus)
+	a.handle("GET /parley/v1/demo", a.demo)
 	a.handle("POST /parley/v1/operator/tenants", a.operator(a.createTenant))
 	a.handle("GET /parley/v1/operator/tenants", a.operator(a.listTenants))
 

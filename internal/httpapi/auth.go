@@ -215,3 +215,23 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, graph.NewUser(&u, me))
 	return nil
 }
+
+// setupStatus tells the first-run page whether setup is needed.
+func (a *API) setupStatus(w http.ResponseWriter, r *http.Request) error {
+	needed, err := a.Setup.Needed(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"setupNeeded": needed})
+	return nil
+}
+
+// demo lists the demo accounts (empty unless the server runs with --demo).
+func (a *API) demo(w http.ResponseWriter, r *http.Request) error {
+	out := a.Demo
+	if out == nil {
+		out = []DemoAccount{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}

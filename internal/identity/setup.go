@@ -73,3 +73,12 @@ func (s *Setup) Complete(ctx context.Context, token string, nt NewTenant) (Tenan
 	}
 	return t, admin, nil
 }
+
+// Needed reports whether no organisation exists yet.
+func (s *Setup) Needed(ctx context.Context) (bool, error) {
+	n, err := s.Store.CountTenants(ctx)
+	if err != nil {
+		return false, fmt.Errorf("setup status: %w", err)
+	}
+	return n == 0, nil
+}

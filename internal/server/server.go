@@ -33,6 +33,7 @@ import (
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/web"
 )
 
 // Server is a running Parley node.
@@ -56,14 +57,16 @@ type Server struct {
 	Outbox   *outbox.Service
 	API      *httpapi.API
 
-	http     *http.Server
-	stopWork context.CancelFunc
-	workDone chan struct{}
-	ln       net.Listener
-	url      string
-	closeMu  sync.Mutex
-	closed   bool
-	serveErr chan error
+	// demoAccounts are the sign-ins --demo seeded, shown on the sign-in page.
+	demoAccounts []httpapi.DemoAccount
+	http         *http.Server
+	stopWork     context.CancelFunc
+	workDone     chan struct{}
+	ln           net.Listener
+	url          string
+	closeMu      sync.Mutex
+	closed       bool
+	serveErr     chan error
 }
 
 // New returns a server for cfg; Open starts it.
@@ -118,6 +121,7 @@ func (s *Server) Open(ctx context.Context) error {
 	setup := &identity.Setup{Store: db, Identity: s.Identity}
 	api := httpapi.New(httpapi.Deps{
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
+		Web: web.Handler(), Demo: s.demoAccounts,
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
