@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/mail/mailtest"
 	"github.com/parleychat/parley/internal/sms/smstest"
 )
@@ -20,11 +21,20 @@ type World struct {
 // StartWorld starts a server on store whose mail and SMS go to recorders.
 func StartWorld(tb testing.TB, store string) *World {
 	tb.Helper()
+	return StartWorldWith(tb, store, nil)
+}
+
+// StartWorldWith is StartWorld with a change to the configuration.
+func StartWorldWith(tb testing.TB, store string, change func(*config.Config)) *World {
+	tb.Helper()
 	m := mailtest.NewServer(tb)
 	sm := smstest.NewServer(tb)
 	cfg := Config(tb, store)
 	cfg.Mail.URL, cfg.Mail.From = m.URL(), "Parley <parley@parley.test>"
 	cfg.SMS.URL, cfg.SMS.Account, cfg.SMS.Token, cfg.SMS.From = sm.URL(), smstest.Account, smstest.Token, "+15005550006"
+	if change != nil {
+		change(&cfg)
+	}
 	return &World{Server: Start(tb, cfg), Mail: m, SMS: sm}
 }
 
