@@ -76,6 +76,9 @@ type Member struct {
 	// Held is set while an account-level refusal holds the request
 	// silently: nothing reaches the member (SPEC §4 rule of silence).
 	Held bool
+	// Filtered files a suspicious request in the target's filtered
+	// requests list (SPEC §10 spam checks).
+	Filtered bool
 }
 
 // IsOwner reports whether the member has the owner role.

@@ -91,6 +91,8 @@ type Encoder interface {
 	ChatEvent(viewer *identity.User, typ event.Type, c *Chat) []byte
 	// RequestEvent is the payload of requestReceived and friends.
 	RequestEvent(viewer *identity.User, typ event.Type, c *Chat, from *identity.User) []byte
+	// PresenceEvent is the payload of readReceipt and typing: who, when.
+	PresenceEvent(viewer *identity.User, typ event.Type, chatID ID, who *identity.User, at time.Time) []byte
 	// NoticeEvent is the payload of chatReadOnly / chatWritable.
 	NoticeEvent(viewer *identity.User, typ event.Type, c *Chat, reason string) []byte
 }
@@ -102,7 +104,10 @@ type Service struct {
 	Encoder Encoder
 	Policy  Policy
 	Inviter Inviter // nil: addresses no account owns are held, not invited
-	Now     func() time.Time
+	Safety  Safety  // nil: no spam checks
+	// Audit records external chats in the creator's tenant log (may be nil).
+	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
+	Now   func() time.Time
 	// PhoneRegion is the region of phone numbers typed without a country code.
 	PhoneRegion string
 	sani        *bluemonday.Policy
@@ -123,6 +128,33 @@ func (s *Service) publish(ctx context.Context, evs []event.Event) {
 	}
 	// A failed publish loses nothing: events are stored, clients replay.
 	_ = s.Bus.Publish(ctx, evs)
+}
+
+// Safety is the spam check chat asks before new requests (SPEC §10);
+// safety.Service implements it.
+type Safety interface {
+	// CheckNewRequests refuses a sender who would contact n more people.
+	CheckNewRequests(ctx context.Context, sender *identity.User, n int) error
+	// NewSender reports whether the sender's requests are filtered.
+	NewSender(sender *identity.User) bool
+	// RecordRequestMessage notes a message sent in a pending request.
+	RecordRequestMessage(ctx context.Context, sender *identity.User, chatID, content string) error
+}
+
+// checkRequests applies the spam checks to the pending members about to be
+// stored: rates and suspension, and the filtered list for new senders.
+func (s *Service) checkRequests(ctx context.Context, actor *identity.User, members []Member) error {
+	if s.Safety == nil {
+		return nil
+	}
+	n := 0
+	for i := range members {
+		if members[i].State == Pending && members[i].RequestFrom == actor.ID {
+			n++
+			members[i].Filtered = s.Safety.NewSender(actor)
+		}
+	}
+	return s.Safety.CheckNewRequests(ctx, actor, n)
 }
 
 // NewMember describes a member to add: by user id, or by the e-mail address
@@ -241,6 +273,9 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		}
 		members = append(members, adm.member)
 	}
+	if err := s.checkRequests(ctx, actor, members); err != nil {
+		return Chat{}, false, err
+	}
 	evs, err := s.Store.CreateChat(ctx, c, members, s.arrivalDrafts(&c, members, actor))
 	if errcode.Is(err, errcode.Conflict) && c.Type == OneOnOne {
 		// Another request created the pair's chat first: return it.
@@ -254,6 +289,9 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		return Chat{}, false, fmt.Errorf("create chat: %w", err)
 	}
 	s.publish(ctx, evs)
+	if c.External && s.Audit != nil && actor.TenantID != "" {
+		s.Audit(ctx, actor.TenantID, actor.ID, "chat.externalCreated", string(c.ID), map[string]any{"chatType": string(c.Type), "members": len(members)})
+	}
 	for _, i := range invites {
 		if s.Inviter == nil {
 			break
@@ -421,6 +459,11 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 		return Member{}, err
 	}
 	m = adm.member
+	one := []Member{m}
+	if err := s.checkRequests(ctx, actor, one); err != nil {
+		return Member{}, err
+	}
+	m = one[0]
 	all := append(members, m)
 	drafts := make([]event.Draft, 0, len(all)+1)
 	for i := range all {
@@ -572,7 +615,23 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 		return Message{}, fmt.Errorf("send to %s: %w", id, err)
 	}
 	s.publish(ctx, evs)
+	if s.Safety != nil && requestPendingFrom(members, actor.ID) {
+		if err := s.Safety.RecordRequestMessage(ctx, actor, string(c.ID), m.Content); err != nil {
+			return Message{}, err
+		}
+	}
 	return m, nil
+}
+
+// requestPendingFrom reports whether a request from sender is pending in
+// the chat.
+func requestPendingFrom(members []Member, sender identity.UserID) bool {
+	for _, m := range members {
+		if m.State == Pending && m.RequestFrom == sender {
+			return true
+		}
+	}
+	return false
 }
 
 func applyChanges(members, changed []Member) []Member {
@@ -719,9 +778,45 @@ func (s *Service) MarkRead(ctx context.Context, actor *identity.User, id ID, rea
 	}
 	me := memberOf(members, actor.ID)
 	c.LastReadAt = at
-	evs, err := s.Store.MarkRead(ctx, c.ID, actor.ID, at, []event.Draft{{UserID: actor.ID, Type: event.ChatRead, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(&me.User, event.ChatRead, &c)}})
+	drafts := []event.Draft{{UserID: actor.ID, Type: event.ChatRead, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(&me.User, event.ChatRead, &c)}}
+	// §5: while a request to the reader is pending, the sender learns
+	// nothing of them; receipts go out only from accepted members.
+	if read && me.State == Accepted {
+		for i := range members {
+			o := &members[i]
+			if o.UserID == "" || o.UserID == actor.ID || o.State != Accepted {
+				continue
+			}
+			drafts = append(drafts, event.Draft{UserID: o.UserID, Type: event.ReadReceipt, ChatID: string(c.ID), Payload: s.Encoder.PresenceEvent(&o.User, event.ReadReceipt, c.ID, actor, at)})
+		}
+	}
+	evs, err := s.Store.MarkRead(ctx, c.ID, actor.ID, at, drafts)
 	if err != nil {
 		return fmt.Errorf("mark %s read: %w", id, err)
+	}
+	s.publish(ctx, evs)
+	return nil
+}
+
+// Typing tells the other accepted members that the actor is typing. It is
+// ephemeral (not stored). Errors: notFound, forbidden (a request to the
+// actor is pending: §5, nothing of them reaches the sender).
+func (s *Service) Typing(ctx context.Context, actor *identity.User, id ID) error {
+	c, members, err := s.findChat(ctx, id, actor)
+	if err != nil {
+		return fmt.Errorf("typing in %s: %w", id, err)
+	}
+	if memberOf(members, actor.ID).State != Accepted {
+		return errcode.New(errcode.Forbidden, "Accept the message request before replying.")
+	}
+	now := s.Now()
+	var evs []event.Event
+	for i := range members {
+		o := &members[i]
+		if o.UserID == "" || o.UserID == actor.ID || o.State != Accepted {
+			continue
+		}
+		evs = append(evs, event.Event{UserID: o.UserID, Type: event.Typing, ChatID: string(c.ID), Payload: s.Encoder.PresenceEvent(&o.User, event.Typing, c.ID, actor, now), CreatedAt: now})
 	}
 	s.publish(ctx, evs)
 	return nil

@@ -27,6 +27,8 @@ const (
 	ChatCreated     Type = "chatCreated"
 	ChatUpdated     Type = "chatUpdated"
 	ChatRead        Type = "chatRead"
+	ReadReceipt     Type = "readReceipt"
+	Typing          Type = "typing"
 	RequestReceived Type = "requestReceived"
 	RequestAccepted Type = "requestAccepted"
 	RequestDeclined Type = "requestDeclined"
@@ -43,7 +45,8 @@ type Draft struct {
 	Payload []byte
 }
 
-// Event is a stored event with its per-user seq.
+// Event is a stored event with its per-user seq. An ephemeral event
+// (typing) has Seq 0: it is published, never stored, and not replayed.
 type Event struct {
 	UserID    identity.UserID
 	Seq       int64
@@ -58,8 +61,12 @@ func (e *Event) Frame() []byte {
 	return AppendFrame(nil, e.Seq, e.Payload)
 }
 
-// AppendFrame appends the wire form of payload with seq to dst.
+// AppendFrame appends the wire form of payload with seq to dst; an
+// ephemeral event (seq 0) goes out as its payload alone.
 func AppendFrame(dst []byte, seq int64, payload []byte) []byte {
+	if seq == 0 {
+		return append(dst, payload...)
+	}
 	dst = append(dst, `{"seq":`...)
 	dst = appendInt(dst, seq)
 	if len(payload) > 2 {

@@ -338,3 +338,14 @@ func (Encoder) RequestEvent(viewer *identity.User, typ event.Type, c *chat.Chat,
 		From   From       `json:"from"`
 	}{typ, string(c.ID), From{User: &id}})
 }
+
+// PresenceEvent returns the payload of readReceipt and typing.
+func (Encoder) PresenceEvent(viewer *identity.User, typ event.Type, chatID chat.ID, who *identity.User, at time.Time) []byte {
+	id := NewIdentity(who, viewer)
+	return mustJSON(struct {
+		Type   event.Type `json:"type"`
+		ChatID string     `json:"chatId"`
+		User   Identity   `json:"user"`
+		At     *string    `json:"dateTime"`
+	}{typ, string(chatID), id, Time(at)})
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/msgrequest"
@@ -114,6 +115,7 @@ func (a *API) routes() {
 	a.handle("POST /v1.0/chats/{id}/messages/{mid}/softDelete", a.authed(a.deleteMessage))
 	a.handle("POST /v1.0/chats/{id}/markChatReadForUser", a.authed(a.markRead(true)))
 	a.handle("POST /v1.0/chats/{id}/markChatUnreadForUser", a.authed(a.markRead(false)))
+	a.handle("POST /parley/v1/chats/{id}/typing", a.authed(a.typing))
 
 	a.routesAdminPolicy()
 	a.routesRequests()
@@ -132,7 +134,15 @@ func (a *API) routes() {
 		a.routeList = append(a.routeList, Route{"GET", "/parley/v1/events"})
 	}
 	if a.Web != nil {
-		a.mux.Handle("GET /", a.Web)
+		// Method-less, so it does not conflict with the API prefixes below;
+		// the client is read-only.
+		a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				a.WriteError(w, r, errcode.New(errcode.NotFound, "No resource at %s %s.", r.Method, r.URL.Path))
+				return
+			}
+			a.Web.ServeHTTP(w, r)
+		})
 	}
 	// Unknown paths under the API prefixes get the error shape, not HTML.
 	for _, p := range []string{"/v1.0/", "/parley/", "/oauth2/"} {

@@ -376,3 +376,12 @@ func (a *API) markRead(read bool) handlerFunc {
 		return nil
 	}
 }
+
+// typing tells the chat's other members the caller is typing.
+func (a *API) typing(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Chats.Typing(r.Context(), userOf(r), chatID(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

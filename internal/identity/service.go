@@ -38,6 +38,8 @@ type Service struct {
 	// NormalizePhone turns a typed phone number into E.164.
 	NormalizePhone func(s string) (string, error)
 	Now            func() time.Time
+	// Audit records user creation in the tenant's log (may be nil).
+	Audit func(ctx context.Context, tenant TenantID, actor UserID, action, target string, details map[string]any)
 }
 
 // NewAccount describes a user to create.
@@ -162,7 +164,11 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, na NewAccount) (U
 	if err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
-	return s.CreateUserInTenant(ctx, &t, na)
+	u, err := s.CreateUserInTenant(ctx, &t, na)
+	if err == nil && s.Audit != nil {
+		s.Audit(ctx, t.ID, actor.ID, "user.created", string(u.ID), map[string]any{"userPrincipalName": u.UPN, "userType": string(u.Kind)})
+	}
+	return u, err
 }
 
 // CreateUserInTenant creates a user in t (operator and CLI path).

@@ -106,7 +106,9 @@ func (h *Handler) run(ctx context.Context, conn *websocket.Conn, uid identity.Us
 		if err := conn.Write(wctx, websocket.MessageText, buf); err != nil {
 			return err
 		}
-		last = e.Seq
+		if e.Seq > 0 {
+			last = e.Seq
+		}
 		return nil
 	}
 	replay := func() error {
@@ -154,6 +156,13 @@ func (h *Handler) run(ctx context.Context, conn *websocket.Conn, uid identity.Us
 				return err
 			}
 		case e := <-(*sub).C:
+			if e.Seq == 0 {
+				// Ephemeral (typing): now or never.
+				if err := send(&e); err != nil {
+					return err
+				}
+				continue
+			}
 			if e.Seq <= last {
 				continue
 			}

@@ -401,3 +401,34 @@ func TestS4_PolicyChangesActAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestS5_SilenceWhilePending: while a request is pending the sender gets no
+// read receipt and no typing from the target; after an accept both flow.
+func TestS5_SilenceWhilePending(t *testing.T) {
+	e := newExternal(t, "sqlite")
+	id := e.alice.ChatWith(parleytest.ByEmail("pat@gmail.com")).Map(t)["id"].(string)
+	e.alice.Send(id, "hello")
+	ev := e.alice.Events(-1)
+	e.pat.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
+	if r := e.pat.Do("POST", "/parley/v1/chats/"+id+"/typing", nil); r.Status != 403 {
+		t.Fatalf("typing while pending: %d %s", r.Status, r.Body)
+	}
+	// A marker event proves the connection delivered everything before it.
+	e.alice.Send(id, "marker")
+	evs := ev.WaitCount("messageCreated", 1, 2*time.Second)
+	if parleytest.Count(evs, "readReceipt")+parleytest.Count(evs, "typing") != 0 {
+		t.Fatalf("sender learned of the pending target: %v", evs)
+	}
+	e.pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
+	e.pat.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
+	e.pat.Must(204, "POST", "/parley/v1/chats/"+id+"/typing", nil)
+	evs = ev.WaitCount("typing", 1, 2*time.Second)
+	if parleytest.Count(evs, "readReceipt") != 1 {
+		t.Fatalf("no read receipt after accept: %v", evs)
+	}
+	for _, x := range evs {
+		if x.Type == "typing" && (x.Seq != 0 || x.Raw["user"].(map[string]any)["id"] != e.pat.UserID) {
+			t.Fatalf("typing event: %v", x.Raw)
+		}
+	}
+}

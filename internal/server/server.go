@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/address"
+	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
@@ -31,6 +32,7 @@ import (
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/realtime"
+	"github.com/parleychat/parley/internal/safety"
 	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/web"
@@ -51,6 +53,7 @@ type Server struct {
 	Identity *identity.Service
 	Chats    *chat.Service
 	Policy   *policy.Service
+	Audit    *audit.Service
 	Users    *policy.UserService
 	Requests *msgrequest.Service
 	Invites  *invite.Service
@@ -98,30 +101,37 @@ func (s *Server) Open(ctx context.Context) error {
 	s.Identity.Now = s.Now
 	// Policy changes re-decide chats at once (read-only / writable, held
 	// requests delivered); the closure reaches the chat service built next.
+	s.Audit = &audit.Service{Store: db, Now: s.Now, Log: s.Log}
+	s.Identity.Audit = s.Audit.Record
 	var chats *chat.Service
-	s.Policy = &policy.Service{Store: db, Now: s.Now, Changed: func(ctx context.Context, t identity.TenantID) {
+	s.Policy = &policy.Service{Store: db, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, t identity.TenantID) {
 		if err := chats.Reevaluate(ctx, t, ""); err != nil {
 			s.Log.Error("reevaluate chats after a policy change", "tenant", t, "err", err)
 		}
 	}}
 	chats = chat.NewService(db, s.Bus, graph.Encoder{}, s.Policy, s.Now)
 	chats.PhoneRegion = s.Config.PhoneRegion
+	chats.Audit = s.Audit.Record
 	s.Chats = chats
-	s.Users = &policy.UserService{Store: db, Users: db, Now: s.Now, Changed: func(ctx context.Context, u identity.UserID) {
+	s.Users = &policy.UserService{Store: db, Users: db, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, u identity.UserID) {
 		if err := chats.Reevaluate(ctx, "", u); err != nil {
 			s.Log.Error("reevaluate chats after a personal change", "user", u, "err", err)
 		}
 	}}
-	s.Requests = &msgrequest.Service{Store: db, Bus: s.Bus, Encoder: graph.Encoder{}, Now: s.Now}
+	s.Requests = &msgrequest.Service{Store: db, Bus: s.Bus, Encoder: graph.Encoder{}, Now: s.Now, Audit: s.Audit.Record}
 	if err := s.openOutbox(db); err != nil {
 		return errors.Join(err, db.Close())
 	}
-	s.Invites = &invite.Service{Store: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion}
+	s.Invites = &invite.Service{Store: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion, Audit: s.Audit.Record}
 	chats.Inviter = s.Invites
+	sl := s.Config.Safety
+	chats.Safety = &safety.Service{Store: db, Now: s.Now, Limits: safety.Limits{RequestsPerHour: int(sl.RequestsPerHour), InvitationsPerDay: int(sl.InvitationsPerDay),
+		NewSenderAge: sl.NewSenderAge, RepeatRecipients: int(sl.RepeatRecipients), RepeatWindow: sl.RepeatWindow, ReportThreshold: int(sl.ReportThreshold)}}
 	setup := &identity.Setup{Store: db, Identity: s.Identity}
 	api := httpapi.New(httpapi.Deps{
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
 		Web: web.Handler(), Demo: s.demoAccounts,
+		Audit:  s.Audit,
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
