@@ -34,6 +34,26 @@ type Config struct {
 	TokenTTL time.Duration
 	// MaxBodyBytes caps request bodies (413 above it).
 	MaxBodyBytes int64
+	Safety       Safety
+}
+
+// Safety holds the spam and rate limits of SPEC §10 (see README "External access").
+type Safety struct {
+	// RequestsPerHour caps the new people outside their organisation one
+	// sender may contact per hour (invitations included).
+	RequestsPerHour int64
+	// InvitationsPerDay caps the same per day.
+	InvitationsPerDay int64
+	// NewSenderAge: requests from personal accounts younger than this go to
+	// the target's filtered list (0 turns the check off).
+	NewSenderAge time.Duration
+	// RepeatRecipients: the same text sent as a request to this many
+	// people within RepeatWindow files those requests as filtered (0: off).
+	RepeatRecipients int64
+	RepeatWindow     time.Duration
+	// ReportThreshold: spam reports from this many distinct people suspend
+	// the sender's new requests (0: off).
+	ReportThreshold int64
 }
 
 // HTTP configures the listener.
@@ -72,6 +92,8 @@ func Default() Config {
 		PhoneRegion:  "US",
 		TokenTTL:     24 * time.Hour,
 		MaxBodyBytes: 1 << 20,
+		Safety: Safety{RequestsPerHour: 30, InvitationsPerDay: 100, NewSenderAge: 24 * time.Hour,
+			RepeatRecipients: 5, RepeatWindow: time.Hour, ReportThreshold: 3},
 	}
 }
 
@@ -103,6 +125,12 @@ func (c *Config) options() []option {
 		{"demo", "seed two organisations, a personal account and sample chats on an empty store", false, &c.Demo},
 		{"token-ttl", "lifetime of sign-in tokens", false, &c.TokenTTL},
 		{"max-body-bytes", "largest accepted request body", false, &c.MaxBodyBytes},
+		{"requests-per-hour", "new people outside the organisation one sender may contact per hour (0: no limit)", false, &c.Safety.RequestsPerHour},
+		{"invitations-per-day", "new people outside the organisation one sender may contact per day (0: no limit)", false, &c.Safety.InvitationsPerDay},
+		{"spam-new-sender-age", "requests from personal accounts younger than this are filtered (0: off)", false, &c.Safety.NewSenderAge},
+		{"spam-repeat-recipients", "the same text sent as a request to this many people within --spam-repeat-window is filtered (0: off)", false, &c.Safety.RepeatRecipients},
+		{"spam-repeat-window", "window of --spam-repeat-recipients", false, &c.Safety.RepeatWindow},
+		{"spam-report-threshold", "spam reports from this many people suspend a sender's new requests (0: off)", false, &c.Safety.ReportThreshold},
 	}
 }
 
@@ -213,6 +241,12 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL < time.Minute {
 		errs = append(errs, errors.New("--token-ttl must be at least 1m"))
+	}
+	if c.Safety.RequestsPerHour < 0 || c.Safety.InvitationsPerDay < 0 || c.Safety.RepeatRecipients < 0 || c.Safety.ReportThreshold < 0 || c.Safety.NewSenderAge < 0 {
+		errs = append(errs, errors.New("safety limits must not be negative"))
+	}
+	if c.Safety.RepeatWindow <= 0 {
+		errs = append(errs, errors.New("--spam-repeat-window must be positive"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))

@@ -36,12 +36,21 @@ type requestOut struct {
 	From             graph.From      `json:"from"`
 	OrganizationName *string         `json:"organizationName"`
 	IsExternal       bool            `json:"isExternal"`
+	IsFiltered       bool            `json:"isFiltered"`
 	Previews         []graph.Message `json:"previews"`
 }
 
 func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
-	reqs, err := a.Requests.List(r.Context(), me)
+	filtered := false
+	switch r.URL.Query().Get("filter") {
+	case "", "main":
+	case "filtered":
+		filtered = true
+	default:
+		return errcode.New(errcode.BadRequest, "filter must be main or filtered.")
+	}
+	reqs, err := a.Requests.List(r.Context(), me, filtered)
 	if err != nil {
 		return err
 	}
@@ -49,7 +58,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 	for i := range reqs {
 		rq := &reqs[i]
 		from := graph.NewIdentity(&rq.From, me)
-		ro := requestOut{ChatID: string(rq.Chat.ID), Chat: graph.NewChat(&rq.Chat, me), From: graph.From{User: &from}, IsExternal: rq.From.ExternalTo(me), Previews: []graph.Message{}}
+		ro := requestOut{ChatID: string(rq.Chat.ID), Chat: graph.NewChat(&rq.Chat, me), From: graph.From{User: &from}, IsExternal: rq.From.ExternalTo(me), IsFiltered: rq.Filtered, Previews: []graph.Message{}}
 		if rq.OrganizationName != "" {
 			ro.OrganizationName = &rq.OrganizationName
 		}

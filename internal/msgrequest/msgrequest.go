@@ -41,13 +41,14 @@ type Request struct {
 	From             identity.User
 	OrganizationName string // "" for a personal account
 	Previews         []chat.Message
+	Filtered         bool // in the filtered list (SPEC §10)
 }
 
 // Store is the persistence requests need.
 type Store interface {
 	// FindPendingChats returns the chats where user has a delivered (not
 	// held) pending request, newest first.
-	FindPendingChats(ctx context.Context, user identity.UserID) ([]chat.ID, error)
+	FindPendingChats(ctx context.Context, user identity.UserID, filtered bool) ([]chat.ID, error)
 	FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) (chat.Chat, []chat.Member, error)
 	FindMessages(ctx context.Context, chatID chat.ID, since time.Time, before chat.MessageID, limit int) ([]chat.Message, error)
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
@@ -85,9 +86,10 @@ type Service struct {
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 }
 
-// List returns the actor's pending requests with previews.
-func (s *Service) List(ctx context.Context, actor *identity.User) ([]Request, error) {
-	ids, err := s.Store.FindPendingChats(ctx, actor.ID)
+// List returns the actor's pending requests with previews: the main list,
+// or the filtered list of suspicious ones (SPEC §10).
+func (s *Service) List(ctx context.Context, actor *identity.User, filtered bool) ([]Request, error) {
+	ids, err := s.Store.FindPendingChats(ctx, actor.ID, filtered)
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
@@ -120,7 +122,7 @@ func (s *Service) load(ctx context.Context, actor *identity.User, id chat.ID) (R
 	if err != nil {
 		return Request{}, chat.Member{}, fmt.Errorf("load request %s: %w", id, err)
 	}
-	r := Request{Chat: c, From: from}
+	r := Request{Chat: c, From: from, Filtered: me.Filtered}
 	if from.TenantID != "" {
 		t, err := s.Store.FindTenantByID(ctx, from.TenantID)
 		if err != nil {

@@ -142,7 +142,7 @@ func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) 
 }
 
 func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, COALESCE(m.user_id, ''),
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
 		`+userColumnsNullable+` FROM chat_members m LEFT JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.joined_at, m.id`), id)
 	if err != nil {
 		return nil, fmt.Errorf("members of %s: %w", id, err)
@@ -154,15 +154,15 @@ func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error
 		var roles, state string
 		var vis, joined, read int64
 		var uid string
-		var held int
+		var held, filtered int
 		var u nullableUser
-		if err := rows.Scan(append([]any{&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &uid}, u.dest()...)...); err != nil {
+		if err := rows.Scan(append([]any{&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &filtered, &uid}, u.dest()...)...); err != nil {
 			return nil, fmt.Errorf("members of %s: %w", id, err)
 		}
 		m.ChatID, m.UserID, m.State = id, identity.UserID(uid), chat.RequestState(state)
 		m.VisibleFrom, m.JoinedAt, m.LastReadAt = fromMicros(vis), fromMicros(joined), fromMicros(read)
 		m.Roles = splitRoles(roles)
-		m.Held = held == 1
+		m.Held, m.Filtered = held == 1, filtered == 1
 		if uid != "" {
 			m.User = u.user()
 		}
@@ -257,8 +257,8 @@ func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member
 }
 
 func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
-	_, err := tx.Exec(db.q(`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt), string(m.RequestFrom), boolInt(m.Held))
+	_, err := tx.Exec(db.q(`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt), string(m.RequestFrom), boolInt(m.Held), boolInt(m.Filtered))
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
 	}

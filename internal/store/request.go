@@ -14,9 +14,9 @@ import (
 )
 
 // FindPendingChats returns chats with a delivered pending request to user.
-func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID) ([]chat.ID, error) {
+func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID, filtered bool) ([]chat.ID, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.id FROM chat_members m JOIN chats c ON c.id = m.chat_id
-		WHERE m.user_id = ? AND m.state = 'pending' AND m.held = 0 ORDER BY c.updated_at DESC, c.id DESC LIMIT 500`), user)
+		WHERE m.user_id = ? AND m.state = 'pending' AND m.held = 0 AND m.filtered = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 500`), user, boolInt(filtered))
 	if err != nil {
 		return nil, fmt.Errorf("pending chats: %w", err)
 	}
