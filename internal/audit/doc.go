@@ -29,7 +29,9 @@
 //     request.reportedSpam: actor the answering user, target the sender's
 //     user id; details "chatId", "from", "to". Recorded in the answering
 //     user's tenant and, when it differs, the sender's.
-//   - invitation.sent: target the chat id; details "channel".
+//   - invitation.sent: reserved, not recorded: an entry only for addresses
+//     without an account would tell the sender's admins which have one;
+//     chat.externalCreated covers every chat started by address.
 //   - invitation.redeemed: actor the new personal account, target the
 //     chat id; recorded in the inviter's tenant.
 //   - user.blocked, user.unblocked: target the blocked user id.

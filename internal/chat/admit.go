@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 )
 
@@ -29,9 +31,27 @@ type Policy interface {
 	Relation(ctx context.Context, i, t identity.UserID) (policy.Relation, error)
 }
 
-// Inviter sends the invitation of a member no account owns (SPEC §6).
+// Inviter prepares the invitation of a member no account owns (SPEC §6),
+// which the store writes with the chat, in one transaction, so an
+// acknowledged chat always has its invitation and both paths cost the same.
 type Inviter interface {
-	Invite(ctx context.Context, actor *identity.User, c *Chat, m *Member) error
+	// Prepare builds the invitation and its message.
+	Prepare(ctx context.Context, actor *identity.User, c *Chat, m *Member) (Invitation, error)
+	// Sent is told after the invitations were stored (wakes the outbox).
+	Sent(ctx context.Context, actor *identity.User, invs []Invitation)
+}
+
+// Invitation is an invitation to store with its chat: the hash of the
+// link's token and the message that carries the link.
+type Invitation struct {
+	TokenHash string
+	ChatID    ID
+	MemberID  string
+	Address   string
+	InviterID identity.UserID
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Message   outbox.Message
 }
 
 // target is a person to add: an account, or an address no account owns

@@ -42,11 +42,11 @@ type Store interface {
 	FindChats(ctx context.Context, viewer identity.UserID, after ChatCursor, limit int) ([]Chat, error)
 	// CreateChat stores a chat with its members; conflict when a oneOnOne
 	// chat of the same pair exists.
-	CreateChat(ctx context.Context, c Chat, members []Member, drafts []event.Draft) ([]event.Event, error)
+	CreateChat(ctx context.Context, c Chat, members []Member, drafts []event.Draft, invs []Invitation) ([]event.Event, error)
 	// UpdateChat stores a chat's topic.
 	UpdateChat(ctx context.Context, c Chat, drafts []event.Draft) ([]event.Event, error)
 	// AddMember stores a member; conflict when the user is already one.
-	AddMember(ctx context.Context, m Member, drafts []event.Draft) ([]event.Event, error)
+	AddMember(ctx context.Context, m Member, drafts []event.Draft, invs []Invitation) ([]event.Event, error)
 	// RemoveMember deletes a member; notFound when none.
 	RemoveMember(ctx context.Context, chatID ID, memberID string, drafts []event.Draft) ([]event.Event, error)
 	// CreateMessage stores m, giving it its id, and the events build returns
@@ -276,7 +276,11 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 	if err := s.checkRequests(ctx, actor, members); err != nil {
 		return Chat{}, false, err
 	}
-	evs, err := s.Store.CreateChat(ctx, c, members, s.arrivalDrafts(&c, members, actor))
+	invs, err := s.prepare(ctx, actor, &c, members, invites)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	evs, err := s.Store.CreateChat(ctx, c, members, s.arrivalDrafts(&c, members, actor), invs)
 	if errcode.Is(err, errcode.Conflict) && c.Type == OneOnOne {
 		// Another request created the pair's chat first: return it.
 		existing, ferr := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID)
@@ -292,16 +296,28 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 	if c.External && s.Audit != nil && actor.TenantID != "" {
 		s.Audit(ctx, actor.TenantID, actor.ID, "chat.externalCreated", string(c.ID), map[string]any{"chatType": string(c.Type), "members": len(members)})
 	}
-	for _, i := range invites {
-		if s.Inviter == nil {
-			break
-		}
-		if err := s.Inviter.Invite(ctx, actor, &c, &members[i]); err != nil {
-			return Chat{}, false, fmt.Errorf("create chat: invite: %w", err)
-		}
+	if len(invs) > 0 {
+		s.Inviter.Sent(ctx, actor, invs)
 	}
 	c.ViewerState = Accepted
 	return c, true, nil
+}
+
+// prepare builds the invitations of the members at the given indexes; with
+// no Inviter configured, such members simply wait for an account.
+func (s *Service) prepare(ctx context.Context, actor *identity.User, c *Chat, members []Member, idx []int) ([]Invitation, error) {
+	if s.Inviter == nil {
+		return nil, nil
+	}
+	var invs []Invitation
+	for _, i := range idx {
+		inv, err := s.Inviter.Prepare(ctx, actor, c, &members[i])
+		if err != nil {
+			return nil, fmt.Errorf("invite: %w", err)
+		}
+		invs = append(invs, inv)
+	}
+	return invs, nil
 }
 
 // arrivalDrafts are the events of members joining a chat: chatCreated for
@@ -476,15 +492,21 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 	if m.State == Pending {
 		drafts = append(drafts, s.arrivalDrafts(&c, []Member{m}, actor)...)
 	}
-	evs, err := s.Store.AddMember(ctx, m, drafts)
+	var idx []int
+	if adm.invite {
+		idx = []int{0}
+	}
+	invs, err := s.prepare(ctx, actor, &c, []Member{m}, idx)
+	if err != nil {
+		return Member{}, err
+	}
+	evs, err := s.Store.AddMember(ctx, m, drafts, invs)
 	if err != nil {
 		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
 	}
 	s.publish(ctx, evs)
-	if adm.invite && s.Inviter != nil {
-		if err := s.Inviter.Invite(ctx, actor, &c, &m); err != nil {
-			return Member{}, fmt.Errorf("add member: invite: %w", err)
-		}
+	if len(invs) > 0 {
+		s.Inviter.Sent(ctx, actor, invs)
 	}
 	return m, nil
 }

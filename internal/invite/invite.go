@@ -45,6 +45,10 @@ type Invitation struct {
 	RedeemedAt time.Time
 }
 
+// Invitations are recorded in the audit log as external chats
+// (chat.externalCreated) whether or not an account owns the address: an
+// "invitation sent" entry would tell which addresses have none.
+
 // SignupCode is a pending personal sign-up.
 type SignupCode struct {
 	Address      string
@@ -57,8 +61,6 @@ type SignupCode struct {
 
 // Store is the persistence invite needs.
 type Store interface {
-	// CreateInvitation stores an invitation and its message atomically.
-	CreateInvitation(ctx context.Context, inv Invitation, msg outbox.Message) error
 	// FindInvitation returns an invitation by token hash. Errors: notFound.
 	FindInvitation(ctx context.Context, tokenHash string) (Invitation, error)
 	// CreatePersonal stores a personal account owning addr, marks the
@@ -108,12 +110,12 @@ func channelOf(addr string) outbox.Channel {
 	return outbox.Email
 }
 
-// Invite sends the invitation of a pending member no account owns; it
-// implements chat.Inviter.
-func (s *Service) Invite(ctx context.Context, actor *identity.User, c *chat.Chat, m *chat.Member) error {
+// Prepare builds the invitation of a pending member no account owns and
+// the mail or SMS that carries its link; the chat store writes both with
+// the chat. It implements chat.Inviter.
+func (s *Service) Prepare(_ context.Context, actor *identity.User, c *chat.Chat, m *chat.Member) (chat.Invitation, error) {
 	tok := newToken()
 	now := s.Now()
-	inv := Invitation{TokenHash: hashToken(tok), ChatID: c.ID, MemberID: m.ID, Address: m.Address, InviterID: actor.ID, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	link := s.PublicURL() + "/join/" + tok
 	var msg outbox.Message
 	if channelOf(m.Address) == outbox.SMS {
@@ -123,14 +125,13 @@ func (s *Service) Invite(ctx context.Context, actor *identity.User, c *chat.Chat
 			actor.DisplayName, actor.Mail, link, actor.DisplayName)
 		msg = outbox.NewMessage(outbox.Email, m.Address, actor.DisplayName+" wants to chat with you", body, actor.TenantID, actor.ID, now)
 	}
-	if err := s.Store.CreateInvitation(ctx, inv, msg); err != nil {
-		return fmt.Errorf("invite %s: %w", m.Address, err)
-	}
+	return chat.Invitation{TokenHash: hashToken(tok), ChatID: c.ID, MemberID: m.ID, Address: m.Address, InviterID: actor.ID,
+		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL), Message: msg}, nil
+}
+
+// Sent wakes the outbox after invitations were stored.
+func (s *Service) Sent(_ context.Context, _ *identity.User, _ []chat.Invitation) {
 	s.Outbox.Kick()
-	if s.Audit != nil && actor.TenantID != "" {
-		s.Audit(ctx, actor.TenantID, actor.ID, "invitation.sent", string(c.ID), map[string]any{"channel": string(msg.Channel)})
-	}
-	return nil
 }
 
 // Invitation returns what the join page shows for a token: who invited

@@ -234,7 +234,7 @@ func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.
 
 // CreateChat stores a chat and its members. Errors: conflict when the
 // oneOnOne pair has a chat already.
-func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft) ([]event.Event, error) {
+func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(db.q(`INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -249,6 +249,9 @@ func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member
 			if err := db.insertMember(tx, m); err != nil {
 				return err
 			}
+		}
+		if err := db.insertInvitations(tx, invs); err != nil {
+			return err
 		}
 		evs, err = db.insertEvents(tx, drafts)
 		return err
@@ -283,10 +286,13 @@ func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft)
 }
 
 // AddMember stores a member. Errors: conflict when already a member.
-func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft) ([]event.Event, error) {
+func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		if err := db.insertMember(tx, m); err != nil {
+			return err
+		}
+		if err := db.insertInvitations(tx, invs); err != nil {
 			return err
 		}
 		var err error

@@ -187,10 +187,14 @@ func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.U
 	return out, rows.Err()
 }
 
-// SharesChat reports whether two users are members of a common chat.
+// SharesChat reports whether a may see b through a common chat: b is an
+// accepted member, and a is accepted or the target of a delivered request.
+// A held request shows nothing to either side (SPEC §4), and a pending
+// target stays unknown to the sender until they accept (SPEC §5).
 func (db *DB) SharesChat(ctx context.Context, a, b identity.UserID) (bool, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id WHERE x.user_id = ? AND y.user_id = ?`), a, b).Scan(&n)
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
+		WHERE x.user_id = ? AND y.user_id = ? AND y.state = 'accepted' AND (x.state = 'accepted' OR (x.state = 'pending' AND x.held = 0))`), a, b).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("shares chat: %w", err)
 	}

@@ -13,17 +13,20 @@ import (
 	"github.com/parleychat/parley/internal/outbox"
 )
 
-// CreateInvitation stores an invitation and its message in one transaction,
-// so an acknowledged invitation is always delivered.
-func (db *DB) CreateInvitation(ctx context.Context, inv invite.Invitation, msg outbox.Message) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+// insertInvitations stores invitations and their messages in the
+// transaction of their chat, so an acknowledged invitation is always sent.
+func (db *DB) insertInvitations(tx *sql.Tx, invs []chat.Invitation) error {
+	for _, inv := range invs {
 		_, err := tx.Exec(db.q(`INSERT INTO invitations (token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			inv.TokenHash, inv.ChatID, inv.MemberID, inv.Address, inv.InviterID, micros(inv.CreatedAt), micros(inv.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("insert invitation: %w", err)
 		}
-		return db.insertOutbox(tx, msg)
-	})
+		if err := db.insertOutbox(tx, inv.Message); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // FindInvitation returns an invitation. Errors: notFound.
