@@ -41,7 +41,7 @@ func commands() []command {
 		{"setup", "--token T --org NAME --domain D --admin-email E --admin-password P", "create the first organisation on a new server with its one-time setup token", runSetup},
 		{"tenant", "create|list [flags]", "create or list organisations (operator; works on the data directory)", runTenant},
 		{"user", "create [flags]", "create a member or guest in an organisation (operator; works on the data directory)", runUser},
-		{"admin", "audit export --tenant DOMAIN|ID [--action P] [--actor ID] [--target T] [--since T] [--until T]", "export an organisation's audit log as JSON lines (operator; works on the data directory)", runAdminAudit},
+		{"admin", "<command> [flags]", "tenant admin commands: federation, policy, explain, outbox, audit (run 'parley admin help')", runAdmin},
 		{"config", "[flags]", "print the effective configuration, secrets masked", runConfig},
 		{"version", "", "print the version", func(_ context.Context, e env, _ []string) error {
 			_, err := fmt.Fprintln(e.stdout, "parley", Version)

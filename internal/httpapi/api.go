@@ -98,6 +98,7 @@ func (a *API) routes() {
 	a.handle("GET /v1.0/me", a.authed(a.getMe))
 	a.handle("GET /v1.0/users/{id}", a.authed(a.getUser))
 	a.handle("POST /v1.0/users", a.authed(a.createUser))
+	a.handle("GET /v1.0/users", a.authed(a.listUsers))
 
 	a.handle("POST /v1.0/chats", a.authed(a.createChat))
 	a.handle("GET /v1.0/me/chats", a.authed(a.listChats))

@@ -235,3 +235,29 @@ func (a *API) demo(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil
 }
+
+// listUsers is Graph's GET /users: the people of the caller's organisation,
+// optionally filtered by exact sign-in name ($filter=userPrincipalName eq '…').
+func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	us, err := a.Identity.Users(r.Context(), me)
+	if err != nil {
+		return err
+	}
+	want := ""
+	if f := r.URL.Query().Get("$filter"); f != "" {
+		v, ok := strings.CutPrefix(f, "userPrincipalName eq '")
+		if !ok || !strings.HasSuffix(v, "'") {
+			return errcode.New(errcode.BadRequest, "Only $filter=userPrincipalName eq '<address>' is supported.")
+		}
+		want = strings.ToLower(strings.TrimSuffix(v, "'"))
+	}
+	out := make([]graph.User, 0, len(us))
+	for i := range us {
+		if want == "" || us[i].UPN == want {
+			out = append(out, graph.NewUser(&us[i], me))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}

@@ -24,6 +24,8 @@ type Store interface {
 	FindTenantByID(ctx context.Context, id TenantID) (Tenant, error)
 	// FindTenantByDomain returns the tenant owning a domain. Errors: notFound.
 	FindTenantByDomain(ctx context.Context, domain string) (Tenant, error)
+	// FindUsersByTenant returns a tenant's users, oldest first.
+	FindUsersByTenant(ctx context.Context, tenant TenantID) ([]User, error)
 	// FindTenants returns every tenant, oldest first.
 	FindTenants(ctx context.Context) ([]Tenant, error)
 	// SharesChat reports whether two users are in a common chat.
@@ -214,4 +216,17 @@ func (s *Service) Tenants(ctx context.Context) ([]Tenant, error) {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
 	return ts, nil
+}
+
+// Users lists the people of the actor's tenant (members and guests);
+// a personal account sees only itself.
+func (s *Service) Users(ctx context.Context, actor *User) ([]User, error) {
+	if actor.TenantID == "" {
+		return []User{*actor}, nil
+	}
+	us, err := s.Store.FindUsersByTenant(ctx, actor.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return us, nil
 }
