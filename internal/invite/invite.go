@@ -218,23 +218,34 @@ func newCode() string {
 
 func codeHash(addr, code string) string { return hashToken(addr + "\x00" + code) }
 
+// SignUpWithCode starts a sign-up and returns its code instead of only
+// mailing it (demo seeding; never exposed over the API).
+func (s *Service) SignUpWithCode(ctx context.Context, email, displayName, password string) (string, error) {
+	return s.signUp(ctx, email, "", displayName, password)
+}
+
 // SignUp starts a personal sign-up: a 6-digit code goes to the address.
 // Its answer never depends on the address (SPEC §6): an address that has
 // an account, or is in an organisation's verified domain, gets a mail
 // saying so instead of a code, and the same work is done either way.
 // Errors: badRequest for malformed input only.
 func (s *Service) SignUp(ctx context.Context, email, phone, displayName, password string) error {
+	_, err := s.signUp(ctx, email, phone, displayName, password)
+	return err
+}
+
+func (s *Service) signUp(ctx context.Context, email, phone, displayName, password string) (string, error) {
 	addr, err := s.parse(email, phone)
 	if err != nil {
-		return err
+		return "", err
 	}
 	name, err := cleanDisplayName(displayName)
 	if err != nil {
-		return err
+		return "", err
 	}
 	hash, err := s.Hash(ctx, password)
 	if err != nil {
-		return err
+		return "", err
 	}
 	now := s.Now()
 	ch := outbox.Email
@@ -246,7 +257,7 @@ func (s *Service) SignUp(ctx context.Context, email, phone, displayName, passwor
 	msg := outbox.NewMessage(ch, addr.Value, "Your Parley code: "+code, fmt.Sprintf("Your Parley sign-up code is %s. It expires in 15 minutes.", code), "", "", now)
 	taken, err := s.taken(ctx, addr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if taken != "" {
 		// No code: the mail tells the owner what happened, the caller learns nothing.
@@ -254,10 +265,10 @@ func (s *Service) SignUp(ctx context.Context, email, phone, displayName, passwor
 		msg = outbox.NewMessage(ch, addr.Value, "Parley sign-up", taken, "", "", now)
 	}
 	if err := s.Store.SaveSignupCode(ctx, c, &msg); err != nil {
-		return fmt.Errorf("sign up: %w", err)
+		return "", fmt.Errorf("sign up: %w", err)
 	}
 	s.Outbox.Kick()
-	return nil
+	return code, nil
 }
 
 // taken says why an address cannot become a new personal account, as the

@@ -158,6 +158,14 @@ func (s *Server) Open(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.url = scheme + "://" + ln.Addr().String()
+	if s.Config.Demo {
+		if err := s.seedDemo(ctx); err != nil {
+			_ = ln.Close() // the seed error is the one to report
+			_ = db.Close()
+			return err
+		}
+		api.Demo = s.demoAccounts
+	}
 	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
 	s.serveErr = make(chan error, 1)
@@ -165,6 +173,9 @@ func (s *Server) Open(ctx context.Context) error {
 	s.startWork()
 
 	fmt.Fprintf(s.Out, "Parley is listening on %s\n", s.url)
+	if s.Config.Demo {
+		s.printDemo()
+	}
 	tok, err := setup.Begin(ctx)
 	if err != nil {
 		return errors.Join(err, s.Close())
