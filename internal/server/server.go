@@ -176,6 +176,9 @@ func (s *Server) Open(ctx context.Context) error {
 	if s.Config.Demo {
 		s.printDemo()
 	}
+	if s.Config.Store.NATSURL != "" {
+		s.Log.Warn("--nats-url is accepted, but fan-out between nodes is not built yet: run a single node (see README)")
+	}
 	tok, err := setup.Begin(ctx)
 	if err != nil {
 		return errors.Join(err, s.Close())
