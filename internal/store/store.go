@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -62,6 +63,19 @@ type DB struct {
 	done     chan struct{}
 	once     sync.Once
 	rebinds  sync.Map // query text -> dialect text
+
+	writes, commits atomic.Int64
+}
+
+// WriteStats counts the writes acknowledged and the transactions that
+// committed them: with group commit, commits < writes under concurrency.
+type WriteStats struct {
+	Writes, Commits int64
+}
+
+// Stats returns the write counters.
+func (db *DB) Stats() WriteStats {
+	return WriteStats{Writes: db.writes.Load(), Commits: db.commits.Load()}
 }
 
 type job struct {
@@ -312,6 +326,8 @@ func (db *DB) runBatch(batch []*job) {
 		}
 		return
 	}
+	db.commits.Add(1)
+	db.writes.Add(int64(len(batch)))
 	for i, j := range batch {
 		j.done <- results[i]
 	}

@@ -120,12 +120,21 @@ func TestGroupCommitConcurrentWrites(t *testing.T) {
 				errs[i] = db.SetSetting(ctx, fmt.Sprintf("k%03d", i), fmt.Sprintf("v%03d", i))
 			})
 		}
+		before := db.Stats()
 		close(start)
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("SetSetting(k%03d): %v", i, err)
 			}
+		}
+		// Group commit: 200 concurrent writes must not take 200 commits
+		// (each commit is an fsync with synchronous=FULL).
+		st := db.Stats()
+		writes, commits := st.Writes-before.Writes, st.Commits-before.Commits
+		t.Logf("%d writes in %d commits", writes, commits)
+		if writes != n || commits >= n/2 {
+			t.Errorf("got %d writes in %d commits, want %d writes in fewer than %d commits", writes, commits, n, n/2)
 		}
 		for i := range n {
 			got, err := db.GetSetting(ctx, fmt.Sprintf("k%03d", i))
