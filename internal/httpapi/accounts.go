@@ -12,6 +12,37 @@ func (a *API) routesAccounts() {
 	a.handle("POST /parley/v1/signup/verify", a.verifySignUp)
 	a.handle("GET /parley/v1/invitations/{token}", a.getInvitation)
 	a.handle("POST /parley/v1/invitations/{token}/redeem", a.redeem)
+	a.handle("POST /parley/v1/passwordReset", a.requestReset)
+	a.handle("POST /parley/v1/passwordReset/verify", a.resetPassword)
+}
+
+// requestReset always answers 202 for well-formed input (SPEC §6).
+func (a *API) requestReset(w http.ResponseWriter, r *http.Request) error {
+	var in addressIn
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := a.Invites.RequestReset(r.Context(), in.Email, in.PhoneNumber); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "If this address signs in to an account, a code is on its way."})
+	return nil
+}
+
+func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		addressIn
+		Code     string `json:"code"`
+		Password string `json:"password"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := a.Invites.ResetPassword(r.Context(), in.Email, in.PhoneNumber, in.Code, in.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type addressIn struct {

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/address"
+	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
@@ -75,6 +76,15 @@ type Store interface {
 	// CountSignupAttempt adds one failed attempt.
 	CountSignupAttempt(ctx context.Context, addr string) error
 	DeleteSignupCode(ctx context.Context, addr string) error
+	SaveResetCode(ctx context.Context, addr, codeHash string, expires time.Time, msg *outbox.Message) error
+	// FindResetCode returns a pending reset. Errors: notFound.
+	FindResetCode(ctx context.Context, addr string) (string, time.Time, int, error)
+	CountResetAttempt(ctx context.Context, addr string) error
+	// ResetPassword sets the password of the accounts signing in with
+	// addr and revokes their tokens.
+	ResetPassword(ctx context.Context, addr, passwordHash string) error
+	// FindCredentials lists the accounts signing in with a name.
+	FindCredentials(ctx context.Context, name string) ([]auth.Credential, error)
 }
 
 // Kicker wakes the outbox worker.
@@ -329,4 +339,77 @@ func (s *Service) Verify(ctx context.Context, email, phone, code string) (identi
 		return identity.User{}, fmt.Errorf("verify: %w", err)
 	}
 	return u, nil
+}
+
+// RequestReset starts a password reset: when an account signs in with the
+// address, a 6-digit code goes to it. The answer and the work done never
+// depend on whether one does (SPEC §6). Errors: badRequest for malformed
+// input only.
+func (s *Service) RequestReset(ctx context.Context, email, phone string) error {
+	addr, err := s.parse(email, phone)
+	if err != nil {
+		return err
+	}
+	creds, err := s.Store.FindCredentials(ctx, addr.Value)
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	now := s.Now()
+	code := newCode()
+	var msg *outbox.Message
+	hash := codeHash(addr.Value, code)
+	if len(creds) > 0 {
+		ch := outbox.Email
+		if addr.Kind == address.Phone {
+			ch = outbox.SMS
+		}
+		m := outbox.NewMessage(ch, addr.Value, "Your Parley password reset code: "+code,
+			fmt.Sprintf("Your Parley password reset code is %s. It expires in 15 minutes. If you did not ask for it, ignore this message.", code), "", "", now)
+		msg = &m
+	} else {
+		hash = "" // nothing to reset: verification can never succeed
+	}
+	if err := s.Store.SaveResetCode(ctx, addr.Value, hash, now.Add(CodeTTL), msg); err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	if msg != nil {
+		s.Outbox.Kick()
+	}
+	return nil
+}
+
+// ResetPassword finishes a reset with its code: the new password replaces
+// the old one and every token of the account is revoked. Errors:
+// badRequest (wrong or expired code: one message for every cause; a weak
+// password).
+func (s *Service) ResetPassword(ctx context.Context, email, phone, code, password string) error {
+	addr, err := s.parse(email, phone)
+	if err != nil {
+		return err
+	}
+	if err := auth.CheckPassword(password); err != nil {
+		return err
+	}
+	bad := errcode.New(errcode.BadRequest, "The code is wrong or has expired; request a new one.")
+	want, expires, attempts, err := s.Store.FindResetCode(ctx, addr.Value)
+	if errcode.Is(err, errcode.NotFound) {
+		return bad
+	}
+	if err != nil {
+		return fmt.Errorf("reset: %w", err)
+	}
+	if want == "" || attempts >= MaxCodeAttempts || !s.Now().Before(expires) {
+		return bad
+	}
+	if subtle.ConstantTimeCompare([]byte(codeHash(addr.Value, strings.TrimSpace(code))), []byte(want)) != 1 {
+		if err := s.Store.CountResetAttempt(ctx, addr.Value); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		return bad
+	}
+	hash, err := s.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.Store.ResetPassword(ctx, addr.Value, hash)
 }

@@ -144,3 +144,60 @@ func (db *DB) DeleteSignupCode(ctx context.Context, addr string) error {
 		return nil
 	})
 }
+
+// SaveResetCode replaces the pending password reset of an address and
+// queues its message in the same transaction (no message: nothing to send).
+func (db *DB) SaveResetCode(ctx context.Context, addr, codeHash string, expires time.Time, msg *outbox.Message) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
+			return fmt.Errorf("save reset: %w", err)
+		}
+		if _, err := tx.Exec(db.q(`INSERT INTO password_resets (address, code_hash, expires_at, attempts) VALUES (?, ?, ?, 0)`), addr, codeHash, micros(expires)); err != nil {
+			return fmt.Errorf("save reset: %w", err)
+		}
+		if msg != nil {
+			return db.insertOutbox(tx, *msg)
+		}
+		return nil
+	})
+}
+
+// FindResetCode returns the code hash, expiry and failed attempts of a
+// pending reset. Errors: notFound.
+func (db *DB) FindResetCode(ctx context.Context, addr string) (string, time.Time, int, error) {
+	var hash string
+	var exp int64
+	var attempts int
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT code_hash, expires_at, attempts FROM password_resets WHERE address = ?`), addr).Scan(&hash, &exp, &attempts)
+	if err != nil {
+		return "", time.Time{}, 0, notFound(err, "No reset for this address.")
+	}
+	return hash, fromMicros(exp), attempts, nil
+}
+
+// CountResetAttempt adds a failed attempt to a pending reset.
+func (db *DB) CountResetAttempt(ctx context.Context, addr string) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`UPDATE password_resets SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
+			return fmt.Errorf("count attempt: %w", err)
+		}
+		return nil
+	})
+}
+
+// ResetPassword sets the password of the accounts signing in with addr,
+// revokes their tokens and removes the pending reset, atomically.
+func (db *DB) ResetPassword(ctx context.Context, addr, passwordHash string) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(db.q(`DELETE FROM tokens WHERE user_id IN (SELECT id FROM users WHERE upn = ?)`), addr); err != nil {
+			return fmt.Errorf("reset password: %w", err)
+		}
+		if _, err := tx.Exec(db.q(`UPDATE users SET password_hash = ? WHERE upn = ?`), passwordHash, addr); err != nil {
+			return fmt.Errorf("reset password: %w", err)
+		}
+		if _, err := tx.Exec(db.q(`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
+			return fmt.Errorf("reset password: %w", err)
+		}
+		return nil
+	})
+}
