@@ -69,6 +69,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		usage(stdout)
 		return 0
 	}
+	for _, a := range args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			e.stderr = e.stdout // asked-for help goes to standard output
+		}
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
