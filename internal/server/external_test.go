@@ -111,22 +111,6 @@ func hasRequest(t *testing.T, c *parleytest.Client, chatID string) bool {
 	return false
 }
 
-func mail(c *parleytest.Client, e *external) string {
-	switch c {
-	case e.alice:
-		return "alice@contoso.com"
-	case e.bob:
-		return "bob@contoso.com"
-	case e.erin:
-		return "erin@fabrikam.com"
-	case e.pat:
-		return "pat@gmail.com"
-	case e.quinn:
-		return "quinn@outlook.com"
-	}
-	return ""
-}
-
 // TestS4_Rules drives every rule of SPEC §4 through the HTTP API with at
 // least one allowed and one refused case each.
 func TestS4_Rules(t *testing.T) {
