@@ -111,6 +111,7 @@ type Service struct {
 	// PhoneRegion is the region of phone numbers typed without a country code.
 	PhoneRegion string
 	sani        *bluemonday.Policy
+	plain       *bluemonday.Policy
 }
 
 // NewService returns a chat service.
@@ -119,7 +120,7 @@ func NewService(store Store, bus event.Bus, enc Encoder, pol Policy, now func() 
 	// Graph mentions are <at id="0">Name</at> inside the HTML body.
 	p.AllowElements("at")
 	p.AllowAttrs("id").OnElements("at")
-	return &Service{Store: store, Bus: bus, Encoder: enc, Policy: pol, Now: now, PhoneRegion: "US", sani: p}
+	return &Service{Store: store, Bus: bus, Encoder: enc, Policy: pol, Now: now, PhoneRegion: "US", sani: p, plain: bluemonday.StrictPolicy()}
 }
 
 func (s *Service) publish(ctx context.Context, evs []event.Event) {
@@ -672,9 +673,21 @@ func applyChanges(members, changed []Member) []Member {
 // see the request's messages as they come.
 func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []event.Draft {
 	drafts := make([]event.Draft, 0, len(members))
+	var preview *Message
 	for i := range members {
 		mb := &members[i]
 		if mb.UserID == "" || mb.Held || mb.State == Declined || m.CreatedAt.Before(mb.VisibleFrom) {
+			continue
+		}
+		if mb.State == Pending {
+			// §5: until the target accepts, links are not links and
+			// images are not loaded: the target gets the preview form.
+			if preview == nil {
+				p := *m
+				p.ContentType, p.Content, p.Attachments = "text", strings.TrimSpace(s.plain.Sanitize(m.Content)), nil
+				preview = &p
+			}
+			drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, preview)})
 			continue
 		}
 		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, m)})

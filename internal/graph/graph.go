@@ -90,6 +90,9 @@ type Identity struct {
 	UserIdentityType string  `json:"userIdentityType"`
 	TenantID         *string `json:"tenantId"`
 	IsExternal       bool    `json:"isExternal"`
+	// Email is the verified address, shown where the viewer must see it
+	// (the sender of a request).
+	Email string `json:"email,omitempty"`
 }
 
 // NewIdentity converts a user to an identity as seen by viewer.

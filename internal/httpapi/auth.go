@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
@@ -48,6 +49,11 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 	if user == "" || pass == "" {
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "username and password are required."})
 		return nil
+	}
+	// Sign-in names are stored normalised: an address typed in any common
+	// form (a phone number as "(415) 555-0100") signs in.
+	if addr, err := address.Parse(user, a.PhoneRegion); err == nil {
+		user = addr.Value
 	}
 	tok, err := a.Auth.SignIn(r.Context(), user, pass, clientAddr(r))
 	if errors.Is(err, auth.ErrInvalidGrant) {

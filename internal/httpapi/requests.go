@@ -58,6 +58,11 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 	for i := range reqs {
 		rq := &reqs[i]
 		from := graph.NewIdentity(&rq.From, me)
+		// §5: the request shows the sender's verified address.
+		from.Email = rq.From.Mail
+		if from.Email == "" {
+			from.Email = rq.From.Phone
+		}
 		ro := requestOut{ChatID: string(rq.Chat.ID), Chat: graph.NewChat(&rq.Chat, me), From: graph.From{User: &from}, IsExternal: rq.From.ExternalTo(me), IsFiltered: rq.Filtered, Previews: []graph.Message{}}
 		if rq.OrganizationName != "" {
 			ro.OrganizationName = &rq.OrganizationName

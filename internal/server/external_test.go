@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -414,5 +415,42 @@ func TestS5_SilenceWhilePending(t *testing.T) {
 		if x.Type == "typing" && (x.Seq != 0 || x.Raw["user"].(map[string]any)["id"] != e.pat.UserID) {
 			t.Fatalf("typing event: %v", x.Raw)
 		}
+	}
+}
+
+// TestS5_RequestShowsPlainText: while a request is pending, its target gets
+// messages in the preview form (no links, no images) live as well as in
+// the requests list, and the request names the sender's verified address.
+func TestS5_RequestShowsPlainText(t *testing.T) {
+	e := newExternal(t, "sqlite")
+	ev := e.pat.Events(-1)
+	id := e.alice.ChatWith(parleytest.ByEmail("pat@gmail.com")).Map(t)["id"].(string)
+	e.alice.Must(201, "POST", "/v1.0/chats/"+id+"/messages", map[string]any{"body": map[string]string{"contentType": "html",
+		"content": `<p>Claim <a href="https://phish.example/x">your prize</a><img src="https://phish.example/p.png"></p>`}})
+	evs := ev.WaitCount("messageCreated", 1, 2*time.Second)
+	body := evs[len(evs)-1].Raw["message"].(map[string]any)["body"].(map[string]any)
+	if body["contentType"] != "text" || strings.Contains(body["content"].(string), "<") || !strings.Contains(body["content"].(string), "your prize") {
+		t.Fatalf("pending target's live message: %v", body)
+	}
+	r := e.pat.Must(200, "GET", "/parley/v1/me/requests", nil).Body2()
+	if strings.Contains(r, "phish.example") || !strings.Contains(r, `"email":"alice@contoso.com"`) {
+		t.Fatalf("request: %s", r)
+	}
+	// After accepting, the message is the real one.
+	e.pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
+	if !strings.Contains(e.pat.Must(200, "GET", "/v1.0/chats/"+id+"/messages", nil).Body2(), "phish.example") {
+		t.Fatal("accepted chat lost the original message")
+	}
+}
+
+// TestS6_SignInWithPhoneInAnyFormat: a phone-only personal account signs in
+// with its number typed as people type it.
+func TestS6_SignInWithPhoneInAnyFormat(t *testing.T) {
+	w := parleytest.StartWorld(t, "sqlite")
+	w.Anonymous().Must(202, "POST", "/parley/v1/signup", map[string]any{"phoneNumber": "+1 415 555 0177", "displayName": "Phil", "password": parleytest.Password})
+	code := regexp.MustCompile(`\d{6}`).FindString(w.SMSTo("+14155550177", 1))
+	w.Anonymous().Must(201, "POST", "/parley/v1/signup/verify", map[string]any{"phoneNumber": "(415) 555-0177", "code": code})
+	for _, typed := range []string{"+14155550177", "(415) 555-0177", "415.555.0177"} {
+		w.SignIn(typed, parleytest.Password)
 	}
 }

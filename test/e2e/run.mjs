@@ -1,0 +1,690 @@
+// Browser tests of Parley's web client: headless Debian Chromium driven by
+// playwright-core, against real servers started by
+// internal/server/e2e_test.go, which sets:
+//   BASE         the server under test (Contoso with admin, alice, bob; pat is a personal account)
+//   SETUP_BASE   an empty server (first-run page) and SETUP_TOKEN its setup token
+//   HELPER       GET {HELPER}/mail?to=ADDR&n=N -> {subject, body, joinUrl, code} from the SMTP recorder
+//   PASSWORD     every seeded account's password
+//   ADMIN, ALICE, BOB, PAT (addresses), ALICE_ID, BOB_ID, PAT_ID (user ids)
+//   CHROMIUM     the browser binary (/usr/bin/chromium)
+//   SHOTS        where screenshots go
+// Steps run in order and depend on each other; the first failure stops the
+// run (with a screenshot of every open page). The last line is
+// "e2e: <n> passed, <m> failed".
+
+import { chromium } from "playwright-core";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`e2e: environment variable ${name} is not set (run through go test -run TestWebClientE2E ./internal/server/)`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const BASE = env("BASE");
+const SETUP_BASE = env("SETUP_BASE");
+const SETUP_TOKEN = env("SETUP_TOKEN");
+const HELPER = env("HELPER");
+const PASSWORD = env("PASSWORD");
+const ADMIN = env("ADMIN");
+const ALICE = env("ALICE");
+const ALICE_ID = env("ALICE_ID");
+const BOB = env("BOB");
+const BOB_ID = env("BOB_ID");
+const PAT = env("PAT");
+const CHROMIUM = env("CHROMIUM");
+const SHOTS = env("SHOTS");
+mkdirSync(SHOTS, { recursive: true });
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 360, height: 740 };
+const NINA = "nina@outlook.com";
+const NINA_NAME = "Nina Novak";
+const LIVE = 5000; // how long a live update may take (generous for CI)
+
+class Failure extends Error {}
+function check(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+// ---- Browser plumbing ----
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
+});
+
+const pages = [];
+const problems = []; // page errors and CSP violations: the run fails on any
+
+async function open(name, viewport = DESKTOP, base = BASE) {
+  const context = await browser.newContext({ viewport, baseURL: base, deviceScaleFactor: 1, reducedMotion: "reduce" });
+  context.setDefaultTimeout(LIVE);
+  const page = await context.newPage();
+  page.on("pageerror", (e) => problems.push(`${name}: page error: ${e.message}`));
+  page.on("console", (m) => {
+    const t = m.text();
+    if (m.type() === "error" && /Content Security Policy|Refused to/i.test(t)) problems.push(`${name}: ${t}`);
+  });
+  pages.push({ name, page });
+  return { context, page };
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+async function signIn(page, user, password = PASSWORD) {
+  await page.goto("/signin");
+  await page.getByLabel("Email or phone number").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/signin"));
+}
+
+async function mail(to, n = 1) {
+  const res = await fetch(`${HELPER}/mail?to=${encodeURIComponent(to)}&n=${n}`);
+  if (!res.ok) throw new Failure(`no mail #${n} to ${to}: ${await res.text()}`);
+  return res.json();
+}
+
+async function token(user) {
+  const res = await fetch(`${BASE}/oauth2/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "password", username: user, password: PASSWORD }),
+  });
+  check(res.ok, `sign in ${user} over the API: ${res.status}`);
+  return (await res.json()).access_token;
+}
+
+async function api(tok, method, path, body) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { Authorization: `Bearer ${tok}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Failure(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+/** send types a message in the composer and presses Enter. */
+async function send(page, text) {
+  const box = page.getByLabel("Message", { exact: true });
+  await box.fill(text);
+  await box.press("Enter");
+  await page.locator(".msg .body", { hasText: text }).last().waitFor();
+}
+
+function chatLink(page, name) {
+  return page.locator(".conv-list a.conv", { hasText: name });
+}
+
+async function switchState(page, label) {
+  return page.getByRole("switch", { name: label }).isChecked();
+}
+
+/** flip turns an admin switch to want and waits for the save. */
+async function flip(page, label, want) {
+  const sw = page.getByRole("switch", { name: label });
+  if ((await sw.isChecked()) !== want) {
+    await sw.click();
+    await page.locator(".alert.success", { hasText: "Saved" }).waitFor();
+    check((await sw.isChecked()) === want, `${label} did not turn ${want ? "on" : "off"}`);
+  }
+}
+
+/** labelsOK checks that every form field on the page has a label. */
+async function labelsOK(page) {
+  const unlabelled = await page.evaluate(() =>
+    Array.from(document.querySelectorAll("input, textarea, select"))
+      .filter((el) => el.type !== "hidden" && !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+      .map((el) => el.outerHTML.slice(0, 100)),
+  );
+  check(unlabelled.length === 0, `unlabelled fields on ${page.url()}: ${unlabelled.join(", ")}`);
+}
+
+/** noSideways checks that nothing sticks out of a phone-sized page. */
+async function noSideways(page) {
+  const wide = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const out = Array.from(document.querySelectorAll("body *"))
+      .filter((el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.right > w + 1 && getComputedStyle(el).position !== "fixed" && !el.closest(".table-wrap, .admin-nav");
+      })
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+    return { w, scroll: document.documentElement.scrollWidth, out: out.slice(0, 5) };
+  });
+  check(wide.scroll <= wide.w && wide.out.length === 0, `the page sticks out sideways on a phone: ${JSON.stringify(wide)}`);
+}
+
+// ---- Steps ----
+
+let passed = 0;
+let failed = 0;
+let stopped = false;
+
+async function step(name, fn) {
+  if (stopped) {
+    console.log(`skip ${name}`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    stopped = true;
+    console.log(`FAIL ${name}: ${e instanceof Failure ? e.message : e.stack ?? e}`);
+    for (const p of pages) {
+      try {
+        await shot(p.page, `FAIL-${p.name}`);
+        console.log(`     ${p.name} was at ${p.page.url()} (screenshot FAIL-${p.name}.png)`);
+      } catch {
+        // a closed page
+      }
+    }
+  }
+}
+
+const A = await open("alice");
+const N = await open("nina");
+let aliceToken;
+let chatId;
+const wsURLs = [];
+const wsRoutes = [];
+
+// Nina's events socket goes through a route, so the test can cut it and
+// see the reconnect ask for ?since=.
+await N.context.routeWebSocket(/\/parley\/v1\/events/, (ws) => {
+  wsURLs.push(ws.url());
+  const server = ws.connectToServer();
+  wsRoutes.push({ ws, server });
+});
+
+await step("first-run setup page creates the organisation and its admin", async () => {
+  const S = await open("setup", DESKTOP, SETUP_BASE);
+  await S.page.goto("/");
+  await S.page.waitForURL("**/setup");
+  await S.page.getByLabel("Setup token").fill(SETUP_TOKEN);
+  await S.page.getByLabel("Organisation name").fill("Northwind");
+  await S.page.getByLabel("Email domain").fill("northwind.test");
+  await S.page.getByLabel("Admin name").fill("Nora Admin");
+  await S.page.getByLabel("Admin email").fill("nora@northwind.test");
+  await S.page.getByLabel("Admin password").fill("a long admin password");
+  await labelsOK(S.page);
+  await shot(S.page, "desktop-setup");
+  await S.page.getByRole("button", { name: "Create organisation" }).click();
+  await S.page.waitForURL("**/admin");
+  await S.page.getByRole("heading", { name: "External access" }).waitFor();
+  await S.context.close();
+  pages.splice(pages.findIndex((p) => p.name === "setup"), 1);
+});
+
+await step("sign-in page: wrong password in words, demo accounts fill the form", async () => {
+  const { page } = A;
+  await page.goto("/");
+  await page.waitForURL("**/signin");
+  await shot(page, "desktop-signin");
+  await page.getByLabel("Email or phone number").fill(ALICE);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "Wrong email or password" }).waitFor();
+  check(!(await page.content()).includes("invalid_grant"), "the OAuth error code reached the page");
+  // The demo list (GET /parley/v1/demo, non-empty only with --demo) is
+  // served here by the test, as a --demo server would.
+  await page.route("**/parley/v1/demo", (r) =>
+    r.fulfill({ json: { value: [{ description: "Alice at Contoso", username: ALICE, password: PASSWORD }] } }),
+  );
+  await page.reload();
+  await page.getByRole("button", { name: /Alice at Contoso/ }).waitFor();
+  await shot(page, "desktop-signin-demo");
+  await page.getByRole("button", { name: /Alice at Contoso/ }).click();
+  check((await page.getByLabel("Email or phone number").inputValue()) === ALICE, "demo account did not fill the address");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => u.pathname === "/");
+  await page.unroute("**/parley/v1/demo");
+  await page.getByRole("link", { name: "New chat" }).waitFor();
+});
+
+await step("alice starts a chat by typing an unknown email address", async () => {
+  const { page } = A;
+  await page.getByRole("link", { name: "New chat" }).click();
+  await labelsOK(page);
+  await page.getByLabel("Email address or phone number").fill(NINA);
+  await page.getByRole("button", { name: "Start chat" }).click();
+  await page.waitForURL("**/chats/**");
+  chatId = decodeURIComponent(new URL(page.url()).pathname.split("/")[2]);
+  await page.getByTestId("pending-banner").filter({ hasText: NINA }).waitFor();
+  await send(page, "Hi Nina! The offer is at https://example.com/offer");
+  await send(page, "Are you free on Thursday?");
+  // The sender sees only the typed address, flagged external.
+  await page.locator(".chat-title .badge.external").waitFor();
+});
+
+let joinUrl;
+await step("the invitation mail carries a /join/ link", async () => {
+  const m = await mail(NINA);
+  joinUrl = m.joinUrl;
+  check(joinUrl && joinUrl.startsWith(BASE + "/join/"), `join link: ${JSON.stringify(m)}`);
+});
+
+await step("the invitee joins, signs in and lands on the request with External badge and previews", async () => {
+  const { page } = N;
+  await page.goto(joinUrl);
+  await page.getByText("wants to chat with you").waitFor();
+  check(await page.getByText("Alice", { exact: false }).first().isVisible(), "the join page does not say who invited");
+  await page.getByLabel("Your name").fill(NINA_NAME);
+  await page.getByLabel("Choose a password").fill(PASSWORD);
+  await shot(page, "desktop-join");
+  await page.getByRole("button", { name: "Create account and continue" }).click();
+  await page.waitForURL("**/requests");
+  const item = page.locator(`a[data-request-id="${chatId}"]`);
+  await item.waitFor();
+  check(await item.locator(".badge.external").isVisible(), "no External badge on the request");
+  check((await item.textContent()).includes("Contoso"), "the request does not name the organisation");
+  await item.click();
+  await page.getByTestId("request-address").filter({ hasText: ALICE }).waitFor();
+  check((await page.getByTestId("request-org").textContent()).includes("Contoso"), "no organisation on the request");
+  const previews = page.locator(".previews .preview");
+  await previews.nth(1).waitFor();
+  check((await previews.first().textContent()).includes("https://example.com/offer"), "preview text missing (or not oldest first)");
+  check((await page.locator(".previews a").count()) === 0, "a link in a request preview is clickable");
+  check((await page.locator(".request-body img").count()) === 0, "an image in a request is loaded");
+  await shot(page, "desktop-request");
+});
+
+await step("accept: messages flow live both ways with External badges", async () => {
+  await N.page.getByRole("button", { name: "Accept" }).click();
+  await N.page.waitForURL(`**/chats/${encodeURIComponent(chatId)}`);
+  await N.page.locator(".msg .body", { hasText: "Are you free on Thursday?" }).waitFor();
+  // After accepting, links are links.
+  await N.page.locator('.msg a[href="https://example.com/offer"]').waitFor();
+  await send(N.page, "Hi Alice, happy to chat.");
+  await A.page.locator(".msg .body", { hasText: "Hi Alice, happy to chat." }).waitFor();
+  // Alice now sees Nina's name, badged External, on the message and the chat.
+  const msg = A.page.locator(".msg", { hasText: "Hi Alice, happy to chat." });
+  await msg.locator(".badge.external").waitFor();
+  check((await msg.textContent()).includes(NINA_NAME), "Nina's name is not shown after accepting");
+  await A.page.getByTestId("pending-banner").waitFor({ state: "detached" });
+  await send(A.page, "Great, welcome aboard!");
+  await N.page.locator(".msg .body", { hasText: "Great, welcome aboard!" }).waitFor();
+  await chatLink(A.page, NINA_NAME).locator(".badge.external").waitFor();
+});
+
+await step("@mention, edit and delete reach the other side live", async () => {
+  const box = A.page.getByLabel("Message", { exact: true });
+  await box.fill("");
+  await box.pressSequentially("@Nin");
+  await A.page.getByRole("option", { name: new RegExp(NINA_NAME) }).waitFor();
+  await box.press("Enter");
+  await box.pressSequentially("see you there");
+  await box.press("Enter");
+  await N.page.locator(".msg .mention", { hasText: `@${NINA_NAME}` }).waitFor();
+
+  const mid = await A.page.locator(".msg.mine", { hasText: "Are you free on Thursday?" }).getAttribute("data-message-id");
+  const mine = A.page.locator(`.msg[data-message-id="${mid}"]`);
+  await mine.hover();
+  await mine.getByRole("button", { name: "Edit message" }).click();
+  const edit = mine.getByLabel("Edit message");
+  await edit.fill("Are you free on Friday?");
+  await edit.press("Enter");
+  await N.page.locator(".msg", { hasText: "Are you free on Friday?" }).getByText("(edited)").waitFor();
+
+  const fid = await A.page.locator(".msg.mine", { hasText: "The offer is at" }).getAttribute("data-message-id");
+  const first = A.page.locator(`.msg[data-message-id="${fid}"]`);
+  await first.hover();
+  await first.getByRole("button", { name: "Delete message" }).click();
+  await first.getByRole("button", { name: "Delete", exact: true }).click();
+  await N.page.locator(".msg.deleted").getByText("This message was deleted.").waitFor();
+});
+
+await step("an Adaptive Card sent through the API renders with the adaptivecards library", async () => {
+  aliceToken = await token(ALICE);
+  const card = {
+    type: "AdaptiveCard",
+    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+    version: "1.5",
+    body: [
+      { type: "TextBlock", text: "Quarterly review", weight: "Bolder", size: "Medium" },
+      { type: "FactSet", facts: [{ title: "When", value: "Friday 10:00" }, { title: "Where", value: "Room 4" }] },
+    ],
+    actions: [{ type: "Action.OpenUrl", title: "Agenda", url: "https://example.com/agenda" }],
+  };
+  await api(aliceToken, "POST", `/v1.0/chats/${encodeURIComponent(chatId)}/messages`, {
+    body: { contentType: "html", content: "Here is the plan" },
+    attachments: [{ id: "card1", contentType: "application/vnd.microsoft.card.adaptive", content: JSON.stringify(card) }],
+  });
+  const rendered = N.page.locator(".adaptive-card .ac-adaptiveCard");
+  await rendered.getByText("Quarterly review").waitFor();
+  await rendered.getByText("Friday 10:00").waitFor();
+  await rendered.locator(".ac-pushButton", { hasText: "Agenda" }).waitFor();
+  await A.page.locator(".adaptive-card .ac-adaptiveCard").getByText("Quarterly review").waitFor();
+});
+
+await step("after a dropped connection the client reconnects with ?since= and catches up", async () => {
+  check(wsRoutes.length >= 1, "Nina's page opened no events socket");
+  const before = wsRoutes.length;
+  const last = wsRoutes[wsRoutes.length - 1];
+  await last.server.close();
+  await last.ws.close();
+  // Sent while Nina is disconnected.
+  await api(aliceToken, "POST", `/v1.0/chats/${encodeURIComponent(chatId)}/messages`, {
+    body: { contentType: "text", content: "Sent while you were away" },
+  });
+  await N.page.locator(".msg .body", { hasText: "Sent while you were away" }).waitFor({ timeout: 15000 });
+  check(wsRoutes.length > before, "no reconnect");
+  const url = new URL(wsURLs[wsURLs.length - 1]);
+  check(/^\d+$/.test(url.searchParams.get("since") ?? ""), `reconnect without since: ${url.search.replace(/access_token=[^&]+/, "access_token=…")}`);
+  await N.page.getByTestId("conn-state").waitFor({ state: "detached" });
+});
+
+await step("screenshots: a chat with External badges, the chat list", async () => {
+  await A.page.locator(".log").evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await A.page.mouse.move(5, 700);
+  await shot(A.page, "desktop-chat-external");
+});
+
+const Admin = await open("admin");
+await step("admin turns personal-account chat off: the open chats turn read-only within 2 s, and back", async () => {
+  const { page } = Admin;
+  await signIn(page, ADMIN);
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("heading", { name: "External access" }).waitFor();
+  check(await switchState(page, "People in your organisation can chat with personal accounts"), "switch should start on");
+  await labelsOK(page);
+  await shot(page, "desktop-admin-settings");
+  const t0 = Date.now();
+  await page.getByRole("switch", { name: "People in your organisation can chat with personal accounts" }).click();
+  await Promise.all([
+    A.page.getByTestId("readonly-banner").waitFor({ timeout: 2000 }),
+    N.page.getByTestId("readonly-banner").waitFor({ timeout: 2000 }),
+  ]);
+  console.log(`     banner shown after ${Date.now() - t0} ms`);
+  check(await A.page.getByLabel("Message", { exact: true }).isDisabled(), "composer still enabled in a read-only chat");
+  check(
+    /organisation|organization|setting|other side/i.test(await N.page.getByTestId("readonly-banner").textContent()),
+    "the banner gives no reason",
+  );
+  await shot(A.page, "desktop-chat-readonly");
+  // A chat that is read-only on load shows the banner too (isReadOnly).
+  await A.page.reload();
+  await A.page.getByTestId("readonly-banner").waitFor();
+  await page.getByRole("switch", { name: "People in your organisation can chat with personal accounts" }).click();
+  await Promise.all([
+    A.page.getByTestId("readonly-banner").waitFor({ state: "detached", timeout: 2000 }),
+    N.page.getByTestId("readonly-banner").waitFor({ state: "detached", timeout: 2000 }),
+  ]);
+  await send(A.page, "We're writable again");
+  await N.page.locator(".msg .body", { hasText: "We're writable again" }).waitFor();
+});
+
+const P = await open("pat");
+const B = await open("bob");
+await step("inbound-only: a personal account can't start a chat with the organisation, the organisation can", async () => {
+  await flip(Admin.page, "Personal accounts can start chats with people in your organisation", false);
+  await signIn(P.page, PAT);
+  await P.page.getByRole("link", { name: "New chat" }).click();
+  await P.page.getByLabel("Email address or phone number").fill(BOB);
+  await P.page.getByRole("button", { name: "Start chat" }).click();
+  const err = P.page.getByRole("alert");
+  await err.waitFor();
+  const text = (await err.textContent()).trim();
+  check(text.length > 10 && !text.includes("{"), `unclear error: ${text}`);
+  console.log(`     pat is told: ${text}`);
+  check(new URL(P.page.url()).pathname === "/new", "a refused chat was opened");
+  await signIn(B.page, BOB);
+  await B.page.getByRole("link", { name: "New chat" }).click();
+  await B.page.getByLabel("Email address or phone number").fill(PAT);
+  await B.page.getByRole("button", { name: "Start chat" }).click();
+  await B.page.waitForURL("**/chats/**");
+  await send(B.page, "Hello Pat, this is Bob from Contoso.");
+  await P.page.goto("/requests");
+  await P.page.locator(".conv-list a.conv", { hasText: "Bob" }).waitFor();
+  await flip(Admin.page, "Personal accounts can start chats with people in your organisation", true);
+});
+
+await step("explain shows the checks for a user and an address", async () => {
+  const { page } = Admin;
+  // Block a domain through the domain editor first.
+  await page.getByLabel("Domain to add to blocked domains").fill("fabrikam.com");
+  await page.getByRole("button", { name: "Add" }).last().click();
+  await page.locator(".chips .chip", { hasText: "fabrikam.com" }).waitFor();
+  await page.getByRole("link", { name: "Explain" }).click();
+  await page.getByLabel("Person in your organisation").fill(ALICE_ID);
+  await page.getByLabel("Email address or phone number they want to reach").fill("someone@gmail.com");
+  await page.getByRole("button", { name: "Explain" }).click();
+  const res = page.getByTestId("explain-result");
+  await res.getByText("can start a chat with someone@gmail.com").waitFor();
+  check((await res.locator(".checks li.pass").count()) >= 2, "too few checks");
+  await labelsOK(page);
+  await shot(page, "desktop-explain");
+  await page.getByLabel("Email address or phone number they want to reach").fill("erin@fabrikam.com");
+  await page.getByRole("button", { name: "Explain" }).click();
+  await res.getByText("can't start a chat with erin@fabrikam.com").waitFor();
+  check((await res.locator(".checks li.fail").count()) >= 1, "no failing check shown");
+  await shot(page, "desktop-explain-refused");
+  await page.getByRole("link", { name: "External access" }).click();
+  await page.getByRole("button", { name: "Remove fabrikam.com" }).click();
+  await page.locator(".chips .chip", { hasText: "fabrikam.com" }).waitFor({ state: "detached" });
+});
+
+await step("policies: create, grant, see holders, delete in use -> reset to Global and delete", async () => {
+  const { page } = Admin;
+  await page.getByRole("link", { name: "Policies" }).click();
+  await page.getByLabel("Name").fill("NoPersonal");
+  await page.locator("#new-enableTeamsConsumerAccess").click();
+  await page.getByRole("button", { name: "Create policy" }).click();
+  const card = page.locator('section[data-policy="NoPersonal"]');
+  await card.waitFor();
+  check(!(await card.getByRole("switch", { name: "Can chat with personal accounts" }).isChecked()), "policy switch not off");
+  await card.getByLabel("Give NoPersonal to").fill(BOB_ID);
+  await card.getByRole("button", { name: "Give policy" }).click();
+  await card.getByText("1 person").waitFor();
+  await card.getByRole("button", { name: "Show who has it" }).click();
+  await card.locator(".holders").getByText("Bob").waitFor();
+  await labelsOK(page);
+  await card.evaluate((el) => el.scrollIntoView({ block: "start" }));
+  await page.mouse.move(5, 700);
+  await shot(page, "desktop-admin-policies");
+  await card.getByRole("button", { name: "Delete policy" }).click();
+  await card.getByRole("button", { name: "Delete", exact: true }).click();
+  await card.getByRole("button", { name: "Reset them to Global and delete" }).click();
+  await card.waitFor({ state: "detached" });
+  const r = await api(await token(ADMIN), "GET", `/parley/v1/admin/users/${BOB_ID}/externalAccessPolicy`);
+  check(r.name === "Global", `bob has ${r.name} after the reset`);
+});
+
+await step("a group chat by addresses: topic, External badge, appears live for an accepted contact", async () => {
+  const { page } = A;
+  await page.getByRole("link", { name: "New chat" }).click();
+  await page.getByLabel("Email address or phone number").fill(BOB);
+  await page.getByRole("button", { name: "Add another" }).click();
+  await page.getByLabel("Email address or phone number").fill(NINA);
+  await page.getByLabel("Group name (optional)").fill("Launch plan");
+  await page.getByRole("button", { name: "Start group chat" }).click();
+  await page.waitForURL("**/chats/**");
+  await page.locator(".chat-title", { hasText: "Launch plan" }).locator(".badge.external").waitFor();
+  await send(page, "Welcome to the launch plan, both of you.");
+  await chatLink(N.page, "Launch plan").waitFor();
+  await chatLink(N.page, "Launch plan").click();
+  await N.page.locator(".msg .body", { hasText: "Welcome to the launch plan" }).waitFor();
+  await N.page.getByRole("button", { name: "People" }).click();
+  await N.page.locator("#people-panel li", { hasText: "Bob" }).locator(".badge.external").waitFor();
+  await chatLink(N.page, "Alice").click();
+  await N.page.locator(".msg .body", { hasText: "We're writable again" }).waitFor();
+  await chatLink(A.page, NINA_NAME).click();
+  await A.page.locator(".msg .body", { hasText: "We're writable again" }).waitFor();
+});
+
+await step("deliveries and audit pages answer (or say they are not available)", async () => {
+  const { page } = Admin;
+  await page.getByRole("link", { name: "Deliveries" }).click();
+  await page.getByRole("heading", { name: "Deliveries" }).waitFor();
+  await page.getByText(/No failed deliveries|not available|Failed/).first().waitFor();
+  await page.getByRole("radio", { name: "All" }).check();
+  await page.locator("table", { hasText: NINA }).or(page.getByText("not available")).first().waitFor();
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByRole("heading", { name: "Audit log" }).waitFor();
+  await page.locator("table").or(page.getByText("not available")).or(page.getByText("Nothing recorded")).first().waitFor();
+  check((await page.locator(".alert.error").count()) === 0, `an error on the audit page: ${await page.locator(".alert.error").first().textContent().catch(() => "")}`);
+  await labelsOK(page);
+  await shot(page, "desktop-admin-audit");
+  if (await page.locator("table").count()) {
+    // Filter by action prefix, then export what the filter shows.
+    await page.getByLabel("Action starts with").fill("externalAccessPolicy.");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.locator("tbody tr", { hasText: "externalAccessPolicy.create" }).waitFor();
+    check((await page.locator("tbody tr", { hasText: "federationConfiguration" }).count()) === 0, "the action filter did not apply");
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
+    const lines = readFileSync(await dl.path(), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    check(lines.length >= 3 && lines.every((l) => String(l.action).startsWith("externalAccessPolicy.")), `export: ${JSON.stringify(lines).slice(0, 300)}`);
+  }
+});
+
+await step("personal settings: allow chats from organisations, block and unblock", async () => {
+  const { page } = P;
+  await page.getByRole("link", { name: "Settings" }).click();
+  const sw = page.getByRole("switch", { name: "Allow chats from people in organisations" });
+  await sw.waitFor();
+  check(await sw.isChecked(), "setting should start on");
+  await sw.click();
+  await page.getByText("Saved.").waitFor();
+  check(!(await sw.isChecked()), "setting did not turn off");
+  const r = await api(await token(PAT), "GET", "/parley/v1/me/settings");
+  check(r.allowChatsFromOrganizations === false, "the server did not store the setting");
+  await sw.click();
+  await page.getByText("Saved.").waitFor();
+  // Bob's request: block it from the request view, then unblock in settings.
+  await page.goto("/requests");
+  await page.locator(".conv-list a.conv", { hasText: "Bob" }).click();
+  await page.getByRole("button", { name: "Block" }).click();
+  await page.getByText("Blocked.").waitFor();
+  await page.getByRole("link", { name: "Settings" }).click();
+  const row = page.locator(".people-list li", { hasText: "Bob" });
+  await row.locator(".badge.external").waitFor();
+  await labelsOK(page);
+  await shot(page, "desktop-settings");
+  await row.getByRole("button", { name: "Unblock" }).click();
+  await page.getByText("is unblocked").waitFor();
+});
+
+await step("phone size: one column, list <-> chat, requests", async () => {
+  // Pat (personal) sends Nina a request, so her list has one.
+  const patTok = await token(PAT);
+  const c = await api(patTok, "POST", "/v1.0/chats", {
+    chatType: "oneOnOne",
+    members: [{ "@odata.type": "#microsoft.graph.aadUserConversationMember", roles: ["owner"], email: NINA }],
+  });
+  await api(patTok, "POST", `/v1.0/chats/${encodeURIComponent(c.id)}/messages`, {
+    body: { contentType: "text", content: "Hi Nina, it's Pat. Visit www.example.net for photos" },
+  });
+  // Nina's desktop: her chats and, apart, the request.
+  await N.page.getByRole("link", { name: /Requests/ }).click();
+  await N.page.locator(".conv-list a.conv", { hasText: "Pat" }).click();
+  await N.page.getByRole("button", { name: "Accept" }).waitFor();
+  await shot(N.page, "desktop-requests");
+  await N.page.getByRole("link", { name: "Chats", exact: true }).first().click();
+  await chatLink(N.page, "Alice").first().click();
+  await N.page.locator(".msg .body", { hasText: "We're writable again" }).waitFor();
+  const Ph = await open("phone", PHONE);
+  const { page } = Ph;
+  await page.goto("/signin");
+  await shot(page, "phone-signin");
+  await signIn(page, NINA);
+  const conv = chatLink(page, "Alice");
+  await conv.waitFor();
+  check(await page.locator(".sidebar").isVisible(), "list hidden on the phone");
+  await page.getByRole("link", { name: /Requests/ }).click();
+  await page.locator(".conv-list a.conv", { hasText: "Pat" }).waitFor();
+  await noSideways(page);
+  await shot(page, "phone-requests");
+  await page.locator(".conv-list a.conv", { hasText: "Pat" }).click();
+  await page.getByRole("button", { name: "Accept" }).waitFor();
+  check(!(await page.locator(".sidebar").isVisible()), "the list should hide when a request is open on a phone");
+  await shot(page, "phone-request");
+  await page.getByRole("link", { name: "Back to requests" }).click();
+  await page.getByRole("link", { name: "Chats", exact: true }).first().click();
+  await conv.click();
+  await page.locator(".msg .body", { hasText: "We're writable again" }).waitFor();
+  check(!(await page.locator(".sidebar").isVisible()), "the list should hide when a chat is open on a phone");
+  await noSideways(page);
+  await shot(page, "phone-chat");
+  await page.getByRole("link", { name: "Back to chats" }).click();
+  await conv.waitFor();
+  await chatLink(page, "Launch plan").getByText("Welcome to the launch plan").waitFor();
+  await noSideways(page);
+  await shot(page, "phone-chats");
+  // The admin center on a phone.
+  const adminPhone = await open("admin-phone", PHONE);
+  await signIn(adminPhone.page, ADMIN);
+  await adminPhone.page.goto("/admin");
+  await adminPhone.page.getByRole("heading", { name: "External access" }).waitFor();
+  await noSideways(adminPhone.page);
+  await shot(adminPhone.page, "phone-admin-settings");
+  await adminPhone.page.getByRole("link", { name: "Explain" }).click();
+  await adminPhone.page.getByLabel("Person in your organisation").fill(ALICE_ID);
+  await adminPhone.page.getByLabel("Email address or phone number they want to reach").fill("someone@gmail.com");
+  await adminPhone.page.getByRole("button", { name: "Explain" }).click();
+  await adminPhone.page.getByTestId("explain-result").waitFor();
+  await adminPhone.page.getByTestId("explain-result").evaluate((el) => el.scrollIntoView({ block: "end" }));
+  await shot(adminPhone.page, "phone-explain");
+});
+
+await step("keyboard: Tab reaches the composer, Enter sends, focus is visible", async () => {
+  const { page } = N;
+  await page.getByLabel("Message", { exact: true }).focus();
+  await page.keyboard.type("Sent with the keyboard");
+  await page.keyboard.press("Enter");
+  await A.page.locator(".msg .body", { hasText: "Sent with the keyboard" }).waitFor();
+  // Every form control on the page has a label.
+  await labelsOK(page);
+  await page.keyboard.press("Shift+Tab");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  check(outline !== "none", "the focused control shows no focus ring");
+});
+
+await step("personal sign-up with the emailed 6-digit code", async () => {
+  const U = await open("signup");
+  const { page } = U;
+  await page.goto("/signup");
+  await page.getByLabel("Email address").fill("quinn@outlook.com");
+  await page.getByLabel("Your name").fill("Quinn");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Send me a code" }).click();
+  await page.getByLabel("6-digit code").waitFor();
+  await labelsOK(page);
+  const m = await mail("quinn@outlook.com");
+  check(/^\d{6}$/.test(m.code), `no code in the mail: ${m.subject}`);
+  await page.getByLabel("6-digit code").fill("000000" === m.code ? "111111" : "000000");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.getByRole("alert").waitFor();
+  await page.getByLabel("6-digit code").fill(m.code);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL((u) => u.pathname === "/");
+  await page.getByRole("link", { name: "New chat" }).waitFor();
+});
+
+await step("sign out returns to the sign-in page and forgets the session", async () => {
+  const { page } = N;
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL("**/signin");
+  await page.goto("/");
+  await page.waitForURL("**/signin");
+});
+
+await step("no page error and no Content Security Policy violation", async () => {
+  check(problems.length === 0, problems.join("\n"));
+});
+
+await browser.close();
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,118 @@
+// Shared pieces of the admin center: the user picker (there is no user
+// directory listing in the API yet, so it offers the people this admin
+// already knows and accepts an id), and "not available" handling.
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, type User, get } from "../api";
+import type { State } from "../session";
+
+const cache = new Map<string, User>();
+
+/** lookupUser fetches (and remembers) a user by id or address. */
+export async function lookupUser(key: string): Promise<User> {
+  const k = key.trim();
+  const hit = cache.get(k) ?? Array.from(cache.values()).find((u) => same(u, k));
+  if (hit) return hit;
+  const u = await get<User>(`/v1.0/users/${encodeURIComponent(k)}`);
+  remember(u);
+  return u;
+}
+
+export function remember(u: User): void {
+  cache.set(u.id, u);
+}
+
+function same(u: User, k: string): boolean {
+  const l = k.toLowerCase();
+  return u.id === k || u.userPrincipalName?.toLowerCase() === l || (u.mail ?? "").toLowerCase() === l;
+}
+
+/** knownUsers lists people of my organisation this client has seen. */
+export function knownUsers(s: State): User[] {
+  if (s.me) remember(s.me);
+  for (const e of Object.values(s.chats)) {
+    for (const m of e.members ?? []) {
+      if (m.userId && !m.isExternal && !cache.has(m.userId)) {
+        cache.set(m.userId, {
+          id: m.userId,
+          displayName: m.displayName,
+          userPrincipalName: m.email ?? "",
+          mail: m.email,
+          userType: "Member",
+          tenantId: m.tenantId,
+          userIdentityType: m.userIdentityType,
+          isExternal: false,
+        });
+      }
+    }
+  }
+  return Array.from(cache.values()).filter((u) => !u.isExternal && (!s.me?.tenantId || u.tenantId === s.me.tenantId));
+}
+
+/** resolveUser turns what an admin typed (address or id) into a user. */
+export async function resolveUser(s: State, typed: string): Promise<User> {
+  const k = typed.trim();
+  const known = knownUsers(s).find((u) => same(u, k));
+  if (known) return known;
+  try {
+    return await lookupUser(k);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      throw new Error(
+        `No user "${k}" found. Enter the person's user id, or the address of someone you have chatted with (the server has no user search yet).`,
+      );
+    }
+    throw e;
+  }
+}
+
+export function UserField(props: { id: string; label: string; s: State; value: string; onInput: (v: string) => void; hint?: string }) {
+  const users = knownUsers(props.s);
+  const listId = `${props.id}-list`;
+  return (
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <input
+        id={props.id}
+        list={listId}
+        autoComplete="off"
+        spellcheck={false}
+        value={props.value}
+        placeholder="name@yourdomain.com or user id"
+        aria-describedby={`${props.id}-hint`}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+      <datalist id={listId}>
+        {users.map((u) => (
+          <option key={u.id} value={u.mail ?? u.userPrincipalName}>
+            {u.displayName}
+          </option>
+        ))}
+      </datalist>
+      <p class="hint" id={`${props.id}-hint`}>
+        {props.hint ?? "A sign-in address of someone in your organisation, or their user id."}
+      </p>
+    </div>
+  );
+}
+
+/** UserName shows a user id as a name once it is known. */
+export function UserName(props: { id: string }) {
+  const [u, setU] = useState<User | null>(cache.get(props.id) ?? null);
+  useEffect(() => {
+    if (u) return;
+    lookupUser(props.id)
+      .then(setU)
+      .catch(() => undefined);
+  }, [props.id]);
+  if (!u) return <code>{props.id}</code>;
+  return (
+    <span>
+      {u.displayName} <span class="muted small">{u.mail ?? u.userPrincipalName}</span>
+    </span>
+  );
+}
+
+/** notAvailable tells whether an error means the route is not on this server. */
+export function notAvailable(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404 && (e.code === "notFound" || e.code === "httpError");
+}

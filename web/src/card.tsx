@@ -1,0 +1,86 @@
+// Adaptive Cards in messages, rendered by the adaptivecards library (SPEC
+// §9). The library is loaded on first use, so chats without cards never
+// download it.
+import { useEffect, useRef, useState } from "preact/hooks";
+
+const hostConfig = {
+  fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
+  spacing: { small: 4, default: 8, medium: 16, large: 20, extraLarge: 28, padding: 12 },
+  separator: { lineThickness: 1, lineColor: "#d9dee7" },
+  supportsInteractivity: true,
+  containerStyles: {
+    default: {
+      backgroundColor: "#ffffff",
+      foregroundColors: {
+        default: { default: "#1f2933", subtle: "#5f6b7a" },
+        accent: { default: "#3a5bd9", subtle: "#5f78e0" },
+        good: { default: "#1e7f4f", subtle: "#2f9a63" },
+        warning: { default: "#9a6700", subtle: "#b07d12" },
+        attention: { default: "#b42318", subtle: "#c4412f" },
+      },
+    },
+    emphasis: {
+      backgroundColor: "#f3f5f9",
+      foregroundColors: { default: { default: "#1f2933", subtle: "#5f6b7a" } },
+    },
+  },
+  actions: { maxActions: 5, buttonSpacing: 8, showCard: { actionMode: "inline", inlineTopMargin: 8 }, actionsOrientation: "horizontal", actionAlignment: "left" },
+};
+
+/** AdaptiveCardView renders one card given as its JSON text. */
+export function AdaptiveCardView(props: { json: string }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    setError(null);
+    import("adaptivecards")
+      .then((AC) => {
+        if (cancelled || !ref.current) return;
+        const card = new AC.AdaptiveCard();
+        card.hostConfig = new AC.HostConfig(hostConfig);
+        card.onExecuteAction = (action) => {
+          if (action instanceof AC.OpenUrlAction) {
+            const url = action.url ?? "";
+            if (/^https?:\/\//i.test(url)) window.open(url, "_blank", "noopener,noreferrer");
+            return;
+          }
+          setNote("This card's buttons talk to a bot. Bots aren't connected to this chat yet.");
+        };
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(props.json);
+        } catch {
+          setError("This card could not be read.");
+          return;
+        }
+        card.parse(parsed);
+        const el = card.render();
+        if (!el) {
+          setError("This card could not be shown.");
+          return;
+        }
+        ref.current.replaceChildren(el);
+      })
+      .catch(() => {
+        if (!cancelled) setError("This card could not be shown.");
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [props.json]);
+
+  return (
+    <div class="card-wrap">
+      <div ref={ref} class="adaptive-card" />
+      {error && <p class="muted">{error}</p>}
+      {note && (
+        <p class="muted small" role="status">
+          {note}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,174 @@
+// Small building blocks shared by every page.
+import type { AnchorHTMLAttributes, ComponentChildren, InputHTMLAttributes } from "preact";
+import { useState } from "preact/hooks";
+import { errorText } from "./api";
+import { linkClick } from "./router";
+
+/** ExternalBadge marks a person or chat from outside my organisation (SPEC §5). */
+export function ExternalBadge(props: { title?: string }) {
+  return (
+    <span class="badge external" title={props.title ?? "From outside your organisation"}>
+      External
+    </span>
+  );
+}
+
+export function Tag(props: { children: ComponentChildren; kind?: string; title?: string }) {
+  return (
+    <span class={`badge ${props.kind ?? ""}`} title={props.title}>
+      {props.children}
+    </span>
+  );
+}
+
+export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
+  return <a {...props} onClick={linkClick} />;
+}
+
+/** ErrorBox shows a failure in words (never raw JSON). */
+export function ErrorBox(props: { error: unknown; onDismiss?: () => void }) {
+  if (!props.error) return null;
+  return (
+    <div class="alert error" role="alert">
+      <span>{typeof props.error === "string" ? props.error : errorText(props.error)}</span>
+      {props.onDismiss && (
+        <button type="button" class="link-button" onClick={props.onDismiss} aria-label="Dismiss">
+          Dismiss
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function Notice(props: { children: ComponentChildren; kind?: "info" | "success" | "warning" }) {
+  return (
+    <div class={`alert ${props.kind ?? "info"}`} role="status">
+      {props.children}
+    </div>
+  );
+}
+
+/** Field is a labelled input; every form field has a label. */
+export function Field(
+  props: Omit<InputHTMLAttributes<HTMLInputElement>, "type"> & { type?: string; label: string; hint?: string; id: string; value?: string },
+) {
+  const { label, hint, id, ...rest } = props as InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: string; id: string };
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      <input id={id} aria-describedby={hint ? `${id}-hint` : undefined} {...rest} />
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Switch is an on/off setting: a checkbox with role switch and a label. */
+export function Switch(props: {
+  id: string;
+  label: string;
+  description?: string;
+  checked: boolean;
+  disabled?: boolean;
+  onChange: (v: boolean) => void;
+}) {
+  return (
+    <div class={`switch-row${props.disabled ? " disabled" : ""}`}>
+      <div class="switch-text">
+        <label for={props.id}>{props.label}</label>
+        {props.description && (
+          <p class="hint" id={`${props.id}-desc`}>
+            {props.description}
+          </p>
+        )}
+      </div>
+      <input
+        type="checkbox"
+        role="switch"
+        class="switch"
+        id={props.id}
+        checked={props.checked}
+        disabled={props.disabled}
+        aria-describedby={props.description ? `${props.id}-desc` : undefined}
+        onChange={(e) => props.onChange((e.currentTarget as HTMLInputElement).checked)}
+      />
+    </div>
+  );
+}
+
+export function Avatar(props: { name: string; external?: boolean; size?: "sm" | "md" }) {
+  const initials =
+    props.name
+      .replace(/[^\p{L}\p{N} ]/gu, " ")
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((w) => w[0]?.toUpperCase())
+      .join("") || "?";
+  let h = 0;
+  for (const c of props.name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return (
+    <span class={`avatar ${props.size ?? "md"}${props.external ? " ext" : ""}`} data-hue={h % 6} aria-hidden="true">
+      {initials}
+    </span>
+  );
+}
+
+/** useAsync runs an action, keeping busy and error state for a form. */
+export function useAsync() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  async function run<T>(f: () => Promise<T>): Promise<T | undefined> {
+    setBusy(true);
+    setError(null);
+    try {
+      return await f();
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, error, setError, run };
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+export function Time(props: { iso: string | null | undefined }) {
+  if (!props.iso) return null;
+  const d = new Date(props.iso);
+  const today = new Date().toDateString() === d.toDateString();
+  return (
+    <time dateTime={props.iso} title={fullFmt.format(d)}>
+      {today ? timeFmt.format(d) : dayFmt.format(d)}
+    </time>
+  );
+}
+
+export function fullTime(iso: string | null | undefined): string {
+  return iso ? fullFmt.format(new Date(iso)) : "";
+}
+
+/** identityLabel says what kind of account a person has, for a viewer. */
+export function identityLabel(t: string): string {
+  switch (t) {
+    case "personalMicrosoftAccountUser":
+      return "Personal account";
+    case "federatedUser":
+      return "Another organisation";
+    case "emailUser":
+      return "Invited by email";
+    case "phoneUser":
+      return "Invited by phone";
+    case "anonymousGuest":
+      return "Guest";
+    default:
+      return "";
+  }
+}
