@@ -46,7 +46,7 @@ func (db *DB) UpdateMember(ctx context.Context, m chat.Member, drafts []event.Dr
 }
 
 func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
-	res, err := tx.Exec(db.q(`UPDATE chat_members SET user_id = ?, state = ?, held = ?, visible_from = ?, roles = ? WHERE id = ? AND chat_id = ?`),
+	res, err := db.txExec(tx, (`UPDATE chat_members SET user_id = ?, state = ?, held = ?, visible_from = ?, roles = ? WHERE id = ? AND chat_id = ?`),
 		nullString(string(m.UserID)), string(m.State), boolInt(m.Held), micros(m.VisibleFrom), strings.Join(m.Roles, ","), m.ID, m.ChatID)
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
@@ -63,7 +63,7 @@ func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
 // CountMessagesBy returns how many messages sender sent in a chat.
 func (db *DB) CountMessagesBy(ctx context.Context, chatID chat.ID, sender identity.UserID) (int, error) {
 	var n int
-	if err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM messages WHERE chat_id = ? AND sender_id = ?`), chatID, sender).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM messages WHERE chat_id = ? AND sender_id = ?`), chatID, sender).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count messages: %w", err)
 	}
 	return n, nil
@@ -73,7 +73,7 @@ func (db *DB) CountMessagesBy(ctx context.Context, chatID chat.ID, sender identi
 func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`UPDATE chats SET read_only_by = ? WHERE id = ?`), by, chatID); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE chats SET read_only_by = ? WHERE id = ?`), by, chatID); err != nil {
 			return fmt.Errorf("set read-only: %w", err)
 		}
 		var err error
@@ -94,7 +94,7 @@ func (db *DB) FindExternalChats(ctx context.Context, tenant identity.TenantID, u
 		q += `u.id = ?`
 		arg = user
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(q), arg)
+	rows, err := db.query(ctx, (q), arg)
 	if err != nil {
 		return nil, fmt.Errorf("external chats: %w", err)
 	}
@@ -117,7 +117,7 @@ func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Me
 	var typ string
 	var created, updated int64
 	var ext int
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT id, type, topic, tenant_id, created_by, created_at, updated_at, external, COALESCE(pair_key, ''), read_only_by FROM chats WHERE id = ?`), id).
+	err := db.queryRow(ctx, (`SELECT id, type, topic, tenant_id, created_by, created_at, updated_at, external, COALESCE(pair_key, ''), read_only_by FROM chats WHERE id = ?`), id).
 		Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy)
 	if err != nil {
 		return chat.Chat{}, nil, notFound(err, "No chat %s.", id)
@@ -130,7 +130,7 @@ func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Me
 // FindChat returns a chat as viewer sees it, with its members. Errors:
 // notFound when it does not exist or viewer is not a member.
 func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) (chat.Chat, []chat.Member, error) {
-	c, err := scanChat(db.read.QueryRowContext(ctx, db.q(`SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.id = ?`), viewer, id))
+	c, err := scanChat(db.queryRow(ctx, (`SELECT ` + chatColumns + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.id = ?`), viewer, id))
 	if err != nil {
 		return chat.Chat{}, nil, notFound(err, "No chat %s.", id)
 	}
@@ -142,8 +142,8 @@ func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) 
 }
 
 func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
-		`+userColumnsNullable+` FROM chat_members m LEFT JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.joined_at, m.id`), id)
+	rows, err := db.query(ctx, (`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
+		` + userColumnsNullable + ` FROM chat_members m LEFT JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.joined_at, m.id`), id)
 	if err != nil {
 		return nil, fmt.Errorf("members of %s: %w", id, err)
 	}
@@ -198,7 +198,7 @@ func splitRoles(s string) []string {
 
 // FindChatByPair returns the oneOnOne chat of a pair. Errors: notFound.
 func (db *DB) FindChatByPair(ctx context.Context, pairKey string, viewer identity.UserID) (chat.Chat, error) {
-	c, err := scanChat(db.read.QueryRowContext(ctx, db.q(`SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.pair_key = ?`), viewer, pairKey))
+	c, err := scanChat(db.queryRow(ctx, (`SELECT ` + chatColumns + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.pair_key = ?`), viewer, pairKey))
 	if err != nil {
 		return chat.Chat{}, notFound(err, "No chat for this pair.")
 	}
@@ -216,7 +216,7 @@ func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.
 	}
 	q += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := db.read.QueryContext(ctx, db.q(q), args...)
+	rows, err := db.query(ctx, (q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list chats: %w", err)
 	}
@@ -237,7 +237,7 @@ func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.
 func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(db.q(`INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		_, err := db.txExec(tx, (`INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			c.ID, string(c.Type), c.Topic, c.TenantID, c.CreatedBy, micros(c.CreatedAt), micros(c.UpdatedAt), boolInt(c.External), nullString(c.PairKey))
 		if isUnique(err) {
 			return errcode.New(errcode.Conflict, "This pair has a chat already.")
@@ -260,7 +260,7 @@ func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member
 }
 
 func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
-	_, err := tx.Exec(db.q(`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.txExec(tx, (`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt), string(m.RequestFrom), boolInt(m.Held), boolInt(m.Filtered))
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
@@ -275,7 +275,7 @@ func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
 func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`UPDATE chats SET topic = ?, updated_at = ? WHERE id = ?`), c.Topic, micros(c.UpdatedAt), c.ID); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE chats SET topic = ?, updated_at = ? WHERE id = ?`), c.Topic, micros(c.UpdatedAt), c.ID); err != nil {
 			return fmt.Errorf("update chat: %w", err)
 		}
 		var err error
@@ -306,7 +306,7 @@ func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft
 func (db *DB) RemoveMember(ctx context.Context, chatID chat.ID, memberID string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(db.q(`DELETE FROM chat_members WHERE chat_id = ? AND id = ?`), chatID, memberID)
+		res, err := db.txExec(tx, (`DELETE FROM chat_members WHERE chat_id = ? AND id = ?`), chatID, memberID)
 		if err != nil {
 			return fmt.Errorf("delete member: %w", err)
 		}
@@ -391,12 +391,12 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, build func(*ch
 	var evs []event.Event
 	err = db.inWrite(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRow(db.q(`INSERT INTO messages (chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		err := db.txQueryRow(tx, (`INSERT INTO messages (chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, mentions, atts).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
-		if _, err := tx.Exec(db.q(`UPDATE chats SET updated_at = ? WHERE id = ?`), micros(m.CreatedAt), m.ChatID); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE chats SET updated_at = ? WHERE id = ?`), micros(m.CreatedAt), m.ChatID); err != nil {
 			return fmt.Errorf("touch chat: %w", err)
 		}
 		m.ID = chat.MessageID(id)
@@ -426,7 +426,7 @@ func scanMessage(s scanner) (chat.Message, error) {
 
 // FindMessage returns one message of a chat. Errors: notFound.
 func (db *DB) FindMessage(ctx context.Context, chatID chat.ID, id chat.MessageID) (chat.Message, error) {
-	m, err := scanMessage(db.read.QueryRowContext(ctx, db.q(`SELECT `+messageColumns+` FROM messages x LEFT JOIN users u ON u.id = x.sender_id WHERE x.chat_id = ? AND x.id = ?`), chatID, id))
+	m, err := scanMessage(db.queryRow(ctx, (`SELECT ` + messageColumns + ` FROM messages x LEFT JOIN users u ON u.id = x.sender_id WHERE x.chat_id = ? AND x.id = ?`), chatID, id))
 	if err != nil {
 		return chat.Message{}, notFound(err, "No message %d in this chat.", id)
 	}
@@ -443,7 +443,7 @@ func (db *DB) FindMessages(ctx context.Context, chatID chat.ID, since time.Time,
 	}
 	q += ` ORDER BY x.id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := db.read.QueryContext(ctx, db.q(q), args...)
+	rows, err := db.query(ctx, (q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
@@ -467,7 +467,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 	}
 	var evs []event.Event
 	err = db.inWrite(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(db.q(`UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`),
+		_, err := db.txExec(tx, (`UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`),
 			micros(m.ModifiedAt), micros(m.DeletedAt), m.ContentType, m.Content, mentions, atts, m.ChatID, m.ID)
 		if err != nil {
 			return fmt.Errorf("update message: %w", err)
@@ -482,7 +482,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 func (db *DB) MarkRead(ctx context.Context, chatID chat.ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`UPDATE chat_members SET last_read_at = ? WHERE chat_id = ? AND user_id = ?`), micros(at), chatID, userID); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE chat_members SET last_read_at = ? WHERE chat_id = ? AND user_id = ?`), micros(at), chatID, userID); err != nil {
 			return fmt.Errorf("mark read: %w", err)
 		}
 		var err error

@@ -20,10 +20,10 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 	out := make([]event.Event, 0, len(drafts))
 	for _, d := range drafts {
 		var seq int64
-		if err := tx.QueryRow(db.q(`UPDATE users SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`), d.UserID).Scan(&seq); err != nil {
+		if err := db.txQueryRow(tx, (`UPDATE users SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`), d.UserID).Scan(&seq); err != nil {
 			return nil, fmt.Errorf("next seq of %s: %w", d.UserID, err)
 		}
-		if _, err := tx.Exec(db.q(`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+		if _, err := db.txExec(tx, (`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 			d.UserID, seq, string(d.Type), d.ChatID, string(d.Payload), micros(now)); err != nil {
 			return nil, fmt.Errorf("insert event: %w", err)
 		}
@@ -34,7 +34,7 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 
 // FindEvents returns a user's events with seq above since, oldest first.
 func (db *DB) FindEvents(ctx context.Context, userID identity.UserID, since int64, limit int) ([]event.Event, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT seq, type, chat_id, payload, created_at FROM events WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`), userID, since, limit)
+	rows, err := db.query(ctx, (`SELECT seq, type, chat_id, payload, created_at FROM events WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`), userID, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("replay events of %s: %w", userID, err)
 	}
@@ -56,7 +56,7 @@ func (db *DB) FindEvents(ctx context.Context, userID identity.UserID, since int6
 // LastSeq returns a user's latest seq.
 func (db *DB) LastSeq(ctx context.Context, userID identity.UserID) (int64, error) {
 	var seq int64
-	if err := db.read.QueryRowContext(ctx, db.q(`SELECT event_seq FROM users WHERE id = ?`), userID).Scan(&seq); err != nil {
+	if err := db.queryRow(ctx, (`SELECT event_seq FROM users WHERE id = ?`), userID).Scan(&seq); err != nil {
 		return 0, notFound(err, "No user %s.", userID)
 	}
 	return seq, nil

@@ -17,7 +17,7 @@ import (
 // transaction of their chat, so an acknowledged invitation is always sent.
 func (db *DB) insertInvitations(tx *sql.Tx, invs []chat.Invitation) error {
 	for _, inv := range invs {
-		_, err := tx.Exec(db.q(`INSERT INTO invitations (token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		_, err := db.txExec(tx, (`INSERT INTO invitations (token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 			inv.TokenHash, inv.ChatID, inv.MemberID, inv.Address, inv.InviterID, micros(inv.CreatedAt), micros(inv.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("insert invitation: %w", err)
@@ -33,7 +33,7 @@ func (db *DB) insertInvitations(tx *sql.Tx, invs []chat.Invitation) error {
 func (db *DB) FindInvitation(ctx context.Context, tokenHash string) (invite.Invitation, error) {
 	var inv invite.Invitation
 	var created, expires, redeemed int64
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at, redeemed_at FROM invitations WHERE token_hash = ?`), tokenHash).
+	err := db.queryRow(ctx, (`SELECT token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at, redeemed_at FROM invitations WHERE token_hash = ?`), tokenHash).
 		Scan(&inv.TokenHash, &inv.ChatID, &inv.MemberID, &inv.Address, &inv.InviterID, &created, &expires, &redeemed)
 	if err != nil {
 		return invite.Invitation{}, notFound(err, "No such invitation.")
@@ -52,7 +52,7 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 			return err
 		}
 		if redeemHash != "" {
-			res, err := tx.Exec(db.q(`UPDATE invitations SET redeemed_at = ? WHERE token_hash = ? AND redeemed_at = 0`), micros(at), redeemHash)
+			res, err := db.txExec(tx, (`UPDATE invitations SET redeemed_at = ? WHERE token_hash = ? AND redeemed_at = 0`), micros(at), redeemHash)
 			if err != nil {
 				return fmt.Errorf("redeem invitation: %w", err)
 			}
@@ -62,7 +62,7 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 		}
 		// Every chat waiting for the address now belongs to the account; a
 		// oneOnOne chat keyed by the address is re-keyed by the pair.
-		rows, err := tx.Query(db.q(`SELECT m.chat_id, m.request_from, COALESCE(c.pair_key, '') FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id IS NULL AND m.address = ? AND m.held = 0`), addr)
+		rows, err := db.txQuery(tx, (`SELECT m.chat_id, m.request_from, COALESCE(c.pair_key, '') FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id IS NULL AND m.address = ? AND m.held = 0`), addr)
 		if err != nil {
 			return fmt.Errorf("waiting chats: %w", err)
 		}
@@ -81,11 +81,11 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 			return fmt.Errorf("waiting chats: %w", err)
 		}
 		for _, w := range ws {
-			if _, err := tx.Exec(db.q(`UPDATE chat_members SET user_id = ? WHERE chat_id = ? AND user_id IS NULL AND address = ?`), u.ID, w.chat, addr); err != nil {
+			if _, err := db.txExec(tx, (`UPDATE chat_members SET user_id = ? WHERE chat_id = ? AND user_id IS NULL AND address = ?`), u.ID, w.chat, addr); err != nil {
 				return fmt.Errorf("hand over chat: %w", err)
 			}
 			if w.pair != "" {
-				if _, err := tx.Exec(db.q(`UPDATE chats SET pair_key = ? WHERE id = ?`), chat.PairKey(identity.UserID(w.from), u.ID), w.chat); err != nil {
+				if _, err := db.txExec(tx, (`UPDATE chats SET pair_key = ? WHERE id = ?`), chat.PairKey(identity.UserID(w.from), u.ID), w.chat); err != nil {
 					return fmt.Errorf("re-key chat: %w", err)
 				}
 			}
@@ -98,10 +98,10 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 // message in the same transaction.
 func (db *DB) SaveSignupCode(ctx context.Context, c invite.SignupCode, msg *outbox.Message) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`DELETE FROM signup_codes WHERE address = ?`), c.Address); err != nil {
+		if _, err := db.txExec(tx, (`DELETE FROM signup_codes WHERE address = ?`), c.Address); err != nil {
 			return fmt.Errorf("save sign-up: %w", err)
 		}
-		if _, err := tx.Exec(db.q(`INSERT INTO signup_codes (address, code_hash, display_name, password_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?, 0)`),
+		if _, err := db.txExec(tx, (`INSERT INTO signup_codes (address, code_hash, display_name, password_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?, 0)`),
 			c.Address, c.CodeHash, c.DisplayName, c.PasswordHash, micros(c.ExpiresAt)); err != nil {
 			return fmt.Errorf("save sign-up: %w", err)
 		}
@@ -116,7 +116,7 @@ func (db *DB) SaveSignupCode(ctx context.Context, c invite.SignupCode, msg *outb
 func (db *DB) FindSignupCode(ctx context.Context, addr string) (invite.SignupCode, error) {
 	var c invite.SignupCode
 	var exp int64
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT address, code_hash, display_name, password_hash, expires_at, attempts FROM signup_codes WHERE address = ?`), addr).
+	err := db.queryRow(ctx, (`SELECT address, code_hash, display_name, password_hash, expires_at, attempts FROM signup_codes WHERE address = ?`), addr).
 		Scan(&c.Address, &c.CodeHash, &c.DisplayName, &c.PasswordHash, &exp, &c.Attempts)
 	if err != nil {
 		return invite.SignupCode{}, notFound(err, "No sign-up for this address.")
@@ -128,7 +128,7 @@ func (db *DB) FindSignupCode(ctx context.Context, addr string) (invite.SignupCod
 // CountSignupAttempt adds a failed attempt to a pending sign-up.
 func (db *DB) CountSignupAttempt(ctx context.Context, addr string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`UPDATE signup_codes SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE signup_codes SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
 			return fmt.Errorf("count attempt: %w", err)
 		}
 		return nil
@@ -138,7 +138,7 @@ func (db *DB) CountSignupAttempt(ctx context.Context, addr string) error {
 // DeleteSignupCode removes a pending sign-up.
 func (db *DB) DeleteSignupCode(ctx context.Context, addr string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`DELETE FROM signup_codes WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, (`DELETE FROM signup_codes WHERE address = ?`), addr); err != nil {
 			return fmt.Errorf("delete sign-up: %w", err)
 		}
 		return nil
@@ -149,10 +149,10 @@ func (db *DB) DeleteSignupCode(ctx context.Context, addr string) error {
 // queues its message in the same transaction (no message: nothing to send).
 func (db *DB) SaveResetCode(ctx context.Context, addr, codeHash string, expires time.Time, msg *outbox.Message) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, (`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
 			return fmt.Errorf("save reset: %w", err)
 		}
-		if _, err := tx.Exec(db.q(`INSERT INTO password_resets (address, code_hash, expires_at, attempts) VALUES (?, ?, ?, 0)`), addr, codeHash, micros(expires)); err != nil {
+		if _, err := db.txExec(tx, (`INSERT INTO password_resets (address, code_hash, expires_at, attempts) VALUES (?, ?, ?, 0)`), addr, codeHash, micros(expires)); err != nil {
 			return fmt.Errorf("save reset: %w", err)
 		}
 		if msg != nil {
@@ -168,7 +168,7 @@ func (db *DB) FindResetCode(ctx context.Context, addr string) (string, time.Time
 	var hash string
 	var exp int64
 	var attempts int
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT code_hash, expires_at, attempts FROM password_resets WHERE address = ?`), addr).Scan(&hash, &exp, &attempts)
+	err := db.queryRow(ctx, (`SELECT code_hash, expires_at, attempts FROM password_resets WHERE address = ?`), addr).Scan(&hash, &exp, &attempts)
 	if err != nil {
 		return "", time.Time{}, 0, notFound(err, "No reset for this address.")
 	}
@@ -178,7 +178,7 @@ func (db *DB) FindResetCode(ctx context.Context, addr string) (string, time.Time
 // CountResetAttempt adds a failed attempt to a pending reset.
 func (db *DB) CountResetAttempt(ctx context.Context, addr string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`UPDATE password_resets SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE password_resets SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
 			return fmt.Errorf("count attempt: %w", err)
 		}
 		return nil
@@ -189,13 +189,13 @@ func (db *DB) CountResetAttempt(ctx context.Context, addr string) error {
 // revokes their tokens and removes the pending reset, atomically.
 func (db *DB) ResetPassword(ctx context.Context, addr, passwordHash string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`DELETE FROM tokens WHERE user_id IN (SELECT id FROM users WHERE upn = ?)`), addr); err != nil {
+		if _, err := db.txExec(tx, (`DELETE FROM tokens WHERE user_id IN (SELECT id FROM users WHERE upn = ?)`), addr); err != nil {
 			return fmt.Errorf("reset password: %w", err)
 		}
-		if _, err := tx.Exec(db.q(`UPDATE users SET password_hash = ? WHERE upn = ?`), passwordHash, addr); err != nil {
+		if _, err := db.txExec(tx, (`UPDATE users SET password_hash = ? WHERE upn = ?`), passwordHash, addr); err != nil {
 			return fmt.Errorf("reset password: %w", err)
 		}
-		if _, err := tx.Exec(db.q(`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, (`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
 			return fmt.Errorf("reset password: %w", err)
 		}
 		return nil

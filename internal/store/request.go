@@ -15,7 +15,7 @@ import (
 
 // FindPendingChats returns chats with a delivered pending request to user.
 func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID, filtered bool) ([]chat.ID, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.id FROM chat_members m JOIN chats c ON c.id = m.chat_id
+	rows, err := db.query(ctx, (`SELECT c.id FROM chat_members m JOIN chats c ON c.id = m.chat_id
 		WHERE m.user_id = ? AND m.state = 'pending' AND m.held = 0 AND m.filtered = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 500`), user, boolInt(filtered))
 	if err != nil {
 		return nil, fmt.Errorf("pending chats: %w", err)
@@ -45,10 +45,10 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 			}
 		}
 		if !a.DeclinedUntil.IsZero() {
-			if _, err := tx.Exec(db.q(`DELETE FROM declines WHERE decliner_id = ? AND sender_id = ?`), a.Target, a.From); err != nil {
+			if _, err := db.txExec(tx, (`DELETE FROM declines WHERE decliner_id = ? AND sender_id = ?`), a.Target, a.From); err != nil {
 				return fmt.Errorf("store decline: %w", err)
 			}
-			if _, err := tx.Exec(db.q(`INSERT INTO declines (decliner_id, sender_id, until_at) VALUES (?, ?, ?)`), a.Target, a.From, micros(a.DeclinedUntil)); err != nil {
+			if _, err := db.txExec(tx, (`INSERT INTO declines (decliner_id, sender_id, until_at) VALUES (?, ?, ?)`), a.Target, a.From, micros(a.DeclinedUntil)); err != nil {
 				return fmt.Errorf("store decline: %w", err)
 			}
 		}
@@ -58,7 +58,7 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 			}
 		}
 		if a.Report {
-			if _, err := tx.Exec(db.q(`INSERT INTO spam_reports (reporter_id, sender_id, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), a.Target, a.From, a.ChatID, micros(a.At)); err != nil {
+			if _, err := db.txExec(tx, (`INSERT INTO spam_reports (reporter_id, sender_id, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), a.Target, a.From, a.ChatID, micros(a.At)); err != nil {
 				return fmt.Errorf("store report: %w", err)
 			}
 		}
@@ -72,7 +72,7 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 // CountSpamReports returns how many distinct users reported sender.
 func (db *DB) CountSpamReports(ctx context.Context, sender identity.UserID) (int, error) {
 	var n int
-	if err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM spam_reports WHERE sender_id = ?`), sender).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM spam_reports WHERE sender_id = ?`), sender).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count reports: %w", err)
 	}
 	return n, nil
@@ -82,7 +82,7 @@ func (db *DB) addContact(tx *sql.Tx, a, b identity.UserID, at time.Time) error {
 	if a > b {
 		a, b = b, a
 	}
-	if _, err := tx.Exec(db.q(`INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), a, b, micros(at)); err != nil {
+	if _, err := db.txExec(tx, (`INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), a, b, micros(at)); err != nil {
 		return fmt.Errorf("store contact: %w", err)
 	}
 	return nil

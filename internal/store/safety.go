@@ -14,7 +14,7 @@ import (
 func (db *DB) CountRequestsSince(ctx context.Context, sender identity.UserID, since time.Time) (int, time.Time, error) {
 	var n int
 	var oldest sql.NullInt64
-	err := db.read.QueryRowContext(ctx, db.q(`SELECT COUNT(*), MIN(joined_at) FROM chat_members WHERE request_from = ? AND joined_at >= ?`), sender, micros(since)).Scan(&n, &oldest)
+	err := db.queryRow(ctx, (`SELECT COUNT(*), MIN(joined_at) FROM chat_members WHERE request_from = ? AND joined_at >= ?`), sender, micros(since)).Scan(&n, &oldest)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("count requests: %w", err)
 	}
@@ -26,10 +26,10 @@ func (db *DB) CountRequestsSince(ctx context.Context, sender identity.UserID, si
 func (db *DB) RecordRequestContent(ctx context.Context, sender identity.UserID, hash, chatID string, at, since time.Time) (int, error) {
 	var n int
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`INSERT INTO request_content (sender_id, hash, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), sender, hash, chatID, micros(at)); err != nil {
+		if _, err := db.txExec(tx, (`INSERT INTO request_content (sender_id, hash, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), sender, hash, chatID, micros(at)); err != nil {
 			return fmt.Errorf("record content: %w", err)
 		}
-		if err := tx.QueryRow(db.q(`SELECT COUNT(*) FROM request_content WHERE sender_id = ? AND hash = ? AND created_at >= ?`), sender, hash, micros(since)).Scan(&n); err != nil {
+		if err := db.txQueryRow(tx, (`SELECT COUNT(*) FROM request_content WHERE sender_id = ? AND hash = ? AND created_at >= ?`), sender, hash, micros(since)).Scan(&n); err != nil {
 			return fmt.Errorf("record content: %w", err)
 		}
 		return nil
@@ -41,7 +41,7 @@ func (db *DB) RecordRequestContent(ctx context.Context, sender identity.UserID, 
 // fingerprint since a time in their targets' filtered lists.
 func (db *DB) FilterRequests(ctx context.Context, sender identity.UserID, hash string, since time.Time) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(db.q(`UPDATE chat_members SET filtered = 1 WHERE request_from = ? AND state = 'pending'
+		_, err := db.txExec(tx, (`UPDATE chat_members SET filtered = 1 WHERE request_from = ? AND state = 'pending'
 			AND chat_id IN (SELECT chat_id FROM request_content WHERE sender_id = ? AND hash = ? AND created_at >= ?)`), sender, sender, hash, micros(since))
 		if err != nil {
 			return fmt.Errorf("filter requests: %w", err)
