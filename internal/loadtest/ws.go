@@ -1,0 +1,242 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// tracker matches messageCreated frames to the sends that caused them by
+// the unique token each message's text starts with, and measures the time
+// from send start until every WebSocket of every chat member has it.
+type tracker struct {
+	prefix []byte // the run's token prefix, e.g. "ltab12cd34x"
+
+	mu      sync.Mutex
+	pending map[string]*pend
+	e2e     []time.Duration
+	// delivered counts messages every expected connection received.
+	delivered int
+	frames    atomic.Int64 // messageCreated frames of this run received
+	strays    atomic.Int64 // frames of this run with no pending send
+	closed    atomic.Int64 // connections that ended before the tool closed them
+	allDone   chan struct{}
+	waitEmpty bool
+}
+
+type pend struct {
+	start   time.Time
+	left    int
+	measure bool
+}
+
+func newTracker(runID string) *tracker {
+	return &tracker{prefix: []byte("lt" + runID + "x"), pending: map[string]*pend{}}
+}
+
+// expect registers a send before it is made: token will reach n connections.
+func (t *tracker) expect(token string, start time.Time, n int, measure bool) {
+	t.mu.Lock()
+	t.pending[token] = &pend{start: start, left: n, measure: measure}
+	t.mu.Unlock()
+}
+
+// cancel forgets a send the server refused (it publishes nothing).
+func (t *tracker) cancel(token string) {
+	t.mu.Lock()
+	delete(t.pending, token)
+	t.signalLocked()
+	t.mu.Unlock()
+}
+
+// frame handles one frame received at now.
+func (t *tracker) frame(b []byte, now time.Time) {
+	tok := t.token(b)
+	if tok == nil {
+		return
+	}
+	t.frames.Add(1)
+	t.mu.Lock()
+	p := t.pending[string(tok)]
+	if p == nil {
+		t.mu.Unlock()
+		t.strays.Add(1)
+		return
+	}
+	p.left--
+	if p.left == 0 {
+		delete(t.pending, string(tok))
+		t.delivered++
+		if p.measure {
+			t.e2e = append(t.e2e, now.Sub(p.start))
+		}
+		t.signalLocked()
+	}
+	t.mu.Unlock()
+}
+
+var (
+	createdMarker = []byte(`"type":"messageCreated"`)
+	contentMarker = []byte(`"content":"`)
+)
+
+// token returns the run token of a messageCreated frame, or nil.
+func (t *tracker) token(b []byte) []byte {
+	if !bytes.Contains(b, createdMarker) {
+		return nil
+	}
+	i := bytes.Index(b, contentMarker)
+	if i < 0 {
+		return nil
+	}
+	rest := b[i+len(contentMarker):]
+	if !bytes.HasPrefix(rest, t.prefix) {
+		return nil
+	}
+	end := bytes.IndexAny(rest, " \"")
+	if end < 0 {
+		return nil
+	}
+	return rest[:end]
+}
+
+func (t *tracker) signalLocked() {
+	if t.waitEmpty && len(t.pending) == 0 && t.allDone != nil {
+		close(t.allDone)
+		t.allDone = nil
+	}
+}
+
+// drain waits until every registered send is delivered or the timeout
+// passes, and returns the number still outstanding.
+func (t *tracker) drain(timeout time.Duration) int {
+	t.mu.Lock()
+	if len(t.pending) == 0 {
+		t.mu.Unlock()
+		return 0
+	}
+	done := make(chan struct{})
+	t.allDone, t.waitEmpty = done, true
+	t.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.allDone, t.waitEmpty = nil, false
+	return len(t.pending)
+}
+
+// results returns the delivery latencies of measured sends, and counts.
+func (t *tracker) results() ([]time.Duration, int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.e2e, t.delivered
+}
+
+// wsClients are the open events connections.
+type wsClients struct {
+	conns  []*websocket.Conn
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// closing is set when the tool closes them on purpose.
+	closing atomic.Bool
+}
+
+// openWS opens the WebSocket clients of every user (u.Conns each) with
+// workers concurrent dials; every frame goes to tr.
+func openWS(ctx context.Context, base string, users []user, tr *tracker, workers int, log io.Writer) (*wsClients, error) {
+	wsBase := "ws" + strings.TrimPrefix(base, "http")
+	type dial struct{ user int }
+	var dials []dial
+	for i, u := range users {
+		for range u.Conns {
+			dials = append(dials, dial{i})
+		}
+	}
+	hc := &http.Client{Transport: &http.Transport{
+		Proxy:       nil,
+		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		// Every dial is a new connection that the WebSocket takes over.
+		DisableKeepAlives: true,
+	}}
+	rctx, cancel := context.WithCancel(context.Background())
+	w := &wsClients{conns: make([]*websocket.Conn, len(dials)), cancel: cancel}
+	err := parallel(ctx, workers, len(dials), func(ctx context.Context, i int) error {
+		u := users[dials[i].user]
+		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+		defer dcancel()
+		conn, resp, err := websocket.Dial(dctx, wsBase+"/parley/v1/events?access_token="+url.QueryEscape(u.Token), &websocket.DialOptions{HTTPClient: hc})
+		if err != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			return fmt.Errorf("open WebSocket %d of %d: %w (status %d)", i+1, len(dials), err, status)
+		}
+		conn.SetReadLimit(1 << 20)
+		w.conns[i] = conn
+		w.wg.Go(func() { w.read(rctx, conn, tr) })
+		return nil
+	}, func(done int) {
+		fmt.Fprintf(log, "  WebSockets %d/%d\n", done, len(dials))
+	})
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *wsClients) read(ctx context.Context, conn *websocket.Conn, tr *tracker) {
+	var buf bytes.Buffer
+	for {
+		_, r, err := conn.Reader(ctx)
+		if err != nil {
+			if !w.closing.Load() {
+				tr.closed.Add(1)
+			}
+			return
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			if !w.closing.Load() {
+				tr.closed.Add(1)
+			}
+			return
+		}
+		tr.frame(buf.Bytes(), time.Now())
+	}
+}
+
+// Close closes every connection and waits for the readers.
+func (w *wsClients) Close() {
+	w.closing.Store(true)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for _, c := range w.conns {
+		if c == nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			// A normal close waits for the server's answer, briefly.
+			_ = c.Close(websocket.StatusNormalClosure, "") // the server may be gone already
+		})
+	}
+	wg.Wait()
+	w.cancel()
+	w.wg.Wait()
+}

@@ -1,0 +1,193 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/parleytest"
+	"github.com/parleychat/parley/internal/store"
+)
+
+// The benchmarks here hold the hot path of a send below HTTP: the reads
+// every send makes (token, chat and members) and the write through the
+// group-commit writer. They mirror cmd/parley-load's workload: 1:1 chats of
+// one tenant, 64 concurrent senders, 100-byte texts (docs/performance.md).
+
+// benchParallelism gives 32 goroutines per CPU: 64 senders on 2 cores.
+const benchParallelism = 32
+
+// benchFixture is a store with a tenant, pairs of users in 1:1 chats and a
+// token per user.
+type benchFixture struct {
+	db     *store.DB
+	users  []identity.User
+	tokens [][]byte
+	chats  []chat.ID
+}
+
+func benchOpen(b *testing.B, d store.Dialect) *store.DB {
+	b.Helper()
+	cfg := store.Config{Dialect: d}
+	switch d {
+	case store.SQLite:
+		cfg.Path = filepath.Join(b.TempDir(), "parley.db")
+	case store.Postgres:
+		cfg.PostgresURL = parleytest.PostgresSchema(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := store.Open(ctx, cfg)
+	if err != nil {
+		b.Fatalf("store.Open(%s): %v", d, err)
+	}
+	b.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			b.Errorf("close store: %v", err)
+		}
+	})
+	return db
+}
+
+func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
+	b.Helper()
+	ctx := context.Background()
+	f := &benchFixture{db: benchOpen(b, d)}
+	now := time.Now().UTC()
+	t := identity.Tenant{ID: identity.NewTenantID(), DisplayName: "Bench", Domains: []string{"bench.test"}, CreatedAt: now}
+	admin := identity.User{ID: identity.NewUserID(), TenantID: t.ID, Kind: identity.Member, Role: identity.RoleAdmin, DisplayName: "Admin",
+		UPN: "admin@bench.test", Mail: "admin@bench.test", AllowChatsFromOrganizations: true, CreatedAt: now}
+	if err := f.db.CreateTenant(ctx, t, admin, "hash"); err != nil {
+		b.Fatalf("CreateTenant: %v", err)
+	}
+	for i := range 2 * pairs {
+		upn := fmt.Sprintf("u%d@bench.test", i)
+		u := identity.User{ID: identity.NewUserID(), TenantID: t.ID, Kind: identity.Member, Role: identity.RoleMember, DisplayName: fmt.Sprintf("User %d", i),
+			UPN: upn, Mail: upn, AllowChatsFromOrganizations: true, CreatedAt: now}
+		if err := f.db.CreateUser(ctx, u, "hash"); err != nil {
+			b.Fatalf("CreateUser: %v", err)
+		}
+		_, hash := auth.NewToken()
+		if err := f.db.CreateToken(ctx, hash, u.ID, now.Add(time.Hour)); err != nil {
+			b.Fatalf("CreateToken: %v", err)
+		}
+		f.users, f.tokens = append(f.users, u), append(f.tokens, hash)
+	}
+	for k := range pairs {
+		a, o := f.users[2*k], f.users[2*k+1]
+		c := chat.Chat{ID: chat.NewID(), Type: chat.OneOnOne, TenantID: t.ID, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, PairKey: chat.PairKey(a.ID, o.ID)}
+		var members []chat.Member
+		for _, u := range []identity.User{a, o} {
+			members = append(members, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, Roles: []string{"owner"},
+				JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: a.ID})
+		}
+		if _, err := f.db.CreateChat(ctx, c, members, nil, nil); err != nil {
+			b.Fatalf("CreateChat: %v", err)
+		}
+		f.chats = append(f.chats, c.ID)
+	}
+	return f
+}
+
+func benchDialects(b *testing.B, f func(b *testing.B, d store.Dialect)) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		b.Run(string(d), func(b *testing.B) { f(b, d) })
+	}
+}
+
+// BenchmarkCreateMessage stores a message and its two events (one per
+// member, each taking the member's next seq) through the group-commit
+// writer, from 64 goroutines at once. Each op is one acknowledged, durable
+// message; commits/op shows how well writes group.
+func BenchmarkCreateMessage(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d store.Dialect) {
+		f := newBenchFixture(b, d, 64)
+		ctx := context.Background()
+		content := strings.Repeat("Lorem ipsum dolor sit amet ", 4)[:100]
+		payload := []byte(`{"type":"messageCreated","chatId":"c","message":{"body":{"content":"` + content + `"}}}`)
+		var next atomic.Int64
+		before := f.db.Stats()
+		b.ReportAllocs()
+		b.SetParallelism(benchParallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				k := int(next.Add(1)) % len(f.chats)
+				sender, other := f.users[2*k], f.users[2*k+1]
+				m := &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, CreatedAt: time.Now().UTC(), ContentType: "text", Content: content}
+				m.ModifiedAt = m.CreatedAt
+				_, err := f.db.CreateMessage(ctx, m, func(*chat.Message) []event.Draft {
+					return []event.Draft{
+						{UserID: sender.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
+						{UserID: other.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
+					}
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.StopTimer()
+		st := f.db.Stats()
+		if w := st.Writes - before.Writes; w > 0 {
+			b.ReportMetric(float64(st.Commits-before.Commits)/float64(w), "commits/op")
+		}
+	})
+}
+
+// BenchmarkFindChat is the read every send starts with: the chat as the
+// sender sees it, and its members with their accounts.
+func BenchmarkFindChat(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d store.Dialect) {
+		f := newBenchFixture(b, d, 64)
+		ctx := context.Background()
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(benchParallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				k := int(next.Add(1)) % len(f.chats)
+				if _, _, err := f.db.FindChat(ctx, f.chats[k], f.users[2*k].ID); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkAuthenticate is the two reads of every authenticated request:
+// the token's user and expiry, then the user.
+func BenchmarkAuthenticate(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d store.Dialect) {
+		f := newBenchFixture(b, d, 64)
+		ctx := context.Background()
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(benchParallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				k := int(next.Add(1)) % len(f.users)
+				uid, _, err := f.db.FindToken(ctx, f.tokens[k])
+				if err == nil {
+					_, err = f.db.FindUserByID(ctx, uid)
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
