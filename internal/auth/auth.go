@@ -149,6 +149,66 @@ type Service struct {
 	Now      func() time.Time
 	TokenTTL time.Duration
 	Throttle *Throttle
+	// CacheTTL bounds how long an authenticated token is served from
+	// memory (0: no cache). Sign-out, password resets and account changes
+	// on this node forget at once; other nodes within CacheTTL.
+	CacheTTL time.Duration
+
+	mu    sync.Mutex
+	cache map[string]cached
+}
+
+type cached struct {
+	user    identity.User
+	expires time.Time // the token's own expiry
+	until   time.Time // when the cache entry goes stale
+}
+
+// maxCached bounds the token cache; when full it is emptied (cheap, rare).
+const maxCached = 100_000
+
+func (s *Service) lookup(key string, now time.Time) (identity.User, bool) {
+	if s.CacheTTL <= 0 {
+		return identity.User{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.cache[key]
+	if !ok || !now.Before(c.until) || !now.Before(c.expires) {
+		return identity.User{}, false
+	}
+	return c.user, true
+}
+
+func (s *Service) remember(key string, u identity.User, expires, now time.Time) {
+	if s.CacheTTL <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cache == nil || len(s.cache) >= maxCached {
+		s.cache = make(map[string]cached)
+	}
+	s.cache[key] = cached{user: u, expires: expires, until: now.Add(s.CacheTTL)}
+}
+
+// ForgetUser drops the cached tokens of a user, after a change to the
+// account (settings, password).
+func (s *Service) ForgetUser(id identity.UserID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.cache {
+		if c.user.ID == id {
+			delete(s.cache, k)
+		}
+	}
+}
+
+// ForgetAll empties the token cache.
+func (s *Service) ForgetAll() {
+	s.mu.Lock()
+	s.cache = nil
+	s.mu.Unlock()
 }
 
 // Token is an issued bearer token.
@@ -214,14 +274,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (identity.User
 	if token == "" || len(token) > 256 {
 		return identity.User{}, errcode.New(errcode.Unauthenticated, "A valid bearer token is required.")
 	}
-	uid, expires, err := s.Store.FindToken(ctx, HashToken(token))
+	hash := HashToken(token)
+	now := s.Now()
+	if u, ok := s.lookup(string(hash), now); ok {
+		return u, nil
+	}
+	uid, expires, err := s.Store.FindToken(ctx, hash)
 	if errcode.Is(err, errcode.NotFound) {
 		return identity.User{}, errcode.New(errcode.Unauthenticated, "The access token is not valid.")
 	}
 	if err != nil {
 		return identity.User{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if !s.Now().Before(expires) {
+	if !now.Before(expires) {
 		return identity.User{}, errcode.New(errcode.Unauthenticated, "The access token has expired; sign in again.")
 	}
 	u, err := s.Store.FindUserByID(ctx, uid)
@@ -231,11 +296,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (identity.User
 	if err != nil {
 		return identity.User{}, fmt.Errorf("authenticate: %w", err)
 	}
+	s.remember(string(hash), u, expires, now)
 	return u, nil
 }
 
 // SignOut revokes a token.
 func (s *Service) SignOut(ctx context.Context, token string) error {
+	s.mu.Lock()
+	delete(s.cache, string(HashToken(token)))
+	s.mu.Unlock()
 	if err := s.Store.DeleteToken(ctx, HashToken(token)); err != nil {
 		return fmt.Errorf("sign out: %w", err)
 	}

@@ -124,13 +124,15 @@ func (s *Subscription) Close() { s.cancel() }
 type Local struct {
 	mu   sync.RWMutex
 	subs map[identity.UserID]map[*Subscription]struct{}
-	// Buffer is the channel size per subscription.
+	// Buffer is the channel size per subscription. It is small on purpose:
+	// each open connection holds one, and a reader that falls behind
+	// replays from the store (memory per idle connection, issue 6).
 	Buffer int
 }
 
 // NewLocal returns an in-process bus.
 func NewLocal() *Local {
-	return &Local{subs: make(map[identity.UserID]map[*Subscription]struct{}), Buffer: 256}
+	return &Local{subs: make(map[identity.UserID]map[*Subscription]struct{}), Buffer: 16}
 }
 
 // Publish delivers events to the subscriptions of their users without

@@ -98,6 +98,9 @@ type Service struct {
 	Now         func() time.Time
 	PublicURL   func() string
 	PhoneRegion string
+	// PasswordChanged is told after a password reset revoked tokens, so
+	// caches of authenticated tokens forget them (may be nil).
+	PasswordChanged func()
 	// Audit records invitations in the inviter's tenant log (may be nil).
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 }
@@ -411,5 +414,11 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 	if err != nil {
 		return err
 	}
-	return s.Store.ResetPassword(ctx, addr.Value, hash)
+	if err := s.Store.ResetPassword(ctx, addr.Value, hash); err != nil {
+		return err
+	}
+	if s.PasswordChanged != nil {
+		s.PasswordChanged()
+	}
+	return nil
 }

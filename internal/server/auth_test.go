@@ -116,3 +116,20 @@ func TestS10_SignIn(t *testing.T) {
 		s.SignIn("alice@contoso.com", parleytest.Password)
 	})
 }
+
+// TestS10_TokenCacheForgetsChanges: authenticated tokens are served from
+// memory, and a change to the account is seen by the very next request.
+func TestS10_TokenCacheForgetsChanges(t *testing.T) {
+	w := parleytest.StartWorld(t, "sqlite")
+	pat := w.Personal("pat@gmail.com")
+	for _, v := range []bool{false, true, false} {
+		pat.Must(200, "PATCH", "/parley/v1/me/settings", map[string]any{"allowChatsFromOrganizations": v})
+		var got struct {
+			Allow bool `json:"allowChatsFromOrganizations"`
+		}
+		pat.Must(200, "GET", "/parley/v1/me/settings", nil).JSON(t, &got)
+		if got.Allow != v {
+			t.Fatalf("after setting %v, the next request sees %v", v, got.Allow)
+		}
+	}
+}

@@ -96,7 +96,9 @@ func (s *Server) Open(ctx context.Context) error {
 	}
 	s.DB = db
 	s.Bus = event.NewLocal()
-	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle()}
+	// Token cache: a send no longer reads the token and user rows; changes
+	// on this node forget at once, other nodes within 10 s.
+	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle(), CacheTTL: 10 * time.Second}
 	s.Identity = NewIdentity(db, s.Config)
 	s.Identity.Now = s.Now
 	// Policy changes re-decide chats at once (read-only / writable, held
@@ -114,6 +116,7 @@ func (s *Server) Open(ctx context.Context) error {
 	chats.Audit = s.Audit.Record
 	s.Chats = chats
 	s.Users = &policy.UserService{Store: db, Users: db, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, u identity.UserID) {
+		s.Auth.ForgetUser(u) // the account changed: no cached copy of it
 		if err := chats.Reevaluate(ctx, "", u); err != nil {
 			s.Log.Error("reevaluate chats after a personal change", "user", u, "err", err)
 		}
@@ -122,7 +125,7 @@ func (s *Server) Open(ctx context.Context) error {
 	if err := s.openOutbox(db); err != nil {
 		return errors.Join(err, db.Close())
 	}
-	s.Invites = &invite.Service{Store: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion, Audit: s.Audit.Record}
+	s.Invites = &invite.Service{Store: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion, Audit: s.Audit.Record, PasswordChanged: s.Auth.ForgetAll}
 	chats.Inviter = s.Invites
 	sl := s.Config.Safety
 	chats.Safety = &safety.Service{Store: db, Now: s.Now, Limits: safety.Limits{RequestsPerHour: int(sl.RequestsPerHour), InvitationsPerDay: int(sl.InvitationsPerDay),
