@@ -38,6 +38,8 @@ type Deps struct {
 	Setup       Setup
 	Events      http.Handler // the WebSocket endpoint (realtime)
 	Web         http.Handler // the web client, served at / (nil: a plain page)
+	// Stats adds the node's counters to the operator's stats (may be nil).
+	Stats func() map[string]any
 	// Demo lists the demo sign-ins when the server runs with --demo.
 	Demo          []DemoAccount
 	OperatorToken string
@@ -121,6 +123,7 @@ func (a *API) routes() {
 	a.routesAdminPolicy()
 	a.routesRequests()
 	a.routesAccounts()
+	a.routesOperatorDebug()
 	a.routesAudit()
 	a.routesOutbox()
 

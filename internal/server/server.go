@@ -135,6 +135,7 @@ func (s *Server) Open(ctx context.Context) error {
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
 		Web: web.Handler(), Demo: s.demoAccounts,
 		Audit:  s.Audit,
+		Stats:  s.stats,
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
@@ -271,6 +272,16 @@ func (s *Server) startWork() {
 		defer close(s.workDone)
 		s.Outbox.Run(ctx)
 	}()
+}
+
+// stats are the node's counters for the operator.
+func (s *Server) stats() map[string]any {
+	st := s.DB.Stats()
+	out := map[string]any{"store": map[string]any{"dialect": string(s.DB.Dialect()), "writes": st.Writes, "commits": st.Commits}}
+	if l, ok := s.Bus.(*event.Local); ok {
+		out["eventConnections"] = l.Connections()
+	}
+	return out
 }
 
 // NewIdentity builds the identity service over a store (the CLI's operator
