@@ -113,52 +113,52 @@ func (db *DB) FindExternalChats(ctx context.Context, tenant identity.TenantID, u
 // FindChatAny returns a chat with its members regardless of the viewer
 // (for re-evaluation after policy changes). Errors: notFound.
 func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
-	var c chat.Chat
-	var typ string
-	var created, updated int64
-	var ext int
-	err := db.queryRow(ctx, (`SELECT id, type, topic, tenant_id, created_by, created_at, updated_at, external, COALESCE(pair_key, ''), read_only_by FROM chats WHERE id = ?`), id).
-		Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy)
-	if err != nil {
-		return chat.Chat{}, nil, notFound(err, "No chat %s.", id)
-	}
-	c.Type, c.CreatedAt, c.UpdatedAt, c.External = chat.Type(typ), fromMicros(created), fromMicros(updated), ext == 1
-	members, err := db.findMembers(ctx, id)
-	return c, members, err
+	return db.findChatMembers(ctx, id)
 }
 
 // FindChat returns a chat as viewer sees it, with its members. Errors:
 // notFound when it does not exist or viewer is not a member.
 func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) (chat.Chat, []chat.Member, error) {
-	c, err := scanChat(db.queryRow(ctx, (`SELECT ` + chatColumns + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.id = ?`), viewer, id))
-	if err != nil {
-		return chat.Chat{}, nil, notFound(err, "No chat %s.", id)
-	}
-	members, err := db.findMembers(ctx, id)
+	c, members, err := db.findChatMembers(ctx, id)
 	if err != nil {
 		return chat.Chat{}, nil, err
 	}
-	return c, members, nil
+	for _, m := range members {
+		if m.UserID == viewer && viewer != "" {
+			c.LastReadAt, c.ViewerState = m.LastReadAt, m.State
+			return c, members, nil
+		}
+	}
+	return chat.Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
 }
 
-func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error) {
-	rows, err := db.query(ctx, (`SELECT m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
-		` + userColumnsNullable + ` FROM chat_members m LEFT JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.joined_at, m.id`), id)
+// findChatMembers reads a chat and its members (with their accounts) in
+// one query: every send needs both, and this is the hottest read.
+func (db *DB) findChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
+	rows, err := db.query(ctx, (`SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by,
+		m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
+		` + userColumnsNullable + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`), id)
 	if err != nil {
-		return nil, fmt.Errorf("members of %s: %w", id, err)
+		return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
 	}
 	defer rows.Close()
+	c := chat.Chat{ID: id}
 	var out []chat.Member
 	for rows.Next() {
 		var m chat.Member
-		var roles, state string
+		var typ, roles, state string
+		var created, updated int64
+		var ext int
 		var vis, joined, read int64
 		var uid string
 		var held, filtered int
 		var u nullableUser
-		if err := rows.Scan(append([]any{&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &filtered, &uid}, u.dest()...)...); err != nil {
-			return nil, fmt.Errorf("members of %s: %w", id, err)
+		dest := []any{&typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy,
+			&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &filtered, &uid}
+		if err := rows.Scan(append(dest, u.dest()...)...); err != nil {
+			return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
 		}
+		c.Type, c.CreatedAt, c.UpdatedAt, c.External = chat.Type(typ), fromMicros(created), fromMicros(updated), ext == 1
 		m.ChatID, m.UserID, m.State = id, identity.UserID(uid), chat.RequestState(state)
 		m.VisibleFrom, m.JoinedAt, m.LastReadAt = fromMicros(vis), fromMicros(joined), fromMicros(read)
 		m.Roles = splitRoles(roles)
@@ -168,7 +168,13 @@ func (db *DB) findMembers(ctx context.Context, id chat.ID) ([]chat.Member, error
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
+	}
+	if len(out) == 0 {
+		return chat.Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
+	}
+	return c, out, nil
 }
 
 const userColumnsNullable = `COALESCE(u.tenant_id, ''), COALESCE(u.kind, ''), COALESCE(u.role, ''), COALESCE(u.display_name, ''), COALESCE(u.upn, ''), COALESCE(u.mail, ''), COALESCE(u.phone, ''), COALESCE(u.allow_chats_from_orgs, 1), COALESCE(u.created_at, 0), COALESCE(u.id, '')`
