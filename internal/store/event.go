@@ -19,9 +19,9 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 	now := time.Now().UTC()
 	out := make([]event.Event, 0, len(drafts))
 	for _, d := range drafts {
-		var seq int64
-		if err := db.txQueryRow(tx, (`UPDATE users SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`), d.UserID).Scan(&seq); err != nil {
-			return nil, fmt.Errorf("next seq of %s: %w", d.UserID, err)
+		seq, err := db.nextSeq(tx, d.UserID)
+		if err != nil {
+			return nil, err
 		}
 		if _, err := db.txExec(tx, (`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
 			d.UserID, seq, string(d.Type), d.ChatID, string(d.Payload), micros(now)); err != nil {
@@ -30,6 +30,68 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 		out = append(out, event.Event{UserID: d.UserID, Seq: seq, Type: d.Type, ChatID: d.ChatID, Payload: d.Payload, CreatedAt: now})
 	}
 	return out, nil
+}
+
+// nextSeq gives a user's next event seq. PostgreSQL (several nodes may
+// write) counts in the users row under its lock. SQLite has exactly one
+// writer, this process's writer goroutine, so the counter lives in its
+// memory: one write less per recipient, and readers' page caches survive.
+// A job's seqs count only once its savepoint is released, and a batch's
+// only once it commits (see runBatch), so a rolled-back write gives its
+// numbers back and seqs stay gapless.
+func (db *DB) nextSeq(tx *sql.Tx, user identity.UserID) (int64, error) {
+	if db.dialect != SQLite {
+		var seq int64
+		if err := db.txQueryRow(tx, (`UPDATE users SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`), user).Scan(&seq); err != nil {
+			return 0, fmt.Errorf("next seq of %s: %w", user, err)
+		}
+		return seq, nil
+	}
+	last, ok := db.seq.job[user]
+	if !ok {
+		last, ok = db.seq.batch[user]
+	}
+	if !ok {
+		last, ok = db.seq.done[user]
+	}
+	if !ok {
+		if err := db.txQueryRow(tx, (`SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?`), user).Scan(&last); err != nil {
+			return 0, fmt.Errorf("last seq of %s: %w", user, err)
+		}
+	}
+	db.seq.job[user] = last + 1
+	return last + 1, nil
+}
+
+// seqs is the writer goroutine's SQLite seq counter: done holds committed
+// values, batch those of released jobs in the open transaction, job those
+// of the running job. Only the writer goroutine touches it.
+type seqs struct {
+	done, batch, job map[identity.UserID]int64
+}
+
+func newSeqs() seqs {
+	return seqs{done: map[identity.UserID]int64{}, batch: map[identity.UserID]int64{}, job: map[identity.UserID]int64{}}
+}
+
+// jobEnded keeps (ok) or drops the running job's seqs.
+func (s *seqs) jobEnded(ok bool) {
+	if ok {
+		for u, v := range s.job {
+			s.batch[u] = v
+		}
+	}
+	clear(s.job)
+}
+
+// batchEnded keeps (committed) or drops the batch's seqs.
+func (s *seqs) batchEnded(committed bool) {
+	if committed {
+		for u, v := range s.batch {
+			s.done[u] = v
+		}
+	}
+	clear(s.batch)
 }
 
 // FindEvents returns a user's events with seq above since, oldest first.
@@ -56,8 +118,10 @@ func (db *DB) FindEvents(ctx context.Context, userID identity.UserID, since int6
 // LastSeq returns a user's latest seq.
 func (db *DB) LastSeq(ctx context.Context, userID identity.UserID) (int64, error) {
 	var seq int64
-	if err := db.queryRow(ctx, (`SELECT event_seq FROM users WHERE id = ?`), userID).Scan(&seq); err != nil {
-		return 0, notFound(err, "No user %s.", userID)
+	// The events themselves are the truth on both stores (SQLite keeps no
+	// counter in the users row).
+	if err := db.queryRow(ctx, (`SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?`), userID).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("last seq of %s: %w", userID, err)
 	}
 	return seq, nil
 }

@@ -67,6 +67,7 @@ type DB struct {
 	readStmts, writeStmts sync.Map // query text -> *sql.Stmt
 
 	writes, commits atomic.Int64
+	seq             seqs // the writer goroutine's, SQLite only
 }
 
 // WriteStats counts the writes acknowledged and the transactions that
@@ -95,7 +96,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	db := &DB{dialect: cfg.Dialect, log: cfg.Logger, jobs: make(chan *job, 4096), maxBatch: cfg.MaxBatch,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), seq: newSeqs()}
 	var err error
 	switch cfg.Dialect {
 	case SQLite:
@@ -300,6 +301,7 @@ func (db *DB) runBatch(batch []*job) {
 		}
 		if single {
 			results[i] = j.fn(tx)
+			db.seq.jobEnded(results[i] == nil)
 			continue
 		}
 		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
@@ -307,6 +309,7 @@ func (db *DB) runBatch(batch []*job) {
 			continue
 		}
 		if err := j.fn(tx); err != nil {
+			db.seq.jobEnded(false)
 			results[i] = err
 			if _, rerr := tx.Exec("ROLLBACK TO SAVEPOINT w"); rerr != nil {
 				results[i] = errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
@@ -319,20 +322,24 @@ func (db *DB) runBatch(batch []*job) {
 		if _, err := tx.Exec("RELEASE SAVEPOINT w"); err != nil {
 			results[i] = fmt.Errorf("release savepoint: %w", err)
 		}
+		db.seq.jobEnded(results[i] == nil)
 	}
 	if single && results[0] != nil {
 		if err := tx.Rollback(); err != nil {
 			db.log.Error("rollback", "err", err)
 		}
+		db.seq.batchEnded(false)
 		batch[0].done <- results[0]
 		return
 	}
 	if err := tx.Commit(); err != nil {
+		db.seq.batchEnded(false)
 		for _, j := range batch {
 			j.done <- fmt.Errorf("commit: %w", err)
 		}
 		return
 	}
+	db.seq.batchEnded(true)
 	db.commits.Add(1)
 	db.writes.Add(int64(len(batch)))
 	for i, j := range batch {
