@@ -8,6 +8,7 @@ package chat
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"time"
 
 	"github.com/parleychat/parley/internal/identity"
@@ -82,14 +83,7 @@ type Member struct {
 }
 
 // IsOwner reports whether the member has the owner role.
-func (m *Member) IsOwner() bool {
-	for _, r := range m.Roles {
-		if r == "owner" {
-			return true
-		}
-	}
-	return false
-}
+func (m *Member) IsOwner() bool { return slices.Contains(m.Roles, "owner") }
 
 // Mention is an @mention inside a message body (Graph chatMessageMention).
 type Mention struct {

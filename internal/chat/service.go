@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -215,7 +216,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 			return Chat{}, false, err
 		}
 		if tg.user != nil && tg.user.ID == actor.ID {
-			ownerSelf = ownerSelf || hasOwner(nm.Roles)
+			ownerSelf = ownerSelf || slices.Contains(nm.Roles, "owner")
 			continue
 		}
 		key := tg.address
@@ -259,7 +260,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 	var invites []int
 	for i, tg := range targets {
 		m := Member{ID: NewMemberID(), ChatID: c.ID, JoinedAt: now, VisibleFrom: now, AddedBy: actor.ID, Roles: []string{}}
-		if nc.Type == OneOnOne || hasOwner(roles[i]) {
+		if nc.Type == OneOnOne || slices.Contains(roles[i], "owner") {
 			m.Roles = []string{"owner"}
 		}
 		adm, err := s.admit(ctx, actor, tg, m)
@@ -339,15 +340,6 @@ func (s *Service) arrivalDrafts(c *Chat, members []Member, from *identity.User) 
 		}
 	}
 	return drafts
-}
-
-func hasOwner(roles []string) bool {
-	for _, r := range roles {
-		if r == "owner" {
-			return true
-		}
-	}
-	return false
 }
 
 // Get returns a chat the actor is in. Errors: notFound.

@@ -8,6 +8,7 @@ package event
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -68,7 +69,7 @@ func AppendFrame(dst []byte, seq int64, payload []byte) []byte {
 		return append(dst, payload...)
 	}
 	dst = append(dst, `{"seq":`...)
-	dst = appendInt(dst, seq)
+	dst = strconv.AppendInt(dst, seq, 10)
 	if len(payload) > 2 {
 		dst = append(dst, ',')
 		dst = append(dst, payload[1:]...)
@@ -76,20 +77,6 @@ func AppendFrame(dst []byte, seq int64, payload []byte) []byte {
 		dst = append(dst, '}')
 	}
 	return dst
-}
-
-func appendInt(dst []byte, n int64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	if n == 0 {
-		return append(dst, '0')
-	}
-	for n > 0 {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(dst, buf[i:]...)
 }
 
 // Bus carries committed events to the connections of their users, on this

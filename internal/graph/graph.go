@@ -7,6 +7,7 @@ package graph
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
@@ -255,25 +256,7 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 
 // MessageIDString formats a message id as Graph does (a decimal string).
 func MessageIDString(id chat.MessageID) string {
-	return itoa(int64(id))
-}
-
-func itoa(n int64) string {
-	return string(appendInt(nil, n))
-}
-
-func appendInt(dst []byte, n int64) []byte {
-	if n == 0 {
-		return append(dst, '0')
-	}
-	var buf [20]byte
-	i := len(buf)
-	for n > 0 {
-		i--
-		buf[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(dst, buf[i:]...)
+	return strconv.FormatInt(int64(id), 10)
 }
 
 // Encoder builds event payloads; it implements chat.Encoder.

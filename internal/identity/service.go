@@ -3,12 +3,12 @@ package identity
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/errcode"
 )
 
@@ -72,16 +72,6 @@ func cleanName(s, what string) (string, error) {
 	return s, nil
 }
 
-// NormalizeEmail lower-cases and checks a plain e-mail address.
-func NormalizeEmail(s string) (string, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
-		return "", errcode.New(errcode.BadRequest, "%q is not an e-mail address.", s)
-	}
-	return s, nil
-}
-
 // CreateTenant creates a tenant with verified domains and its first admin,
 // whose sign-in name must be in one of the domains. Errors: badRequest,
 // domainTaken.
@@ -121,7 +111,8 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 	if err != nil {
 		return User{}, "", err
 	}
-	upn, err := NormalizeEmail(na.UPN)
+	addr, err := address.ParseEmail(na.UPN)
+	upn := addr.Value
 	if err != nil {
 		return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName %q is not an e-mail address.", na.UPN)
 	}
