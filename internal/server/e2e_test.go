@@ -1,16 +1,11 @@
 package server_test
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -28,8 +23,6 @@ import (
 // relative to this package's directory.
 var e2eDir = filepath.Join("..", "..", "test", "e2e")
 
-var e2eSummary = regexp.MustCompile(`^e2e: (\d+) passed, (\d+) failed$`)
-
 // TestWebClientE2E drives the web client (internal/web/dist, built from
 // web/) in headless Chromium through test/e2e/run.mjs against real servers
 // with a real SMTP recorder: sign-in, an invitation by email to an unknown
@@ -41,17 +34,7 @@ var e2eSummary = regexp.MustCompile(`^e2e: (\d+) passed, (\d+) failed$`)
 // sizes, with screenshots. It needs Node, `npm ci --prefix test/e2e` and
 // Debian's chromium; it fails, never skips, without them.
 func TestWebClientE2E(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not on PATH (%v): this test drives the web client in Chromium; install Node.js 20 or later, then run `npm ci --prefix test/e2e` from the repository root", err)
-	}
-	dir, err := filepath.Abs(e2eDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core", "package.json")); err != nil {
-		t.Fatalf("test/e2e/node_modules is missing or incomplete (%v): run `npm ci --prefix test/e2e` from the repository root", err)
-	}
+	node, dir := mustNodeProject(t, e2eDir, filepath.Join("playwright-core", "package.json"), "drives the web client in Chromium")
 	chromium := os.Getenv("PARLEY_CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
@@ -102,11 +85,7 @@ func TestWebClientE2E(t *testing.T) {
 	helper := httptest.NewServer(mailHelper(w.Mail))
 	t.Cleanup(helper.Close)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "run.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(e2eEnv(os.Environ()),
+	runNodeScript(t, node, dir, "e2e", 4*time.Minute,
 		"BASE="+w.URL(),
 		"SETUP_BASE="+fresh.URL(),
 		"SETUP_TOKEN="+setupToken[1],
@@ -119,48 +98,7 @@ func TestWebClientE2E(t *testing.T) {
 		"CHROMIUM="+chromium,
 		"SHOTS="+shots,
 	)
-	cmd.WaitDelay = 5 * time.Second
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-
-	var (
-		wg      sync.WaitGroup
-		summary []string
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			t.Log("node: " + line)
-			if m := e2eSummary.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
-				summary = m
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr) // drain after an over-long line so node never blocks on a full pipe
-	}()
-	err = cmd.Run()
-	_ = pw.Close() // Close of an io.PipeWriter never fails
-	wg.Wait()
 	t.Logf("screenshots are in %s", shots)
-
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("node run.mjs did not finish in time: %v", ctx.Err())
-	case errors.As(err, &exit):
-		t.Fatalf("node run.mjs failed (%v): see the node lines above", err)
-	case err != nil:
-		t.Fatalf("run node run.mjs: %v", err)
-	}
-	if summary == nil {
-		t.Fatal(`node run.mjs exited 0 without its "e2e: N passed, M failed" line`)
-	}
-	if summary[2] != "0" || summary[1] == "0" {
-		t.Fatalf("node run.mjs: %s", summary[0])
-	}
 }
 
 var (
@@ -203,21 +141,6 @@ func mailHelper(m *mailtest.Server) http.Handler {
 			time.Sleep(25 * time.Millisecond)
 		}
 	})
-}
-
-// e2eEnv is the environment node inherits, without what the test sets.
-func e2eEnv(environ []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		name, _, _ := strings.Cut(kv, "=")
-		switch name {
-		case "NODE_OPTIONS", "BASE", "SETUP_BASE", "SETUP_TOKEN", "HELPER", "PASSWORD", "ADMIN", "ALICE", "ALICE_ID",
-			"BOB", "BOB_ID", "PAT", "PAT_ID", "CHROMIUM", "SHOTS":
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }
 
 // syncBuffer is a bytes.Buffer safe for the server's writes and our read.
