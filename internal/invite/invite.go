@@ -314,27 +314,17 @@ func (s *Service) Verify(ctx context.Context, email, phone, code string) (identi
 	if err != nil {
 		return identity.User{}, err
 	}
-	bad := errcode.New(errcode.BadRequest, "The code is wrong or has expired; request a new one.")
 	c, err := s.Store.FindSignupCode(ctx, addr.Value)
-	if errcode.Is(err, errcode.NotFound) {
-		return identity.User{}, bad
-	}
-	if err != nil {
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
 		return identity.User{}, fmt.Errorf("verify: %w", err)
 	}
-	if c.CodeHash == "" || c.Attempts >= MaxCodeAttempts || !s.Now().Before(c.ExpiresAt) {
-		return identity.User{}, bad
-	}
-	if subtle.ConstantTimeCompare([]byte(codeHash(addr.Value, strings.TrimSpace(code))), []byte(c.CodeHash)) != 1 {
-		if err := s.Store.CountSignupAttempt(ctx, addr.Value); err != nil {
-			return identity.User{}, fmt.Errorf("verify: %w", err)
-		}
-		return identity.User{}, bad
+	if err := s.checkCode(ctx, addr.Value, code, c.CodeHash, c.ExpiresAt, c.Attempts, err == nil, s.Store.CountSignupAttempt); err != nil {
+		return identity.User{}, err
 	}
 	u := personal(addr, c.DisplayName, s.Now())
 	if err := s.Store.CreatePersonal(ctx, u, c.PasswordHash, addr.Value, "", s.Now()); err != nil {
 		if errcode.Is(err, errcode.Conflict) {
-			return identity.User{}, bad
+			return identity.User{}, errBadCode
 		}
 		return identity.User{}, err
 	}
@@ -393,22 +383,12 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 	if err := auth.CheckPassword(password); err != nil {
 		return err
 	}
-	bad := errcode.New(errcode.BadRequest, "The code is wrong or has expired; request a new one.")
 	want, expires, attempts, err := s.Store.FindResetCode(ctx, addr.Value)
-	if errcode.Is(err, errcode.NotFound) {
-		return bad
-	}
-	if err != nil {
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
 		return fmt.Errorf("reset: %w", err)
 	}
-	if want == "" || attempts >= MaxCodeAttempts || !s.Now().Before(expires) {
-		return bad
-	}
-	if subtle.ConstantTimeCompare([]byte(codeHash(addr.Value, strings.TrimSpace(code))), []byte(want)) != 1 {
-		if err := s.Store.CountResetAttempt(ctx, addr.Value); err != nil {
-			return fmt.Errorf("reset: %w", err)
-		}
-		return bad
+	if err := s.checkCode(ctx, addr.Value, code, want, expires, attempts, err == nil, s.Store.CountResetAttempt); err != nil {
+		return err
 	}
 	hash, err := s.Hash(ctx, password)
 	if err != nil {
@@ -419,6 +399,26 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 	}
 	if s.PasswordChanged != nil {
 		s.PasswordChanged()
+	}
+	return nil
+}
+
+// errBadCode is the one answer to every wrong, used, expired or unknown code.
+var errBadCode = errcode.New(errcode.BadRequest, "The code is wrong or has expired; request a new one.")
+
+// checkCode checks a typed 6-digit code against a pending one (found:
+// whether there is one; an empty hash never matches) and counts a wrong
+// try; after MaxCodeAttempts even the right code fails.
+func (s *Service) checkCode(ctx context.Context, addr, code, want string, expires time.Time, attempts int, found bool,
+	countAttempt func(ctx context.Context, addr string) error) error {
+	if !found || want == "" || attempts >= MaxCodeAttempts || !s.Now().Before(expires) {
+		return errBadCode
+	}
+	if subtle.ConstantTimeCompare([]byte(codeHash(addr, strings.TrimSpace(code))), []byte(want)) != 1 {
+		if err := countAttempt(ctx, addr); err != nil {
+			return fmt.Errorf("count attempt: %w", err)
+		}
+		return errBadCode
 	}
 	return nil
 }
