@@ -90,6 +90,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "\nratio     parley / ceiling = %.3f  (%.0f accepted msg/s vs %.0f req/s%s)\n", r.Ratio, r.Parley.Throughput, r.Ceiling.Throughput, what)
 	}
+	if r.Store != nil {
+		fmt.Fprintf(&b, "store     %d writes in %d commits (%.1f per commit) while measured\n", r.Store.Writes, r.Store.Commits, r.Store.WritesPerCommit)
+	}
 	fmt.Fprintf(&b, "read-back %d/%d acknowledged messages found\n", r.ReadBack.Found, r.ReadBack.Checked)
 	for _, p := range phases {
 		if len(p.Errors) == 0 {

@@ -28,8 +28,30 @@ type Report struct {
 	// requests per second, in the same run: the headline figure.
 	Ratio    float64  `json:"ratioToCeiling,omitempty"`
 	ReadBack ReadBack `json:"readBack"`
-	Profiles []string `json:"profiles,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	// Store is the server's group commit during the measured slices (from
+	// the operator stats; absent when the server does not report them).
+	Store    *StoreStats `json:"store,omitempty"`
+	Profiles []string    `json:"profiles,omitempty"`
+	Warnings []string    `json:"warnings,omitempty"`
+}
+
+// StoreStats are the writes and commits of the server's group commit in
+// the measured slices: WritesPerCommit is the average group size.
+type StoreStats struct {
+	Writes          int64   `json:"writes"`
+	Commits         int64   `json:"commits"`
+	WritesPerCommit float64 `json:"writesPerCommit"`
+}
+
+// operatorStats reads the server's write counters.
+func operatorStats(ctx context.Context, cl *client, token string) (StoreStats, error) {
+	var st struct {
+		Store StoreStats `json:"store"`
+	}
+	if err := cl.do(ctx, http.MethodGet, "/parley/v1/operator/stats", token, nil, &st); err != nil {
+		return StoreStats{}, err
+	}
+	return st.Store, nil
 }
 
 // Machine describes where the run happened.
@@ -227,6 +249,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	if c.Warmup > 0 {
 		turns(c.Warmup, false, 0)
 	}
+	statsBefore, statsErr := operatorStats(ctx, cl, t.OperatorToken)
 	prof := &profiles{c: &c}
 	prof.start()
 	for k, left := 0, c.Duration; left > 0 && ctx.Err() == nil && !parley.done(); k++ {
@@ -235,6 +258,13 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		left -= d
 	}
 	written, perr := prof.stop()
+	if statsErr == nil {
+		if after, err := operatorStats(ctx, cl, t.OperatorToken); err == nil && after.Commits > statsBefore.Commits {
+			st := StoreStats{Writes: after.Writes - statsBefore.Writes, Commits: after.Commits - statsBefore.Commits}
+			st.WritesPerCommit = float64(st.Writes) / float64(st.Commits)
+			rep.Store = &st
+		}
+	}
 	rep.Profiles = written
 	if perr != nil {
 		rep.Warnings = append(rep.Warnings, perr.Error())

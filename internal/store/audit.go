@@ -25,7 +25,7 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (int64, error) {
 		}
 	}
 	var id int64
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		err := db.txQueryRow(tx, (`INSERT INTO audit (tenant_id, at, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
 			e.TenantID, micros(e.Time), e.Actor, e.Action, e.Target, string(details)).Scan(&id)
 		if err != nil {

@@ -34,7 +34,7 @@ func scanChat(s scanner) (chat.Chat, error) {
 // account and roles.
 func (db *DB) UpdateMember(ctx context.Context, m chat.Member, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{m.ChatID}}, func(tx *sql.Tx) error {
 		if err := db.updateMember(tx, m); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ func (db *DB) CountMessagesBy(ctx context.Context, chatID chat.ID, sender identi
 // SetReadOnly stores whose setting made a chat read-only ("" = writable).
 func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
 		if _, err := db.txExec(tx, (`UPDATE chats SET read_only_by = ? WHERE id = ?`), by, chatID); err != nil {
 			return fmt.Errorf("set read-only: %w", err)
 		}
@@ -135,6 +135,20 @@ func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) 
 // findChatMembers reads a chat and its members (with their accounts) in
 // one query: every send needs both, and this is the hottest read.
 func (db *DB) findChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
+	c, members, ok, ticket := db.chats.get(id)
+	if ok {
+		return c, members, nil
+	}
+	c, members, err := db.readChatMembers(ctx, id)
+	if err == nil {
+		db.chats.put(ticket, c, members)
+	}
+	return c, members, err
+}
+
+// readChatMembers reads a chat and its members (with their accounts) in
+// one query.
+func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
 	rows, err := db.query(ctx, (`SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by,
 		m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
 		` + userColumnsNullable + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`), id)
@@ -242,7 +256,7 @@ func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.
 // oneOnOne pair has a chat already.
 func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{c.ID}}, func(tx *sql.Tx) error {
 		_, err := db.txExec(tx, (`INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			c.ID, string(c.Type), c.Topic, c.TenantID, c.CreatedBy, micros(c.CreatedAt), micros(c.UpdatedAt), boolInt(c.External), nullString(c.PairKey))
 		if isUnique(err) {
@@ -280,7 +294,7 @@ func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
 // UpdateChat stores a chat's topic and activity time.
 func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{c.ID}}, func(tx *sql.Tx) error {
 		if _, err := db.txExec(tx, (`UPDATE chats SET topic = ?, updated_at = ? WHERE id = ?`), c.Topic, micros(c.UpdatedAt), c.ID); err != nil {
 			return fmt.Errorf("update chat: %w", err)
 		}
@@ -294,7 +308,7 @@ func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft)
 // AddMember stores a member. Errors: conflict when already a member.
 func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{m.ChatID}}, func(tx *sql.Tx) error {
 		if err := db.insertMember(tx, m); err != nil {
 			return err
 		}
@@ -311,7 +325,7 @@ func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft
 // RemoveMember deletes a member. Errors: notFound.
 func (db *DB) RemoveMember(ctx context.Context, chatID chat.ID, memberID string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
 		res, err := db.txExec(tx, (`DELETE FROM chat_members WHERE chat_id = ? AND id = ?`), chatID, memberID)
 		if err != nil {
 			return fmt.Errorf("delete member: %w", err)
@@ -395,7 +409,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, build func(*ch
 		return nil, err
 	}
 	var evs []event.Event
-	err = db.inWrite(ctx, func(tx *sql.Tx) error {
+	err = db.inWriteTouching(ctx, touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)}, func(tx *sql.Tx) error {
 		var id int64
 		err := db.txQueryRow(tx, (`INSERT INTO messages (chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 			m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, mentions, atts).Scan(&id)
@@ -472,7 +486,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 		return nil, err
 	}
 	var evs []event.Event
-	err = db.inWrite(ctx, func(tx *sql.Tx) error {
+	err = db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		_, err := db.txExec(tx, (`UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`),
 			micros(m.ModifiedAt), micros(m.DeletedAt), m.ContentType, m.Content, mentions, atts, m.ChatID, m.ID)
 		if err != nil {
@@ -487,7 +501,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 // MarkRead sets a member's read mark.
 func (db *DB) MarkRead(ctx context.Context, chatID chat.ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
 		if _, err := db.txExec(tx, (`UPDATE chat_members SET last_read_at = ? WHERE chat_id = ? AND user_id = ?`), micros(at), chatID, userID); err != nil {
 			return fmt.Errorf("mark read: %w", err)
 		}

@@ -11,26 +11,49 @@ import (
 )
 
 // insertEvents gives each draft the next seq of its user and stores it, in
-// the transaction of the change it describes.
+// the transaction of the change it describes: one multi-row INSERT per
+// eventChunk drafts (a message to a 1:1 chat is one statement, not two).
 func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, error) {
 	if len(drafts) == 0 {
 		return nil, nil
 	}
 	now := time.Now().UTC()
+	at := micros(now)
 	out := make([]event.Event, 0, len(drafts))
-	for _, d := range drafts {
-		seq, err := db.nextSeq(tx, d.UserID)
-		if err != nil {
-			return nil, err
+	args := make([]any, 0, 6*min(len(drafts), eventChunk))
+	for start := 0; start < len(drafts); start += eventChunk {
+		chunk := drafts[start:min(start+eventChunk, len(drafts))]
+		args = args[:0]
+		for _, d := range chunk {
+			seq, err := db.nextSeq(tx, d.UserID)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, d.UserID, seq, string(d.Type), d.ChatID, string(d.Payload), at)
+			out = append(out, event.Event{UserID: d.UserID, Seq: seq, Type: d.Type, ChatID: d.ChatID, Payload: d.Payload, CreatedAt: now})
 		}
-		if _, err := db.txExec(tx, (`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-			d.UserID, seq, string(d.Type), d.ChatID, string(d.Payload), micros(now)); err != nil {
-			return nil, fmt.Errorf("insert event: %w", err)
+		if _, err := db.txExec(tx, insertEventsSQL(len(chunk)), args...); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
 		}
-		out = append(out, event.Event{UserID: d.UserID, Seq: seq, Type: d.Type, ChatID: d.ChatID, Payload: d.Payload, CreatedAt: now})
 	}
 	return out, nil
 }
+
+// eventChunk caps the rows of one INSERT (and so the distinct statements
+// the prepared-statement cache holds for it).
+const eventChunk = 32
+
+// eventInserts[n] inserts n events.
+var eventInserts = func() (qs [eventChunk + 1]string) {
+	q := `INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`
+	for n := 1; n <= eventChunk; n++ {
+		qs[n] = q
+		q += `, (?, ?, ?, ?, ?, ?)`
+	}
+	return qs
+}()
+
+func insertEventsSQL(n int) string { return eventInserts[n] }
 
 // nextSeq gives a user's next event seq. PostgreSQL (several nodes may
 // write) counts in the users row under its lock. SQLite has exactly one

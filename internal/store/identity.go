@@ -230,7 +230,7 @@ func (db *DB) FindCredentials(ctx context.Context, name string) ([]auth.Credenti
 
 // CreateToken stores a token hash.
 func (db *DB) CreateToken(ctx context.Context, hash []byte, userID identity.UserID, expires time.Time) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		_, err := db.txExec(tx, (`INSERT INTO tokens (hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`), hex.EncodeToString(hash), userID, micros(expires), time.Now().UnixMicro())
 		if err != nil {
 			return fmt.Errorf("insert token: %w", err)
@@ -252,7 +252,7 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (identity.UserID, time
 
 // DeleteToken revokes a token.
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		if _, err := db.txExec(tx, (`DELETE FROM tokens WHERE hash = ?`), hex.EncodeToString(hash)); err != nil {
 			return fmt.Errorf("delete token: %w", err)
 		}

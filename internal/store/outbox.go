@@ -46,7 +46,7 @@ func (db *DB) insertOutbox(tx *sql.Tx, m outbox.Message) error {
 // EnqueueOutbox stores a new message; it returns once the message is
 // committed.
 func (db *DB) EnqueueOutbox(ctx context.Context, m outbox.Message) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error { return db.insertOutbox(tx, m) })
+	return db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error { return db.insertOutbox(tx, m) })
 }
 
 // FindDueOutbox returns up to limit pending messages due at or before now,
@@ -64,7 +64,7 @@ func (db *DB) FindDueOutbox(ctx context.Context, now time.Time, limit int) ([]ou
 // is still pending and due at due, and reports whether it did.
 func (db *DB) ClaimOutbox(ctx context.Context, id string, due, until time.Time) (bool, error) {
 	var won bool
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		res, err := db.txExec(tx, (`UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND ` + outboxPending + ` AND next_attempt_at = ?`),
 			micros(until), id, micros(due))
 		if err != nil {
@@ -105,7 +105,7 @@ func (db *DB) MarkOutboxFailed(ctx context.Context, id string, at time.Time, err
 }
 
 func (db *DB) updatePendingOutbox(ctx context.Context, id, what, query string, args ...any) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		res, err := db.txExec(tx, (query), args...)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", what, id, err)

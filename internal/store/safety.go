@@ -25,7 +25,7 @@ func (db *DB) CountRequestsSince(ctx context.Context, sender identity.UserID, si
 // distinct chats that got it from sender since a time.
 func (db *DB) RecordRequestContent(ctx context.Context, sender identity.UserID, hash, chatID string, at, since time.Time) (int, error) {
 	var n int
-	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+	err := db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		if _, err := db.txExec(tx, (`INSERT INTO request_content (sender_id, hash, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), sender, hash, chatID, micros(at)); err != nil {
 			return fmt.Errorf("record content: %w", err)
 		}

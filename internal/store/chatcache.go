@@ -1,0 +1,158 @@
+package store
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleychat/parley/internal/chat"
+)
+
+// chatCache keeps chats with their members in memory: every send, typing
+// signal and history page starts by reading them, and they change rarely.
+// All writes go through this process's writer (one node per database, see
+// docs/decisions.md), which invalidates after COMMIT: a write names the
+// chat it touched (touch), or invalidates everything (touchAll, the
+// default, for writes that may change accounts shown in members). A reader
+// takes a ticket before it reads the database and may fill the cache only
+// if nothing was invalidated since, so a read that raced a commit never
+// stores what that commit replaced.
+type chatCache struct {
+	mu    sync.RWMutex
+	gen   uint64 // bumped by invalidateAll
+	slots map[chat.ID]*chatSlot
+	max   int
+}
+
+type chatSlot struct {
+	ver   uint64 // bumped by each invalidation of the chat
+	entry *chatEntry
+}
+
+type chatEntry struct {
+	gen     uint64
+	c       chat.Chat
+	members []chat.Member
+	updated atomic.Int64 // UpdatedAt in micros: raised by each message
+}
+
+type chatTicket struct{ gen, ver uint64 }
+
+func newChatCache(max int) *chatCache {
+	return &chatCache{slots: make(map[chat.ID]*chatSlot), max: max}
+}
+
+// get returns a copy of the cached chat and members, or a ticket to fill it.
+func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, chatTicket) {
+	cc.mu.RLock()
+	defer cc.mu.RUnlock()
+	s := cc.slots[id]
+	if s == nil {
+		return chat.Chat{}, nil, false, chatTicket{gen: cc.gen}
+	}
+	if e := s.entry; e != nil && e.gen == cc.gen {
+		c := e.c
+		c.UpdatedAt = fromMicros(e.updated.Load())
+		return c, slices.Clone(e.members), true, chatTicket{}
+	}
+	return chat.Chat{}, nil, false, chatTicket{gen: cc.gen, ver: s.ver}
+}
+
+// put fills the cache with what was read under t, unless a write
+// invalidated the chat since t was taken.
+func (cc *chatCache) put(t chatTicket, c chat.Chat, members []chat.Member) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if t.gen != cc.gen {
+		return
+	}
+	s := cc.slots[c.ID]
+	switch {
+	case s == nil && t.ver != 0, s != nil && s.ver != t.ver:
+		return
+	case s == nil:
+		if len(cc.slots) >= cc.max {
+			cc.resetLocked()
+			return
+		}
+		s = &chatSlot{}
+		cc.slots[c.ID] = s
+	}
+	e := &chatEntry{gen: cc.gen, c: c, members: slices.Clone(members)}
+	e.updated.Store(micros(c.UpdatedAt))
+	s.entry = e
+}
+
+// invalidate drops a chat after a committed write changed it.
+func (cc *chatCache) invalidate(id chat.ID) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	s := cc.slots[id]
+	if s == nil {
+		if len(cc.slots) >= cc.max {
+			cc.resetLocked()
+			return
+		}
+		s = &chatSlot{}
+		cc.slots[id] = s
+	}
+	s.ver++
+	s.entry = nil
+}
+
+// invalidateAll drops every chat.
+func (cc *chatCache) invalidateAll() {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cc.resetLocked()
+}
+
+// resetLocked empties the cache; the new generation voids every ticket
+// taken before, which the per-chat versions dropped here can no longer do.
+func (cc *chatCache) resetLocked() {
+	cc.gen++
+	clear(cc.slots)
+}
+
+// touched records a new message's time on the cached chat, which orders
+// chat lists (no invalidation: members did not change).
+func (cc *chatCache) touched(id chat.ID, updatedMicros int64) {
+	cc.mu.RLock()
+	defer cc.mu.RUnlock()
+	if s := cc.slots[id]; s != nil && s.entry != nil {
+		for {
+			cur := s.entry.updated.Load()
+			if cur >= updatedMicros || s.entry.updated.CompareAndSwap(cur, updatedMicros) {
+				return
+			}
+		}
+	}
+}
+
+// touch says what a write changed, for the chat cache.
+type touch struct {
+	all   bool      // anything, accounts included: drop every chat
+	chats []chat.ID // these chats' rows or members
+	// message is set by a new message: only its chat's UpdatedAt moves.
+	message      chat.ID
+	messageAtMic int64
+}
+
+var touchAll = touch{all: true}
+
+// touchNone is a write that changes no chat, member or account.
+var touchNone = touch{}
+
+func (db *DB) applyTouch(t *touch) {
+	switch {
+	case t.all:
+		db.chats.invalidateAll()
+	default:
+		for _, id := range t.chats {
+			db.chats.invalidate(id)
+		}
+		if t.message != "" {
+			db.chats.touched(t.message, t.messageAtMic)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package store
+
+import (
+	"testing"
+
+	"github.com/parleychat/parley/internal/chat"
+)
+
+// TestChatCacheRefusesRacedFills: a read that started before a write
+// committed must not fill the cache with what the write replaced, whether
+// the write named the chat, emptied the whole cache, or the cache was reset
+// for size in between.
+func TestChatCacheRefusesRacedFills(t *testing.T) {
+	old := []chat.Member{{ID: "m1", State: chat.Pending}}
+	cases := map[string]func(cc *chatCache){
+		"invalidate":    func(cc *chatCache) { cc.invalidate("c1") },
+		"invalidateAll": func(cc *chatCache) { cc.invalidateAll() },
+		"reset for size": func(cc *chatCache) {
+			cc.invalidate("c1")
+			for i := range cc.max {
+				cc.invalidate(chat.ID(rune('a' + i)))
+			}
+		},
+	}
+	for name, write := range cases {
+		t.Run(name, func(t *testing.T) {
+			cc := newChatCache(4)
+			// Cached before: the raced read must not bring the old rows back either.
+			_, _, _, t0 := cc.get("c1")
+			cc.put(t0, chat.Chat{ID: "c1"}, old)
+			if _, _, ok, _ := cc.get("c1"); !ok {
+				t.Fatal("a fill with a fresh ticket was refused")
+			}
+			cc.invalidate("c1")
+			_, _, ok, ticket := cc.get("c1") // a reader misses and reads the database ...
+			if ok {
+				t.Fatal("hit after invalidate")
+			}
+			write(cc)                                // ... a write commits and invalidates ...
+			cc.put(ticket, chat.Chat{ID: "c1"}, old) // ... and the reader fills with the old rows.
+			if _, _, ok, _ := cc.get("c1"); ok {
+				t.Fatal("the raced fill was kept")
+			}
+			// The next reader fills normally.
+			_, _, _, t2 := cc.get("c1")
+			cc.put(t2, chat.Chat{ID: "c1"}, []chat.Member{{ID: "m1", State: chat.Accepted}})
+			if _, ms, ok, _ := cc.get("c1"); !ok || ms[0].State != chat.Accepted {
+				t.Fatalf("after a fresh fill: ok=%v members=%v", ok, ms)
+			}
+		})
+	}
+}
