@@ -54,3 +54,38 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestWALStartsOverUnderSteadyWrites: with writes arriving all the time the
+// checkpointer never finds the WAL fully copied at the start of a write, so
+// without the writer's restart the log would only grow.
+func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{Dialect: SQLite, Path: filepath.Join(t.TempDir(), "p.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.walRestartFrames = 256 // before the first write: the job channel orders it
+	payload := []byte(`{"text":"` + strings.Repeat("x", 2000) + `"}`)
+	const batches = 300 // 15,000 events of 2 KB: ~8,000 pages of WAL without restarts
+	for i := range batches {
+		if err := db.inWrite(ctx, func(tx *sql.Tx) error {
+			drafts := make([]event.Draft, 50)
+			for k := range drafts {
+				drafts[k] = event.Draft{UserID: identity.UserID("u" + string(rune('a'+i%26))), Type: event.MessageCreated, Payload: payload}
+			}
+			_, err := db.insertEvents(tx, drafts)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var busy, frames, copied int64
+	if err := db.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("WAL frames at the end: %d", frames)
+	if frames > 4000 {
+		t.Fatalf("the WAL holds %d frames after %d batches: it never started over", frames, batches)
+	}
+}

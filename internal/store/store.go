@@ -69,6 +69,9 @@ type DB struct {
 	readStmts, writeStmts sync.Map // query text -> *sql.Stmt
 
 	writes, commits atomic.Int64
+	// walFrames is the WAL's length at the checkpointer's last run.
+	walFrames        atomic.Int64
+	walRestartFrames int64
 	seq             seqs // the writer goroutine's, SQLite only
 	chats           *chatCache
 }
@@ -100,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	db := &DB{dialect: cfg.Dialect, log: cfg.Logger, jobs: make(chan *job, 4096), maxBatch: cfg.MaxBatch,
-		stop: make(chan struct{}), done: make(chan struct{}), seq: newSeqs(), chats: newChatCache(chatCacheSize)}
+		stop: make(chan struct{}), done: make(chan struct{}), seq: newSeqs(), chats: newChatCache(chatCacheSize), walRestartFrames: walRestartFrames}
 	var err error
 	switch cfg.Dialect {
 	case SQLite:
@@ -134,7 +137,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	// read back below: a silently ignored journal mode costs 10x (STACK.md).
 	// wal_autocheckpoint(0): the writer never checkpoints inside a commit;
 	// the checkpointer does it beside it (see checkpointer).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return fmt.Errorf("open sqlite %s: %w", path, err)
@@ -203,6 +206,8 @@ func (db *DB) checkpointer(every time.Duration) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := db.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
 			db.log.Warn("checkpoint", "err", err)
+		} else {
+			db.walFrames.Store(frames)
 		}
 		cancel()
 	}
@@ -346,7 +351,32 @@ func (db *DB) writer() {
 			}
 		}
 		db.runBatch(batch)
+		if db.walFrames.Load() >= db.walRestartFrames {
+			db.restartWAL()
+		}
 	}
+}
+
+// walRestartFrames is the WAL length (pages) at which the writer brings
+// the checkpointer's work to an end (see restartWAL).
+const walRestartFrames = 8192
+
+// restartWAL lets the WAL start over from its beginning. SQLite does that
+// when a write transaction begins with every frame checkpointed, which
+// under a steady stream of writes the checkpointer beside the writer never
+// sees: the writer has always committed more by the time it finishes. So
+// once the WAL is long, the writer checkpoints between two transactions
+// (only the frames since the checkpointer's last run are left to copy),
+// and its next transaction restarts the log; journal_size_limit then
+// truncates the file.
+func (db *DB) restartWAL() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var busy, frames, copied int64
+	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		db.log.Warn("checkpoint", "err", err)
+	}
+	db.walFrames.Store(0)
 }
 
 // runBatch commits a group of writes. It first runs them back to back in
