@@ -72,8 +72,8 @@ type DB struct {
 	// walFrames is the WAL's length at the checkpointer's last run.
 	walFrames        atomic.Int64
 	walRestartFrames int64
-	seq             seqs // the writer goroutine's, SQLite only
-	chats           *chatCache
+	seq              seqs // the writer goroutine's, SQLite only
+	chats            *chatCache
 }
 
 // WriteStats counts the writes acknowledged and the transactions that
