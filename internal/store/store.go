@@ -63,6 +63,7 @@ type DB struct {
 	stop     chan struct{}
 	done     chan struct{}
 	ckptDone chan struct{}
+	wconn    *sql.Conn // the writer goroutine's
 	once     sync.Once
 	rebinds  sync.Map // query text -> dialect text
 
@@ -325,6 +326,11 @@ func (db *DB) inWriteTouching(ctx context.Context, t touch, fn func(tx *sql.Tx) 
 
 func (db *DB) writer() {
 	defer close(db.done)
+	defer func() {
+		if db.wconn != nil {
+			_ = db.wconn.Close() // back to the pool, which Close closes
+		}
+	}()
 	batch := make([]*job, 0, db.maxBatch)
 	for {
 		select {
@@ -373,10 +379,48 @@ func (db *DB) restartWAL() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var busy, frames, copied int64
-	if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+	conn, err := db.writerConn()
+	if err != nil {
+		db.log.Warn("checkpoint", "err", err)
+		return
+	}
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
 		db.log.Warn("checkpoint", "err", err)
 	}
 	db.walFrames.Store(0)
+}
+
+// writerConn is the connection every write transaction runs on. A pool
+// would hand the writer its two SQLite connections in turn, and each would
+// then find the other's commit and throw its page cache away (a quarter of
+// the writer's time went to that).
+func (db *DB) writerConn() (*sql.Conn, error) {
+	if db.wconn != nil {
+		return db.wconn, nil
+	}
+	c, err := db.write.Conn(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("writer connection: %w", err)
+	}
+	db.wconn = c
+	return c, nil
+}
+
+// begin starts a write transaction on the writer's connection, replacing
+// the connection once if it broke (PostgreSQL restarts, network).
+func (db *DB) begin() (*sql.Tx, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := db.writerConn()
+		if err != nil {
+			return nil, err
+		}
+		tx, err := conn.BeginTx(context.Background(), nil)
+		if err == nil || attempt == 1 {
+			return tx, err
+		}
+		_ = conn.Close() // broken: the pool discards it
+		db.wconn = nil
+	}
 }
 
 // runBatch commits a group of writes. It first runs them back to back in
@@ -393,7 +437,7 @@ func (db *DB) runBatch(batch []*job) {
 // runTogether runs the batch without savepoints and reports whether it
 // answered the jobs; false means a job failed and nothing was committed.
 func (db *DB) runTogether(batch []*job) bool {
-	tx, err := db.write.BeginTx(context.Background(), nil)
+	tx, err := db.begin()
 	if err != nil {
 		return false // runIsolated reports it
 	}
@@ -420,7 +464,7 @@ func (db *DB) runTogether(batch []*job) bool {
 // runIsolated runs each job in its own savepoint (a lone job needs none):
 // a failing job rolls back alone.
 func (db *DB) runIsolated(batch []*job) {
-	tx, err := db.write.BeginTx(context.Background(), nil)
+	tx, err := db.begin()
 	if err != nil {
 		for _, j := range batch {
 			j.done <- fmt.Errorf("begin: %w", err)
