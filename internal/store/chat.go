@@ -408,21 +408,10 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, build func(*ch
 	if err != nil {
 		return nil, err
 	}
-	var evs []event.Event
-	err = db.inWriteTouching(ctx, touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)}, func(tx *sql.Tx) error {
-		var id int64
-		err := db.txQueryRow(tx, (`INSERT INTO messages (chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, mentions, atts).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		if _, err := db.txExec(tx, (`UPDATE chats SET updated_at = ? WHERE id = ?`), micros(m.CreatedAt), m.ChatID); err != nil {
-			return fmt.Errorf("touch chat: %w", err)
-		}
-		m.ID = chat.MessageID(id)
-		evs, err = db.insertEvents(tx, build(m))
-		return err
-	})
+	w := &msgWrite{m: m, mentions: mentions, atts: atts, build: build}
+	err = db.inWriteJob(ctx, &job{ctx: ctx, msg: w, touch: touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)},
+		fn: func(tx *sql.Tx) error { return db.writeMessages(tx, []*msgWrite{w}) }})
+	evs := w.evs
 	if err != nil {
 		m.ID = 0
 	}

@@ -4,72 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 )
 
-// insertEvents gives each draft the next seq of its user and stores it, in
-// the transaction of the change it describes: one multi-row INSERT per
-// eventChunk drafts (a message to a 1:1 chat is one statement, not two).
-func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, error) {
-	if len(drafts) == 0 {
-		return nil, nil
-	}
-	now := time.Now().UTC()
-	at := micros(now)
-	out := make([]event.Event, 0, len(drafts))
-	args := make([]any, 0, 6*min(len(drafts), eventChunk))
-	for start := 0; start < len(drafts); start += eventChunk {
-		chunk := drafts[start:min(start+eventChunk, len(drafts))]
-		args = args[:0]
-		for _, d := range chunk {
-			seq, err := db.nextSeq(tx, d.UserID)
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, d.UserID, seq, string(d.Type), d.ChatID, string(d.Payload), at)
-			out = append(out, event.Event{UserID: d.UserID, Seq: seq, Type: d.Type, ChatID: d.ChatID, Payload: d.Payload, CreatedAt: now})
-		}
-		if _, err := db.txExec(tx, insertEventsSQL(len(chunk)), args...); err != nil {
-			return nil, fmt.Errorf("insert events: %w", err)
-		}
-	}
-	return out, nil
-}
-
-// eventChunk caps the rows of one INSERT (and so the distinct statements
-// the prepared-statement cache holds for it).
-const eventChunk = 32
-
-// eventInserts[n] inserts n events.
-var eventInserts = func() (qs [eventChunk + 1]string) {
-	q := `INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)`
-	for n := 1; n <= eventChunk; n++ {
-		qs[n] = q
-		q += `, (?, ?, ?, ?, ?, ?)`
-	}
-	return qs
-}()
-
-func insertEventsSQL(n int) string { return eventInserts[n] }
-
-// nextSeq gives a user's next event seq. PostgreSQL (several nodes may
-// write) counts in the users row under its lock. SQLite has exactly one
+// nextSeq gives a user's next event seq on SQLite. SQLite has exactly one
 // writer, this process's writer goroutine, so the counter lives in its
-// memory: one write less per recipient, and readers' page caches survive.
-// A job's seqs count only once its savepoint is released, and a batch's
-// only once it commits (see runBatch), so a rolled-back write gives its
-// numbers back and seqs stay gapless.
+// memory: no write to the users row per recipient, and readers' page caches
+// survive. A job's seqs count only once it succeeded, and a batch's only
+// once it commits (see runBatch), so a rolled-back write gives its numbers
+// back and seqs stay gapless.
 func (db *DB) nextSeq(tx *sql.Tx, user identity.UserID) (int64, error) {
-	if db.dialect != SQLite {
-		var seq int64
-		if err := db.txQueryRow(tx, (`UPDATE users SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`), user).Scan(&seq); err != nil {
-			return 0, fmt.Errorf("next seq of %s: %w", user, err)
-		}
-		return seq, nil
-	}
 	last, ok := db.seq.job[user]
 	if !ok {
 		last, ok = db.seq.batch[user]

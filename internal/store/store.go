@@ -64,8 +64,11 @@ type DB struct {
 	done     chan struct{}
 	ckptDone chan struct{}
 	wconn    *sql.Conn // the writer goroutine's
-	once     sync.Once
-	rebinds  sync.Map // query text -> dialect text
+	// lastMessageID is the SQLite writer's message id counter (0: not
+	// read yet).
+	lastMessageID int64
+	once          sync.Once
+	rebinds       sync.Map // query text -> dialect text
 
 	readStmts, writeStmts sync.Map // query text -> *sql.Stmt
 
@@ -91,6 +94,7 @@ func (db *DB) Stats() WriteStats {
 type job struct {
 	ctx   context.Context
 	fn    func(tx *sql.Tx) error
+	msg   *msgWrite // a new message: the writer stores a group's together
 	touch touch
 	done  chan error
 }
@@ -300,7 +304,12 @@ func (db *DB) inWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // inWriteTouching is inWrite for a write that changes only what t names.
 func (db *DB) inWriteTouching(ctx context.Context, t touch, fn func(tx *sql.Tx) error) error {
-	j := &job{ctx: ctx, fn: fn, touch: t, done: make(chan error, 1)}
+	return db.inWriteJob(ctx, &job{ctx: ctx, fn: fn, touch: t})
+}
+
+// inWriteJob queues j and waits for its result.
+func (db *DB) inWriteJob(ctx context.Context, j *job) error {
+	j.done = make(chan error, 1)
 	select {
 	case db.jobs <- j:
 	case <-ctx.Done():
@@ -441,19 +450,35 @@ func (db *DB) runTogether(batch []*job) bool {
 	if err != nil {
 		return false // runIsolated reports it
 	}
+	fail := func() bool {
+		db.seq.jobEnded(false)
+		db.seq.batchEnded(false)
+		if rerr := tx.Rollback(); rerr != nil {
+			db.log.Error("rollback", "err", rerr)
+		}
+		return false
+	}
 	results := make([]error, len(batch))
+	var msgs []*msgWrite
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			results[i] = err // never run: nothing to undo
+		} else if j.msg != nil {
+			msgs = append(msgs, j.msg)
+		}
+	}
+	if len(msgs) > 0 {
+		if err := db.writeMessages(tx, msgs); err != nil {
+			return fail()
+		}
+		db.seq.jobEnded(true)
+	}
+	for i, j := range batch {
+		if results[i] != nil || j.msg != nil {
 			continue
 		}
 		if err := j.fn(tx); err != nil {
-			db.seq.jobEnded(false)
-			db.seq.batchEnded(false)
-			if rerr := tx.Rollback(); rerr != nil {
-				db.log.Error("rollback", "err", rerr)
-			}
-			return false
+			return fail()
 		}
 		db.seq.jobEnded(true)
 	}
