@@ -8,6 +8,7 @@ package event
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -82,97 +83,95 @@ func AppendFrame(dst []byte, seq int64, payload []byte) []byte {
 // Bus carries committed events to the connections of their users, on this
 // node (Local) or across nodes (natsbus).
 //
-// Publish is called after commit, in commit order. Subscribe returns a
-// subscription whose channel receives the user's events; a subscriber that
-// falls behind loses events from the channel, never from the store, and
-// catches up by replaying since its last seq.
+// Publish is called after commit, in commit order. Subscribe registers a
+// Receiver for a user's events. The bus is only a wake-up call: a receiver
+// may drop what it cannot take at once (the events are stored), and catches
+// up by replaying from the store since its last seq.
 type Bus interface {
 	Publish(ctx context.Context, events []Event) error
-	Subscribe(userID identity.UserID) *Subscription
+	Subscribe(userID identity.UserID, r Receiver) *Subscription
 }
 
-// Subscription receives one user's events.
+// Receiver takes the events of one subscription.
+//
+// Receive is called by Publish, in the publisher's goroutine, once per event
+// and in the order of the events given to that Publish call. It must not
+// block and must not call the bus (Publish holds the bus's lock). The event's
+// Payload is shared with every other receiver and must not be modified.
+type Receiver interface {
+	Receive(e Event)
+}
+
+// Subscription is one Receiver registered for one user's events.
 type Subscription struct {
-	C      chan Event
+	bus    *Local
 	userID identity.UserID
-	cancel func()
-	// Lagged is set when an event could not be queued; the reader must replay.
-	lagged  chan struct{}
-	lagOnce sync.Once
+	r      Receiver
 }
 
-// Lagged is closed (once) when the subscription dropped an event.
-func (s *Subscription) Lagged() <-chan struct{} { return s.lagged }
+// Close ends the subscription: when it returns, Receive is not called
+// again. Close is idempotent.
+func (s *Subscription) Close() { s.bus.unsubscribe(s) }
 
-// Close ends the subscription.
-func (s *Subscription) Close() { s.cancel() }
-
-// Local is the in-process Bus of a single node.
+// Local is the in-process Bus of a single node. A subscription costs the
+// bus one small struct and a slot in the user's list: there is no buffer,
+// since delivery is a call into the receiver (memory per idle connection,
+// docs/performance.md).
 type Local struct {
 	mu   sync.RWMutex
-	subs map[identity.UserID]map[*Subscription]struct{}
-	// Buffer is the channel size per subscription. It is small on purpose:
-	// each open connection holds one, and a reader that falls behind
-	// replays from the store (memory per idle connection, issue 6).
-	Buffer int
+	subs map[identity.UserID][]*Subscription
+	n    int
 }
 
 // NewLocal returns an in-process bus.
 func NewLocal() *Local {
-	return &Local{subs: make(map[identity.UserID]map[*Subscription]struct{}), Buffer: 16}
+	return &Local{subs: make(map[identity.UserID][]*Subscription)}
 }
 
-// Publish delivers events to the subscriptions of their users without
-// blocking; a full subscription is marked lagged.
+// Publish hands each event to the receivers of its user.
 func (b *Local) Publish(_ context.Context, events []Event) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for i := range events {
-		for s := range b.subs[events[i].UserID] {
-			select {
-			case s.C <- events[i]:
-			default:
-				s.markLagged()
-			}
+		for _, s := range b.subs[events[i].UserID] {
+			s.r.Receive(events[i])
 		}
 	}
 	return nil
 }
 
-// Subscribe registers a subscription for the user.
-func (b *Local) Subscribe(userID identity.UserID) *Subscription {
-	s := &Subscription{C: make(chan Event, b.Buffer), userID: userID, lagged: make(chan struct{})}
-	var once sync.Once
-	s.cancel = func() {
-		once.Do(func() {
-			b.mu.Lock()
-			delete(b.subs[userID], s)
-			if len(b.subs[userID]) == 0 {
-				delete(b.subs, userID)
-			}
-			b.mu.Unlock()
-		})
-	}
+// Subscribe registers r for the user's events.
+func (b *Local) Subscribe(userID identity.UserID, r Receiver) *Subscription {
+	s := &Subscription{bus: b, userID: userID, r: r}
 	b.mu.Lock()
-	if b.subs[userID] == nil {
-		b.subs[userID] = make(map[*Subscription]struct{})
-	}
-	b.subs[userID][s] = struct{}{}
+	b.subs[userID] = append(b.subs[userID], s)
+	b.n++
 	b.mu.Unlock()
 	return s
+}
+
+func (b *Local) unsubscribe(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	list := b.subs[s.userID]
+	i := slices.Index(list, s)
+	if i < 0 {
+		return // closed before
+	}
+	if len(list) == 1 {
+		delete(b.subs, s.userID)
+	} else {
+		last := len(list) - 1
+		list[i] = list[last]
+		list[last] = nil
+		b.subs[s.userID] = list[:last]
+	}
+	b.n--
 }
 
 // Connections returns the number of subscriptions, for metrics.
 func (b *Local) Connections() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	n := 0
-	for _, m := range b.subs {
-		n += len(m)
-	}
-	return n
-}
-
-func (s *Subscription) markLagged() {
-	s.lagOnce.Do(func() { close(s.lagged) })
+	return b.n
 }

@@ -1,20 +1,39 @@
 // Package realtime serves GET /parley/v1/events: a WebSocket per client that
 // carries the user's events in seq order (SPEC §7, API.md "Real time").
-// A client passes ?since=<seq> to replay what it missed; the connection
+// A client passes ?since=<seq> to replay what was missed; the connection
 // subscribes to the bus before it reads the store, and fills any gap from
-// the store, so every event arrives exactly once and in order. Only
+// the store, so every stored event arrives exactly once and in order.
+// Ephemeral events (typing, seq 0) are sent now or never. Only
 // internal/server imports it.
+//
+// An idle connection is cheap (docs/performance.md, "Memory per idle
+// WebSocket"): the handler hijacks the connection and returns, so net/http's
+// goroutine and buffers are gone; what stays is one reader goroutine, blocked
+// on the socket with no buffer, and a few hundred bytes of structs. Events
+// are queued by the bus's call into the connection (Receive), and a writer
+// goroutine is started for each burst and ends when the queue is empty. A
+// connection whose queue overflows drops it and replays from the store.
+// Pings come from one timer wheel per Handler, not a ticker per connection.
+//
+// Clients send no data on this socket: data frames are read and thrown
+// away, and a message bigger than maxClientMessage ends the connection
+// (1009). Pings are answered, and a close frame is answered and ends it.
 package realtime
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
@@ -34,7 +53,10 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (identity.User, error)
 }
 
-// Handler is the WebSocket endpoint.
+// Handler is the WebSocket endpoint. The zero value of its unexported state
+// is ready: set the exported fields and serve. Close ends every connection;
+// the server calls it after the HTTP server has shut down, since net/http
+// does not track hijacked connections.
 type Handler struct {
 	Auth  Authenticator
 	Bus   event.Bus
@@ -44,18 +66,65 @@ type Handler struct {
 	Token func(r *http.Request) string
 	// WriteError writes an error in the API's shape before the upgrade.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
-	// PingInterval keeps idle connections alive through proxies.
+	// PingInterval keeps idle connections alive through proxies; a client
+	// that does not answer a ping within writeTimeout is disconnected.
 	PingInterval time.Duration
-	// OriginPatterns are the extra origins browsers may connect from.
+	// OriginPatterns are the extra origins browsers may connect from
+	// (path.Match patterns, matched against the origin's host, or against
+	// scheme://host when the pattern has "://"). The request's own host is
+	// always allowed; a request without Origin (not a browser) is too.
 	OriginPatterns []string
+
+	initOnce sync.Once
+	// ctx is the handler's lifetime: replays read the store with it, and
+	// Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	log    *slog.Logger
+	// wg counts the goroutines of connections and the pinger.
+	wg sync.WaitGroup
+	// lags counts queue overflows (each costs a replay).
+	lags atomic.Int64
+
+	mu     sync.Mutex
+	closed bool
+	// slots is the ping wheel and the set of open connections: each
+	// connection sits in one slot's list, and each tick of the pinger pings
+	// one slot, so every connection is pinged once per PingInterval.
+	slots   [pingSlots]*conn
+	pos     int // the slot the next tick pings
+	n       int // connections in the wheel
+	ticking bool
 }
 
 const (
 	replayBatch  = 500
 	writeTimeout = 10 * time.Second
+	// closeTimeout bounds a closing handshake: the wait for the peer's
+	// close frame, and a write stuck behind a full socket buffer.
+	closeTimeout = 5 * time.Second
+	// queueLimit is how many events a connection holds while its writer is
+	// busy; past it the connection replays from the store instead. The
+	// queue exists only while events wait, so an idle connection holds none.
+	queueLimit = 64
+	// maxClientMessage caps what a client may send in one data message
+	// (clients send nothing on this socket); more ends the connection.
+	maxClientMessage = 4 << 10
+	pingSlots        = 16
 )
 
+func (h *Handler) init() {
+	h.initOnce.Do(func() {
+		h.ctx, h.cancel = context.WithCancel(context.Background())
+		h.log = h.Log
+		if h.log == nil {
+			h.log = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.init()
 	u, err := h.Auth.Authenticate(r.Context(), h.Token(r))
 	if err != nil {
 		h.WriteError(w, r, err)
@@ -70,114 +139,237 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
+	if h.isClosed() {
+		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
+		return
+	}
 	// Subscribe before reading the store: an event committed in between is
-	// then either in the replay or on the channel (or both; seq dedups).
-	sub := h.Bus.Subscribe(u.ID)
-	defer func() { sub.Close() }()
-	last := since
-	if last < 0 {
-		if last, err = h.Store.LastSeq(r.Context(), u.ID); err != nil {
+	// then either in the replay or in the queue (or both; seq dedups). The
+	// connection starts lagged, so its first writer replays, and writing,
+	// so no writer starts before the upgrade.
+	c := &conn{h: h, uid: u.ID, lagged: true, writing: true}
+	c.sub = h.Bus.Subscribe(u.ID, c)
+	c.last = since
+	if c.last < 0 {
+		if c.last, err = h.Store.LastSeq(r.Context(), u.ID); err != nil {
+			c.sub.Close()
 			h.WriteError(w, r, err)
 			return
 		}
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.OriginPatterns})
-	if err != nil {
-		return // Accept has answered the client
+	if status, msg := checkRequest(w, r, h.OriginPatterns); status != 0 {
+		c.sub.Close()
+		http.Error(w, msg, status)
+		return
 	}
-	defer conn.CloseNow() //nolint:errcheck // best effort after a normal close
-	ctx := conn.CloseRead(r.Context())
-	err = h.run(ctx, conn, u.ID, &sub, last)
-	switch {
-	case err == nil, errors.Is(err, context.Canceled), websocket.CloseStatus(err) != -1:
-		_ = conn.Close(websocket.StatusNormalClosure, "") // the peer may be gone already
-	default:
-		h.Log.Debug("events connection ended", "user", u.ID, "err", err)
-		_ = conn.Close(websocket.StatusInternalError, "internal error") // the peer may be gone already
+	nc, rw, _, err := ws.HTTPUpgrader{Timeout: writeTimeout}.Upgrade(r, w)
+	if err != nil {
+		// Upgrade has answered the client (when it could hijack).
+		c.sub.Close()
+		if nc != nil {
+			_ = nc.Close() // the handshake failed; nothing more to say
+		}
+		return
+	}
+	c.nc, c.in.nc = nc, nc
+	// Bytes the client sent after the request (a first frame) sit in the
+	// hijacked reader; keep them, and let the 4 KiB buffers go.
+	if n := rw.Reader.Buffered(); n > 0 {
+		b, _ := rw.Reader.Peek(n) // n bytes are buffered: Peek cannot fail
+		c.in.pre = bytes.Clone(b)
+	}
+	if !h.register(c) {
+		c.sub.Close()
+		c.end(ws.StatusGoingAway, "server shutting down", false)
+		return
+	}
+	// Returning frees net/http's goroutine; the reader and the first writer
+	// (the replay) carry the connection from here.
+	go c.read()
+	go c.write()
+}
+
+// checkRequest refuses, before the hijack, what coder/websocket's Accept
+// refused with the same status: a request that is not a WebSocket upgrade
+// (426), and a browser's request from an origin that is neither the
+// request's host nor in patterns (403). ws.HTTPUpgrader checks the rest of
+// the handshake.
+func checkRequest(w http.ResponseWriter, r *http.Request, patterns []string) (int, string) {
+	if !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "websocket")
+		return http.StatusUpgradeRequired, "WebSocket protocol violation: not an upgrade to websocket"
+	}
+	if err := checkOrigin(r, patterns); err != "" {
+		return http.StatusForbidden, err
+	}
+	return 0, ""
+}
+
+// checkOrigin is coder/websocket's authenticateOrigin: no Origin, the
+// request's own host, or a matching pattern is allowed.
+func checkOrigin(r *http.Request, patterns []string) string {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return ""
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return "failed to parse Origin header " + strconv.Quote(origin)
+	}
+	if strings.EqualFold(r.Host, u.Host) {
+		return ""
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		ok, err := path.Match(strings.ToLower(p), strings.ToLower(target))
+		if err != nil {
+			return http.StatusText(http.StatusForbidden) // a bad pattern allows nothing
+		}
+		if ok {
+			return ""
+		}
+	}
+	if u.Host == "" {
+		return "request Origin " + strconv.Quote(origin) + " is not a valid URL with a host"
+	}
+	return "request Origin " + strconv.Quote(u.Host) + " is not authorized for Host " + strconv.Quote(r.Host)
+}
+
+func headerHasToken(h http.Header, key, token string) bool {
+	for _, v := range h[key] {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// register adds c to the wheel and counts its reader and first writer;
+// false when the handler is closed.
+func (h *Handler) register(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(2)
+	// The slot the last tick pinged comes round again in a full interval.
+	c.slot = (h.pos + pingSlots - 1) % pingSlots
+	c.next = h.slots[c.slot]
+	if c.next != nil {
+		c.next.prev = c
+	}
+	h.slots[c.slot] = c
+	h.n++
+	if h.PingInterval > 0 && !h.ticking {
+		h.ticking = true
+		h.wg.Add(1)
+		go h.pinger()
+	}
+	return true
+}
+
+func (h *Handler) unregister(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else if h.slots[c.slot] == c {
+		h.slots[c.slot] = c.next
+	} else {
+		return // not in the wheel
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
+	h.n--
+}
+
+// pinger runs while connections are open: every PingInterval/pingSlots it
+// pings one slot's connections. It ends when the wheel is empty (register
+// starts it again) or the handler closes.
+func (h *Handler) pinger() {
+	defer h.wg.Done()
+	t := time.NewTicker(max(h.PingInterval/pingSlots, time.Millisecond))
+	defer t.Stop()
+	var due []*conn
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		if h.n == 0 {
+			h.ticking = false
+			h.mu.Unlock()
+			return
+		}
+		for c := h.slots[h.pos]; c != nil; c = c.next {
+			due = append(due, c)
+		}
+		h.pos = (h.pos + 1) % pingSlots
+		h.mu.Unlock()
+		for i, c := range due {
+			c.ping()
+			due[i] = nil
+		}
+		due = due[:0]
 	}
 }
 
-func (h *Handler) run(ctx context.Context, conn *websocket.Conn, uid identity.UserID, sub **event.Subscription, last int64) error {
-	var buf []byte
-	send := func(e *event.Event) error {
-		buf = event.AppendFrame(buf[:0], e.Seq, e.Payload)
-		wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-		defer cancel()
-		if err := conn.Write(wctx, websocket.MessageText, buf); err != nil {
-			return err
-		}
-		if e.Seq > 0 {
-			last = e.Seq
-		}
+func (h *Handler) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
+// Connections returns the number of open connections, for metrics.
+func (h *Handler) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+// Close ends every connection with 1001 (going away), waits for the clients'
+// close frames (at most closeTimeout) and for every goroutine of the
+// handler, and refuses upgrades from then on. It is idempotent.
+func (h *Handler) Close() error {
+	h.init()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		h.wg.Wait()
 		return nil
 	}
-	replay := func() error {
-		for {
-			evs, err := h.Store.FindEvents(ctx, uid, last, replayBatch)
-			if err != nil {
-				return err
-			}
-			for i := range evs {
-				if err := send(&evs[i]); err != nil {
-					return err
-				}
-			}
-			if len(evs) < replayBatch {
-				return nil
-			}
+	h.closed = true
+	var all []*conn
+	for _, c := range h.slots {
+		for ; c != nil; c = c.next {
+			all = append(all, c)
 		}
 	}
-	if err := replay(); err != nil {
-		return err
-	}
-	var ping <-chan time.Time
-	if h.PingInterval > 0 {
-		t := time.NewTicker(h.PingInterval)
-		defer t.Stop()
-		ping = t.C
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-ping:
-			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return err
-			}
-		case <-(*sub).Lagged():
-			// The channel dropped events: start a fresh subscription, then
-			// read what was missed from the store.
-			(*sub).Close()
-			*sub = h.Bus.Subscribe(uid)
-			if err := replay(); err != nil {
-				return err
-			}
-		case e := <-(*sub).C:
-			if e.Seq == 0 {
-				// Ephemeral (typing): now or never.
-				if err := send(&e); err != nil {
-					return err
-				}
-				continue
-			}
-			if e.Seq <= last {
-				continue
-			}
-			if e.Seq > last+1 {
-				// A gap (another node's write, or a drop): the store has it.
-				if err := replay(); err != nil {
-					return err
-				}
-				if e.Seq <= last {
-					continue
-				}
-			}
-			if err := send(&e); err != nil {
-				return err
-			}
+	h.mu.Unlock()
+	h.cancel()
+	// Two passes: every connection's deadline is set before any close
+	// frame is written, so connections stuck on a full socket take
+	// closeTimeout together, not one after another.
+	closing := all[:0]
+	for _, c := range all {
+		if c.stop() {
+			closing = append(closing, c)
 		}
 	}
+	for _, c := range closing {
+		c.sendClose(ws.StatusGoingAway, "server shutting down")
+	}
+	h.wg.Wait()
+	return nil
 }

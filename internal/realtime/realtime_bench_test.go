@@ -81,6 +81,13 @@ func benchFanout(b *testing.B, conns int) {
 		},
 	}
 	srv := httptest.NewServer(h)
+	// The HTTP server shuts down, then the handler closes the WebSockets
+	// (cleanups run last first), as internal/server does.
+	b.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			b.Errorf("close handler: %v", err)
+		}
+	})
 	b.Cleanup(srv.Close)
 
 	// Every client counts its frames into received; an op waits for conns.

@@ -63,6 +63,7 @@ type Server struct {
 	// demoAccounts are the sign-ins --demo seeded, shown on the sign-in page.
 	demoAccounts []httpapi.DemoAccount
 	http         *http.Server
+	events       *realtime.Handler
 	stopWork     context.CancelFunc
 	workDone     chan struct{}
 	ln           net.Listener
@@ -131,6 +132,9 @@ func (s *Server) Open(ctx context.Context) error {
 	chats.Safety = &safety.Service{Store: db, Now: s.Now, Limits: safety.Limits{RequestsPerHour: int(sl.RequestsPerHour), InvitationsPerDay: int(sl.InvitationsPerDay),
 		NewSenderAge: sl.NewSenderAge, RepeatRecipients: int(sl.RepeatRecipients), RepeatWindow: sl.RepeatWindow, ReportThreshold: int(sl.ReportThreshold)}}
 	setup := &identity.Setup{Store: db, Identity: s.Identity}
+	s.events = &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
+		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
+		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.API.WriteError(w, r, err) }}
 	api := httpapi.New(httpapi.Deps{
 		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
 		Web: web.Handler(), Demo: s.demoAccounts,
@@ -138,9 +142,7 @@ func (s *Server) Open(ctx context.Context) error {
 		Stats:  s.stats,
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
-		Events: &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
-			Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
-			WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.API.WriteError(w, r, err) }},
+		Events: s.events,
 	})
 	s.API = api
 
@@ -225,6 +227,13 @@ func (s *Server) Close() error {
 		cancel()
 		if err := <-s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
+		}
+	}
+	// net/http does not track hijacked connections: the events handler
+	// closes its WebSockets (1001) before the store goes.
+	if s.events != nil {
+		if err := s.events.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close events: %w", err))
 		}
 	}
 	if s.stopWork != nil {
