@@ -142,7 +142,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	// read back below: a silently ignored journal mode costs 10x (STACK.md).
 	// wal_autocheckpoint(0): the writer never checkpoints inside a commit;
 	// the checkpointer does it beside it (see checkpointer).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return fmt.Errorf("open sqlite %s: %w", path, err)
@@ -333,6 +333,15 @@ func (db *DB) inWriteJob(ctx context.Context, j *job) error {
 	}
 }
 
+// A group that already has company waits up to groupLinger for lingerFill
+// writes: 300 µs took 10 % more messages per second than none (load tool,
+// in-process, SQLite) and lowered the median send latency; a lone write
+// never waits.
+const (
+	groupLinger = 300 * time.Microsecond
+	lingerFill  = 32
+)
+
 func (db *DB) writer() {
 	defer close(db.done)
 	defer func() {
@@ -341,6 +350,8 @@ func (db *DB) writer() {
 		}
 	}()
 	batch := make([]*job, 0, db.maxBatch)
+	linger := time.NewTimer(groupLinger)
+	linger.Stop()
 	for {
 		select {
 		case j := <-db.jobs:
@@ -364,6 +375,21 @@ func (db *DB) writer() {
 			default:
 				break fill
 			}
+		}
+		if len(batch) > 1 && len(batch) < lingerFill {
+			// Writers are coming in together: wait a moment for more, since
+			// a commit costs about the same for 2 writes as for 20.
+			linger.Reset(groupLinger)
+		wait:
+			for len(batch) < lingerFill {
+				select {
+				case j := <-db.jobs:
+					batch = append(batch, j)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop()
 		}
 		db.runBatch(batch)
 		if db.walFrames.Load() >= db.walRestartFrames {
