@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 )
 
 // tracker matches messageCreated frames to the sends that caused them by
@@ -145,13 +144,29 @@ func (t *tracker) results() ([]time.Duration, int) {
 	return t.e2e, t.delivered
 }
 
-// wsClients are the open events connections.
+// wsClients are the open events connections. They read frames with
+// gobwas/ws straight from the socket into one buffer per connection: the
+// tool shares the machine with the server, so its reading must cost little.
 type wsClients struct {
-	conns  []*websocket.Conn
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	conns []*wsConn
+	wg    sync.WaitGroup
 	// closing is set when the tool closes them on purpose.
 	closing atomic.Bool
+}
+
+// wsConn is one client connection; wmu serialises its writes (pongs, the
+// close frame).
+type wsConn struct {
+	nc  net.Conn
+	r   io.Reader // the handshake's buffered bytes first, then nc
+	wmu sync.Mutex
+}
+
+func (c *wsConn) write(f ws.Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second)) // a failure shows in Write
+	return ws.WriteFrame(c.nc, ws.MaskFrameInPlace(f))
 }
 
 // openWS opens the WebSocket clients of every user (u.Conns each) with
@@ -165,29 +180,22 @@ func openWS(ctx context.Context, base string, users []user, tr *tracker, workers
 			dials = append(dials, dial{i})
 		}
 	}
-	hc := &http.Client{Transport: &http.Transport{
-		Proxy:       nil,
-		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-		// Every dial is a new connection that the WebSocket takes over.
-		DisableKeepAlives: true,
-	}}
-	rctx, cancel := context.WithCancel(context.Background())
-	w := &wsClients{conns: make([]*websocket.Conn, len(dials)), cancel: cancel}
+	w := &wsClients{conns: make([]*wsConn, len(dials))}
+	d := ws.Dialer{Timeout: 30 * time.Second}
 	err := parallel(ctx, workers, len(dials), func(ctx context.Context, i int) error {
 		u := users[dials[i].user]
 		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
 		defer dcancel()
-		conn, resp, err := websocket.Dial(dctx, wsBase+"/parley/v1/events?access_token="+url.QueryEscape(u.Token), &websocket.DialOptions{HTTPClient: hc})
+		nc, br, _, err := d.Dial(dctx, wsBase+"/parley/v1/events?access_token="+url.QueryEscape(u.Token))
 		if err != nil {
-			status := 0
-			if resp != nil {
-				status = resp.StatusCode
-			}
-			return fmt.Errorf("open WebSocket %d of %d: %w (status %d)", i+1, len(dials), err, status)
+			return fmt.Errorf("open WebSocket %d of %d: %w", i+1, len(dials), err)
 		}
-		conn.SetReadLimit(1 << 20)
-		w.conns[i] = conn
-		w.wg.Go(func() { w.read(rctx, conn, tr) })
+		c := &wsConn{nc: nc, r: nc}
+		if br != nil {
+			c.r = io.MultiReader(br, nc)
+		}
+		w.conns[i] = c
+		w.wg.Go(func() { w.read(c, tr) })
 		return nil
 	}, func(done int) {
 		fmt.Fprintf(log, "  WebSockets %d/%d\n", done, len(dials))
@@ -199,44 +207,56 @@ func openWS(ctx context.Context, base string, users []user, tr *tracker, workers
 	return w, nil
 }
 
-func (w *wsClients) read(ctx context.Context, conn *websocket.Conn, tr *tracker) {
-	var buf bytes.Buffer
+// maxFrame bounds a frame the tool accepts (events are a few KB).
+const maxFrame = 1 << 20
+
+func (w *wsClients) read(c *wsConn, tr *tracker) {
+	var buf []byte
+	ended := func() {
+		if !w.closing.Load() {
+			tr.closed.Add(1)
+		}
+	}
 	for {
-		_, r, err := conn.Reader(ctx)
-		if err != nil {
-			if !w.closing.Load() {
-				tr.closed.Add(1)
-			}
+		h, err := ws.ReadHeader(c.r)
+		if err != nil || h.Length > maxFrame {
+			ended()
 			return
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			if !w.closing.Load() {
-				tr.closed.Add(1)
-			}
+		if int64(cap(buf)) < h.Length {
+			buf = make([]byte, h.Length)
+		}
+		p := buf[:h.Length]
+		if _, err := io.ReadFull(c.r, p); err != nil {
+			ended()
 			return
 		}
-		tr.frame(buf.Bytes(), time.Now())
+		switch h.OpCode {
+		case ws.OpText, ws.OpBinary, ws.OpContinuation:
+			// Parley sends each event as one unfragmented text frame.
+			tr.frame(p, time.Now())
+		case ws.OpPing:
+			if c.write(ws.NewPongFrame(bytes.Clone(p))) != nil {
+				ended()
+				return
+			}
+		case ws.OpClose:
+			ended()
+			_ = c.nc.Close() // the server ended it
+			return
+		}
 	}
 }
 
 // Close closes every connection and waits for the readers.
 func (w *wsClients) Close() {
 	w.closing.Store(true)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
 	for _, c := range w.conns {
 		if c == nil {
 			continue
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			// A normal close waits for the server's answer, briefly.
-			_ = c.Close(websocket.StatusNormalClosure, "") // the server may be gone already
-		})
+		_ = c.write(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))) // the server may be gone already
+		_ = c.nc.Close()
 	}
-	wg.Wait()
-	w.cancel()
 	w.wg.Wait()
 }
