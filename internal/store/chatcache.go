@@ -21,7 +21,10 @@ type chatCache struct {
 	mu    sync.RWMutex
 	gen   uint64 // bumped by invalidateAll
 	slots map[chat.ID]*chatSlot
-	max   int
+	max   int // chats (slots), filled or not
+	// members counts the members held, against maxMembers: a group chat
+	// holds up to 250, so the chat count alone would not bound memory.
+	members, maxMembers int
 }
 
 type chatSlot struct {
@@ -38,8 +41,8 @@ type chatEntry struct {
 
 type chatTicket struct{ gen, ver uint64 }
 
-func newChatCache(max int) *chatCache {
-	return &chatCache{slots: make(map[chat.ID]*chatSlot), max: max}
+func newChatCache(max, maxMembers int) *chatCache {
+	return &chatCache{slots: make(map[chat.ID]*chatSlot), max: max, maxMembers: maxMembers}
 }
 
 // get returns a copy of the cached chat and members, or a ticket to fill it.
@@ -78,8 +81,16 @@ func (cc *chatCache) put(t chatTicket, c chat.Chat, members []chat.Member) {
 		s = &chatSlot{}
 		cc.slots[c.ID] = s
 	}
+	if cc.members+len(members) > cc.maxMembers {
+		cc.resetLocked()
+		return
+	}
 	e := &chatEntry{gen: cc.gen, c: c, members: slices.Clone(members)}
 	e.updated.Store(micros(c.UpdatedAt))
+	if s.entry != nil {
+		cc.members -= len(s.entry.members)
+	}
+	cc.members += len(members)
 	s.entry = e
 }
 
@@ -97,6 +108,9 @@ func (cc *chatCache) invalidate(id chat.ID) {
 		cc.slots[id] = s
 	}
 	s.ver++
+	if s.entry != nil {
+		cc.members -= len(s.entry.members)
+	}
 	s.entry = nil
 }
 
@@ -112,6 +126,7 @@ func (cc *chatCache) invalidateAll() {
 func (cc *chatCache) resetLocked() {
 	cc.gen++
 	clear(cc.slots)
+	cc.members = 0
 }
 
 // touched records a new message's time on the cached chat, which orders

@@ -24,7 +24,7 @@ func TestChatCacheRefusesRacedFills(t *testing.T) {
 	}
 	for name, write := range cases {
 		t.Run(name, func(t *testing.T) {
-			cc := newChatCache(4)
+			cc := newChatCache(4, 100)
 			// Cached before: the raced read must not bring the old rows back either.
 			_, _, _, t0 := cc.get("c1")
 			cc.put(t0, chat.Chat{ID: "c1"}, old)
@@ -48,5 +48,25 @@ func TestChatCacheRefusesRacedFills(t *testing.T) {
 				t.Fatalf("after a fresh fill: ok=%v members=%v", ok, ms)
 			}
 		})
+	}
+}
+
+// TestChatCacheBoundsMembers: big group chats empty the cache before the
+// members held pass the bound; invalidations give their members back.
+func TestChatCacheBoundsMembers(t *testing.T) {
+	cc := newChatCache(100, 10)
+	fill := func(id chat.ID, n int) {
+		_, _, _, tk := cc.get(id)
+		cc.put(tk, chat.Chat{ID: id}, make([]chat.Member, n))
+	}
+	fill("a", 6)
+	cc.invalidate("a") // gives its 6 back
+	fill("b", 6)
+	if _, _, ok, _ := cc.get("b"); !ok || cc.members != 6 {
+		t.Fatalf("b cached=%v, members=%d; want cached, 6", ok, cc.members)
+	}
+	fill("c", 6) // 12 > 10: the cache empties instead
+	if _, _, ok, _ := cc.get("b"); ok || cc.members != 0 {
+		t.Fatalf("after passing the bound: b cached=%v, members=%d; want empty", ok, cc.members)
 	}
 }

@@ -108,7 +108,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	db := &DB{dialect: cfg.Dialect, log: cfg.Logger, jobs: make(chan *job, 4096), maxBatch: cfg.MaxBatch,
-		stop: make(chan struct{}), done: make(chan struct{}), seq: newSeqs(), chats: newChatCache(chatCacheSize), walRestartFrames: walRestartFrames}
+		stop: make(chan struct{}), done: make(chan struct{}), seq: newSeqs(), chats: newChatCache(chatCacheSize, chatCacheMembers), walRestartFrames: walRestartFrames}
 	var err error
 	switch cfg.Dialect {
 	case SQLite:
@@ -291,8 +291,12 @@ func (db *DB) q(query string) string {
 	return out
 }
 
-// chatCacheSize bounds the chats kept in memory (a few KB each).
-const chatCacheSize = 100_000
+// The chat cache keeps at most chatCacheSize chats and chatCacheMembers
+// members (about 0.5 KB each with the account: ~100 MB at most).
+const (
+	chatCacheSize    = 100_000
+	chatCacheMembers = 200_000
+)
 
 // inWrite runs fn in the writer's transaction and returns once it is
 // committed (or failed). fn must only use tx and must not block on I/O
