@@ -18,21 +18,9 @@ func TestFindChatSeesEveryChange(t *testing.T) {
 		ctx := testContext(t)
 		db := MustOpen(t, d)
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		tn := identity.Tenant{ID: identity.NewTenantID(), DisplayName: "Cache", Domains: []string{"cache.test"}, CreatedAt: now}
-		mk := func(name string) identity.User {
-			return identity.User{ID: identity.NewUserID(), TenantID: tn.ID, Kind: identity.Member, Role: identity.RoleMember, DisplayName: name,
-				UPN: name + "@cache.test", Mail: name + "@cache.test", AllowChatsFromOrganizations: true, CreatedAt: now}
-		}
-		a, b, c := mk("a"), mk("b"), mk("c")
-		if err := db.CreateTenant(ctx, tn, a, "h"); err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range []identity.User{b, c} {
-			if err := db.CreateUser(ctx, u, "h"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ch := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: tn.ID, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now}
+		us := mustTenantUsers(t, db, "cache.test", 3)
+		a, b, c := us[0], us[1], us[2]
+		ch := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: a.TenantID, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now}
 		member := func(u identity.User) chat.Member {
 			return chat.Member{ID: chat.NewMemberID(), ChatID: ch.ID, UserID: u.ID, Roles: []string{"owner"}, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: a.ID}
 		}

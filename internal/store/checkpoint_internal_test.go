@@ -19,11 +19,7 @@ import (
 func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "p.db")
-	db, err := Open(ctx, Config{Dialect: SQLite, Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t, path)
 	size := func() int64 {
 		st, err := os.Stat(path)
 		if err != nil {
@@ -60,11 +56,7 @@ func TestCheckpointsRunBesideTheWriter(t *testing.T) {
 // without the writer's restart the log would only grow.
 func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{Dialect: SQLite, Path: filepath.Join(t.TempDir(), "p.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t, filepath.Join(t.TempDir(), "p.db"))
 	db.walRestartFrames = 256 // before the first write: the job channel orders it
 	payload := []byte(`{"text":"` + strings.Repeat("x", 2000) + `"}`)
 	const batches = 300 // 15,000 events of 2 KB: ~8,000 pages of WAL without restarts
@@ -80,8 +72,8 @@ func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var busy, frames, copied int64
-	if err := db.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+	frames, err := checkpoint(db.ckpt)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("WAL frames at the end: %d", frames)

@@ -19,11 +19,7 @@ import (
 // again with each write isolated, and only the failing one is lost.
 func TestGroupWithAFailingWriteKeepsItsMessages(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{Dialect: SQLite, Path: filepath.Join(t.TempDir(), "p.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLite(t, filepath.Join(t.TempDir(), "p.db"))
 	user := identity.UserID("u1")
 	msgJob := func(text string) (*job, *chat.Message) {
 		m := &chat.Message{ChatID: "c1", SenderID: user, CreatedAt: time.Now().UTC(), ContentType: "text", Content: text}

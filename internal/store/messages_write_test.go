@@ -23,26 +23,12 @@ func TestConcurrentMessagesInGroups(t *testing.T) {
 		ctx := testContext(t)
 		db := MustOpen(t, d)
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		tn := identity.Tenant{ID: identity.NewTenantID(), DisplayName: "Groups", Domains: []string{"groups.test"}, CreatedAt: now}
-		var users []identity.User
-		for i := range 8 {
-			upn := fmt.Sprintf("u%d@groups.test", i)
-			users = append(users, identity.User{ID: identity.NewUserID(), TenantID: tn.ID, Kind: identity.Member, Role: identity.RoleMember,
-				DisplayName: upn, UPN: upn, Mail: upn, AllowChatsFromOrganizations: true, CreatedAt: now})
-		}
-		if err := db.CreateTenant(ctx, tn, users[0], "h"); err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range users[1:] {
-			if err := db.CreateUser(ctx, u, "h"); err != nil {
-				t.Fatal(err)
-			}
-		}
+		users := mustTenantUsers(t, db, "groups.test", 8)
 		// Four 1:1 chats plus one group of everyone.
 		var chats []chat.ID
 		var members [][]identity.UserID
 		mkChat := func(typ chat.Type, us []identity.User) {
-			c := chat.Chat{ID: chat.NewID(), Type: typ, TenantID: tn.ID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
+			c := chat.Chat{ID: chat.NewID(), Type: typ, TenantID: us[0].TenantID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
 			var ms []chat.Member
 			var ids []identity.UserID
 			for _, u := range us {

@@ -19,10 +19,7 @@ import (
 func TestSeqsStayGaplessWhenWritesFail(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "p.db")
-	db, err := Open(ctx, Config{Dialect: SQLite, Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openSQLite(t, path)
 	user := identity.UserID("u1")
 	errBoom := errors.New("boom")
 	const n = 300
@@ -77,11 +74,7 @@ func TestSeqsStayGaplessWhenWritesFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A reopened store (a restart) continues from the events on disk.
-	db2, err := Open(ctx, Config{Dialect: SQLite, Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db2 := openSQLite(t, path)
 	if err := db2.inWrite(ctx, func(tx *sql.Tx) error {
 		_, err := db2.insertEvents(tx, []event.Draft{{UserID: user, Type: event.MessageCreated, Payload: []byte(`{}`)}})
 		return err
@@ -89,4 +82,16 @@ func TestSeqsStayGaplessWhenWritesFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(db2, ok+1)
+}
+
+// openSQLite opens a SQLite store at path, closed at cleanup (Close is
+// idempotent, so a test may close it first).
+func openSQLite(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Config{Dialect: SQLite, Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }

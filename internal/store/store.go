@@ -207,15 +207,26 @@ func (db *DB) checkpointer(every time.Duration) {
 			continue
 		}
 		seen = n
-		var busy, frames, copied int64
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := db.ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		if frames, err := checkpoint(db.ckpt); err != nil {
 			db.log.Warn("checkpoint", "err", err)
 		} else {
 			db.walFrames.Store(frames)
 		}
-		cancel()
 	}
+}
+
+// checkpoint runs a PASSIVE checkpoint on q and returns the WAL's length
+// in frames.
+func checkpoint(q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var busy, frames, copied int64
+	if err := q.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	return frames, nil
 }
 
 func (db *DB) openPostgres(ctx context.Context, url string) error {
@@ -415,16 +426,12 @@ const walRestartFrames = 8192
 // and its next transaction restarts the log; journal_size_limit then
 // truncates the file.
 func (db *DB) restartWAL() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var busy, frames, copied int64
 	conn, err := db.writerConn()
-	if err != nil {
-		db.log.Warn("checkpoint", "err", err)
-		return
+	if err == nil {
+		_, err = checkpoint(conn)
 	}
-	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
-		db.log.Warn("checkpoint", "err", err)
+	if err != nil {
+		db.log.Warn("restart WAL", "err", err)
 	}
 	db.walFrames.Store(0)
 }
@@ -715,3 +722,31 @@ func closeStmts(m *sync.Map) {
 		return true
 	})
 }
+
+// Multi-row statements: one statement text per row count, so the
+// prepared-statement cache holds at most max texts for each.
+// multiRowSQL returns the statement for 1..max rows: head VALUES row, row, …
+func multiRowSQL(head, row, tail string, max int) []string {
+	qs := make([]string, max+1)
+	q := head + " VALUES " + row
+	for n := 1; n <= max; n++ {
+		qs[n] = q + tail
+		q += ", " + row
+	}
+	return qs
+}
+
+// chunks calls f for each run of at most size items of n.
+func chunks(n, size int, f func(lo, hi int) error) error {
+	for lo := 0; lo < n; lo += size {
+		if err := f(lo, min(lo+size, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pairChunk caps the rows of a statement over (id, value) pairs written as
+// a VALUES list, whose columns SQLite and PostgreSQL both name column1 and
+// column2.
+const pairChunk = 64

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -62,19 +61,9 @@ func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
 	ctx := context.Background()
 	f := &benchFixture{db: benchOpen(b, d)}
 	now := time.Now().UTC()
-	t := identity.Tenant{ID: identity.NewTenantID(), DisplayName: "Bench", Domains: []string{"bench.test"}, CreatedAt: now}
-	admin := identity.User{ID: identity.NewUserID(), TenantID: t.ID, Kind: identity.Member, Role: identity.RoleAdmin, DisplayName: "Admin",
-		UPN: "admin@bench.test", Mail: "admin@bench.test", AllowChatsFromOrganizations: true, CreatedAt: now}
-	if err := f.db.CreateTenant(ctx, t, admin, "hash"); err != nil {
-		b.Fatalf("CreateTenant: %v", err)
-	}
-	for i := range 2 * pairs {
-		upn := fmt.Sprintf("u%d@bench.test", i)
-		u := identity.User{ID: identity.NewUserID(), TenantID: t.ID, Kind: identity.Member, Role: identity.RoleMember, DisplayName: fmt.Sprintf("User %d", i),
-			UPN: upn, Mail: upn, AllowChatsFromOrganizations: true, CreatedAt: now}
-		if err := f.db.CreateUser(ctx, u, "hash"); err != nil {
-			b.Fatalf("CreateUser: %v", err)
-		}
+	users := mustTenantUsers(b, f.db, "bench.test", 2*pairs+1)
+	t := users[0].TenantID
+	for _, u := range users[1:] {
 		_, hash := auth.NewToken()
 		if err := f.db.CreateToken(ctx, hash, u.ID, now.Add(time.Hour)); err != nil {
 			b.Fatalf("CreateToken: %v", err)
@@ -83,7 +72,7 @@ func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
 	}
 	for k := range pairs {
 		a, o := f.users[2*k], f.users[2*k+1]
-		c := chat.Chat{ID: chat.NewID(), Type: chat.OneOnOne, TenantID: t.ID, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, PairKey: chat.PairKey(a.ID, o.ID)}
+		c := chat.Chat{ID: chat.NewID(), Type: chat.OneOnOne, TenantID: t, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, PairKey: chat.PairKey(a.ID, o.ID)}
 		var members []chat.Member
 		for _, u := range []identity.User{a, o} {
 			members = append(members, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, Roles: []string{"owner"},

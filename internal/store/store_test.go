@@ -55,6 +55,30 @@ func eachDialect(t *testing.T, f func(t *testing.T, d store.Dialect)) {
 	}
 }
 
+// mustTenantUsers creates a tenant of domain with n member accounts,
+// u0@domain … (u0 is the account the tenant is created with).
+func mustTenantUsers(tb testing.TB, db *store.DB, domain string, n int) []identity.User {
+	tb.Helper()
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	tn := identity.Tenant{ID: identity.NewTenantID(), DisplayName: domain, Domains: []string{domain}, CreatedAt: now}
+	users := make([]identity.User, n)
+	for i := range users {
+		upn := fmt.Sprintf("u%d@%s", i, domain)
+		users[i] = identity.User{ID: identity.NewUserID(), TenantID: tn.ID, Kind: identity.Member, Role: identity.RoleMember,
+			DisplayName: upn, UPN: upn, Mail: upn, AllowChatsFromOrganizations: true, CreatedAt: now}
+	}
+	if err := db.CreateTenant(ctx, tn, users[0], "hash"); err != nil {
+		tb.Fatalf("CreateTenant: %v", err)
+	}
+	for _, u := range users[1:] {
+		if err := db.CreateUser(ctx, u, "hash"); err != nil {
+			tb.Fatalf("CreateUser: %v", err)
+		}
+	}
+	return users
+}
+
 func testContext(tb testing.TB) context.Context {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
