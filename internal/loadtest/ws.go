@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -158,7 +159,7 @@ type wsClients struct {
 // close frame).
 type wsConn struct {
 	nc  net.Conn
-	r   io.Reader // the handshake's buffered bytes first, then nc
+	r   *bufio.Reader // the handshake's buffered bytes first, then nc
 	wmu sync.Mutex
 }
 
@@ -190,10 +191,13 @@ func openWS(ctx context.Context, base string, users []user, tr *tracker, workers
 		if err != nil {
 			return fmt.Errorf("open WebSocket %d of %d: %w", i+1, len(dials), err)
 		}
-		c := &wsConn{nc: nc, r: nc}
+		// A frame's header and payload come from one read: reading nc
+		// directly cost two read calls per frame, a sixth of the tool's CPU.
+		var r io.Reader = nc
 		if br != nil {
-			c.r = io.MultiReader(br, nc)
+			r = io.MultiReader(br, nc)
 		}
+		c := &wsConn{nc: nc, r: bufio.NewReaderSize(r, wsReadBuffer)}
 		w.conns[i] = c
 		w.wg.Go(func() { w.read(c, tr) })
 		return nil
@@ -206,6 +210,9 @@ func openWS(ctx context.Context, base string, users []user, tr *tracker, workers
 	}
 	return w, nil
 }
+
+// wsReadBuffer holds a few events: frames are a few hundred bytes.
+const wsReadBuffer = 4 << 10
 
 // maxFrame bounds a frame the tool accepts (events are a few KB).
 const maxFrame = 1 << 20
