@@ -1,7 +1,7 @@
 // Package cli holds the parley command's subcommands (SPEC §11 "CLI"):
-// serve, setup, tenant, user, config and version. It turns flags and
-// PARLEY_* variables into a config.Config and calls the server or the
-// services. Only cmd/parley imports it.
+// serve, setup, tenant, user, backup, admin, config and version. It turns
+// flags and PARLEY_* variables into a config.Config and calls the server or
+// the services. Only cmd/parley imports it.
 package cli
 
 import (
@@ -41,6 +41,7 @@ func commands() []command {
 		{"setup", "--token T --org NAME --domain D --admin-email E --admin-password P", "create the first organisation on a new server with its one-time setup token", runSetup},
 		{"tenant", "create|list [flags]", "create or list organisations (operator; works on the data directory)", runTenant},
 		{"user", "create [flags]", "create a member or guest in an organisation (operator; works on the data directory)", runUser},
+		{"backup", "--out FILE [flags]", "write a consistent copy of the store while it runs (operator; works on the data directory)", runBackup},
 		{"admin", "<command> [flags]", "tenant admin commands: federation, policy, explain, outbox, audit (run 'parley admin help')", runAdmin},
 		{"config", "[flags]", "print the effective configuration, secrets masked", runConfig},
 		{"version", "", "print the version", func(_ context.Context, e env, _ []string) error {
@@ -272,5 +273,33 @@ func runUser(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Created %s %s (%s) in %s.\n", u.Kind, u.UPN, u.ID, t.DisplayName)
+	return nil
+}
+
+func runBackup(ctx context.Context, e env, args []string) error {
+	cfg := config.Default()
+	fs := newFlagSet(e, "backup", "--out FILE [flags]")
+	if err := cfg.Register(fs, e.getenv, config.StoreOptions...); err != nil {
+		return err
+	}
+	var out string
+	fs.StringVar(&out, "out", "", "the backup file to write; it must not exist (SQLite: a database file; PostgreSQL: a pg_dump custom-format archive)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if out == "" {
+		fmt.Fprintln(fs.Output(), "--out is required")
+		fs.Usage()
+		return errUsage
+	}
+	db, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close() //nolint:errcheck // a backup only reads
+	if err := db.Backup(ctx, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Wrote a backup of the %s store to %s.\n", cfg.Store.Kind, out)
 	return nil
 }

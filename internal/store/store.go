@@ -56,6 +56,7 @@ type DB struct {
 	write   *sql.DB // SQLite: one connection; Postgres: the pool
 	read    *sql.DB
 	ckpt    *sql.DB // SQLite: the checkpointer's connection
+	pgURL   string  // PostgreSQL: for pg_dump (Backup)
 	log     *slog.Logger
 
 	jobs     chan *job
@@ -240,7 +241,7 @@ func (db *DB) openPostgres(ctx context.Context, url string) error {
 		_ = p.Close() // the ping error is the one to report
 		return fmt.Errorf("open postgres: %w", err)
 	}
-	db.write, db.read = p, p
+	db.write, db.read, db.pgURL = p, p, url
 	return nil
 }
 
