@@ -29,6 +29,9 @@ type Policy interface {
 	Party(ctx context.Context, u *identity.User) (policy.Party, error)
 	// Relation loads the blocks and declines between two users.
 	Relation(ctx context.Context, i, t identity.UserID) (policy.Relation, error)
+	// AddressParty is the party an address no account owns stands for,
+	// from its domain ("" for a phone number).
+	AddressParty(ctx context.Context, domain string) (policy.Party, error)
 }
 
 // Inviter prepares the invitation of a member no account owns (SPEC §6),
@@ -227,6 +230,61 @@ func (s *Service) admit(ctx context.Context, actor *identity.User, tg target, m 
 		m.State, m.RequestFrom = Pending, actor.ID
 	}
 	return admission{member: m}, nil
+}
+
+// together applies SPEC §4 rule 7 to bringing newcomers into a chat that
+// holds members: a guest chats only inside its host tenant and is never a
+// party to a chat with anyone outside it. policy.MayMeet decides every
+// newcomer with every member and with every newcomer before it. The actor's
+// own pairs are left out: MayStart decides them (in admit), with the rule of
+// silence. Members are judged by their account, or, known only by the
+// address typed (pending), by what the address stands for (policy
+// AddressParty); declined and held members count too, since they are still
+// members of the chat. Errors: forbiddenByPolicy.
+func (s *Service) together(ctx context.Context, actor *identity.User, members []Member, newcomers []target) error {
+	byDomain := map[string]policy.Party{}
+	side := func(u *identity.User, addr string) (policy.Party, error) {
+		if u != nil && u.ID != "" {
+			return policy.Membership(u), nil
+		}
+		d := domainOf(addr)
+		if p, ok := byDomain[d]; ok {
+			return p, nil
+		}
+		p, err := s.Policy.AddressParty(ctx, d)
+		if err != nil {
+			return policy.Party{}, fmt.Errorf("decide members: %w", err)
+		}
+		byDomain[d] = p
+		return p, nil
+	}
+	ps := make([]policy.Party, 0, len(members)+len(newcomers))
+	for i := range members {
+		if members[i].UserID != "" && members[i].UserID == actor.ID {
+			continue
+		}
+		p, err := side(&members[i].User, members[i].Address)
+		if err != nil {
+			return err
+		}
+		ps = append(ps, p)
+	}
+	for _, tg := range newcomers {
+		if tg.user != nil && tg.user.ID == actor.ID {
+			continue
+		}
+		p, err := side(tg.user, tg.address)
+		if err != nil {
+			return err
+		}
+		for j := range ps {
+			if d := policy.MayMeet(&p, &ps[j]); !d.Allowed() {
+				return refusal(&d)
+			}
+		}
+		ps = append(ps, p)
+	}
+	return nil
 }
 
 // domainOf is the domain of an e-mail address, "" for a phone number.

@@ -13,6 +13,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/policy"
 )
 
 // Limits on what a caller may send.
@@ -247,9 +248,16 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		}
 		c.PairKey = PairKey(actor.ID, identity.UserID(other))
 		if existing, err := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID); err == nil {
-			return s.takeUp(ctx, actor, existing)
+			return s.existingPair(ctx, actor, existing)
 		} else if !errcode.Is(err, errcode.NotFound) {
 			return Chat{}, false, fmt.Errorf("create chat: %w", err)
+		}
+	}
+	// §4 rule 7: no group brings a guest together with anyone outside its
+	// host tenant. (With one target the only pair is the actor's: admit.)
+	if len(targets) > 1 {
+		if err := s.together(ctx, actor, nil, targets); err != nil {
+			return Chat{}, false, err
 		}
 	}
 	self := Member{ID: NewMemberID(), ChatID: c.ID, UserID: actor.ID, User: *actor, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: actor.ID, Roles: []string{}}
@@ -289,7 +297,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		if ferr != nil {
 			return Chat{}, false, fmt.Errorf("create chat: reload pair: %w", ferr)
 		}
-		return s.takeUp(ctx, actor, existing)
+		return s.existingPair(ctx, actor, existing)
 	}
 	if err != nil {
 		return Chat{}, false, fmt.Errorf("create chat: %w", err)
@@ -303,6 +311,36 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 	}
 	c.ViewerState = Accepted
 	return c, true, nil
+}
+
+// existingPair returns the pair's existing oneOnOne chat to the actor who
+// asks to create it again. Asking again is a new request to the other
+// person (SPEC §5): while their decline of a request from the actor (or
+// their block on one) holds, it fails with recipientUnavailable, as sends
+// in the chat do; after the cool-down the chat is returned as before.
+// Only that answer of the target refuses here: a chat that policy made
+// read-only is still returned, readable.
+func (s *Service) existingPair(ctx context.Context, actor *identity.User, existing Chat) (Chat, bool, error) {
+	if existing.ViewerState == Accepted && existing.External {
+		_, members, err := s.Store.FindChat(ctx, existing.ID, actor.ID)
+		if err != nil {
+			return Chat{}, false, fmt.Errorf("create chat: %w", err)
+		}
+		for i := range members {
+			o := &members[i]
+			if o.UserID == "" || o.UserID == actor.ID {
+				continue
+			}
+			d, err := s.Policy.Start(ctx, actor, &o.User)
+			if err != nil {
+				return Chat{}, false, fmt.Errorf("create chat: %w", err)
+			}
+			if d.Outcome == policy.Refused && relationRefusal(&d) {
+				return Chat{}, false, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+			}
+		}
+	}
+	return s.takeUp(ctx, actor, existing)
 }
 
 // prepare builds the invitations of the members at the given indexes; with
@@ -381,11 +419,15 @@ func clampPage(n int) int {
 	return min(n, MaxPageSize)
 }
 
-// Update changes a group chat's topic. Errors: notFound, badRequest.
+// Update changes a group chat's topic. Errors: notFound, badRequest,
+// forbidden (a request to the actor is pending), chatReadOnly.
 func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, topic string) (Chat, error) {
 	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Chat{}, fmt.Errorf("update chat %s: %w", id, err)
+	}
+	if err := mayChange(members, actor); err != nil {
+		return Chat{}, err
 	}
 	if c.Type != Group {
 		return Chat{}, errcode.New(errcode.BadRequest, "Only group chats have a topic.")
@@ -393,6 +435,9 @@ func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, topic
 	topic = strings.TrimSpace(topic)
 	if utf8.RuneCountInString(topic) > MaxTopicRunes {
 		return Chat{}, errcode.New(errcode.BadRequest, "The topic may have at most %d characters.", MaxTopicRunes)
+	}
+	if err := s.writable(ctx, actor, &c, members); err != nil {
+		return Chat{}, err
 	}
 	c.Topic = topic
 	c.UpdatedAt = s.Now()
@@ -402,6 +447,35 @@ func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, topic
 	}
 	s.publish(ctx, evs)
 	return c, nil
+}
+
+// mayChange applies SPEC §5 to a change of a chat (its topic, its members)
+// by actor: while a request to the actor is pending the sender learns
+// nothing from them, so a member who has not accepted changes nothing, as
+// they send nothing (the same answer as maySend's). Errors: forbidden.
+func mayChange(members []Member, actor *identity.User) error {
+	if memberOf(members, actor.ID).State != Accepted {
+		return errcode.New(errcode.Forbidden, "Accept the message request before changing this chat.")
+	}
+	return nil
+}
+
+// writable refuses a change of a chat that is read-only for its members
+// (SPEC §4): a pair of accepted members may no longer talk, decided now as
+// for a send, and told as a send is. Errors: chatReadOnly.
+func (s *Service) writable(ctx context.Context, actor *identity.User, c *Chat, members []Member) error {
+	if !c.External {
+		return nil // §7: an internal chat never has external people
+	}
+	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
+	d, blamed, err := s.talk(ctx, ps, c, members, actor)
+	if err != nil {
+		return fmt.Errorf("decide change: %w", err)
+	}
+	if d != nil {
+		return errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(blame(blamed), actor)))
+	}
+	return nil
 }
 
 func (s *Service) chatDrafts(members []Member, typ event.Type, c *Chat) []event.Draft {
@@ -425,12 +499,16 @@ func (s *Service) Members(ctx context.Context, actor *identity.User, id ID) ([]M
 }
 
 // AddMember adds a person to a group chat, by id or address. Errors:
-// notFound, badRequest, conflict (already a member), externalMemberNotAllowed,
-// forbiddenByPolicy, recipientUnavailable.
+// notFound, badRequest, forbidden (a request to the actor is pending),
+// conflict (already a member), externalMemberNotAllowed, forbiddenByPolicy,
+// recipientUnavailable.
 func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm NewMember) (Member, error) {
 	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
+	}
+	if err := mayChange(members, actor); err != nil {
+		return Member{}, err
 	}
 	if c.Type != Group {
 		return Member{}, errcode.New(errcode.BadRequest, "Members can be added to group chats only; start a group chat instead.")
@@ -446,6 +524,11 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 		if (tg.user != nil && m.UserID == tg.user.ID) || (tg.user == nil && m.UserID == "" && m.Address == tg.address) {
 			return Member{}, errcode.New(errcode.Conflict, "This person is already a member of this chat.")
 		}
+	}
+	// §4 rule 7 before §7: a guest never shares a chat with anyone outside
+	// its host tenant, in this chat or any other, so that is the answer.
+	if err := s.together(ctx, actor, members, []target{tg}); err != nil {
+		return Member{}, err
 	}
 	// §7: an internal group chat never turns external, so internal history
 	// is never exposed.
@@ -505,11 +588,16 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 }
 
 // RemoveMember removes a member from a group chat: owners may remove anyone,
-// everyone may remove themself (leave). Errors: notFound, badRequest, forbidden.
+// everyone may remove themself (leave). A member who has not accepted the
+// request removes no one, not even themself: they decline instead (§5).
+// Errors: notFound, badRequest, forbidden.
 func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID, memberID string) error {
 	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
 		return fmt.Errorf("remove member from %s: %w", id, err)
+	}
+	if err := mayChange(members, actor); err != nil {
+		return err
 	}
 	if c.Type != Group {
 		return errcode.New(errcode.BadRequest, "Members can be removed from group chats only.")
@@ -675,8 +763,7 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 			// §5: until the target accepts, links are not links and
 			// images are not loaded: the target gets the preview form.
 			if preview == nil {
-				p := *m
-				p.ContentType, p.Content, p.Attachments = "text", strings.TrimSpace(s.plain.Sanitize(m.Content)), nil
+				p := s.Preview(m)
 				preview = &p
 			}
 			drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, preview)})
@@ -687,8 +774,21 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 	return drafts
 }
 
+// Preview is a message in the form a target who has not accepted the
+// request sees it (SPEC §5): until they accept, links are shown as plain
+// text, not as links, and images from the sender are not loaded; so the
+// body is text with every tag stripped, and attachments (cards, which may
+// hold images) are left out. Live events and the message list give a
+// pending target this same form.
+func (s *Service) Preview(m *Message) Message {
+	p := *m
+	p.ContentType, p.Content, p.Attachments = "text", strings.TrimSpace(s.plain.Sanitize(m.Content)), nil
+	return p
+}
+
 // Messages returns a page of messages newest first, from before (0: the
-// newest), within the actor's visible history. Errors: notFound.
+// newest), within the actor's visible history; a target who has not
+// accepted the request gets them in the preview form. Errors: notFound.
 func (s *Service) Messages(ctx context.Context, actor *identity.User, id ID, before MessageID, limit int) ([]Message, MessageID, error) {
 	_, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
@@ -705,6 +805,13 @@ func (s *Service) Messages(ctx context.Context, actor *identity.User, id ID, bef
 		msgs = msgs[:limit]
 		next = msgs[limit-1].ID
 	}
+	if me.State == Pending {
+		out := make([]Message, len(msgs))
+		for i := range msgs {
+			out[i] = s.Preview(&msgs[i])
+		}
+		msgs = out
+	}
 	return msgs, next, nil
 }
 
@@ -717,7 +824,8 @@ func memberOf(members []Member, id identity.UserID) Member {
 	return Member{}
 }
 
-// Message returns one message. Errors: notFound.
+// Message returns one message, in the preview form to a target who has not
+// accepted the request. Errors: notFound.
 func (s *Service) Message(ctx context.Context, actor *identity.User, id ID, mid MessageID) (Message, error) {
 	_, members, err := s.findChat(ctx, id, actor)
 	if err != nil {
@@ -727,8 +835,12 @@ func (s *Service) Message(ctx context.Context, actor *identity.User, id ID, mid 
 	if err != nil {
 		return Message{}, fmt.Errorf("get message %d: %w", mid, err)
 	}
-	if m.CreatedAt.Before(memberOf(members, actor.ID).VisibleFrom) {
+	me := memberOf(members, actor.ID)
+	if m.CreatedAt.Before(me.VisibleFrom) {
 		return Message{}, errcode.New(errcode.NotFound, "No message %d in this chat.", mid)
+	}
+	if me.State == Pending {
+		return s.Preview(&m), nil
 	}
 	return m, nil
 }

@@ -80,6 +80,10 @@ func TestMayStart_ZeroAllocs(t *testing.T) {
 		{"MayStart personal to managed", func() { sink = policy.MayStart(p, tg, policy.Relation{}) }},
 		{"MayStart managed to personal", func() { sink = policy.MayStart(&ic, p, rel) }},
 		{"MayStart guest", func() { sink = policy.MayStart(tg, &policy.Party{Kind: policy.Guest, TenantID: "contoso"}, rel) }},
+		{"MayMeet guest and outsider", func() {
+			sink = policy.MayMeet(&policy.Party{Kind: policy.Guest, TenantID: "contoso"}, tg)
+		}},
+		{"MayMeet nil", func() { sink = policy.MayMeet(nil, tg) }},
 		{"MayTalk federation", func() { sink = policy.MayTalk(tg, i, policy.Relation{}) }},
 		{"MayTalk personal", func() { sink = policy.MayTalk(p, &ic, rel) }},
 		{"Admits", func() { _ = policy.Admits(i.Settings, "FABRIKAM.COM") }},

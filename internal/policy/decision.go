@@ -206,7 +206,7 @@ var ownMessages = [numRules]string{
 // reaching a guest of another tenant, has 14.
 const maxChecks = 16
 
-// Decision is the result of MayStart or MayTalk. It is a plain value: a
+// Decision is the result of MayStart, MayTalk or MayMeet. It is a plain value: a
 // decision allocates nothing.
 type Decision struct {
 	Outcome Outcome
@@ -283,6 +283,58 @@ func MayTalk(p, q *Party, rel Relation) Decision {
 	var d Decision
 	d.decide(p, q, rel, false)
 	return d
+}
+
+// MayMeet decides whether p and q may be members of one chat, whoever
+// brings them together (SPEC §4 rule 7): a guest chats only inside its host
+// tenant and is never a party to an external chat, so a guest (like an
+// anonymous participant, or an account of unknown kind) may share a chat
+// only with members and guests of its own tenant. MayStart decides the pair
+// of the one who adds and the one added; MayMeet decides the newcomer with
+// every other member of the chat, so that adding a guest to a chat with an
+// outside person, an outside person to a chat holding a guest, or creating
+// a group with both, is refused.
+//
+// Only the parties' Kind and TenantID count: settings, policies and the
+// pair's relation do not. A nil party stands for an account of unknown kind.
+// A refusal is ForbiddenByPolicy on OwnSide, naming the rule: it binds the
+// tenant that brought the guest in, and it follows from facts the caller
+// sees (who is in the chat, whom it adds), so telling it reveals nothing of
+// an account (§4 rule of silence). MayMeet is symmetric.
+func MayMeet(p, q *Party) Decision {
+	var d Decision
+	d.meet(p, q)
+	return d
+}
+
+func (d *Decision) meet(p, q *Party) {
+	var unknown Party
+	if p == nil {
+		p = &unknown
+	}
+	if q == nil {
+		q = &unknown
+	}
+	if sameTenant(p, q) {
+		d.checks[0] = Check{Rule: RuleSameTenant, Side: NoSide, Value: true, Source: SourceMembership}
+		d.n = 1
+		d.finish()
+		return
+	}
+	d.confine(p.Kind)
+	d.confine(q.Kind)
+	d.finish()
+}
+
+// confine is rule 7 for one party of a pair outside one tenant: a member or
+// a personal account may be there, any other kind may not.
+func (d *Decision) confine(k Kind) {
+	switch k {
+	case Member, Personal:
+		d.add(classOwn, ruleGuestHostOnly, true, SourceAccountKind)
+	default:
+		d.kind(classOwn, k)
+	}
 }
 
 // class is the priority class of a check under the rule of silence (§4).

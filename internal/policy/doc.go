@@ -1,13 +1,15 @@
 // Package policy decides who may chat with whom across organisational
 // boundaries: the tenant-level external access settings (SPEC §2), the
 // per-user external access policies (SPEC §3) and the decision of SPEC §4
-// (MayStart, MayTalk), classified by the rule of silence into what the
-// sender may be told and what must stay silent. Block and decline state of a
-// pair (SPEC §5) enters as a Relation.
+// (MayStart, MayTalk, and MayMeet for who may share one chat), classified
+// by the rule of silence into what the sender may be told and what must
+// stay silent. Block and decline state of a pair (SPEC §5) enters as a
+// Relation.
 //
-// The decision is pure: MayStart, MayTalk, Admits and their types (doc.go,
-// policy.go, settings.go, decision.go) do no I/O, read no clock, keep no
-// state, import nothing of Parley's but errcode, and allocate nothing.
+// The decision is pure: MayStart, MayTalk, MayMeet, Admits and their types
+// (doc.go, policy.go, settings.go, decision.go) do no I/O, read no clock,
+// keep no state, import nothing of Parley's but errcode, and allocate
+// nothing.
 // Callers load both parties (kind, tenant, address domain, tenant settings,
 // effective policy, personal switch) and the pair's relation, then call one
 // function; every path that creates a chat, adds a member, delivers a

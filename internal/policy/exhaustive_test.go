@@ -451,3 +451,121 @@ func TestOracle_S4_Sanity(t *testing.T) {
 		})
 	}
 }
+
+// meetRoles are the parties MayMeet is enumerated over: every kind in and
+// out of tenant x, an account of unknown kind, and (nil) none at all.
+var meetRoles = []*role{
+	{"memberX", policy.Member, 1, "x.example"},
+	{"memberX2", policy.Member, 1, "x2.example"},
+	{"guestX", policy.Guest, 1, "guest-of-x.example"},
+	{"guestX2", policy.Guest, 1, "guest2-of-x.example"},
+	{"memberY", policy.Member, 2, "y.example"},
+	{"guestY", policy.Guest, 2, "guest-of-y.example"},
+	{"personal", policy.Personal, 0, "mail.example"},
+	{"personal2", policy.Personal, 0, "mail2.example"},
+	{"anonymousX", policy.Anonymous, 1, ""},
+	{"anonymousY", policy.Anonymous, 2, ""},
+	{"anonymousNone", policy.Anonymous, 0, ""},
+	{"unknownX", 0, 1, "x.example"},
+	{"unknownNone", 0, 0, ""},
+	nil,
+}
+
+// meetOracle decides SPEC §4 rule 7 for two members of one chat, straight
+// from the text: a guest chats only inside its host tenant, never in an
+// external chat (anonymous participants and accounts of unknown kind alike
+// stay inside). It returns the outcome and the rule that refuses.
+func meetOracle(p, q *role) (policy.Outcome, errcode.Code, policy.Side, string) {
+	if p == nil {
+		p = &role{name: "nil"}
+	}
+	if q == nil {
+		q = &role{name: "nil"}
+	}
+	if p.kind != policy.Personal && q.kind != policy.Personal && p.tenant != 0 && p.tenant == q.tenant {
+		return policy.Allowed, "", policy.NoSide, ""
+	}
+	for _, r := range []*role{p, q} {
+		switch r.kind {
+		case policy.Member, policy.Personal:
+		case policy.Guest:
+			return policy.Refused, errcode.ForbiddenByPolicy, policy.OwnSide, policy.RuleGuestHostOnly
+		case policy.Anonymous:
+			return policy.Refused, errcode.ForbiddenByPolicy, policy.OwnSide, policy.RuleAnonymousMeetingOnly
+		default:
+			return policy.Refused, errcode.ForbiddenByPolicy, policy.OwnSide, policy.RuleAccountKind
+		}
+	}
+	return policy.Allowed, "", policy.NoSide, ""
+}
+
+// TestMayMeet_S4_Rule7_Exhaustive enumerates every pair of meetRoles, in
+// both orders, with every tenant and policy state that could matter (none,
+// all switches off, defaults, domain lists blocking the other's domain) and
+// every personal switch, and compares MayMeet with meetOracle: only kinds
+// and tenants decide, the answer is symmetric, and every decision is
+// consistent (the first failing check decides; a refusal names its rule).
+func TestMayMeet_S4_Rule7_Exhaustive(t *testing.T) {
+	off := policy.Settings{}
+	blocking := policy.DefaultSettings()
+	blocking.AllowAllKnownDomains = false
+	blocking.BlockedDomains = []string{"x.example", "y.example", "mail.example", "guest-of-x.example"}
+	on := policy.DefaultSettings()
+	settingsStates := []*policy.Settings{nil, &off, &on, &blocking}
+	noPolicy, global := policy.Policy{Name: "Closed"}, policy.GlobalDefault()
+	policyStates := []*policy.Policy{nil, &noPolicy, &global}
+
+	party := func(r *role, s *policy.Settings, p *policy.Policy, orgs bool) *policy.Party {
+		if r == nil {
+			return nil
+		}
+		pt := &policy.Party{Kind: r.kind, TenantID: tenantID(r.tenant), Domain: r.domain, AllowChatsFromOrganizations: orgs}
+		if r.hasTenant() {
+			pt.Settings, pt.Policy = s, p
+		}
+		return pt
+	}
+	name := func(r *role) string {
+		if r == nil {
+			return "nil"
+		}
+		return r.name
+	}
+	cases := 0
+	for _, rp := range meetRoles {
+		for _, rq := range meetRoles {
+			wo, wc, ws, wr := meetOracle(rp, rq)
+			for _, sp := range settingsStates {
+				for _, sq := range settingsStates {
+					for _, pp := range policyStates {
+						for _, pq := range policyStates {
+							for _, orgs := range []bool{false, true} {
+								p, q := party(rp, sp, pp, orgs), party(rq, sq, pq, !orgs)
+								d := policy.MayMeet(p, q)
+								cases++
+								if err := consistent(&d); err != nil {
+									t.Fatalf("MayMeet(%s, %s): %v", name(rp), name(rq), err)
+								}
+								rule := ""
+								for _, c := range d.Checks() {
+									if !c.Value {
+										rule = c.Rule
+										break
+									}
+								}
+								if d.Outcome != wo || d.Code != wc || d.Side != ws || rule != wr {
+									t.Fatalf("MayMeet(%s, %s) settings %v/%v policies %v/%v:\ngot  %v %q side %v rule %q (checks %+v)\nwant %v %q side %v rule %q",
+										name(rp), name(rq), sp, sq, pp, pq, d.Outcome, d.Code, d.Side, rule, slices.Clone(d.Checks()), wo, wc, ws, wr)
+								}
+								if back := policy.MayMeet(q, p); back.Outcome != d.Outcome || back.Code != d.Code {
+									t.Fatalf("MayMeet is not symmetric for %s, %s: %v %q, back %v %q", name(rp), name(rq), d.Outcome, d.Code, back.Outcome, back.Code)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d cases", cases)
+}

@@ -330,6 +330,27 @@ func TestMayStart_S4_Rule7_GuestHostOnly(t *testing.T) {
 	})
 }
 
+// TestMayMeet_S4_Rule7_GuestNeverInExternalChat: whoever adds them, a guest
+// and a person outside its host tenant never share a chat (forbiddenByPolicy,
+// naming the rule), while inside the tenant everyone may, and people outside
+// it meet freely when no guest is involved (their pairs are MayStart's).
+func TestMayMeet_S4_Rule7_GuestNeverInExternalChat(t *testing.T) {
+	meet := func(p, q *policy.Party, _ policy.Relation) policy.Decision { return policy.MayMeet(p, q) }
+	run(t, []testCase{
+		{name: "guest with host member", f: meet, i: guest(contoso, settings()), t: member(contoso, settings(), global()), want: allowed()},
+		{name: "guest with guest of host", f: meet, i: guest(contoso, settings()), t: guest(contoso, settings()), want: allowed()},
+		{name: "guest with other tenant", f: meet, i: guest(contoso, settings()), t: member(fabrikam, settings(), global()), want: forbidden("guest.hostOnly", msgGuest)},
+		{name: "other tenant with guest", f: meet, i: member(fabrikam, settings(), global()), t: guest(contoso, settings()), want: forbidden("guest.hostOnly", msgGuest)},
+		{name: "personal with guest", f: meet, i: personal(true), t: guest(contoso, settings()), want: forbidden("guest.hostOnly", msgGuest)},
+		{name: "guest with guest of other tenant", f: meet, i: guest(contoso, settings()), t: guest(fabrikam, settings()), want: forbidden("guest.hostOnly", msgGuest)},
+		{name: "switches do not matter", f: meet, i: guest(contoso, settings(noConsumer, noFederation)), t: member(contoso, settings(noConsumer), custom("Closed", noFederationAccess)), want: allowed()},
+		{name: "members of two tenants", f: meet, i: member(contoso, settings(noFederation), global()), t: member(fabrikam, settings(), global()), want: allowed()},
+		{name: "member and personal", f: meet, i: member(contoso, nil, nil), t: personal(false), want: allowed()},
+		{name: "anonymous outside its meeting", f: meet, i: anonymous(contoso), t: personal(true), want: forbidden("anonymous.meetingOnly", msgAnonymous)},
+		{name: "nil is an unknown kind", f: meet, i: nil, t: personal(true), want: forbidden("account.kind", "this account can chat only inside its organisation")},
+	})
+}
+
 // TestMayStart_S4_Rule7_Anonymous: anonymous participants exist only inside
 // their meeting (SPEC §1, §8).
 func TestMayStart_S4_Rule7_Anonymous(t *testing.T) {

@@ -58,18 +58,28 @@ func (s *Service) audit(ctx context.Context, actor *identity.User, action, targe
 	}
 }
 
-// Party loads the facts of one user: tenant settings and effective policy,
-// or the personal switch.
-func (s *Service) Party(ctx context.Context, u *identity.User) (Party, error) {
+// Membership returns the facts of a user that need no loading: kind,
+// tenant, address domain and the personal switch, without tenant settings or
+// policy. It is all MayMeet (SPEC §4 rule 7) reads.
+func Membership(u *identity.User) Party {
 	p := Party{TenantID: string(u.TenantID), Domain: u.Domain(), AllowChatsFromOrganizations: u.AllowChatsFromOrganizations}
 	switch u.Kind {
 	case identity.Personal:
 		p.Kind = Personal
-		return p, nil
 	case identity.Guest:
 		p.Kind = Guest
 	default:
 		p.Kind = Member
+	}
+	return p
+}
+
+// Party loads the facts of one user: tenant settings and effective policy,
+// or the personal switch.
+func (s *Service) Party(ctx context.Context, u *identity.User) (Party, error) {
+	p := Membership(u)
+	if p.Kind == Personal {
+		return p, nil
 	}
 	st, err := s.Store.FindSettings(ctx, u.TenantID)
 	if err != nil {
@@ -138,23 +148,33 @@ func (s *Service) StartAddress(ctx context.Context, i *identity.User, domain str
 	if err != nil {
 		return Decision{}, fmt.Errorf("decide start: %w", err)
 	}
-	pt := Party{Kind: Personal, Domain: domain, AllowChatsFromOrganizations: true}
+	pt, err := s.AddressParty(ctx, domain)
+	if err != nil {
+		return Decision{}, fmt.Errorf("decide start: %w", err)
+	}
+	return MayStart(&pi, &pt, Relation{}), nil
+}
+
+// AddressParty is the party an address no account owns stands for, from
+// its domain alone ("" for a phone number): an unknown member of the tenant
+// that verified the domain, with that tenant's settings and no policy (which
+// the decision treats as account-level, so silent), or else the personal
+// account an invitation would make of it (SPEC §6).
+func (s *Service) AddressParty(ctx context.Context, domain string) (Party, error) {
 	if domain != "" {
 		t, err := s.Store.FindTenantByDomain(ctx, domain)
 		switch {
 		case err == nil:
 			st, err := s.Store.FindSettings(ctx, t.ID)
 			if err != nil {
-				return Decision{}, fmt.Errorf("decide start: %w", err)
+				return Party{}, err
 			}
-			// No account: no policy, which the decision treats as
-			// account-level, so it is held silently.
-			pt = Party{Kind: Member, TenantID: string(t.ID), Domain: domain, Settings: &st}
+			return Party{Kind: Member, TenantID: string(t.ID), Domain: domain, Settings: &st}, nil
 		case !errcode.Is(err, errcode.NotFound):
-			return Decision{}, fmt.Errorf("decide start: %w", err)
+			return Party{}, err
 		}
 	}
-	return MayStart(&pi, &pt, Relation{}), nil
+	return Party{Kind: Personal, Domain: domain, AllowChatsFromOrganizations: true}, nil
 }
 
 // Talk decides whether p may send to q in an existing chat (SPEC §4 mayTalk).
