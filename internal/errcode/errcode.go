@@ -32,6 +32,7 @@ const (
 	RateLimited                Code = "rateLimited"
 	DomainTaken                Code = "domainTaken"
 	PolicyInUse                Code = "policyInUse"
+	MethodNotAllowed           Code = "methodNotAllowed" // a known path asked with a method it does not take (405)
 	Internal                   Code = "internalServerError"
 )
 

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"cmp"
 	"net/http"
+	"strings"
 
 	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/errcode"
@@ -98,12 +100,29 @@ func (in policyIn) patch() policy.PolicyPatch {
 }
 
 // listPolicies lists policies with how many users hold each (who holds
-// which: GET …/users/{id}/externalAccessPolicy, or ?expand=users).
+// which: GET …/users/{id}/externalAccessPolicy, or ?expand=users), Global
+// first, then by name; all of them without $top. The service returns the
+// whole list, so it is paged here (paging.go).
 func (a *API) listPolicies(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	keys, err := skipToken(r, 1)
+	if err != nil {
+		return err
+	}
 	ps, err := a.Policy.Policies(r.Context(), userOf(r))
 	if err != nil {
 		return err
 	}
+	var after *policy.Policy
+	if keys != nil {
+		after = &policy.Policy{Name: keys[0]}
+	}
+	ps, more := pageOf(ps, func(a, b policy.Policy) int {
+		return cmp.Or(cmp.Compare(rankOf(a), rankOf(b)), strings.Compare(a.Name, b.Name))
+	}, after, limit)
 	grants, err := a.Policy.Grants(r.Context(), userOf(r))
 	if err != nil {
 		return err
@@ -131,8 +150,20 @@ func (a *API) listPolicies(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, wu)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	res := page[withUsers]{Value: out}
+	if more {
+		res.NextLink = a.nextLink(r, makeSkipToken(ps[len(ps)-1].Name))
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// rankOf puts Global before the tenant's own policies.
+func rankOf(p policy.Policy) int {
+	if p.Name == policy.GlobalName {
+		return 0
+	}
+	return 1
 }
 
 func (a *API) createPolicy(w http.ResponseWriter, r *http.Request) error {

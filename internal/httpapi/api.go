@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/audit"
@@ -148,12 +149,45 @@ func (a *API) routes() {
 			a.Web.ServeHTTP(w, r)
 		})
 	}
-	// Unknown paths under the API prefixes get the error shape, not HTML.
+	// Unknown paths under the API prefixes get the error shape, not HTML;
+	// known paths asked with another method get 405. These method-less
+	// prefixes win over the router's own 405, so they answer it themselves.
 	for _, p := range []string{"/v1.0/", "/parley/", "/oauth2/"} {
 		a.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			if allow := a.allowedMethods(r); len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				a.WriteError(w, r, errcode.New(errcode.MethodNotAllowed, "%s does not take %s; it takes %s.", r.URL.Path, r.Method, strings.Join(allow, ", ")))
+				return
+			}
 			a.WriteError(w, r, notFoundPath(r))
 		})
 	}
+}
+
+// probeMethods are the methods a path is tried with to build Allow.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods returns the methods registered for r's path (none: the
+// path is unknown). The operator API does not exist without an operator
+// token, so its paths stay unknown then.
+func (a *API) allowedMethods(r *http.Request) []string {
+	if a.OperatorToken == "" && strings.HasPrefix(r.URL.Path, "/parley/v1/operator/") {
+		return nil
+	}
+	var out []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		// A pattern with a method ("GET /v1.0/me") matched; the catch-all
+		// prefixes and the web client's "/" have none.
+		if _, pattern := a.mux.Handler(probe); strings.Contains(pattern, " ") {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (a *API) handle(pattern string, h handlerFunc) {

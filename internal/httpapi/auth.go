@@ -243,27 +243,44 @@ func (a *API) demo(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listUsers is Graph's GET /users: the people of the caller's organisation,
-// optionally filtered by exact sign-in name ($filter=userPrincipalName eq '…').
+// optionally filtered by exact sign-in name ($filter=userPrincipalName eq '…'),
+// a page at a time ($top: Graph's 100 by default, at most 999).
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
-	us, err := a.Identity.Users(r.Context(), me)
+	limit, err := pageSize(r)
 	if err != nil {
 		return err
 	}
-	want := ""
-	if f := r.URL.Query().Get("$filter"); f != "" {
-		v, ok := strings.CutPrefix(f, "userPrincipalName eq '")
-		if !ok || !strings.HasSuffix(v, "'") {
+	var f identity.UserFilter
+	if v := r.URL.Query().Get("$filter"); v != "" {
+		upn, ok := strings.CutPrefix(v, "userPrincipalName eq '")
+		if !ok || !strings.HasSuffix(upn, "'") {
 			return errcode.New(errcode.BadRequest, "Only $filter=userPrincipalName eq '<address>' is supported.")
 		}
-		want = strings.ToLower(strings.TrimSuffix(v, "'"))
+		f.UPN = strings.ToLower(strings.TrimSuffix(upn, "'"))
 	}
-	out := make([]graph.User, 0, len(us))
-	for i := range us {
-		if want == "" || us[i].UPN == want {
-			out = append(out, graph.NewUser(&us[i], me))
+	keys, err := skipToken(r, 2)
+	if err != nil {
+		return err
+	}
+	if keys != nil {
+		t, err := parseTimeKey(keys[0])
+		if err != nil || keys[1] == "" {
+			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
 		}
+		f.After = identity.UserCursor{CreatedAt: t, ID: identity.UserID(keys[1])}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	us, next, err := a.Identity.Users(r.Context(), me, f, limit)
+	if err != nil {
+		return err
+	}
+	out := page[graph.User]{Value: make([]graph.User, 0, len(us))}
+	for i := range us {
+		out.Value = append(out.Value, graph.NewUser(&us[i], me))
+	}
+	if next.ID != "" {
+		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(next.CreatedAt), string(next.ID)))
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -180,15 +181,42 @@ func (a *API) updateChat(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listMembers lists a chat's members in the order they joined, all of
+// them without $top (a chat has at most chat.MaxGroupMembers). The service
+// returns the whole list, so it is paged here (paging.go).
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	keys, err := skipToken(r, 2)
+	if err != nil {
+		return err
+	}
+	var after *chat.Member
+	if keys != nil {
+		t, err := parseTimeKey(keys[0])
+		if err != nil {
+			return err
+		}
+		after = &chat.Member{JoinedAt: t, ID: keys[1]}
+	}
 	members, err := a.Chats.Members(r.Context(), me, chatID(r))
 	if err != nil {
 		return err
 	}
+	members, more := pageOf(members, func(a, b chat.Member) int {
+		// In microseconds, as the skip token (and the store) keep it.
+		return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
+	}, after, limit)
 	out := page[graph.Member]{Value: make([]graph.Member, 0, len(members))}
 	for i := range members {
 		out.Value = append(out.Value, graph.NewMember(&members[i], me))
+	}
+	if more {
+		last := members[len(members)-1]
+		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(last.JoinedAt), last.ID))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

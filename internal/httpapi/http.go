@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -13,6 +14,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +51,8 @@ func statusOf(code errcode.Code) int {
 		return http.StatusUnauthorized
 	case errcode.NotFound:
 		return http.StatusNotFound
+	case errcode.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case errcode.Conflict, errcode.DomainTaken, errcode.PolicyInUse:
 		return http.StatusConflict
 	case errcode.PayloadTooLarge:
@@ -103,9 +107,12 @@ func notFoundPath(r *http.Request) error {
 	return errcode.New(errcode.NotFound, "No resource at %s %s.", r.Method, r.URL.Path)
 }
 
-// decode reads a JSON body into v. Unknown fields are allowed (Graph
-// clients send @odata annotations); malformed JSON, wrong types, trailing
-// data and a non-JSON content type are badRequest.
+// decode reads a JSON body into v. Malformed JSON, wrong types, trailing
+// data and a non-JSON content type are badRequest. Unknown fields are
+// allowed in Graph's bodies under /v1.0 (Graph clients send extras and
+// @odata annotations), and refused in Parley's own bodies under /parley
+// (SPEC §10: a misspelt setting must not answer 200 and change nothing),
+// except for annotations, which are accepted everywhere (odataKey).
 func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -114,17 +121,15 @@ func decode(r *http.Request, v any) error {
 		}
 	}
 	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		var mbe *http.MaxBytesError
-		var typeErr *json.UnmarshalTypeError
 		var syntaxErr *json.SyntaxError
 		switch {
 		case errors.As(err, &mbe):
 			return err
 		case errors.Is(err, io.EOF):
 			return errcode.New(errcode.BadRequest, "The request body is empty; a JSON object is required.")
-		case errors.As(err, &typeErr):
-			return errcode.New(errcode.BadRequest, "Field %q must be of type %s.", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
 		case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
 			return errcode.New(errcode.BadRequest, "The request body is not valid JSON.")
 		default:
@@ -141,7 +146,148 @@ func decode(r *http.Request, v any) error {
 		}
 		return errcode.New(errcode.BadRequest, "The request body has data after the JSON object.")
 	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return errcode.New(errcode.BadRequest, "Field %q must be of type %s.", typeErr.Field, jsonType(typeErr.Type.Kind().String()))
+		}
+		return errcode.New(errcode.BadRequest, "The request body is not a valid JSON object.")
+	}
+	if strings.HasPrefix(r.URL.Path, "/parley/") {
+		if field, known := unknownField(raw, reflect.TypeOf(v), ""); field != "" {
+			if len(known) == 0 {
+				return errcode.New(errcode.BadRequest, "Unknown field %q: this object takes no fields.", field)
+			}
+			return errcode.New(errcode.BadRequest, "Unknown field %q: the fields here are %s.", field, strings.Join(known, ", "))
+		}
+	}
 	return nil
+}
+
+// odataKey reports whether a JSON key is an OData annotation
+// ("@odata.type", "user@odata.bind"), accepted in every body.
+func odataKey(k string) bool {
+	return strings.HasPrefix(k, "@odata") || strings.Contains(k, "@odata.")
+}
+
+// unknownField returns the dotted path of the first key in raw that type t
+// has no field for (matched as encoding/json matches: exactly, else
+// case-insensitively), with the field names t does take there; "" when
+// every key is known. Values of the wrong shape are left to Unmarshal.
+func unknownField(raw json.RawMessage, t reflect.Type, path string) (string, []string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return "", nil // decodes itself (json.RawMessage, time.Time)
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			return "", nil
+		}
+		fields := jsonFields(t)
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return "", nil
+			}
+			key, _ := tok.(string)
+			var val json.RawMessage
+			if err := dec.Decode(&val); err != nil {
+				return "", nil
+			}
+			if odataKey(key) {
+				continue
+			}
+			f, ok := lookupField(fields, key)
+			if !ok {
+				names := make([]string, len(fields))
+				for i, f := range fields {
+					names[i] = f.name
+				}
+				return path + key, names
+			}
+			if p, known := unknownField(val, f.typ, path+key+"."); p != "" {
+				return p, known
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return "", nil
+		}
+		for i, it := range items {
+			if p, known := unknownField(it, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(path, "."), i)); p != "" {
+				return p, known
+			}
+		}
+	case reflect.Map:
+		var items map[string]json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return "", nil
+		}
+		for k, it := range items {
+			if p, known := unknownField(it, t.Elem(), path+k+"."); p != "" {
+				return p, known
+			}
+		}
+	}
+	return "", nil // scalars and interfaces take anything
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields lists the JSON fields of struct type t as encoding/json sees
+// them, fields of embedded structs included.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := sf.Type
+		if sf.Anonymous && name == "" {
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				out = append(out, jsonFields(ft)...)
+				continue
+			}
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		out = append(out, jsonField{name, ft})
+	}
+	return out
+}
+
+func lookupField(fields []jsonField, key string) (jsonField, bool) {
+	for _, f := range fields {
+		if f.name == key {
+			return f, true
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(f.name, key) {
+			return f, true
+		}
+	}
+	return jsonField{}, false
 }
 
 func jsonType(kind string) string {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 
@@ -50,7 +51,23 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errcode.New(errcode.BadRequest, "filter must be main or filtered.")
 	}
-	reqs, err := a.Requests.List(r.Context(), me, filtered)
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	var after chat.ChatCursor
+	keys, err := skipToken(r, 2)
+	if err != nil {
+		return err
+	}
+	if keys != nil {
+		t, err := parseTimeKey(keys[0])
+		if err != nil || keys[1] == "" {
+			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+		}
+		after = chat.ChatCursor{UpdatedAt: t, ID: chat.ID(keys[1])}
+	}
+	reqs, next, err := a.Requests.List(r.Context(), me, filtered, after, limit)
 	if err != nil {
 		return err
 	}
@@ -77,7 +94,11 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, ro)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	res := page[requestOut]{Value: out}
+	if next.ID != "" {
+		res.NextLink = a.nextLink(r, makeSkipToken(timeKey(next.UpdatedAt), string(next.ID)))
+	}
+	writeJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -119,17 +140,39 @@ func (a *API) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// listBlocked lists the caller's blocks by display name (then id), all of
+// them without $top. The service returns the whole list, so it is paged
+// here (paging.go).
 func (a *API) listBlocked(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	keys, err := skipToken(r, 2)
+	if err != nil {
+		return err
+	}
 	us, err := a.Users.Blocked(r.Context(), me)
 	if err != nil {
 		return err
 	}
-	out := make([]graph.User, 0, len(us))
-	for i := range us {
-		out = append(out, graph.NewUser(&us[i], me))
+	var after *identity.User
+	if keys != nil {
+		after = &identity.User{DisplayName: keys[0], ID: identity.UserID(keys[1])}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	us, more := pageOf(us, func(a, b identity.User) int {
+		return cmp.Or(strings.Compare(a.DisplayName, b.DisplayName), strings.Compare(string(a.ID), string(b.ID)))
+	}, after, limit)
+	out := page[graph.User]{Value: make([]graph.User, 0, len(us))}
+	for i := range us {
+		out.Value = append(out.Value, graph.NewUser(&us[i], me))
+	}
+	if more {
+		last := us[len(us)-1]
+		out.NextLink = a.nextLink(r, makeSkipToken(last.DisplayName, string(last.ID)))
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

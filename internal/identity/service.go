@@ -24,8 +24,9 @@ type Store interface {
 	FindTenantByID(ctx context.Context, id TenantID) (Tenant, error)
 	// FindTenantByDomain returns the tenant owning a domain. Errors: notFound.
 	FindTenantByDomain(ctx context.Context, domain string) (Tenant, error)
-	// FindUsersByTenant returns a tenant's users, oldest first.
-	FindUsersByTenant(ctx context.Context, tenant TenantID) ([]User, error)
+	// FindUsers returns up to limit users of a tenant matching f, oldest
+	// first, starting after f.After.
+	FindUsers(ctx context.Context, tenant TenantID, f UserFilter, limit int) ([]User, error)
 	// FindTenants returns every tenant, oldest first.
 	FindTenants(ctx context.Context) ([]Tenant, error)
 	// SharesChat reports whether two users are in a common chat.
@@ -209,15 +210,48 @@ func (s *Service) Tenants(ctx context.Context) ([]Tenant, error) {
 	return ts, nil
 }
 
-// Users lists the people of the actor's tenant (members and guests);
-// a personal account sees only itself.
-func (s *Service) Users(ctx context.Context, actor *User) ([]User, error) {
+// Page sizes of the user list: Graph's for /users.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 999
+)
+
+// UserCursor marks a position in a tenant's user list (oldest first).
+type UserCursor struct {
+	CreatedAt time.Time
+	ID        UserID
+}
+
+// UserFilter narrows a user list.
+type UserFilter struct {
+	UPN   string     // only the user with this sign-in name ("" for all)
+	After UserCursor // only users after this position (zero: from the start)
+}
+
+// Users returns a page of the people of the actor's tenant (members and
+// guests) matching f, oldest first, and the cursor of the next page (zero
+// when there is none); a personal account sees only itself. limit is
+// clamped to 1…MaxPageSize (DefaultPageSize when 0).
+func (s *Service) Users(ctx context.Context, actor *User, f UserFilter, limit int) ([]User, UserCursor, error) {
 	if actor.TenantID == "" {
-		return []User{*actor}, nil
+		if f.After.ID != "" || (f.UPN != "" && f.UPN != actor.UPN) {
+			return []User{}, UserCursor{}, nil
+		}
+		return []User{*actor}, UserCursor{}, nil
 	}
-	us, err := s.Store.FindUsersByTenant(ctx, actor.TenantID)
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	us, err := s.Store.FindUsers(ctx, actor.TenantID, f, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
+		return nil, UserCursor{}, fmt.Errorf("list users: %w", err)
 	}
-	return us, nil
+	var next UserCursor
+	if len(us) > limit {
+		us = us[:limit]
+		last := us[limit-1]
+		next = UserCursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
+	return us, next, nil
 }

@@ -46,9 +46,10 @@ type Request struct {
 
 // Store is the persistence requests need.
 type Store interface {
-	// FindPendingChats returns the chats where user has a delivered (not
-	// held) pending request, newest first.
-	FindPendingChats(ctx context.Context, user identity.UserID, filtered bool) ([]chat.ID, error)
+	// FindPendingChats returns up to limit chats where user has a delivered
+	// (not held) pending request, newest first (updated_at, then id, both
+	// descending), starting after the cursor.
+	FindPendingChats(ctx context.Context, user identity.UserID, filtered bool, after chat.ChatCursor, limit int) ([]chat.ChatCursor, error)
 	FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) (chat.Chat, []chat.Member, error)
 	FindMessages(ctx context.Context, chatID chat.ID, since time.Time, before chat.MessageID, limit int) ([]chat.Message, error)
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
@@ -86,22 +87,40 @@ type Service struct {
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 }
 
-// List returns the actor's pending requests with previews: the main list,
-// or the filtered list of suspicious ones (SPEC §10).
-func (s *Service) List(ctx context.Context, actor *identity.User, filtered bool) ([]Request, error) {
-	ids, err := s.Store.FindPendingChats(ctx, actor.ID, filtered)
-	if err != nil {
-		return nil, fmt.Errorf("list requests: %w", err)
+// Page sizes of the requests list. Without $top a client gets what it
+// always got: up to MaxPageSize, now with a link to any more.
+const (
+	DefaultPageSize = 500
+	MaxPageSize     = 500
+)
+
+// List returns a page of the actor's pending requests with previews, the
+// main list or the filtered list of suspicious ones (SPEC §10), and the
+// cursor of the next page (zero when there is none). limit is clamped to
+// 1…MaxPageSize (DefaultPageSize when 0).
+func (s *Service) List(ctx context.Context, actor *identity.User, filtered bool, after chat.ChatCursor, limit int) ([]Request, chat.ChatCursor, error) {
+	if limit <= 0 {
+		limit = DefaultPageSize
 	}
-	out := make([]Request, 0, len(ids))
-	for _, id := range ids {
-		r, _, err := s.load(ctx, actor, id)
+	limit = min(limit, MaxPageSize)
+	cs, err := s.Store.FindPendingChats(ctx, actor.ID, filtered, after, limit+1)
+	if err != nil {
+		return nil, chat.ChatCursor{}, fmt.Errorf("list requests: %w", err)
+	}
+	var next chat.ChatCursor
+	if len(cs) > limit {
+		cs = cs[:limit]
+		next = cs[limit-1]
+	}
+	out := make([]Request, 0, len(cs))
+	for _, c := range cs {
+		r, _, err := s.load(ctx, actor, c.ID)
 		if err != nil {
-			return nil, err
+			return nil, chat.ChatCursor{}, err
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, next, nil
 }
 
 func (s *Service) load(ctx context.Context, actor *identity.User, id chat.ID) (Request, chat.Member, error) {

@@ -292,10 +292,12 @@ func TestS3_AdminExternalAccessPolicies(t *testing.T) {
 				{"GET", "/parley/v1/admin/users/" + alice.UserID + "/externalAccessPolicy"},
 			} {
 				var body any
-				switch c.method {
-				case "POST":
-					body = map[string]any{"name": "Mine", "userIds": []string{alice.UserID}}
-				case "PATCH":
+				switch {
+				case c.path == base+"/Global/grant":
+					body = map[string]any{"userIds": []string{alice.UserID}}
+				case c.method == "POST":
+					body = map[string]any{"name": "Mine"}
+				case c.method == "PATCH":
 					body = map[string]any{"enableFederationAccess": false}
 				}
 				if r := alice.Do(c.method, c.path, body); r.Status != http.StatusForbidden {

@@ -168,6 +168,38 @@ func (db *DB) FindUsersByTenant(ctx context.Context, tenant identity.TenantID) (
 	return out, rows.Err()
 }
 
+// FindUsers returns up to limit users of a tenant matching f, oldest
+// first (created_at, then id), starting after f.After (keyset paging).
+func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identity.UserFilter, limit int) ([]identity.User, error) {
+	q := `SELECT ` + userColumns + ` FROM users u WHERE u.tenant_id = ?`
+	args := []any{tenant}
+	if f.UPN != "" {
+		q += ` AND u.upn = ?`
+		args = append(args, f.UPN)
+	}
+	if f.After.ID != "" {
+		q += ` AND (u.created_at > ? OR (u.created_at = ? AND u.id > ?))`
+		c := micros(f.After.CreatedAt)
+		args = append(args, c, c, f.After.ID)
+	}
+	q += ` ORDER BY u.created_at, u.id LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []identity.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
 // FindUsersByAddress returns the accounts whose e-mail, phone or sign-in
 // name is addr.
 func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.User, error) {

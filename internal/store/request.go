@@ -13,21 +13,33 @@ import (
 	"github.com/parleychat/parley/internal/policy"
 )
 
-// FindPendingChats returns chats with a delivered pending request to user.
-func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID, filtered bool) ([]chat.ID, error) {
-	rows, err := db.query(ctx, (`SELECT c.id FROM chat_members m JOIN chats c ON c.id = m.chat_id
-		WHERE m.user_id = ? AND m.state = 'pending' AND m.held = 0 AND m.filtered = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 500`), user, boolInt(filtered))
+// FindPendingChats returns up to limit chats with a delivered pending
+// request to user, newest first, starting after the cursor (keyset paging).
+func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID, filtered bool, after chat.ChatCursor, limit int) ([]chat.ChatCursor, error) {
+	q := `SELECT c.id, c.updated_at FROM chat_members m JOIN chats c ON c.id = m.chat_id
+		WHERE m.user_id = ? AND m.state = 'pending' AND m.held = 0 AND m.filtered = ?`
+	args := []any{user, boolInt(filtered)}
+	if after.ID != "" {
+		q += ` AND (c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))`
+		u := micros(after.UpdatedAt)
+		args = append(args, u, u, after.ID)
+	}
+	q += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pending chats: %w", err)
 	}
 	defer rows.Close()
-	var out []chat.ID
+	var out []chat.ChatCursor
 	for rows.Next() {
-		var id chat.ID
-		if err := rows.Scan(&id); err != nil {
+		var c chat.ChatCursor
+		var updated int64
+		if err := rows.Scan(&c.ID, &updated); err != nil {
 			return nil, fmt.Errorf("pending chats: %w", err)
 		}
-		out = append(out, id)
+		c.UpdatedAt = fromMicros(updated)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }

@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/parleychat/parley/internal/errcode"
+)
+
+// Lists page with Graph's $top and @odata.nextLink (SPEC §11): a page
+// that has more after it carries a nextLink, the same request with an
+// opaque $skiptoken that holds the sort key of the page's last item
+// (keyset paging, so removals between pages shift nothing). Lists the
+// store pages (chats, messages, audit, users, requests) use the keys of
+// their query; short lists a service returns whole (a chat's members, the
+// caller's blocks, the tenant's policies) are paged here over the sorted
+// list by the same rules.
+
+// makeSkipToken encodes the sort key of a page's last item.
+func makeSkipToken(keys ...string) string {
+	b, _ := json.Marshal(keys) // a []string always encodes
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// skipToken decodes the $skiptoken of r into its n keys: nil when there
+// is none; badRequest when it is not one makeSkipToken made with n keys.
+func skipToken(r *http.Request, n int) ([]string, error) {
+	tok := r.URL.Query().Get("$skiptoken")
+	if tok == "" {
+		return nil, nil
+	}
+	var keys []string
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || json.Unmarshal(b, &keys) != nil || len(keys) != n {
+		return nil, errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+	}
+	return keys, nil
+}
+
+// timeKey and parseTimeKey carry a time in a skip token (microseconds,
+// as the store keeps it).
+func timeKey(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
+
+func parseTimeKey(s string) (time.Time, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+	}
+	return time.UnixMicro(n).UTC(), nil
+}
+
+// pageOf sorts a copy of items by cmp and returns those after the
+// position after (nil: from the start), at most limit of them (0: all),
+// and whether more follow. items is left alone: a service may share it
+// with a cache.
+func pageOf[T any](items []T, cmp func(a, b T) int, after *T, limit int) ([]T, bool) {
+	items = slices.Clone(items)
+	slices.SortStableFunc(items, cmp)
+	if after != nil {
+		i := slices.IndexFunc(items, func(it T) bool { return cmp(it, *after) > 0 })
+		if i < 0 {
+			i = len(items)
+		}
+		items = items[i:]
+	}
+	if limit > 0 && len(items) > limit {
+		return items[:limit], true
+	}
+	return items, false
+}
