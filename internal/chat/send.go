@@ -126,8 +126,22 @@ func ownBlame(by string, viewer *identity.User) bool {
 // maySend applies SPEC §4–§5 to a send by actor and returns the members
 // whose silent hold changed (to store before the message). Errors:
 // forbidden (a pending target replying before accepting), chatReadOnly,
-// recipientUnavailable, messageRequestLimitReached.
+// recipientUnavailable, messageRequestLimitReached. The chat's read-only
+// flag follows the decision: when this send finds it stale (refused as
+// read-only while the chat says writable, or allowed while it says
+// read-only), the chat is re-decided and its members told, as after a
+// policy change.
 func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, error) {
+	changed, err := s.decideSend(ctx, actor, c, members)
+	if readOnly := errcode.Is(err, errcode.ChatReadOnly); (err == nil || readOnly) && c.External && readOnly != (c.ReadOnlyBy != "") {
+		// Best effort: the send's answer stands either way, and the next
+		// re-evaluation or send repeats the repair.
+		_ = s.reevaluateReadOnly(ctx, c.ID)
+	}
+	return changed, err
+}
+
+func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, error) {
 	me := memberOf(members, actor.ID)
 	if me.State != Accepted {
 		return nil, errcode.New(errcode.Forbidden, "Accept the message request before replying.")
@@ -160,14 +174,24 @@ func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, me
 				return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
 			}
 		case Pending:
+			if m.RequestFrom == "" {
+				continue
+			}
 			if m.RequestFrom != actor.ID {
+				// Another member's request: when its sender may no longer
+				// make it, the chat is read-only for everyone, as when a
+				// pair of accepted members may no longer talk.
+				by, err := s.requestBlame(ctx, ps, members, &m)
+				if err != nil {
+					return nil, fmt.Errorf("decide send: %w", err)
+				}
+				if by != "" {
+					return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(by, actor)))
+				}
 				continue
 			}
 			pendingMine = true
-			if m.UserID == "" {
-				continue // waits for the invitee to register
-			}
-			d, err := s.Policy.Start(ctx, actor, &m.User)
+			d, err := s.decideRequest(ctx, ps, actor, &m)
 			if err != nil {
 				return nil, fmt.Errorf("decide send: %w", err)
 			}
@@ -178,12 +202,12 @@ func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, me
 				}
 				return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(d.Side == policy.OwnSide))
 			case policy.Held:
-				if !m.Held {
+				if m.UserID != "" && !m.Held {
 					m.Held = true
 					changed = append(changed, m)
 				}
 			default:
-				if m.Held {
+				if m.UserID != "" && m.Held {
 					// §4: a lifted refusal delivers the request from now on,
 					// with only the messages sent after this moment.
 					m.Held, m.VisibleFrom = false, now
@@ -202,6 +226,59 @@ func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, me
 		}
 	}
 	return changed, nil
+}
+
+// decideRequest decides whether from may still make the pending request
+// to m (SPEC §4 mayStart, inbound switches included: the target has not
+// accepted). A member known only by the typed address (an invitation, or
+// an organisation's address no account owns) is decided by its address,
+// so the answer does not depend on whether an account owns it (§6).
+func (s *Service) decideRequest(ctx context.Context, ps *parties, from *identity.User, m *Member) (policy.Decision, error) {
+	if m.UserID == "" {
+		return s.Policy.StartAddress(ctx, from, domainOf(m.Address))
+	}
+	pf, err := ps.get(ctx, from)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	pt, err := ps.get(ctx, &m.User)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	rel, err := s.Policy.Relation(ctx, from.ID, m.UserID)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	return policy.MayStart(pf, pt, rel), nil
+}
+
+// requestBlame decides the pending request to m and returns whose setting
+// refuses it ("" when it may stand): its sender's own side, or the
+// target's organisation. Only what a send refuses as chatReadOnly counts:
+// a held request is silent (§4), and a decline or block on a request
+// answers recipientUnavailable to its sender alone. A request whose sender
+// is no longer an accepted member is no pair of the chat's members.
+func (s *Service) requestBlame(ctx context.Context, ps *parties, members []Member, m *Member) (string, error) {
+	from := memberOf(members, m.RequestFrom)
+	if from.UserID == "" || from.State != Accepted {
+		return "", nil
+	}
+	d, err := s.decideRequest(ctx, ps, &from.User, m)
+	if err != nil {
+		return "", err
+	}
+	if d.Outcome != policy.Refused || relationRefusal(&d) {
+		return "", nil
+	}
+	switch {
+	case d.Side == policy.OwnSide:
+		return blame(&from.User), nil
+	case m.UserID != "":
+		return blame(&m.User), nil
+	default:
+		// No account behind the address: its organisation, by domain.
+		return "domain:" + domainOf(m.Address), nil
+	}
 }
 
 // storeHolds stores members whose silent hold changed; a lifted hold
@@ -245,38 +322,8 @@ func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
 	if err != nil {
 		return fmt.Errorf("reevaluate %s: %w", id, err)
 	}
-	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
-	d, blamed, err := s.talk(ctx, ps, &c, members, nil)
-	if err != nil {
+	if err := s.setReadOnly(ctx, &c, members); err != nil {
 		return fmt.Errorf("reevaluate %s: %w", id, err)
-	}
-	by := ""
-	if d != nil {
-		by = blame(blamed)
-	}
-	if by != c.ReadOnlyBy {
-		typ := event.ChatWritable
-		if by != "" {
-			typ = event.ChatReadOnly
-		}
-		c.ReadOnlyBy = by
-		var drafts []event.Draft
-		for i := range members {
-			m := &members[i]
-			if m.UserID == "" || m.State != Accepted {
-				continue
-			}
-			reason := ""
-			if by != "" {
-				reason = readOnlyMessage(ownBlame(by, &m.User))
-			}
-			drafts = append(drafts, event.Draft{UserID: m.UserID, Type: typ, ChatID: string(c.ID), Payload: s.Encoder.NoticeEvent(&m.User, typ, &c, reason)})
-		}
-		evs, err := s.Store.SetReadOnly(ctx, c.ID, by, drafts)
-		if err != nil {
-			return fmt.Errorf("reevaluate %s: %w", id, err)
-		}
-		s.publish(ctx, evs)
 	}
 	// Silently held requests whose refusal was lifted are delivered now.
 	now := s.Now()
@@ -304,6 +351,80 @@ func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
 		if err := s.storeHolds(ctx, &c, []Member{m}, &from); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// readOnlyBy decides whether a chat is read-only and whose setting made it
+// so ("" when writable): a pair of accepted members that may no longer talk
+// (SPEC §4 mayTalk), or a pending request its sender may no longer make
+// (mayStart; maySend refuses the sender's messages alike).
+func (s *Service) readOnlyBy(ctx context.Context, c *Chat, members []Member) (string, error) {
+	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
+	d, blamed, err := s.talk(ctx, ps, c, members, nil)
+	if err != nil {
+		return "", err
+	}
+	if d != nil {
+		return blame(blamed), nil
+	}
+	for i := range members {
+		m := &members[i]
+		if m.State != Pending || m.RequestFrom == "" {
+			continue
+		}
+		by, err := s.requestBlame(ctx, ps, members, m)
+		if err != nil || by != "" {
+			return by, err
+		}
+	}
+	return "", nil
+}
+
+// setReadOnly re-decides a chat's read-only state and, when it changed,
+// stores it with a chatReadOnly or chatWritable event to every accepted
+// member, each told whose side's setting it is. Pending targets are not
+// told: the chat is not theirs yet (their request is), and a held target
+// must hear nothing (§4).
+func (s *Service) setReadOnly(ctx context.Context, c *Chat, members []Member) error {
+	by, err := s.readOnlyBy(ctx, c, members)
+	if err != nil || by == c.ReadOnlyBy {
+		return err
+	}
+	typ := event.ChatWritable
+	if by != "" {
+		typ = event.ChatReadOnly
+	}
+	c.ReadOnlyBy = by
+	var drafts []event.Draft
+	for i := range members {
+		m := &members[i]
+		if m.UserID == "" || m.State != Accepted {
+			continue
+		}
+		reason := ""
+		if by != "" {
+			reason = readOnlyMessage(ownBlame(by, &m.User))
+		}
+		drafts = append(drafts, event.Draft{UserID: m.UserID, Type: typ, ChatID: string(c.ID), Payload: s.Encoder.NoticeEvent(&m.User, typ, c, reason)})
+	}
+	evs, err := s.Store.SetReadOnly(ctx, c.ID, by, drafts)
+	if err != nil {
+		return err
+	}
+	s.publish(ctx, evs)
+	return nil
+}
+
+// reevaluateReadOnly re-decides the read-only state of one chat, as it is
+// stored now.
+func (s *Service) reevaluateReadOnly(ctx context.Context, id ID) error {
+	c, members, err := s.Store.FindChatAny(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reevaluate %s: %w", id, err)
+	}
+	if err := s.setReadOnly(ctx, &c, members); err != nil {
+		return fmt.Errorf("reevaluate %s: %w", id, err)
 	}
 	return nil
 }

@@ -165,8 +165,9 @@ func NewMember(m *chat.Member, viewer *identity.User) Member {
 		w.Email = strPtr(m.Address)
 		w.UserIdentityType = "emailUser"
 		if len(m.Address) > 0 && m.Address[0] == '+' {
+			// API.md: the typed address is the displayName and the email,
+			// a phone number included.
 			w.UserIdentityType = "phoneUser"
-			w.Email = nil
 		}
 		w.IsExternal = true
 		return w
@@ -232,8 +233,11 @@ type Message struct {
 	Reactions            []struct{}   `json:"reactions"`
 }
 
-// NewMessage converts a message as seen by viewer. Mentioned users other
-// than the sender are described by id only: the members list has the rest.
+// NewMessage converts a message as seen by viewer. A mentioned user is
+// described like the sender (SPEC §5: identity type and tenant, relative to
+// the viewer) when the message carries their account: the sender, and the
+// viewer themself. chat.Mention holds only the id of anyone else, who is
+// then described by id and mention text alone.
 func NewMessage(m *chat.Message, viewer *identity.User) Message {
 	id := MessageIDString(m.ID)
 	from := NewIdentity(&m.Sender, viewer)
@@ -248,10 +252,28 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 		content, name := a.Content, a.Name
 		w.Attachments = append(w.Attachments, Attachment{ID: a.ID, ContentType: a.ContentType, Content: &content, Name: strPtr(name)})
 	}
-	for _, mn := range m.Mentions {
-		w.Mentions = append(w.Mentions, Mention{ID: mn.ID, MentionText: mn.MentionText, Mentioned: MentionedIdentity{User: &Identity{ID: string(mn.UserID), DisplayName: mn.MentionText, UserIdentityType: "aadUser"}}})
+	for i := range m.Mentions {
+		mn := &m.Mentions[i]
+		w.Mentions = append(w.Mentions, Mention{ID: mn.ID, MentionText: mn.MentionText, Mentioned: MentionedIdentity{User: mentioned(mn, m, viewer)}})
 	}
 	return w
+}
+
+// mentioned is the identity of a mentioned user as viewer sees it.
+func mentioned(mn *chat.Mention, m *chat.Message, viewer *identity.User) *Identity {
+	var u *identity.User
+	switch {
+	case mn.UserID == "":
+	case mn.UserID == m.Sender.ID:
+		u = &m.Sender
+	case viewer != nil && mn.UserID == viewer.ID:
+		u = viewer
+	}
+	if u == nil {
+		return &Identity{ID: string(mn.UserID), DisplayName: mn.MentionText, UserIdentityType: "aadUser"}
+	}
+	id := NewIdentity(u, viewer)
+	return &id
 }
 
 // MessageIDString formats a message id as Graph does (a decimal string).

@@ -23,6 +23,8 @@ package realtime
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -140,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		since = n
 	}
 	if h.isClosed() {
-		http.Error(w, "The server is shutting down.", http.StatusServiceUnavailable)
+		writeError(w, http.StatusServiceUnavailable, codeServiceNotAvailable, "The server is shutting down; connect again in a moment.")
 		return
 	}
 	// Subscribe before reading the store: an event committed in between is
@@ -157,9 +159,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if status, msg := checkRequest(w, r, h.OriginPatterns); status != 0 {
+	if status, code, msg := checkRequest(w, r, h.OriginPatterns); status != 0 {
 		c.sub.Close()
-		http.Error(w, msg, status)
+		writeError(w, status, code, msg)
 		return
 	}
 	nc, rw, _, err := ws.HTTPUpgrader{Timeout: writeTimeout}.Upgrade(r, w)
@@ -189,21 +191,61 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.write()
 }
 
-// checkRequest refuses, before the hijack, what coder/websocket's Accept
-// refused with the same status: a request that is not a WebSocket upgrade
-// (426), and a browser's request from an origin that is neither the
-// request's host nor in patterns (403). ws.HTTPUpgrader checks the rest of
-// the handshake.
-func checkRequest(w http.ResponseWriter, r *http.Request, patterns []string) (int, string) {
+// codeServiceNotAvailable is Graph's code for a 503; errcode has none,
+// since only this endpoint answers 503 (while the server shuts down).
+const codeServiceNotAvailable errcode.Code = "serviceNotAvailable"
+
+// writeError answers a refused handshake in the API's error shape
+// (API.md: every error is {"error":{"code","message"}}) with a status the
+// API's error writer has no code for (426, 503).
+func writeError(w http.ResponseWriter, status int, code errcode.Code, msg string) {
+	type body struct {
+		Code    errcode.Code `json:"code"`
+		Message string       `json:"message"`
+	}
+	b, err := json.Marshal(struct {
+		Error body `json:"error"`
+	}{body{code, msg}})
+	if err != nil {
+		b = []byte(`{"error":{"code":"internalServerError","message":"encode error"}}`) // unreachable: two strings
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // a failed write means the client left
+}
+
+// checkRequest refuses, before the hijack, what would fail the handshake,
+// so that the answer is in the API's error shape (ws.HTTPUpgrader answers
+// in plain text after the hijack): a request that is not a WebSocket
+// upgrade (426, as coder/websocket's Accept answered), a missing or bad
+// Sec-WebSocket-Key or Sec-WebSocket-Version (400, or 426 naming the
+// version spoken, RFC 6455 §4.2.2), and a browser's request from an origin
+// that is neither the request's host nor in patterns (403).
+func checkRequest(w http.ResponseWriter, r *http.Request, patterns []string) (int, errcode.Code, string) {
 	if !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
 		w.Header().Set("Connection", "Upgrade")
 		w.Header().Set("Upgrade", "websocket")
-		return http.StatusUpgradeRequired, "WebSocket protocol violation: not an upgrade to websocket"
+		return http.StatusUpgradeRequired, errcode.BadRequest, "This endpoint speaks WebSocket only: send an upgrade request (Connection: Upgrade, Upgrade: websocket)."
+	}
+	if r.Method != http.MethodGet || r.ProtoMajor != 1 || r.ProtoMinor < 1 {
+		return http.StatusBadRequest, errcode.BadRequest, "A WebSocket upgrade is a GET over HTTP/1.1."
+	}
+	switch v := r.Header.Get("Sec-WebSocket-Version"); v {
+	case "13":
+	case "":
+		return http.StatusBadRequest, errcode.BadRequest, "The upgrade has no Sec-WebSocket-Version header."
+	default:
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return http.StatusUpgradeRequired, errcode.BadRequest, "Only WebSocket version 13 is spoken here."
+	}
+	if k, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-WebSocket-Key")); err != nil || len(k) != 16 {
+		return http.StatusBadRequest, errcode.BadRequest, "The upgrade's Sec-WebSocket-Key is not 16 bytes in base64."
 	}
 	if err := checkOrigin(r, patterns); err != "" {
-		return http.StatusForbidden, err
+		return http.StatusForbidden, errcode.Forbidden, err
 	}
-	return 0, ""
+	return 0, "", ""
 }
 
 // checkOrigin is coder/websocket's authenticateOrigin: no Origin, the

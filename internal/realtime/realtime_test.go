@@ -461,8 +461,10 @@ func TestS7_ServerPings(t *testing.T) {
 }
 
 // TestS7_RefusedBeforeUpgrade: what is refused gets an HTTP answer: a bad
-// since (400), a request that is no upgrade (426), a browser on another
-// origin (403).
+// since (400), a request that is no upgrade (426), a bad handshake (400, or
+// 426 for a version not spoken), a browser on another origin (403). The
+// handler's own refusals are in the API's error shape (the others come from
+// WriteError, plain text in this test).
 func TestS7_RefusedBeforeUpgrade(t *testing.T) {
 	e := mustEnv(t, func(h *realtime.Handler) { h.OriginPatterns = []string{"*.contoso.test", "https://app.fabrikam.test"} })
 	host := e.srv.Listener.Addr().String()
@@ -472,14 +474,19 @@ func TestS7_RefusedBeforeUpgrade(t *testing.T) {
 		query  string
 		header map[string]string
 		want   int
+		shape  bool // answered by the handler itself, in the API's error shape
 	}{
 		{name: "no token", header: map[string]string{"Authorization": ""}, want: http.StatusUnauthorized},
 		{name: "bad since", query: "?since=-4", want: http.StatusBadRequest},
-		{name: "not an upgrade", header: map[string]string{"Upgrade": "", "Connection": ""}, want: http.StatusUpgradeRequired},
-		{name: "other origin", header: map[string]string{"Origin": "https://evil.test"}, want: http.StatusForbidden},
-		{name: "other origin, same host name", header: map[string]string{"Origin": "http://" + strings.Split(host, ":")[0] + ":1"}, want: http.StatusForbidden},
-		{name: "pattern needs the scheme", header: map[string]string{"Origin": "http://app.fabrikam.test"}, want: http.StatusForbidden},
-		{name: "bad origin", header: map[string]string{"Origin": "::"}, want: http.StatusForbidden},
+		{name: "not an upgrade", header: map[string]string{"Upgrade": "", "Connection": ""}, want: http.StatusUpgradeRequired, shape: true},
+		{name: "version not spoken", header: map[string]string{"Sec-WebSocket-Version": "8"}, want: http.StatusUpgradeRequired, shape: true},
+		{name: "no version", header: map[string]string{"Sec-WebSocket-Version": ""}, want: http.StatusBadRequest, shape: true},
+		{name: "key not 16 bytes", header: map[string]string{"Sec-WebSocket-Key": "c2hvcnQ="}, want: http.StatusBadRequest, shape: true},
+		{name: "no key", header: map[string]string{"Sec-WebSocket-Key": ""}, want: http.StatusBadRequest, shape: true},
+		{name: "other origin", header: map[string]string{"Origin": "https://evil.test"}, want: http.StatusForbidden, shape: true},
+		{name: "other origin, same host name", header: map[string]string{"Origin": "http://" + strings.Split(host, ":")[0] + ":1"}, want: http.StatusForbidden, shape: true},
+		{name: "pattern needs the scheme", header: map[string]string{"Origin": "http://app.fabrikam.test"}, want: http.StatusForbidden, shape: true},
+		{name: "bad origin", header: map[string]string{"Origin": "::"}, want: http.StatusForbidden, shape: true},
 		{name: "same origin", header: map[string]string{"Origin": "http://" + host}, want: http.StatusSwitchingProtocols},
 		{name: "origin by host pattern", header: map[string]string{"Origin": "https://chat.contoso.test"}, want: http.StatusSwitchingProtocols},
 		{name: "origin by scheme pattern", header: map[string]string{"Origin": "https://app.fabrikam.test"}, want: http.StatusSwitchingProtocols},
@@ -507,9 +514,18 @@ func TestS7_RefusedBeforeUpgrade(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
+			var b []byte
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				b, _ = io.ReadAll(resp.Body) // a 101's body is the WebSocket: it does not end
+			}
 			if resp.StatusCode != tc.want {
-				b, _ := io.ReadAll(resp.Body)
 				t.Errorf("got %d %s, want %d", resp.StatusCode, b, tc.want)
+			}
+			var shape struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			if tc.shape && (json.Unmarshal(b, &shape) != nil || shape.Error.Code == "" || shape.Error.Message == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")) {
+				t.Errorf("body %s (%s), want the API's error shape", b, resp.Header.Get("Content-Type"))
 			}
 		})
 	}
