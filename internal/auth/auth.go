@@ -153,9 +153,41 @@ type Service struct {
 	// memory (0: no cache). Sign-out, password resets and account changes
 	// on this node forget at once; other nodes within CacheTTL.
 	CacheTTL time.Duration
+	// OnForget, when set (several nodes), is told each time this node
+	// forgets cached tokens, after the change is stored, so that the
+	// other nodes forget them too (ApplyForget). Set it before use.
+	OnForget func(Forget)
 
 	mu    sync.Mutex
 	cache map[string]cached
+}
+
+// Forget names cached tokens to drop: one token (by its hash), a user's
+// tokens, or all.
+type Forget struct {
+	TokenHash []byte
+	User      identity.UserID
+	All       bool
+}
+
+// ApplyForget drops what another node forgot, without announcing it.
+func (s *Service) ApplyForget(f Forget) {
+	switch {
+	case f.All:
+		s.forgetAll()
+	case f.User != "":
+		s.forgetUser(f.User)
+	case f.TokenHash != nil:
+		s.mu.Lock()
+		delete(s.cache, string(f.TokenHash))
+		s.mu.Unlock()
+	}
+}
+
+func (s *Service) announce(f Forget) {
+	if s.OnForget != nil {
+		s.OnForget(f)
+	}
 }
 
 type cached struct {
@@ -195,6 +227,11 @@ func (s *Service) remember(key string, u identity.User, expires, now time.Time) 
 // ForgetUser drops the cached tokens of a user, after a change to the
 // account (settings, password).
 func (s *Service) ForgetUser(id identity.UserID) {
+	s.forgetUser(id)
+	s.announce(Forget{User: id})
+}
+
+func (s *Service) forgetUser(id identity.UserID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, c := range s.cache {
@@ -206,6 +243,11 @@ func (s *Service) ForgetUser(id identity.UserID) {
 
 // ForgetAll empties the token cache.
 func (s *Service) ForgetAll() {
+	s.forgetAll()
+	s.announce(Forget{All: true})
+}
+
+func (s *Service) forgetAll() {
 	s.mu.Lock()
 	s.cache = nil
 	s.mu.Unlock()
@@ -302,12 +344,18 @@ func (s *Service) Authenticate(ctx context.Context, token string) (identity.User
 
 // SignOut revokes a token.
 func (s *Service) SignOut(ctx context.Context, token string) error {
+	hash := HashToken(token)
 	s.mu.Lock()
-	delete(s.cache, string(HashToken(token)))
+	delete(s.cache, string(hash))
 	s.mu.Unlock()
-	if err := s.Store.DeleteToken(ctx, HashToken(token)); err != nil {
+	if err := s.Store.DeleteToken(ctx, hash); err != nil {
 		return fmt.Errorf("sign out: %w", err)
 	}
+	// After the delete, here too (a read that raced it may have cached the
+	// token again): a node that reads the token again finds none.
+	f := Forget{TokenHash: hash}
+	s.ApplyForget(f)
+	s.announce(f)
 	return nil
 }
 

@@ -225,6 +225,11 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--store %q: want sqlite or postgres", c.Store.Kind))
 	}
+	if c.Store.NATSURL != "" && c.Store.Kind == "sqlite" {
+		// The SQLite writer counts ids and seqs in memory, and its file
+		// belongs to one process: several nodes need PostgreSQL.
+		errs = append(errs, errors.New("--nats-url needs --store postgres: with SQLite, Parley runs as one node per data directory"))
+	}
 	for _, u := range []struct{ name, v string }{{"--smtp-url", c.Mail.URL}, {"--sms-url", c.SMS.URL}, {"--nats-url", c.Store.NATSURL}} {
 		if u.v == "" {
 			continue

@@ -169,6 +169,18 @@ func (b *Local) unsubscribe(s *Subscription) {
 	b.n--
 }
 
+// Users returns the users with at least one subscription (natsbus catches
+// them up after it may have missed other nodes' events).
+func (b *Local) Users() []identity.UserID {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]identity.UserID, 0, len(b.subs))
+	for u := range b.subs {
+		out = append(out, u)
+	}
+	return out
+}
+
 // Connections returns the number of subscriptions, for metrics.
 func (b *Local) Connections() int {
 	b.mu.RLock()

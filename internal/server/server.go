@@ -29,6 +29,7 @@ import (
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/mail"
 	"github.com/parleychat/parley/internal/msgrequest"
+	"github.com/parleychat/parley/internal/natsbus"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/realtime"
@@ -63,6 +64,7 @@ type Server struct {
 	// demoAccounts are the sign-ins --demo seeded, shown on the sign-in page.
 	demoAccounts []httpapi.DemoAccount
 	http         *http.Server
+	nats         *natsbus.Bus // nil: one node
 	events       *realtime.Handler
 	stopWork     context.CancelFunc
 	workDone     chan struct{}
@@ -86,7 +88,7 @@ func New(cfg config.Config, log *slog.Logger, out io.Writer) *Server {
 
 // Open opens the store, builds the services and starts serving. A listen
 // address with port 0 picks a free port; URL tells which.
-func (s *Server) Open(ctx context.Context) error {
+func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.Config.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -96,10 +98,21 @@ func (s *Server) Open(ctx context.Context) error {
 		return err
 	}
 	s.DB = db
-	s.Bus = event.NewLocal()
 	// Token cache: a send no longer reads the token and user rows; changes
-	// on this node forget at once, other nodes within 10 s.
+	// forget at once, on every node (through NATS when there are several).
 	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle(), CacheTTL: 10 * time.Second}
+	if s.Config.Store.NATSURL != "" {
+		if err := s.openNATS(ctx, db); err != nil {
+			return errors.Join(err, db.Close())
+		}
+		defer func() {
+			if err != nil {
+				_ = s.nats.Close() // the start error is the one to report
+			}
+		}()
+	} else {
+		s.Bus = event.NewLocal()
+	}
 	s.Identity = NewIdentity(db, s.Config)
 	s.Identity.Now = s.Now
 	// Policy changes re-decide chats at once (read-only / writable, held
@@ -182,9 +195,6 @@ func (s *Server) Open(ctx context.Context) error {
 	if s.Config.Demo {
 		s.printDemo()
 	}
-	if s.Config.Store.NATSURL != "" {
-		s.Log.Warn("--nats-url is accepted, but fan-out between nodes is not built yet: run a single node (see README)")
-	}
 	tok, err := setup.Begin(ctx)
 	if err != nil {
 		return errors.Join(err, s.Close())
@@ -240,6 +250,12 @@ func (s *Server) Close() error {
 		s.stopWork()
 		<-s.workDone
 	}
+	// After the last write's publish, before the store (a catch-up reads it).
+	if s.nats != nil {
+		if err := s.nats.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if s.DB != nil {
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
@@ -290,7 +306,82 @@ func (s *Server) stats() map[string]any {
 	if l, ok := s.Bus.(*event.Local); ok {
 		out["eventConnections"] = l.Connections()
 	}
+	if s.nats != nil {
+		out["eventConnections"] = s.nats.Local().Connections()
+		ns := s.nats.Stats()
+		out["nats"] = map[string]any{"node": s.nats.NodeID(), "connected": ns.Connected, "reconnects": ns.Reconnects,
+			"published": ns.Published, "received": ns.Received, "publishErrors": ns.PublishErrors, "cacheResets": ns.Reset}
+	}
 	return out
+}
+
+// openNATS connects to NATS for fan-out between nodes on one PostgreSQL
+// database: events go to every node's connections, and each node's cache
+// invalidations (chat cache, token cache) to the other nodes'. Config
+// validation refused SQLite.
+func (s *Server) openNATS(ctx context.Context, db *store.DB) error {
+	a := s.Auth
+	nb, err := natsbus.Connect(ctx, s.Config.Store.NATSURL, natsbus.Options{
+		Name: "parley", Store: db, Log: s.Log,
+		OnInvalidate: func(inv natsbus.Invalidation) {
+			if inv.AllChats || len(inv.Chats) > 0 || len(inv.Touched) > 0 {
+				si := store.Invalidation{All: inv.AllChats, Chats: make([]chat.ID, len(inv.Chats)), Touched: make([]store.ChatTouch, len(inv.Touched))}
+				for i, c := range inv.Chats {
+					si.Chats[i] = chat.ID(c)
+				}
+				for i, t := range inv.Touched {
+					si.Touched[i] = store.ChatTouch{Chat: chat.ID(t.Chat), Micros: t.Micros}
+				}
+				db.ApplyInvalidation(si)
+			}
+			if inv.AllTokens {
+				a.ApplyForget(auth.Forget{All: true})
+			}
+			for _, t := range inv.Tokens {
+				a.ApplyForget(auth.Forget{TokenHash: t})
+			}
+			for _, u := range inv.Users {
+				a.ApplyForget(auth.Forget{User: identity.UserID(u)})
+			}
+		},
+		OnReset: func() {
+			db.ForgetCachedChats()
+			a.ApplyForget(auth.Forget{All: true})
+		},
+	})
+	if err != nil {
+		return err
+	}
+	s.nats, s.Bus = nb, nb
+	// Announce after COMMIT (store) or after the change is stored (auth);
+	// a failed publish is logged: the NATS client buffers while it
+	// reconnects, and a reconnect empties the other nodes' caches anyway.
+	db.OnInvalidate(func(inv store.Invalidation) {
+		ni := natsbus.Invalidation{AllChats: inv.All, Chats: make([]string, len(inv.Chats)), Touched: make([]natsbus.Touch, len(inv.Touched))}
+		for i, c := range inv.Chats {
+			ni.Chats[i] = string(c)
+		}
+		for i, t := range inv.Touched {
+			ni.Touched[i] = natsbus.Touch{Chat: string(t.Chat), Micros: t.Micros}
+		}
+		if err := nb.Invalidate(ni); err != nil {
+			s.Log.Warn("announce chat cache invalidation", "err", err)
+		}
+	})
+	a.OnForget = func(f auth.Forget) {
+		ni := natsbus.Invalidation{AllTokens: f.All}
+		if f.TokenHash != nil {
+			ni.Tokens = [][]byte{f.TokenHash}
+		}
+		if f.User != "" {
+			ni.Users = []string{string(f.User)}
+		}
+		if err := nb.Invalidate(ni); err != nil {
+			s.Log.Warn("announce token cache invalidation", "err", err)
+		}
+	}
+	s.Log.Info("fan-out between nodes through NATS", "node", nb.NodeID())
+	return nil
 }
 
 // NewIdentity builds the identity service over a store (the CLI's operator

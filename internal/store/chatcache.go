@@ -25,6 +25,12 @@ type chatCache struct {
 	// members counts the members held, against maxMembers: a group chat
 	// holds up to 250, so the chat count alone would not bound memory.
 	members, maxMembers int
+
+	// hook, when set (several nodes), is told what each commit
+	// invalidated; pending collects it. Both belong to the writer
+	// goroutine; hook is set before the first write.
+	hook    func(Invalidation)
+	pending Invalidation
 }
 
 type chatSlot struct {
@@ -159,6 +165,9 @@ var touchAll = touch{all: true}
 var touchNone = touch{}
 
 func (db *DB) applyTouch(t *touch) {
+	if db.chats.hook != nil {
+		db.chats.pending.add(t)
+	}
 	switch {
 	case t.all:
 		db.chats.invalidateAll()
@@ -171,3 +180,78 @@ func (db *DB) applyTouch(t *touch) {
 		}
 	}
 }
+
+// Invalidation is what one commit changed in the chat cache, announced to
+// the other nodes on the same database (internal/natsbus) so that they drop
+// the same chats.
+type Invalidation struct {
+	All   bool      // every chat (a write that may change accounts)
+	Chats []chat.ID // these chats' rows or members
+	// Touched are new messages' chats and times (UpdatedAt only).
+	Touched []ChatTouch
+}
+
+// ChatTouch is a new message's chat and time, in microseconds.
+type ChatTouch struct {
+	Chat   chat.ID
+	Micros int64
+}
+
+// Empty reports whether the invalidation changes nothing.
+func (inv *Invalidation) Empty() bool {
+	return !inv.All && len(inv.Chats) == 0 && len(inv.Touched) == 0
+}
+
+func (inv *Invalidation) add(t *touch) {
+	if inv.All {
+		return
+	}
+	if t.all {
+		*inv = Invalidation{All: true}
+		return
+	}
+	inv.Chats = append(inv.Chats, t.chats...)
+	if t.message != "" {
+		if n := len(inv.Touched); n > 0 && inv.Touched[n-1].Chat == t.message {
+			inv.Touched[n-1].Micros = max(inv.Touched[n-1].Micros, t.messageAtMic)
+		} else {
+			inv.Touched = append(inv.Touched, ChatTouch{Chat: t.message, Micros: t.messageAtMic})
+		}
+	}
+}
+
+// OnInvalidate sets f to be told, after each COMMIT and before the writes
+// are answered, what the commit invalidated in the chat cache (never an
+// empty Invalidation). f runs in the writer goroutine: it must not block.
+// Set it before the first write; without it (one node) a commit does no
+// extra work.
+func (db *DB) OnInvalidate(f func(Invalidation)) { db.chats.hook = f }
+
+// announceTouches hands the commit's invalidations to the hook.
+func (db *DB) announceTouches() {
+	cc := db.chats
+	if cc.hook == nil || cc.pending.Empty() {
+		return
+	}
+	inv := cc.pending
+	cc.pending = Invalidation{}
+	cc.hook(inv)
+}
+
+// ApplyInvalidation applies what another node's commit invalidated.
+func (db *DB) ApplyInvalidation(inv Invalidation) {
+	if inv.All {
+		db.chats.invalidateAll()
+		return
+	}
+	for _, id := range inv.Chats {
+		db.chats.invalidate(id)
+	}
+	for _, t := range inv.Touched {
+		db.chats.touched(t.Chat, t.Micros)
+	}
+}
+
+// ForgetCachedChats empties the chat cache (after this node may have
+// missed other nodes' invalidations).
+func (db *DB) ForgetCachedChats() { db.chats.invalidateAll() }

@@ -597,6 +597,7 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 			db.applyTouch(&j.touch)
 		}
 	}
+	db.announceTouches()
 	for i, j := range batch {
 		j.done <- results[i]
 	}
