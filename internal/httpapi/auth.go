@@ -259,16 +259,12 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.UPN = strings.ToLower(strings.TrimSuffix(upn, "'"))
 	}
-	keys, err := skipToken(r, 2)
+	t, id, ok, err := timeIDSkipToken(r)
 	if err != nil {
 		return err
 	}
-	if keys != nil {
-		t, err := parseTimeKey(keys[0])
-		if err != nil || keys[1] == "" {
-			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
-		}
-		f.After = identity.UserCursor{CreatedAt: t, ID: identity.UserID(keys[1])}
+	if ok {
+		f.After = identity.UserCursor{CreatedAt: t, ID: identity.UserID(id)}
 	}
 	us, next, err := a.Identity.Users(r.Context(), me, f, limit)
 	if err != nil {

@@ -53,6 +53,20 @@ func parseTimeKey(s string) (time.Time, error) {
 	return time.UnixMicro(n).UTC(), nil
 }
 
+// timeIDSkipToken decodes a (time, id) $skiptoken, the sort key of the
+// keyset-paged lists: ok is false when there is none.
+func timeIDSkipToken(r *http.Request) (t time.Time, id string, ok bool, err error) {
+	keys, err := skipToken(r, 2)
+	if err != nil || keys == nil {
+		return time.Time{}, "", false, err
+	}
+	t, err = parseTimeKey(keys[0])
+	if err != nil || keys[1] == "" {
+		return time.Time{}, "", false, errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+	}
+	return t, keys[1], true, nil
+}
+
 // pageOf sorts a copy of items by cmp and returns those after the
 // position after (nil: from the start), at most limit of them (0: all),
 // and whether more follow. items is left alone: a service may share it

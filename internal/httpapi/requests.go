@@ -56,16 +56,12 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var after chat.ChatCursor
-	keys, err := skipToken(r, 2)
+	t, id, ok, err := timeIDSkipToken(r)
 	if err != nil {
 		return err
 	}
-	if keys != nil {
-		t, err := parseTimeKey(keys[0])
-		if err != nil || keys[1] == "" {
-			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
-		}
-		after = chat.ChatCursor{UpdatedAt: t, ID: chat.ID(keys[1])}
+	if ok {
+		after = chat.ChatCursor{UpdatedAt: t, ID: chat.ID(id)}
 	}
 	reqs, next, err := a.Requests.List(r.Context(), me, filtered, after, limit)
 	if err != nil {

@@ -150,24 +150,6 @@ func (db *DB) FindTenants(ctx context.Context) ([]identity.Tenant, error) {
 	return out, nil
 }
 
-// FindUsersByTenant returns a tenant's users, oldest first.
-func (db *DB) FindUsersByTenant(ctx context.Context, tenant identity.TenantID) ([]identity.User, error) {
-	rows, err := db.query(ctx, (`SELECT ` + userColumns + ` FROM users u WHERE u.tenant_id = ? ORDER BY u.created_at, u.id`), tenant)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []identity.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
 // FindUsers returns up to limit users of a tenant matching f, oldest
 // first (created_at, then id), starting after f.After (keyset paging).
 func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identity.UserFilter, limit int) ([]identity.User, error) {
@@ -184,16 +166,25 @@ func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identit
 	}
 	q += ` ORDER BY u.created_at, u.id LIMIT ?`
 	args = append(args, limit)
-	rows, err := db.query(ctx, q, args...)
+	users, err := db.queryUsers(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// queryUsers runs a query that selects userColumns.
+func (db *DB) queryUsers(ctx context.Context, q string, args ...any) ([]identity.User, error) {
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []identity.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
+			return nil, err
 		}
 		out = append(out, u)
 	}
@@ -203,20 +194,11 @@ func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identit
 // FindUsersByAddress returns the accounts whose e-mail, phone or sign-in
 // name is addr.
 func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.User, error) {
-	rows, err := db.query(ctx, (`SELECT ` + userColumns + ` FROM users u WHERE u.upn = ? OR u.mail = ? OR u.phone = ? ORDER BY u.created_at`), addr, addr, addr)
+	users, err := db.queryUsers(ctx, `SELECT `+userColumns+` FROM users u WHERE u.upn = ? OR u.mail = ? OR u.phone = ? ORDER BY u.created_at`, addr, addr, addr)
 	if err != nil {
 		return nil, fmt.Errorf("find users by address: %w", err)
 	}
-	defer rows.Close()
-	var out []identity.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("find users by address: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return users, nil
 }
 
 // SharesChat reports whether a may see b through a common chat: b is an

@@ -310,9 +310,9 @@ func TestGroupCommitPartialWriteRollsBack(t *testing.T) {
 			if len(tn.Domains) != 1 {
 				t.Errorf("tenant %s: got domains %q, want exactly one", tn.ID, tn.Domains)
 			}
-			us, err := db.FindUsersByTenant(ctx, tn.ID)
+			us, err := db.FindUsers(ctx, tn.ID, identity.UserFilter{}, 100)
 			if err != nil {
-				t.Fatalf("FindUsersByTenant(%s): %v", tn.ID, err)
+				t.Fatalf("FindUsers(%s): %v", tn.ID, err)
 			}
 			if len(us) != 1 {
 				t.Errorf("tenant %s: got %d users, want its one admin", tn.ID, len(us))
