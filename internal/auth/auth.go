@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/time/rate"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
@@ -268,37 +267,52 @@ var ErrInvalidGrant = errors.New("invalid_grant")
 func (s *Service) SignIn(ctx context.Context, name, password, clientAddr string) (Token, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
 	now := s.Now()
-	if err := s.Throttle.Allow(now, name, clientAddr); err != nil {
+	// The attempt is counted before the password is checked, so attempts
+	// that arrive together are counted one by one (docs/decisions.md,
+	// "Limits").
+	if err := s.Throttle.Reserve(ctx, now, name, clientAddr); err != nil {
 		return Token{}, err
 	}
+	user, err := s.check(ctx, name, password)
+	if err != nil {
+		return Token{}, err
+	}
+	if err := s.Throttle.Settle(ctx, now, name, clientAddr, user != ""); err != nil {
+		return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+	}
+	if user == "" {
+		return Token{}, ErrInvalidGrant
+	}
+	tok, hash := NewToken()
+	if err := s.Store.CreateToken(ctx, hash, user, now.Add(s.TokenTTL)); err != nil {
+		return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+	}
+	return Token{AccessToken: tok, ExpiresIn: s.TokenTTL, UserID: user}, nil
+}
+
+// check returns the account whose password matches, or "".
+func (s *Service) check(ctx context.Context, name, password string) (identity.UserID, error) {
 	creds, err := s.Store.FindCredentials(ctx, name)
 	if err != nil {
-		return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+		return "", fmt.Errorf("sign in %q: %w", name, err)
 	}
 	if len(creds) == 0 {
 		// Same work as a real check: the timing says nothing about existence.
 		if _, err := VerifyPassword(ctx, dummyHash, password); err != nil {
-			return Token{}, err
+			return "", err
 		}
-		s.Throttle.Failed(now, name, clientAddr)
-		return Token{}, ErrInvalidGrant
+		return "", nil
 	}
 	for _, c := range creds {
 		ok, err := VerifyPassword(ctx, c.PasswordHash, password)
 		if err != nil {
-			return Token{}, fmt.Errorf("sign in %q: %w", name, err)
+			return "", fmt.Errorf("sign in %q: %w", name, err)
 		}
 		if ok {
-			tok, hash := NewToken()
-			if err := s.Store.CreateToken(ctx, hash, c.UserID, now.Add(s.TokenTTL)); err != nil {
-				return Token{}, fmt.Errorf("sign in %q: %w", name, err)
-			}
-			s.Throttle.Succeeded(name)
-			return Token{AccessToken: tok, ExpiresIn: s.TokenTTL, UserID: c.UserID}, nil
+			return c.UserID, nil
 		}
 	}
-	s.Throttle.Failed(now, name, clientAddr)
-	return Token{}, ErrInvalidGrant
+	return "", nil
 }
 
 // IssueToken issues a token for a user who proved who they are another way
@@ -359,84 +373,3 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 	return nil
 }
 
-// Throttle limits failed sign-ins per account name and per client address
-// with token buckets. Time is passed in, so tests move a fake clock.
-type Throttle struct {
-	PerAccount   rate.Limit // refill of failed attempts per account
-	AccountBurst int
-	PerClient    rate.Limit
-	ClientBurst  int
-
-	mu       sync.Mutex
-	accounts map[string]*entry
-	clients  map[string]*entry
-}
-
-type entry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-// NewThrottle returns the default throttle: per account 5 failures then one
-// per minute; per client address 30 failures then one every 6 seconds.
-func NewThrottle() *Throttle {
-	return &Throttle{
-		PerAccount: rate.Every(time.Minute), AccountBurst: 5,
-		PerClient: rate.Every(6 * time.Second), ClientBurst: 30,
-		accounts: map[string]*entry{}, clients: map[string]*entry{},
-	}
-}
-
-// Allow returns rateLimited when either bucket is empty. It does not take a
-// token: only failures do.
-func (t *Throttle) Allow(now time.Time, name, client string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, e := range []*entry{t.get(t.accounts, name, t.PerAccount, t.AccountBurst, now), t.get(t.clients, client, t.PerClient, t.ClientBurst, now)} {
-		if e.lim.TokensAt(now) < 1 {
-			wait := time.Duration((1 - e.lim.TokensAt(now)) / float64(e.lim.Limit()) * float64(time.Second))
-			return errcode.RateLimit(max(wait, time.Second), "Too many failed sign-ins; try again later.")
-		}
-	}
-	return nil
-}
-
-// Failed takes a token from both buckets.
-func (t *Throttle) Failed(now time.Time, name, client string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.get(t.accounts, name, t.PerAccount, t.AccountBurst, now).lim.AllowN(now, 1)
-	t.get(t.clients, client, t.PerClient, t.ClientBurst, now).lim.AllowN(now, 1)
-	t.evict(now)
-}
-
-// Succeeded forgets an account's failures.
-func (t *Throttle) Succeeded(name string) {
-	t.mu.Lock()
-	delete(t.accounts, name)
-	t.mu.Unlock()
-}
-
-func (t *Throttle) get(m map[string]*entry, key string, lim rate.Limit, burst int, now time.Time) *entry {
-	e := m[key]
-	if e == nil {
-		e = &entry{lim: rate.NewLimiter(lim, burst)}
-		m[key] = e
-	}
-	e.seen = now
-	return e
-}
-
-// evict drops entries idle long enough to be full again, bounding memory.
-func (t *Throttle) evict(now time.Time) {
-	if len(t.accounts)+len(t.clients) < 10000 {
-		return
-	}
-	for _, m := range []map[string]*entry{t.accounts, t.clients} {
-		for k, e := range m {
-			if now.Sub(e.seen) > time.Hour {
-				delete(m, k)
-			}
-		}
-	}
-}

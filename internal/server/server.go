@@ -100,7 +100,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	s.DB = db
 	// Token cache: a send no longer reads the token and user rows; changes
 	// forget at once, on every node (through NATS when there are several).
-	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle(), CacheTTL: 10 * time.Second}
+	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle(db), CacheTTL: 10 * time.Second}
 	if s.Config.Store.NATSURL != "" {
 		if err := s.openNATS(ctx, db); err != nil {
 			return errors.Join(err, db.Close())
