@@ -372,4 +372,3 @@ func (s *Service) SignOut(ctx context.Context, token string) error {
 	s.announce(f)
 	return nil
 }
-
