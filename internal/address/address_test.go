@@ -20,7 +20,17 @@ func TestParseEmail(t *testing.T) {
 		{name: "plus tag", in: "bob+chat@mail.example.co.uk", want: "bob+chat@mail.example.co.uk", domain: "mail.example.co.uk"},
 		{name: "dot-free domain", in: "admin@localhost", want: "admin@localhost", domain: "localhost"},
 		{name: "hyphen and digits", in: "a_b-c@x-1.example", want: "a_b-c@x-1.example", domain: "x-1.example"},
-		{name: "unicode", in: "Jürgen@Bücher.de", want: "jürgen@bücher.de", domain: "bücher.de"},
+		{name: "unicode, domain as its A-label", in: "Jürgen@Bücher.de", want: "jürgen@xn--bcher-kva.de", domain: "xn--bcher-kva.de"},
+		{name: "A-label as typed", in: "bob@XN--BCHER-KVA.de", want: "bob@xn--bcher-kva.de", domain: "xn--bcher-kva.de"},
+		{name: "full-width letters are the plain address", in: "ｚｚ４＠ｃｏｎｔｏｓｏ.com", want: "zz4@contoso.com", domain: "contoso.com"},
+		{name: "full-width domain", in: "zz4@ｃｏｎｔｏｓｏ.com", want: "zz4@contoso.com", domain: "contoso.com"},
+		{name: "ideographic full stop", in: "bob@例え。jp", want: "bob@xn--r8jz45g.jp", domain: "xn--r8jz45g.jp"},
+		{name: "sharp s kept (nontransitional)", in: "bob@faß.de", want: "bob@xn--fa-hia.de", domain: "xn--fa-hia.de"},
+		{name: "Cyrillic local part and domain", in: "Иван@почта.рф", want: "иван@xn--80a1acny.xn--p1ai", domain: "xn--80a1acny.xn--p1ai"},
+		{name: "Greek domain", in: "bob@ελλάδα.gr", want: "bob@xn--hxakic4aa.gr", domain: "xn--hxakic4aa.gr"},
+		{name: "Japanese mixes Latin, Han and kana", in: "bob@sonyソニー株式会社.jp", want: "bob@xn--sony-jo4c6cxq496ro93a89se46b.jp", domain: "xn--sony-jo4c6cxq496ro93a89se46b.jp"},
+		{name: "Latin with Hangul (TR39 allows it)", in: "bob@abc한국.kr", want: "bob@xn--abc-ot8lk11n.kr", domain: "xn--abc-ot8lk11n.kr"},
+		{name: "hyphens in positions 3 and 4", in: "bob@r3--sn-x.example", want: "bob@r3--sn-x.example", domain: "r3--sn-x.example"},
 		{name: "max length", in: strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61), want: strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61), domain: strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 61)},
 
 		{name: "empty", in: ""},
@@ -50,6 +60,8 @@ func TestParseEmail(t *testing.T) {
 		{name: "too long", in: strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 62)},
 		{name: "invalid utf-8", in: "b\xffb@x.com"},
 		{name: "phone number", in: "+14155550100"},
+		{name: "invalid A-label", in: "bob@xn--zz.com"},
+		{name: "symbol in local part", in: "bob☺@x.com"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +87,53 @@ func TestParseEmail(t *testing.T) {
 			}
 			if got.String() != tt.want {
 				t.Errorf("String() = %q, want %q", got.String(), tt.want)
+			}
+		})
+	}
+}
+
+// TestParseEmailLookalike: issue 11 item 7. Addresses that could pass for
+// another person's address are refused with a message that says why; the
+// four addresses of the issue first.
+func TestParseEmailLookalike(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		why  string // part of the message
+	}{
+		{name: "zero-width space at the end", in: "zz4@contoso.com\u200b", why: "invisible character (U+200B)"},
+		{name: "Cyrillic o in the domain", in: "zz4@c\u043entoso.com", why: "\"c\u043entoso\" mixes Cyrillic and Latin letters"},
+		{name: "Cyrillic a in the local part", in: "p\u0430t@gmail.com", why: "\"p\u0430t\" mixes Cyrillic and Latin letters"},
+		{name: "zero-width joiner", in: "pa\u200dt@gmail.com", why: "invisible character (U+200D)"},
+		{name: "soft hyphen in the domain", in: "pat@gm\u00adail.com", why: "invisible character (U+00AD)"},
+		{name: "word joiner", in: "pat@gmail\u2060.com", why: "invisible character (U+2060)"},
+		{name: "byte order mark", in: "\ufeffpat@gmail.com", why: "invisible character (U+FEFF)"},
+		{name: "right-to-left override", in: "pat@\u202egmail.com", why: "invisible character (U+202E)"},
+		{name: "variation selector", in: "pat\ufe0f@gmail.com", why: "invisible character (U+FE0F)"},
+		{name: "Hangul filler", in: "pat\u3164@gmail.com", why: "invisible character (U+3164)"},
+		{name: "no-break space inside", in: "pat\u00a0x@gmail.com", why: "invisible character (U+00A0)"},
+		{name: "control character", in: "pat\x01@gmail.com", why: "invisible character (U+0001)"},
+		{name: "whole-script Cyrillic lookalike", in: "bob@\u0441\u043e\u0441\u043e.com", why: `looks like "coco"`},
+		{name: "Latin alpha lookalike", in: "bob@p\u0251yp\u0251l.com", why: `looks like "paypal"`},
+		{name: "Greek omicron in a Latin name", in: "bob@g\u03bfogle.com", why: "mixes Greek and Latin letters"},
+		{name: "Cyrillic lookalike given as its A-label", in: "bob@xn--ntoso-3ye.com", why: "mixes Cyrillic and Latin letters"},
+		{name: "Latin, Han and Cyrillic", in: "bob@abc\u6f22\u0434.cn", why: "mixes Cyrillic, Han and Latin letters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := address.ParseEmail(tt.in)
+			if err == nil {
+				t.Fatalf("ParseEmail(%q) = %+v, want error", tt.in, got)
+			}
+			if !errcode.Is(err, errcode.BadRequest) {
+				t.Fatalf("ParseEmail(%q) error code = %q, want %q", tt.in, errcode.Of(err), errcode.BadRequest)
+			}
+			if msg := errcode.Message(err); !strings.Contains(msg, tt.why) {
+				t.Errorf("message = %q, want it to contain %q", msg, tt.why)
+			}
+			// Parse, which every caller that takes either kind uses, refuses it too.
+			if _, err := address.Parse(tt.in, "US"); !errcode.Is(err, errcode.BadRequest) {
+				t.Errorf("Parse(%q) error = %v, want badRequest", tt.in, err)
 			}
 		})
 	}
@@ -187,6 +246,7 @@ func TestParse(t *testing.T) {
 		want address.Address
 	}{
 		{name: "email", in: "Bob@Example.com", want: address.Address{Kind: address.Email, Value: "bob@example.com"}},
+		{name: "email with a full-width at sign", in: "bob＠example.com", want: address.Address{Kind: address.Email, Value: "bob@example.com"}},
 		{name: "phone", in: "(415) 555-0100", want: address.Address{Kind: address.Phone, Value: "+14155550100"}},
 	}
 	for _, tt := range tests {

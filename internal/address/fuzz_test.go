@@ -1,7 +1,10 @@
 package address_test
 
 import (
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/errcode"
@@ -56,7 +59,9 @@ func FuzzParsePhone(f *testing.F) {
 }
 
 // FuzzParseEmail checks that ParseEmail never panics, fails only with
-// badRequest, and that what it returns is a fixed point.
+// badRequest, and that what it returns is a fixed point: valid UTF-8 with
+// no invisible or upper-case characters and an ASCII domain, which Parse
+// also returns.
 func FuzzParseEmail(f *testing.F) {
 	for _, seed := range []string{
 		"bob@example.com",
@@ -75,6 +80,19 @@ func FuzzParseEmail(f *testing.F) {
 		"\xff@x.com",
 		"",
 		"@",
+		"zz4@contoso.com\u200b",
+		"zz4@ｃｏｎｔｏｓｏ.com",
+		"ｚｚ４＠ｃｏｎｔｏｓｏ．ｃｏｍ",
+		"zz4@c\u043entoso.com",
+		"p\u0430t@gmail.com",
+		"bob@xn--bcher-kva.de",
+		"bob@xn--ntoso-3ye.com",
+		"bob@例え。jp",
+		"иван@почта.рф",
+		"ΑΣ@x.gr",
+		"bob@faß.de",
+		"a\u0301@x.com",
+		"bob@\u202egmail.com",
 	} {
 		f.Add(seed)
 	}
@@ -89,12 +107,51 @@ func FuzzParseEmail(f *testing.F) {
 		if a.Kind != address.Email || a.Domain() == "" || len(a.Value) > 254 {
 			t.Fatalf("ParseEmail(%q) = %+v, want an email address with a domain", in, a)
 		}
+		if !utf8.ValidString(a.Value) {
+			t.Fatalf("ParseEmail(%q) = %q, not valid UTF-8", in, a.Value)
+		}
+		for _, r := range a.Value {
+			if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Z, unicode.Other_Default_Ignorable_Code_Point) {
+				t.Fatalf("ParseEmail(%q) = %q, which has the invisible character %U", in, a.Value, r)
+			}
+		}
+		for i := 0; i < len(a.Domain()); i++ {
+			if c := a.Domain()[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+				t.Fatalf("ParseEmail(%q) = %q, want its domain in lower-case ASCII", in, a.Value)
+			}
+		}
+		if p, err := address.Parse(in, "US"); err != nil || p != a {
+			t.Fatalf("ParseEmail(%q) = %q, but Parse = %q, %v", in, a.Value, p.Value, err)
+		}
 		again, err := address.ParseEmail(a.Value)
 		if err != nil {
 			t.Fatalf("ParseEmail(%q) = %q, but re-parsing it: %v", in, a.Value, err)
 		}
 		if again != a {
 			t.Fatalf("ParseEmail(%q) = %q, re-parsed = %q", in, a.Value, again.Value)
+		}
+	})
+}
+
+// FuzzParse checks that Parse never panics, fails only with badRequest,
+// and returns an email address exactly when the input has an at sign.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"bob@example.com", "(415) 555-0100", "bob＠example.com", "+14155550100", "bob", "", "@", "\xff"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		a, err := address.Parse(in, "US")
+		if err != nil {
+			if !errcode.Is(err, errcode.BadRequest) {
+				t.Fatalf("Parse(%q) error code = %q, want badRequest: %v", in, errcode.Of(err), err)
+			}
+			if errcode.Message(err) == "" {
+				t.Fatalf("Parse(%q) error has no message", in)
+			}
+			return
+		}
+		if email := strings.ContainsAny(in, "@\uFF20"); email != (a.Kind == address.Email) {
+			t.Fatalf("Parse(%q) = %+v: kind %v for an input with at sign %v", in, a, a.Kind, email)
 		}
 	})
 }
