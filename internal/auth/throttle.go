@@ -45,7 +45,7 @@ func NewThrottle(st limit.Store) *Throttle {
 }
 
 func (t *Throttle) keys(name, client string) []string {
-	return []string{"signin.client:" + client, "signin.pair:" + name + "\x00" + client, "signin.account:" + name}
+	return []string{"signin.client:" + client, "signin.pair:" + client + " " + name, "signin.account:" + name}
 }
 
 // Reserve counts a sign-in attempt, or answers rateLimited (with the wait)

@@ -22,7 +22,7 @@ func (a *API) requestReset(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := a.Invites.RequestReset(r.Context(), in.Email, in.PhoneNumber); err != nil {
+	if err := a.Invites.RequestReset(r.Context(), in.Email, in.PhoneNumber, clientAddr(r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "If this address signs in to an account, a code is on its way."})
@@ -38,7 +38,7 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := a.Invites.ResetPassword(r.Context(), in.Email, in.PhoneNumber, in.Code, in.Password); err != nil {
+	if err := a.Invites.ResetPassword(r.Context(), in.Email, in.PhoneNumber, in.Code, in.Password, clientAddr(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -61,7 +61,7 @@ func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := a.Invites.SignUp(r.Context(), in.Email, in.PhoneNumber, in.DisplayName, in.Password); err != nil {
+	if err := a.Invites.SignUp(r.Context(), in.Email, in.PhoneNumber, in.DisplayName, in.Password, clientAddr(r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "A code is on its way if this address can be used. Enter it to finish."})
@@ -76,7 +76,7 @@ func (a *API) verifySignUp(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	u, err := a.Invites.Verify(r.Context(), in.Email, in.PhoneNumber, in.Code)
+	u, err := a.Invites.Verify(r.Context(), in.Email, in.PhoneNumber, in.Code, clientAddr(r))
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,7 @@ func startAuditAPI(t *testing.T) *auditAPI {
 	svc := &audit.Service{Store: db, Now: now}
 	api := httpapi.New(httpapi.Deps{
 		Log:      slog.New(slog.DiscardHandler),
-		Auth:     &auth.Service{Store: db, Now: now, TokenTTL: time.Hour, Throttle: auth.NewThrottle()},
+		Auth:     &auth.Service{Store: db, Now: now, TokenTTL: time.Hour, Throttle: auth.NewThrottle(db)},
 		Identity: ids, Audit: svc, Now: now,
 	})
 	srv := httptest.NewServer(api)

@@ -24,6 +24,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/limit"
 	"github.com/parleychat/parley/internal/outbox"
 )
 
@@ -72,17 +73,20 @@ type Store interface {
 	FindTenantByDomain(ctx context.Context, domain string) (identity.Tenant, error)
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
 	SaveSignupCode(ctx context.Context, c SignupCode, msg *outbox.Message) error
-	FindSignupCode(ctx context.Context, addr string) (SignupCode, error)
-	// CountSignupAttempt adds one failed attempt.
-	CountSignupAttempt(ctx context.Context, addr string) error
+	// TakeSignupAttempt counts an attempt at the pending sign-up of addr
+	// and returns it, Attempts including this one; attempts that arrive
+	// together are counted one by one. Errors: notFound.
+	TakeSignupAttempt(ctx context.Context, addr string) (SignupCode, error)
 	DeleteSignupCode(ctx context.Context, addr string) error
 	SaveResetCode(ctx context.Context, addr, codeHash string, expires time.Time, msg *outbox.Message) error
-	// FindResetCode returns a pending reset. Errors: notFound.
-	FindResetCode(ctx context.Context, addr string) (string, time.Time, int, error)
-	CountResetAttempt(ctx context.Context, addr string) error
-	// ResetPassword sets the password of the accounts signing in with
-	// addr and revokes their tokens.
-	ResetPassword(ctx context.Context, addr, passwordHash string) error
+	// TakeResetAttempt counts an attempt at the pending reset of addr and
+	// returns its code hash, expiry and attempts, this one included.
+	// Errors: notFound.
+	TakeResetAttempt(ctx context.Context, addr string) (string, time.Time, int, error)
+	// ResetPassword uses up the pending reset of addr with codeHash and
+	// sets the password of the accounts signing in with addr, revoking
+	// their tokens. Errors: notFound (the code is gone: used or replaced).
+	ResetPassword(ctx context.Context, addr, codeHash, passwordHash string) error
 	// FindCredentials lists the accounts signing in with a name.
 	FindCredentials(ctx context.Context, name string) ([]auth.Credential, error)
 }
@@ -92,8 +96,10 @@ type Kicker interface{ Kick() }
 
 // Service sends invitations and makes personal accounts.
 type Service struct {
-	Store       Store
-	Outbox      Kicker
+	Store  Store
+	Outbox Kicker
+	// Limits holds the rate limits on codes (may be nil in tests: none).
+	Limits      limit.Store
 	Hash        func(ctx context.Context, password string) (string, error)
 	Now         func() time.Time
 	PublicURL   func() string
@@ -231,29 +237,103 @@ func newCode() string {
 
 func codeHash(addr, code string) string { return hashToken(addr + "\x00" + code) }
 
+// Limits on codes (docs/decisions.md, "Limits"). Mails and SMS with codes:
+// 3 per address, then one every 10 minutes, and 20 per client address,
+// then one every 3 minutes; a request over them gets the same answer and
+// sends nothing. Wrong codes: besides MaxCodeAttempts per code, 10 per
+// address, then one every 6 minutes, and 20 per client address, then one
+// a minute (rateLimited).
+var (
+	codeMailsPerAddress = limit.Bucket{Burst: 3, Every: 10 * time.Minute}
+	codeMailsPerClient  = limit.Bucket{Burst: 20, Every: 3 * time.Minute}
+	codeTriesPerAddress = limit.Bucket{Burst: 10, Every: 6 * time.Minute}
+	codeTriesPerClient  = limit.Bucket{Burst: 20, Every: time.Minute}
+)
+
+// mayMail takes a code mail from the address's and the client's budgets
+// and reports whether one may go.
+func (s *Service) mayMail(ctx context.Context, addr, client string) (bool, error) {
+	if s.Limits == nil {
+		return true, nil
+	}
+	ok := false
+	err := s.Limits.UpdateLimits(ctx, []string{"code.mail:" + addr, "code.mailclient:" + client}, s.Now(), func(st []limit.State) {
+		a, c := st[0], st[1]
+		_, ok1 := codeMailsPerAddress.Take(&a, s.Now(), 1)
+		_, ok2 := codeMailsPerClient.Take(&c, s.Now(), 1)
+		if ok = ok1 && ok2; ok {
+			st[0], st[1] = a, c
+		}
+	})
+	if err != nil {
+		return false, fmt.Errorf("limit code mails: %w", err)
+	}
+	return ok, nil
+}
+
+// tryCode takes a code attempt from the address's and the client's
+// budgets, or answers rateLimited; give, after a right code, puts it back.
+func (s *Service) tryCode(ctx context.Context, addr, client string, give bool) error {
+	if s.Limits == nil {
+		return nil
+	}
+	now := s.Now()
+	var retry time.Duration
+	err := s.Limits.UpdateLimits(ctx, []string{"code.try:" + addr, "code.tryclient:" + client}, now, func(st []limit.State) {
+		a, c := st[0], st[1]
+		if give {
+			codeTriesPerAddress.Give(&st[0], now, 1)
+			codeTriesPerClient.Give(&st[1], now, 1)
+			return
+		}
+		w1, ok1 := codeTriesPerAddress.Take(&a, now, 1)
+		w2, ok2 := codeTriesPerClient.Take(&c, now, 1)
+		if ok1 && ok2 {
+			st[0], st[1] = a, c
+			return
+		}
+		retry = max(w1, w2, time.Second)
+	})
+	if err != nil {
+		return fmt.Errorf("limit code attempts: %w", err)
+	}
+	if retry > 0 {
+		return errcode.RateLimit(retry, "Too many wrong codes; try again later.")
+	}
+	return nil
+}
+
 // SignUpWithCode starts a sign-up and returns its code instead of only
 // mailing it (demo seeding; never exposed over the API).
 func (s *Service) SignUpWithCode(ctx context.Context, email, displayName, password string) (string, error) {
-	return s.signUp(ctx, email, "", displayName, password)
+	return s.signUp(ctx, email, "", displayName, password, "")
 }
 
 // SignUp starts a personal sign-up: a 6-digit code goes to the address.
 // Its answer never depends on the address (SPEC §6): an address that has
 // an account, or is in an organisation's verified domain, gets a mail
-// saying so instead of a code, and the same work is done either way.
-// Errors: badRequest for malformed input only.
-func (s *Service) SignUp(ctx context.Context, email, phone, displayName, password string) error {
-	_, err := s.signUp(ctx, email, phone, displayName, password)
+// saying so instead of a code, and the same work is done either way. Over
+// the limits on code mails it answers the same and sends nothing. client
+// is the caller's network address. Errors: badRequest for malformed input
+// only.
+func (s *Service) SignUp(ctx context.Context, email, phone, displayName, password, client string) error {
+	_, err := s.signUp(ctx, email, phone, displayName, password, client)
 	return err
 }
 
-func (s *Service) signUp(ctx context.Context, email, phone, displayName, password string) (string, error) {
+func (s *Service) signUp(ctx context.Context, email, phone, displayName, password, client string) (string, error) {
 	addr, err := s.parse(email, phone)
 	if err != nil {
 		return "", err
 	}
 	name, err := cleanDisplayName(displayName)
 	if err != nil {
+		return "", err
+	}
+	if err := auth.CheckPassword(password); err != nil {
+		return "", err
+	}
+	if ok, err := s.mayMail(ctx, addr.Value, client); err != nil || !ok {
 		return "", err
 	}
 	hash, err := s.Hash(ctx, password)
@@ -308,17 +388,24 @@ func (s *Service) taken(ctx context.Context, addr address.Address) (string, erro
 
 // Verify finishes a sign-up with its code and returns the new personal
 // account; chats waiting for the address arrive as requests. Errors:
-// badRequest (wrong or expired code: one message for every cause).
-func (s *Service) Verify(ctx context.Context, email, phone, code string) (identity.User, error) {
+// badRequest (wrong or expired code: one message for every cause),
+// rateLimited (too many wrong codes from the address or the client).
+func (s *Service) Verify(ctx context.Context, email, phone, code, client string) (identity.User, error) {
 	addr, err := s.parse(email, phone)
 	if err != nil {
 		return identity.User{}, err
 	}
-	c, err := s.Store.FindSignupCode(ctx, addr.Value)
+	if err := s.tryCode(ctx, addr.Value, client, false); err != nil {
+		return identity.User{}, err
+	}
+	c, err := s.Store.TakeSignupAttempt(ctx, addr.Value)
 	if err != nil && !errcode.Is(err, errcode.NotFound) {
 		return identity.User{}, fmt.Errorf("verify: %w", err)
 	}
-	if err := s.checkCode(ctx, addr.Value, code, c.CodeHash, c.ExpiresAt, c.Attempts, err == nil, s.Store.CountSignupAttempt); err != nil {
+	if err := s.checkCode(addr.Value, code, c.CodeHash, c.ExpiresAt, c.Attempts, err == nil); err != nil {
+		return identity.User{}, err
+	}
+	if err := s.tryCode(ctx, addr.Value, client, true); err != nil {
 		return identity.User{}, err
 	}
 	u := personal(addr, c.DisplayName, s.Now())
@@ -336,11 +423,15 @@ func (s *Service) Verify(ctx context.Context, email, phone, code string) (identi
 
 // RequestReset starts a password reset: when an account signs in with the
 // address, a 6-digit code goes to it. The answer and the work done never
-// depend on whether one does (SPEC §6). Errors: badRequest for malformed
+// depend on whether one does (SPEC §6). Over the limits on code mails it
+// answers the same and sends nothing. Errors: badRequest for malformed
 // input only.
-func (s *Service) RequestReset(ctx context.Context, email, phone string) error {
+func (s *Service) RequestReset(ctx context.Context, email, phone, client string) error {
 	addr, err := s.parse(email, phone)
 	if err != nil {
+		return err
+	}
+	if ok, err := s.mayMail(ctx, addr.Value, client); err != nil || !ok {
 		return err
 	}
 	creds, err := s.Store.FindCredentials(ctx, addr.Value)
@@ -374,8 +465,8 @@ func (s *Service) RequestReset(ctx context.Context, email, phone string) error {
 // ResetPassword finishes a reset with its code: the new password replaces
 // the old one and every token of the account is revoked. Errors:
 // badRequest (wrong or expired code: one message for every cause; a weak
-// password).
-func (s *Service) ResetPassword(ctx context.Context, email, phone, code, password string) error {
+// password), rateLimited (too many wrong codes).
+func (s *Service) ResetPassword(ctx context.Context, email, phone, code, password, client string) error {
 	addr, err := s.parse(email, phone)
 	if err != nil {
 		return err
@@ -383,18 +474,27 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 	if err := auth.CheckPassword(password); err != nil {
 		return err
 	}
-	want, expires, attempts, err := s.Store.FindResetCode(ctx, addr.Value)
+	if err := s.tryCode(ctx, addr.Value, client, false); err != nil {
+		return err
+	}
+	want, expires, attempts, err := s.Store.TakeResetAttempt(ctx, addr.Value)
 	if err != nil && !errcode.Is(err, errcode.NotFound) {
 		return fmt.Errorf("reset: %w", err)
 	}
-	if err := s.checkCode(ctx, addr.Value, code, want, expires, attempts, err == nil, s.Store.CountResetAttempt); err != nil {
+	if err := s.checkCode(addr.Value, code, want, expires, attempts, err == nil); err != nil {
+		return err
+	}
+	if err := s.tryCode(ctx, addr.Value, client, true); err != nil {
 		return err
 	}
 	hash, err := s.Hash(ctx, password)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.ResetPassword(ctx, addr.Value, hash); err != nil {
+	if err := s.Store.ResetPassword(ctx, addr.Value, want, hash); err != nil {
+		if errcode.Is(err, errcode.NotFound) {
+			return errBadCode // another reset with this code came first
+		}
 		return err
 	}
 	if s.PasswordChanged != nil {
@@ -406,18 +506,22 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 // errBadCode is the one answer to every wrong, used, expired or unknown code.
 var errBadCode = errcode.New(errcode.BadRequest, "The code is wrong or has expired; request a new one.")
 
+// noCode is compared against when there is no code to compare against, so
+// that every path does the same work whether or not an account owns the
+// address.
+var noCode = hashToken("no code")
+
 // checkCode checks a typed 6-digit code against a pending one (found:
-// whether there is one; an empty hash never matches) and counts a wrong
-// try; after MaxCodeAttempts even the right code fails.
-func (s *Service) checkCode(ctx context.Context, addr, code, want string, expires time.Time, attempts int, found bool,
-	countAttempt func(ctx context.Context, addr string) error) error {
-	if !found || want == "" || attempts >= MaxCodeAttempts || !s.Now().Before(expires) {
-		return errBadCode
+// whether there is one; an empty hash never matches) whose attempts were
+// counted, this one included: after MaxCodeAttempts even the right code
+// fails, so a code is burnt however many guesses arrive at once.
+func (s *Service) checkCode(addr, code, want string, expires time.Time, attempts int, found bool) error {
+	against := want
+	if !found || want == "" {
+		against = noCode
 	}
-	if subtle.ConstantTimeCompare([]byte(codeHash(addr, strings.TrimSpace(code))), []byte(want)) != 1 {
-		if err := countAttempt(ctx, addr); err != nil {
-			return fmt.Errorf("count attempt: %w", err)
-		}
+	match := subtle.ConstantTimeCompare([]byte(codeHash(addr, strings.TrimSpace(code))), []byte(against)) == 1
+	if !match || !found || want == "" || attempts > MaxCodeAttempts || !s.Now().Before(expires) {
 		return errBadCode
 	}
 	return nil

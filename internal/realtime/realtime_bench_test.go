@@ -73,7 +73,7 @@ func benchFanout(b *testing.B, conns int) {
 	}
 	bus := event.NewLocal()
 	h := &realtime.Handler{
-		Auth: &auth.Service{Store: db, Now: time.Now, TokenTTL: time.Hour, Throttle: auth.NewThrottle()},
+		Auth: &auth.Service{Store: db, Now: time.Now, TokenTTL: time.Hour, Throttle: auth.NewThrottle(db)},
 		Bus:  bus, Store: db, Log: slog.New(slog.DiscardHandler),
 		Token: func(r *http.Request) string { return r.URL.Query().Get("access_token") },
 		WriteError: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -71,7 +71,7 @@ func mustEnv(tb testing.TB, change func(h *realtime.Handler)) *env {
 	}
 	bus := event.NewLocal()
 	h := &realtime.Handler{
-		Auth: &auth.Service{Store: db, Now: time.Now, TokenTTL: time.Hour, Throttle: auth.NewThrottle()},
+		Auth: &auth.Service{Store: db, Now: time.Now, TokenTTL: time.Hour, Throttle: auth.NewThrottle(db)},
 		Bus:  bus, Store: db, Log: slog.New(slog.DiscardHandler),
 		Token: func(r *http.Request) string {
 			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {

@@ -134,5 +134,5 @@ func (s *Server) demoPersonal(ctx context.Context, email, name string) (identity
 	if err != nil {
 		return identity.User{}, err
 	}
-	return s.Invites.Verify(ctx, email, "", code)
+	return s.Invites.Verify(ctx, email, "", code, "")
 }

@@ -139,7 +139,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.openOutbox(db); err != nil {
 		return errors.Join(err, db.Close())
 	}
-	s.Invites = &invite.Service{Store: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion, Audit: s.Audit.Record, PasswordChanged: s.Auth.ForgetAll}
+	s.Invites = &invite.Service{Store: db, Limits: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion, Audit: s.Audit.Record, PasswordChanged: s.Auth.ForgetAll}
 	chats.Inviter = s.Invites
 	sl := s.Config.Safety
 	chats.Safety = &safety.Service{Store: db, Now: s.Now, Limits: safety.Limits{RequestsPerHour: int(sl.RequestsPerHour), InvitationsPerDay: int(sl.InvitationsPerDay),

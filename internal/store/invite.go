@@ -112,27 +112,23 @@ func (db *DB) SaveSignupCode(ctx context.Context, c invite.SignupCode, msg *outb
 	})
 }
 
-// FindSignupCode returns the pending sign-up of an address. Errors: notFound.
-func (db *DB) FindSignupCode(ctx context.Context, addr string) (invite.SignupCode, error) {
+// TakeSignupAttempt counts one attempt at the pending sign-up of an
+// address and returns it with the attempts so far, this one included.
+// Attempts that arrive together are counted one by one, on any node (see
+// atomically). Errors: notFound.
+func (db *DB) TakeSignupAttempt(ctx context.Context, addr string) (invite.SignupCode, error) {
 	var c invite.SignupCode
 	var exp int64
-	err := db.queryRow(ctx, (`SELECT address, code_hash, display_name, password_hash, expires_at, attempts FROM signup_codes WHERE address = ?`), addr).
-		Scan(&c.Address, &c.CodeHash, &c.DisplayName, &c.PasswordHash, &exp, &c.Attempts)
+	err := db.atomically(ctx, func(tx *sql.Tx) error {
+		return db.txQueryRow(tx, `UPDATE signup_codes SET attempts = attempts + 1 WHERE address = ?
+			RETURNING address, code_hash, display_name, password_hash, expires_at, attempts`, addr).
+			Scan(&c.Address, &c.CodeHash, &c.DisplayName, &c.PasswordHash, &exp, &c.Attempts)
+	})
 	if err != nil {
 		return invite.SignupCode{}, notFound(err, "No sign-up for this address.")
 	}
 	c.ExpiresAt = fromMicros(exp)
 	return c, nil
-}
-
-// CountSignupAttempt adds a failed attempt to a pending sign-up.
-func (db *DB) CountSignupAttempt(ctx context.Context, addr string) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`UPDATE signup_codes SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
-			return fmt.Errorf("count attempt: %w", err)
-		}
-		return nil
-	})
 }
 
 // DeleteSignupCode removes a pending sign-up.
@@ -162,40 +158,40 @@ func (db *DB) SaveResetCode(ctx context.Context, addr, codeHash string, expires 
 	})
 }
 
-// FindResetCode returns the code hash, expiry and failed attempts of a
-// pending reset. Errors: notFound.
-func (db *DB) FindResetCode(ctx context.Context, addr string) (string, time.Time, int, error) {
+// TakeResetAttempt counts one attempt at the pending reset of an address
+// and returns its code hash, expiry and attempts so far, this one
+// included, counted one by one as TakeSignupAttempt. Errors: notFound.
+func (db *DB) TakeResetAttempt(ctx context.Context, addr string) (string, time.Time, int, error) {
 	var hash string
 	var exp int64
 	var attempts int
-	err := db.queryRow(ctx, (`SELECT code_hash, expires_at, attempts FROM password_resets WHERE address = ?`), addr).Scan(&hash, &exp, &attempts)
+	err := db.atomically(ctx, func(tx *sql.Tx) error {
+		return db.txQueryRow(tx, `UPDATE password_resets SET attempts = attempts + 1 WHERE address = ? RETURNING code_hash, expires_at, attempts`, addr).
+			Scan(&hash, &exp, &attempts)
+	})
 	if err != nil {
 		return "", time.Time{}, 0, notFound(err, "No reset for this address.")
 	}
 	return hash, fromMicros(exp), attempts, nil
 }
 
-// CountResetAttempt adds a failed attempt to a pending reset.
-func (db *DB) CountResetAttempt(ctx context.Context, addr string) error {
+// ResetPassword uses up the pending reset of addr with codeHash and, when
+// it was still there, sets the password of the accounts signing in with
+// addr and revokes their tokens, atomically: of two resets with the same
+// code, one wins and the other finds the code gone (notFound).
+func (db *DB) ResetPassword(ctx context.Context, addr, codeHash, passwordHash string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`UPDATE password_resets SET attempts = attempts + 1 WHERE address = ?`), addr); err != nil {
-			return fmt.Errorf("count attempt: %w", err)
-		}
-		return nil
-	})
-}
-
-// ResetPassword sets the password of the accounts signing in with addr,
-// revokes their tokens and removes the pending reset, atomically.
-func (db *DB) ResetPassword(ctx context.Context, addr, passwordHash string) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM tokens WHERE user_id IN (SELECT id FROM users WHERE upn = ?)`), addr); err != nil {
+		res, err := db.txExec(tx, `DELETE FROM password_resets WHERE address = ? AND code_hash = ?`, addr, codeHash)
+		if err != nil {
 			return fmt.Errorf("reset password: %w", err)
 		}
-		if _, err := db.txExec(tx, (`UPDATE users SET password_hash = ? WHERE upn = ?`), passwordHash, addr); err != nil {
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errcode.New(errcode.NotFound, "No reset for this address.")
+		}
+		if _, err := db.txExec(tx, `DELETE FROM tokens WHERE user_id IN (SELECT id FROM users WHERE upn = ?)`, addr); err != nil {
 			return fmt.Errorf("reset password: %w", err)
 		}
-		if _, err := db.txExec(tx, (`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, `UPDATE users SET password_hash = ? WHERE upn = ?`, passwordHash, addr); err != nil {
 			return fmt.Errorf("reset password: %w", err)
 		}
 		return nil

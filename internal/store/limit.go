@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/limit"
 )
@@ -26,6 +30,10 @@ var limitUpdates atomic.Int64
 // node's update of the same key waits for the COMMIT. Rows are created on
 // first use and deleted once expired.
 func (db *DB) UpdateLimits(ctx context.Context, keys []string, now time.Time, fn func(states []limit.State)) error {
+	keys = slices.Clone(keys)
+	for i, k := range keys {
+		keys[i] = limitKey(k)
+	}
 	order := slices.Clone(keys)
 	slices.Sort(order)
 	order = slices.Compact(order)
@@ -68,16 +76,31 @@ func (db *DB) UpdateLimits(ctx context.Context, keys []string, now time.Time, fn
 		}
 		return nil
 	}
-	if db.dialect == SQLite {
-		return db.inWriteTouching(ctx, touchNone, run)
-	}
-	return db.inOwnTx(ctx, run)
+	return db.atomically(ctx, run)
 }
 
-// inOwnTx runs fn in a transaction of its own on the pool (PostgreSQL),
-// beside the writer: for short updates that lock rows, which must not sit
-// in a group with unrelated writes.
-func (db *DB) inOwnTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// limitKey is the stored form of a key: itself, or a hash of it when it is
+// long or holds what a PostgreSQL TEXT cannot (a NUL byte, invalid UTF-8;
+// keys hold what callers typed).
+func limitKey(k string) string {
+	if len(k) <= 200 && utf8.ValidString(k) && !strings.ContainsRune(k, 0) {
+		return k
+	}
+	h := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(h[:])
+}
+
+// atomically runs fn, a short read-modify-write of rows that change no
+// chat, member or account, so that no other write of those rows comes in
+// between, on any node. On SQLite that is any write: fn runs in the one
+// writer. On PostgreSQL fn runs in a transaction of its own on the pool,
+// beside the writer, and must lock what it reads (UPDATE, or INSERT … ON
+// CONFLICT DO UPDATE): in a group with unrelated writes, its locks would
+// be held longer and could wait in a cycle with another node's group.
+func (db *DB) atomically(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.dialect == SQLite {
+		return db.inWriteTouching(ctx, touchNone, fn)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -78,7 +78,12 @@ type DB struct {
 	walFrames        atomic.Int64
 	walRestartFrames int64
 	seq              seqs // the writer goroutine's, SQLite only
-	chats            *chatCache
+	// writerTx is the writer's open transaction; any other (atomically's
+	// own transactions on PostgreSQL) runs its statements unprepared, since
+	// preparing on the pool could wait for a connection that a transaction
+	// waiting for this one's lock holds.
+	writerTx atomic.Pointer[sql.Tx]
+	chats    *chatCache
 }
 
 // WriteStats counts the writes acknowledged and the transactions that
@@ -463,6 +468,7 @@ func (db *DB) begin() (*sql.Tx, error) {
 		}
 		tx, err := conn.BeginTx(context.Background(), nil)
 		if err == nil || attempt == 1 {
+			db.writerTx.Store(tx)
 			return tx, err
 		}
 		_ = conn.Close() // broken: the pool discards it
@@ -693,6 +699,9 @@ func (db *DB) txStmt(tx *sql.Tx, query string) (*sql.Stmt, error) {
 
 // txExec runs a write statement in the writer's transaction.
 func (db *DB) txExec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if tx != db.writerTx.Load() {
+		return tx.Exec(db.q(query), args...)
+	}
 	st, err := db.txStmt(tx, query)
 	if err != nil {
 		return nil, err
@@ -702,6 +711,9 @@ func (db *DB) txExec(tx *sql.Tx, query string, args ...any) (sql.Result, error) 
 
 // txQueryRow runs a single-row query in the writer's transaction.
 func (db *DB) txQueryRow(tx *sql.Tx, query string, args ...any) *sql.Row {
+	if tx != db.writerTx.Load() {
+		return tx.QueryRow(db.q(query), args...)
+	}
 	st, err := db.txStmt(tx, query)
 	if err != nil {
 		return tx.QueryRow(db.q(query), args...)
@@ -711,6 +723,9 @@ func (db *DB) txQueryRow(tx *sql.Tx, query string, args ...any) *sql.Row {
 
 // txQuery runs a query in the writer's transaction.
 func (db *DB) txQuery(tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if tx != db.writerTx.Load() {
+		return tx.Query(db.q(query), args...)
+	}
 	st, err := db.txStmt(tx, query)
 	if err != nil {
 		return nil, err
