@@ -131,11 +131,24 @@ func (s *Service) resolve(ctx context.Context, actor *identity.User, nm NewMembe
 
 // find returns the account that owns addr, as SPEC §6 lets actor find it:
 // exact match only; a personal user finds managed users by e-mail only;
-// guests are found only inside their host tenant. Errors: notFound.
+// guests are found only inside their host tenant; an address of an
+// organisation's verified domain is that organisation's (SPEC §1), so it
+// never reaches a guest elsewhere or an account made before the domain was
+// verified. Errors: notFound.
 func (s *Service) find(ctx context.Context, actor *identity.User, addr address.Address) (identity.User, error) {
 	users, err := s.Store.FindUsersByAddress(ctx, addr.Value)
 	if err != nil {
 		return identity.User{}, fmt.Errorf("find %s: %w", addr.Kind, err)
+	}
+	var owner identity.TenantID
+	if d := addr.Domain(); d != "" {
+		p, err := s.Policy.AddressParty(ctx, d)
+		if err != nil {
+			return identity.User{}, fmt.Errorf("find %s: %w", addr.Kind, err)
+		}
+		if p.Kind == policy.Member {
+			owner = identity.TenantID(p.TenantID)
+		}
 	}
 	var best *identity.User
 	rank := func(u *identity.User) int {
@@ -153,6 +166,8 @@ func (s *Service) find(ctx context.Context, actor *identity.User, addr address.A
 		switch {
 		case u.ID == actor.ID:
 			continue
+		case owner != "" && u.TenantID != owner:
+			continue // issue 11 item 8: no shadow of an organisation's address
 		case u.Kind == identity.Guest && u.TenantID != actor.TenantID:
 			continue
 		case actor.Kind == identity.Personal && u.Kind == identity.Member && addr.Kind != address.Email:

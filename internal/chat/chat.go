@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
 )
 
@@ -139,4 +140,17 @@ func PairKey(a, b identity.UserID) string {
 		a, b = b, a
 	}
 	return string(a) + "|" + string(b)
+}
+
+// TooManyMembers is the answer to an add that would pass a chat's max
+// members; the store gives it when it decides the count inside the write.
+func TooManyMembers(max int) error {
+	return errcode.New(errcode.BadRequest, "A chat may have at most %d members.", max)
+}
+
+// RequestCapReached is the answer to a send over the cap of messages in a
+// pending request (SPEC §5); the store gives it when it decides the count
+// inside the write.
+func RequestCapReached(max int) error {
+	return errcode.New(errcode.MessageRequestLimitReached, "You can send up to %d messages until your request is accepted.", max)
 }

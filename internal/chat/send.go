@@ -124,41 +124,43 @@ func ownBlame(by string, viewer *identity.User) bool {
 }
 
 // maySend applies SPEC §4–§5 to a send by actor and returns the members
-// whose silent hold changed (to store before the message). Errors:
+// whose silent hold changed (to store before the message), and the cap on
+// the actor's messages in the chat when a request of theirs is pending
+// (0: none; the store counts against it inside the write). Errors:
 // forbidden (a pending target replying before accepting), chatReadOnly,
 // recipientUnavailable, messageRequestLimitReached. The chat's read-only
 // flag follows the decision: when this send finds it stale (refused as
 // read-only while the chat says writable, or allowed while it says
 // read-only), the chat is re-decided and its members told, as after a
 // policy change.
-func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, error) {
-	changed, err := s.decideSend(ctx, actor, c, members)
+func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, int, error) {
+	changed, capped, err := s.decideSend(ctx, actor, c, members)
 	if readOnly := errcode.Is(err, errcode.ChatReadOnly); (err == nil || readOnly) && c.External && readOnly != (c.ReadOnlyBy != "") {
 		// Best effort: the send's answer stands either way, and the next
 		// re-evaluation or send repeats the repair.
 		_ = s.reevaluateReadOnly(ctx, c.ID)
 	}
-	return changed, err
+	return changed, capped, err
 }
 
-func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, error) {
+func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, int, error) {
 	me := memberOf(members, actor.ID)
 	if me.State != Accepted {
-		return nil, errcode.New(errcode.Forbidden, "Accept the message request before replying.")
+		return nil, 0, errcode.New(errcode.Forbidden, "Accept the message request before replying.")
 	}
 	if !c.External {
-		return nil, nil // §7: an internal chat never has external people
+		return nil, 0, nil // §7: an internal chat never has external people
 	}
 	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
 	d, blamed, err := s.talk(ctx, ps, c, members, actor)
 	if err != nil {
-		return nil, fmt.Errorf("decide send: %w", err)
+		return nil, 0, fmt.Errorf("decide send: %w", err)
 	}
 	if d != nil {
 		if c.Type == OneOnOne && relationRefusal(d) {
-			return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+			return nil, 0, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
 		}
-		return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(blame(blamed), actor)))
+		return nil, 0, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(blame(blamed), actor)))
 	}
 	var changed []Member
 	pendingMine := false
@@ -171,7 +173,7 @@ func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat,
 		switch m.State {
 		case Declined:
 			if c.Type == OneOnOne {
-				return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+				return nil, 0, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
 			}
 		case Pending:
 			if m.RequestFrom == "" {
@@ -183,24 +185,24 @@ func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat,
 				// pair of accepted members may no longer talk.
 				by, err := s.requestBlame(ctx, ps, members, &m)
 				if err != nil {
-					return nil, fmt.Errorf("decide send: %w", err)
+					return nil, 0, fmt.Errorf("decide send: %w", err)
 				}
 				if by != "" {
-					return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(by, actor)))
+					return nil, 0, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(by, actor)))
 				}
 				continue
 			}
 			pendingMine = true
 			d, err := s.decideRequest(ctx, ps, actor, &m)
 			if err != nil {
-				return nil, fmt.Errorf("decide send: %w", err)
+				return nil, 0, fmt.Errorf("decide send: %w", err)
 			}
 			switch d.Outcome {
 			case policy.Refused:
 				if relationRefusal(&d) {
-					return nil, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+					return nil, 0, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
 				}
-				return nil, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(d.Side == policy.OwnSide))
+				return nil, 0, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(d.Side == policy.OwnSide))
 			case policy.Held:
 				if m.UserID != "" && !m.Held {
 					m.Held = true
@@ -217,15 +219,9 @@ func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat,
 		}
 	}
 	if pendingMine {
-		n, err := s.Store.CountMessagesBy(ctx, c.ID, actor.ID)
-		if err != nil {
-			return nil, fmt.Errorf("decide send: %w", err)
-		}
-		if n >= MaxPendingMessages {
-			return nil, errcode.New(errcode.MessageRequestLimitReached, "You can send up to %d messages until your request is accepted.", MaxPendingMessages)
-		}
+		return changed, MaxPendingMessages, nil
 	}
-	return changed, nil
+	return changed, 0, nil
 }
 
 // decideRequest decides whether from may still make the pending request

@@ -47,13 +47,18 @@ type Store interface {
 	CreateChat(ctx context.Context, c Chat, members []Member, drafts []event.Draft, invs []Invitation) ([]event.Event, error)
 	// UpdateChat stores a chat's topic.
 	UpdateChat(ctx context.Context, c Chat, drafts []event.Draft) ([]event.Event, error)
-	// AddMember stores a member; conflict when the user is already one.
-	AddMember(ctx context.Context, m Member, drafts []event.Draft, invs []Invitation) ([]event.Event, error)
+	// AddMember stores a member, unless the chat has max members already
+	// (badRequest, decided inside the write, so adds that arrive together
+	// never pass max); conflict when the user is already one.
+	AddMember(ctx context.Context, m Member, max int, drafts []event.Draft, invs []Invitation) ([]event.Event, error)
 	// RemoveMember deletes a member; notFound when none.
 	RemoveMember(ctx context.Context, chatID ID, memberID string, drafts []event.Draft) ([]event.Event, error)
 	// CreateMessage stores m, giving it its id, and the events build returns
-	// for the stored message.
-	CreateMessage(ctx context.Context, m *Message, build func(*Message) []event.Draft) ([]event.Event, error)
+	// for the stored message. With capped > 0 the sender may have at most
+	// capped messages in the chat, this one included, counted inside the
+	// write so that sends arriving together are counted one by one
+	// (RequestCapReached).
+	CreateMessage(ctx context.Context, m *Message, capped int, build func(*Message) []event.Draft) ([]event.Event, error)
 	// FindMessage returns one message of a chat; notFound when none.
 	FindMessage(ctx context.Context, chatID ID, id MessageID) (Message, error)
 	// FindMessages returns messages of a chat newest first, with ids below
@@ -68,8 +73,6 @@ type Store interface {
 	SharesChat(ctx context.Context, a, b identity.UserID) (bool, error)
 	// AreContacts reports whether a pair accepted each other (SPEC §5).
 	AreContacts(ctx context.Context, a, b identity.UserID) (bool, error)
-	// CountMessagesBy counts a sender's messages in a chat.
-	CountMessagesBy(ctx context.Context, chatID ID, sender identity.UserID) (int, error)
 	// AcceptMember stores a member as accepted and the pair as contacts.
 	AcceptMember(ctx context.Context, m Member, other identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
 	// UpdateMember stores a member's state, hold, history start and account.
@@ -136,8 +139,11 @@ func (s *Service) publish(ctx context.Context, evs []event.Event) {
 // Safety is the spam check chat asks before new requests (SPEC §10);
 // safety.Service implements it.
 type Safety interface {
-	// CheckNewRequests refuses a sender who would contact n more people.
+	// CheckNewRequests takes n more people from the sender's budgets, all
+	// or none, atomically, or refuses.
 	CheckNewRequests(ctx context.Context, sender *identity.User, n int) error
+	// ReturnNewRequests gives back people taken for a chat not stored.
+	ReturnNewRequests(ctx context.Context, sender *identity.User, n int) error
 	// NewSender reports whether the sender's requests are filtered.
 	NewSender(sender *identity.User) bool
 	// RecordRequestMessage notes a message sent in a pending request.
@@ -145,10 +151,12 @@ type Safety interface {
 }
 
 // checkRequests applies the spam checks to the pending members about to be
-// stored: rates and suspension, and the filtered list for new senders.
-func (s *Service) checkRequests(ctx context.Context, actor *identity.User, members []Member) error {
+// stored: rates and suspension, and the filtered list for new senders. It
+// returns how many people it took from the sender's budgets, which
+// returnRequests gives back when the chat is not stored after all.
+func (s *Service) checkRequests(ctx context.Context, actor *identity.User, members []Member) (int, error) {
 	if s.Safety == nil {
-		return nil
+		return 0, nil
 	}
 	n := 0
 	for i := range members {
@@ -157,7 +165,16 @@ func (s *Service) checkRequests(ctx context.Context, actor *identity.User, membe
 			members[i].Filtered = s.Safety.NewSender(actor)
 		}
 	}
-	return s.Safety.CheckNewRequests(ctx, actor, n)
+	return n, s.Safety.CheckNewRequests(ctx, actor, n)
+}
+
+// returnRequests gives back what checkRequests took for a write that did
+// not happen.
+func (s *Service) returnRequests(ctx context.Context, actor *identity.User, n int) {
+	if s.Safety != nil && n > 0 {
+		// Best effort: a lost refund only makes the budget stricter.
+		_ = s.Safety.ReturnNewRequests(ctx, actor, n)
+	}
 }
 
 // NewMember describes a member to add: by user id, or by the e-mail address
@@ -283,14 +300,19 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		}
 		members = append(members, adm.member)
 	}
-	if err := s.checkRequests(ctx, actor, members); err != nil {
+	taken, err := s.checkRequests(ctx, actor, members)
+	if err != nil {
 		return Chat{}, false, err
 	}
 	invs, err := s.prepare(ctx, actor, &c, members, invites)
 	if err != nil {
+		s.returnRequests(ctx, actor, taken)
 		return Chat{}, false, err
 	}
 	evs, err := s.Store.CreateChat(ctx, c, members, s.arrivalDrafts(&c, members, actor), invs)
+	if err != nil {
+		s.returnRequests(ctx, actor, taken)
+	}
 	if errcode.Is(err, errcode.Conflict) && c.Type == OneOnOne {
 		// Another request created the pair's chat first: return it.
 		existing, ferr := s.Store.FindChatByPair(ctx, c.PairKey, actor.ID)
@@ -552,7 +574,8 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 	}
 	m = adm.member
 	one := []Member{m}
-	if err := s.checkRequests(ctx, actor, one); err != nil {
+	taken, err := s.checkRequests(ctx, actor, one)
+	if err != nil {
 		return Member{}, err
 	}
 	m = one[0]
@@ -574,10 +597,12 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 	}
 	invs, err := s.prepare(ctx, actor, &c, []Member{m}, idx)
 	if err != nil {
+		s.returnRequests(ctx, actor, taken)
 		return Member{}, err
 	}
-	evs, err := s.Store.AddMember(ctx, m, drafts, invs)
+	evs, err := s.Store.AddMember(ctx, m, MaxGroupMembers, drafts, invs)
 	if err != nil {
+		s.returnRequests(ctx, actor, taken)
 		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
 	}
 	s.publish(ctx, evs)
@@ -681,8 +706,11 @@ func (s *Service) clean(b Body, members []Member) (Body, error) {
 		if a.ContentType != AdaptiveCardType {
 			return Body{}, errcode.New(errcode.BadRequest, "Attachments must be Adaptive Cards (%s).", AdaptiveCardType)
 		}
-		if len(a.Content) > MaxCardJSONBytes || !validCardJSON(a.Content) {
-			return Body{}, errcode.New(errcode.BadRequest, "Attachment %d is not an Adaptive Card JSON object.", i)
+		if len(a.Content) > MaxCardJSONBytes {
+			return Body{}, errcode.New(errcode.BadRequest, "Attachment %d is larger than %d bytes.", i, MaxCardJSONBytes)
+		}
+		if err := checkCard(i, a.ID, a.Content); err != nil {
+			return Body{}, err
 		}
 		if a.ID == "" {
 			b.Attachments[i].ID = randHex(8)
@@ -701,7 +729,7 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 	if err != nil {
 		return Message{}, err
 	}
-	changed, err := s.maySend(ctx, actor, &c, members)
+	changed, capped, err := s.maySend(ctx, actor, &c, members)
 	if err != nil {
 		return Message{}, err
 	}
@@ -711,7 +739,7 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 	members = applyChanges(members, changed)
 	m := Message{ChatID: c.ID, SenderID: actor.ID, Sender: *actor, CreatedAt: s.Now(), ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments}
 	m.ModifiedAt = m.CreatedAt
-	evs, err := s.Store.CreateMessage(ctx, &m, func(stored *Message) []event.Draft {
+	evs, err := s.Store.CreateMessage(ctx, &m, capped, func(stored *Message) []event.Draft {
 		return s.messageDrafts(members, event.MessageCreated, stored)
 	})
 	if err != nil {
@@ -873,7 +901,7 @@ func (s *Service) Edit(ctx context.Context, actor *identity.User, id ID, mid Mes
 	if b, err = s.clean(b, members); err != nil {
 		return Message{}, err
 	}
-	if _, err := s.maySend(ctx, actor, &c, members); err != nil {
+	if _, _, err := s.maySend(ctx, actor, &c, members); err != nil {
 		return Message{}, err
 	}
 	m.ContentType, m.Content, m.Mentions, m.Attachments = b.ContentType, b.Content, b.Mentions, b.Attachments

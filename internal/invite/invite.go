@@ -272,8 +272,10 @@ func (s *Service) mayMail(ctx context.Context, addr, client string) (bool, error
 }
 
 // tryCode takes a code attempt from the address's and the client's
-// budgets, or answers rateLimited; give, after a right code, puts it back.
-func (s *Service) tryCode(ctx context.Context, addr, client string, give bool) error {
+// budgets, or answers rateLimited. A right code is counted too: it ends
+// its code, and a budget that gave it back could count more than its size
+// in a burst.
+func (s *Service) tryCode(ctx context.Context, addr, client string) error {
 	if s.Limits == nil {
 		return nil
 	}
@@ -281,11 +283,6 @@ func (s *Service) tryCode(ctx context.Context, addr, client string, give bool) e
 	var retry time.Duration
 	err := s.Limits.UpdateLimits(ctx, []string{"code.try:" + addr, "code.tryclient:" + client}, now, func(st []limit.State) {
 		a, c := st[0], st[1]
-		if give {
-			codeTriesPerAddress.Give(&st[0], now, 1)
-			codeTriesPerClient.Give(&st[1], now, 1)
-			return
-		}
 		w1, ok1 := codeTriesPerAddress.Take(&a, now, 1)
 		w2, ok2 := codeTriesPerClient.Take(&c, now, 1)
 		if ok1 && ok2 {
@@ -395,7 +392,7 @@ func (s *Service) Verify(ctx context.Context, email, phone, code, client string)
 	if err != nil {
 		return identity.User{}, err
 	}
-	if err := s.tryCode(ctx, addr.Value, client, false); err != nil {
+	if err := s.tryCode(ctx, addr.Value, client); err != nil {
 		return identity.User{}, err
 	}
 	c, err := s.Store.TakeSignupAttempt(ctx, addr.Value)
@@ -403,9 +400,6 @@ func (s *Service) Verify(ctx context.Context, email, phone, code, client string)
 		return identity.User{}, fmt.Errorf("verify: %w", err)
 	}
 	if err := s.checkCode(addr.Value, code, c.CodeHash, c.ExpiresAt, c.Attempts, err == nil); err != nil {
-		return identity.User{}, err
-	}
-	if err := s.tryCode(ctx, addr.Value, client, true); err != nil {
 		return identity.User{}, err
 	}
 	u := personal(addr, c.DisplayName, s.Now())
@@ -474,7 +468,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 	if err := auth.CheckPassword(password); err != nil {
 		return err
 	}
-	if err := s.tryCode(ctx, addr.Value, client, false); err != nil {
+	if err := s.tryCode(ctx, addr.Value, client); err != nil {
 		return err
 	}
 	want, expires, attempts, err := s.Store.TakeResetAttempt(ctx, addr.Value)
@@ -482,9 +476,6 @@ func (s *Service) ResetPassword(ctx context.Context, email, phone, code, passwor
 		return fmt.Errorf("reset: %w", err)
 	}
 	if err := s.checkCode(addr.Value, code, want, expires, attempts, err == nil); err != nil {
-		return err
-	}
-	if err := s.tryCode(ctx, addr.Value, client, true); err != nil {
 		return err
 	}
 	hash, err := s.Hash(ctx, password)

@@ -113,14 +113,27 @@ func (b Backoff) delay(count int) time.Duration {
 
 // Reserve counts an attempt when one may start now and reports whether it
 // may; when not, it counts nothing and says how long to wait.
+//
+// Attempts that arrive together may reach the store in another order than
+// their clocks read, so a free attempt leaves At as it was: only a wait
+// moves it.
 func (b Backoff) Reserve(s *State, now time.Time) (retry time.Duration, ok bool) {
 	if now.Before(s.At) {
 		return s.At.Sub(now), false
 	}
 	s.Count++
-	s.At = now.Add(b.delay(s.Count))
-	s.Expires = s.At.Add(b.Idle)
+	if d := b.delay(s.Count); d > 0 {
+		s.At = now.Add(d)
+	}
+	s.Expires = later(now, s.At).Add(b.Idle)
 	return 0, true
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Reset forgets the attempts after a success and remembers when it was.

@@ -12,11 +12,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/limit"
 )
 
 // Limits are the thresholds; zero turns a check off.
@@ -31,9 +33,7 @@ type Limits struct {
 
 // Store is the persistence safety needs.
 type Store interface {
-	// CountRequestsSince counts the new external people sender contacted
-	// since a time, and the time of the earliest of them.
-	CountRequestsSince(ctx context.Context, sender identity.UserID, since time.Time) (int, time.Time, error)
+	limit.Store
 	// CountSpamReports counts the distinct people who reported sender.
 	CountSpamReports(ctx context.Context, sender identity.UserID) (int, error)
 	// RecordRequestContent stores a first-message fingerprint and returns
@@ -51,9 +51,20 @@ type Service struct {
 	Now    func() time.Time
 }
 
-// CheckNewRequests refuses a sender who would contact n more people
-// outside their organisation: forbiddenByPolicy while suspended after
-// reports, rateLimited (with a retry time) over a rate.
+// requestBuckets are the sender's budgets of new people outside their
+// organisation: RequestsPerHour at once, then one back every hour /
+// RequestsPerHour, and the same per day.
+func (s *Service) requestBuckets(sender identity.UserID) ([]string, []limit.Bucket, []string) {
+	return []string{"requests.hour:" + string(sender), "requests.day:" + string(sender)},
+		[]limit.Bucket{limit.PerWindow(s.Limits.RequestsPerHour, time.Hour), limit.PerWindow(s.Limits.InvitationsPerDay, 24*time.Hour)},
+		[]string{"an hour", "a day"}
+}
+
+// CheckNewRequests takes n new people outside the sender's organisation
+// from their budgets, all or none, atomically (attempts that arrive
+// together, on any node, are counted one by one): forbiddenByPolicy while
+// suspended after reports, rateLimited (with a retry time) over a budget.
+// A caller that then stores fewer gives them back (ReturnNewRequests).
 func (s *Service) CheckNewRequests(ctx context.Context, sender *identity.User, n int) error {
 	if n <= 0 {
 		return nil
@@ -68,25 +79,42 @@ func (s *Service) CheckNewRequests(ctx context.Context, sender *identity.User, n
 		}
 	}
 	now := s.Now()
-	for _, lim := range []struct {
-		max    int
-		window time.Duration
-		what   string
-	}{{s.Limits.RequestsPerHour, time.Hour, "an hour"}, {s.Limits.InvitationsPerDay, 24 * time.Hour, "a day"}} {
-		if lim.max <= 0 {
-			continue
-		}
-		count, oldest, err := s.Store.CountRequestsSince(ctx, sender.ID, now.Add(-lim.window))
-		if err != nil {
-			return fmt.Errorf("check requests: %w", err)
-		}
-		if count+n > lim.max {
-			retry := oldest.Add(lim.window).Sub(now)
-			if retry < time.Second {
-				retry = time.Second
+	keys, buckets, whats := s.requestBuckets(sender.ID)
+	refused, retry := -1, time.Duration(0)
+	err := s.Store.UpdateLimits(ctx, keys, now, func(st []limit.State) {
+		next := slices.Clone(st)
+		for i, b := range buckets {
+			if w, ok := b.Take(&next[i], now, n); !ok {
+				refused, retry = i, w
+				return
 			}
-			return errcode.RateLimit(retry, "You can contact at most %d new people outside your organisation in %s; try again later.", lim.max, lim.what)
 		}
+		copy(st, next)
+	})
+	if err != nil {
+		return fmt.Errorf("check requests: %w", err)
+	}
+	if refused >= 0 {
+		return errcode.RateLimit(max(retry, time.Second), "You can contact at most %d new people outside your organisation in %s; try again later.", buckets[refused].Burst, whats[refused])
+	}
+	return nil
+}
+
+// ReturnNewRequests gives back n people taken by CheckNewRequests that were
+// not contacted after all (the chat was not stored).
+func (s *Service) ReturnNewRequests(ctx context.Context, sender *identity.User, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	now := s.Now()
+	keys, buckets, _ := s.requestBuckets(sender.ID)
+	err := s.Store.UpdateLimits(ctx, keys, now, func(st []limit.State) {
+		for i, b := range buckets {
+			b.Give(&st[i], now, n)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("return requests: %w", err)
 	}
 	return nil
 }

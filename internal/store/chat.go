@@ -60,15 +60,6 @@ func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
 	return nil
 }
 
-// CountMessagesBy returns how many messages sender sent in a chat.
-func (db *DB) CountMessagesBy(ctx context.Context, chatID chat.ID, sender identity.UserID) (int, error) {
-	var n int
-	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM messages WHERE chat_id = ? AND sender_id = ?`), chatID, sender).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count messages: %w", err)
-	}
-	return n, nil
-}
-
 // SetReadOnly stores whose setting made a chat read-only ("" = writable).
 func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
@@ -306,9 +297,21 @@ func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft)
 }
 
 // AddMember stores a member. Errors: conflict when already a member.
-func (db *DB) AddMember(ctx context.Context, m chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
+func (db *DB) AddMember(ctx context.Context, m chat.Member, max int, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{m.ChatID}}, func(tx *sql.Tx) error {
+		// The count and the insert are one decision: on PostgreSQL the
+		// chat's row lock makes another node's add wait for this COMMIT.
+		if err := db.lockRow(tx, `SELECT id FROM chats WHERE id = ?`, m.ChatID); err != nil {
+			return fmt.Errorf("lock chat: %w", err)
+		}
+		var n int
+		if err := db.txQueryRow(tx, `SELECT COUNT(*) FROM chat_members WHERE chat_id = ?`, m.ChatID).Scan(&n); err != nil {
+			return fmt.Errorf("count members: %w", err)
+		}
+		if n >= max {
+			return chat.TooManyMembers(max)
+		}
 		if err := db.insertMember(tx, m); err != nil {
 			return err
 		}
@@ -403,14 +406,21 @@ func decodeExtras(m *chat.Message, mentions, atts string) error {
 
 // CreateMessage stores a message, gives it its id, bumps the chat's
 // activity time and stores the events build returns.
-func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, build func(*chat.Message) []event.Draft) ([]event.Event, error) {
+// With capped > 0 the sender may have at most capped messages in the chat,
+// this one included, counted inside the write (chat.RequestCapReached).
+func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, capped int, build func(*chat.Message) []event.Draft) ([]event.Event, error) {
 	mentions, atts, err := encodeExtras(m)
 	if err != nil {
 		return nil, err
 	}
-	w := &msgWrite{m: m, mentions: mentions, atts: atts, build: build}
+	w := &msgWrite{m: m, mentions: mentions, atts: atts, build: build, capped: capped}
 	err = db.inWriteJob(ctx, &job{ctx: ctx, msg: w, touch: touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)},
-		fn: func(tx *sql.Tx) error { return db.writeMessages(tx, []*msgWrite{w}) }})
+		fn: func(tx *sql.Tx) error {
+			if err := db.writeMessages(tx, []*msgWrite{w}); err != nil {
+				return err
+			}
+			return w.err
+		}})
 	evs := w.evs
 	if err != nil {
 		m.ID = 0

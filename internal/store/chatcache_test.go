@@ -46,7 +46,7 @@ func TestFindChatSeesEveryChange(t *testing.T) {
 		}
 
 		mc := member(c)
-		if _, err := db.AddMember(ctx, mc, nil, nil); err != nil {
+		if _, err := db.AddMember(ctx, mc, chat.MaxGroupMembers, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, ms := find(); len(ms) != 3 {
@@ -81,7 +81,7 @@ func TestFindChatSeesEveryChange(t *testing.T) {
 		}
 		m := chat.Message{ChatID: ch.ID, SenderID: a.ID, CreatedAt: now.Add(3 * time.Second), ContentType: "text", Content: "hi"}
 		m.ModifiedAt = m.CreatedAt
-		if _, err := db.CreateMessage(ctx, &m, func(*chat.Message) []event.Draft { return nil }); err != nil {
+		if _, err := db.CreateMessage(ctx, &m, 0, func(*chat.Message) []event.Draft { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := find(); !got.UpdatedAt.Equal(m.CreatedAt) {

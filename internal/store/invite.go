@@ -98,10 +98,10 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 // message in the same transaction.
 func (db *DB) SaveSignupCode(ctx context.Context, c invite.SignupCode, msg *outbox.Message) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM signup_codes WHERE address = ?`), c.Address); err != nil {
-			return fmt.Errorf("save sign-up: %w", err)
-		}
-		if _, err := db.txExec(tx, (`INSERT INTO signup_codes (address, code_hash, display_name, password_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?, 0)`),
+		// One statement: another node may save a code for the address at
+		// the same moment, and the last one wins.
+		if _, err := db.txExec(tx, `INSERT INTO signup_codes (address, code_hash, display_name, password_hash, expires_at, attempts) VALUES (?, ?, ?, ?, ?, 0)
+			ON CONFLICT (address) DO UPDATE SET code_hash = excluded.code_hash, display_name = excluded.display_name, password_hash = excluded.password_hash, expires_at = excluded.expires_at, attempts = 0`,
 			c.Address, c.CodeHash, c.DisplayName, c.PasswordHash, micros(c.ExpiresAt)); err != nil {
 			return fmt.Errorf("save sign-up: %w", err)
 		}
@@ -145,10 +145,8 @@ func (db *DB) DeleteSignupCode(ctx context.Context, addr string) error {
 // queues its message in the same transaction (no message: nothing to send).
 func (db *DB) SaveResetCode(ctx context.Context, addr, codeHash string, expires time.Time, msg *outbox.Message) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM password_resets WHERE address = ?`), addr); err != nil {
-			return fmt.Errorf("save reset: %w", err)
-		}
-		if _, err := db.txExec(tx, (`INSERT INTO password_resets (address, code_hash, expires_at, attempts) VALUES (?, ?, ?, 0)`), addr, codeHash, micros(expires)); err != nil {
+		if _, err := db.txExec(tx, `INSERT INTO password_resets (address, code_hash, expires_at, attempts) VALUES (?, ?, ?, 0)
+			ON CONFLICT (address) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0`, addr, codeHash, micros(expires)); err != nil {
 			return fmt.Errorf("save reset: %w", err)
 		}
 		if msg != nil {

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/event"
@@ -17,7 +18,11 @@ type msgWrite struct {
 	m              *chat.Message
 	mentions, atts string
 	build          func(*chat.Message) []event.Draft
-	evs            []event.Event // the stored events, set by writeMessages
+	// capped > 0: the sender may have at most capped messages in the chat
+	// (a pending request's cap), counted inside the write.
+	capped int
+	evs    []event.Event // the stored events, set by writeMessages
+	err    error         // set by writeMessages when the cap refused it
 }
 
 // messageChunk caps the messages of one INSERT (see multiRowSQL).
@@ -35,6 +40,10 @@ var (
 // time forward (never back: senders' clocks are read before they queue),
 // and stores the events each message's build returns.
 func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
+	ws, err := db.capMessages(tx, ws)
+	if err != nil || len(ws) == 0 {
+		return err
+	}
 	ids, err := db.nextMessageIDs(tx, len(ws))
 	if err != nil {
 		return err
@@ -93,6 +102,61 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 		w.evs, evs = evs[:counts[i]:counts[i]], evs[counts[i]:]
 	}
 	return nil
+}
+
+// capMessages returns the writes that their caps let through and marks the
+// others refused (err). A capped write counts the sender's messages in the
+// chat inside the transaction, the group's earlier writes included, so
+// sends that arrive together are counted one by one; on PostgreSQL the
+// sender's member row is locked first (in order, so two nodes never wait
+// for each other in a cycle), and another node's send waits for this
+// COMMIT.
+func (db *DB) capMessages(tx *sql.Tx, ws []*msgWrite) ([]*msgWrite, error) {
+	type key struct {
+		chat   chat.ID
+		sender string
+	}
+	var keys []key
+	for _, w := range ws {
+		w.err = nil
+		if w.capped > 0 {
+			keys = append(keys, key{w.m.ChatID, string(w.m.SenderID)})
+		}
+	}
+	if len(keys) == 0 {
+		return ws, nil
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := strings.Compare(string(a.chat), string(b.chat)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.sender, b.sender)
+	})
+	keys = slices.Compact(keys)
+	counts := make(map[key]int, len(keys))
+	for _, k := range keys {
+		if err := db.lockRow(tx, `SELECT id FROM chat_members WHERE chat_id = ? AND user_id = ?`, k.chat, k.sender); err != nil {
+			return nil, fmt.Errorf("lock sender: %w", err)
+		}
+		var n int
+		if err := db.txQueryRow(tx, `SELECT COUNT(*) FROM messages WHERE chat_id = ? AND sender_id = ?`, k.chat, k.sender).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count messages: %w", err)
+		}
+		counts[k] = n
+	}
+	kept := make([]*msgWrite, 0, len(ws))
+	for _, w := range ws {
+		if w.capped > 0 {
+			k := key{w.m.ChatID, string(w.m.SenderID)}
+			if counts[k] >= w.capped {
+				w.err = chat.RequestCapReached(w.capped)
+				continue
+			}
+			counts[k]++
+		}
+		kept = append(kept, w)
+	}
+	return kept, nil
 }
 
 // nextMessageIDs reserves n message ids, growing with commit order: on

@@ -56,7 +56,7 @@ func TestConcurrentMessagesInGroups(t *testing.T) {
 					m := &chat.Message{ChatID: chats[k], SenderID: members[k][0], CreatedAt: time.Now().UTC().Truncate(time.Microsecond), ContentType: "text",
 						Content: fmt.Sprintf("m %d %d", s, i)}
 					m.ModifiedAt = m.CreatedAt
-					_, err := db.CreateMessage(ctx, m, func(m *chat.Message) []event.Draft {
+					_, err := db.CreateMessage(ctx, m, 0, func(m *chat.Message) []event.Draft {
 						var ds []event.Draft
 						for _, u := range members[k] {
 							ds = append(ds, event.Draft{UserID: u, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: []byte(`{"id":"` + strconv.FormatInt(int64(m.ID), 10) + `"}`)})

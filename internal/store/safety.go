@@ -9,18 +9,6 @@ import (
 	"github.com/parleychat/parley/internal/identity"
 )
 
-// CountRequestsSince counts the people outside their organisation sender
-// asked (requests, held or not, and invitations) since a time.
-func (db *DB) CountRequestsSince(ctx context.Context, sender identity.UserID, since time.Time) (int, time.Time, error) {
-	var n int
-	var oldest sql.NullInt64
-	err := db.queryRow(ctx, (`SELECT COUNT(*), MIN(joined_at) FROM chat_members WHERE request_from = ? AND joined_at >= ?`), sender, micros(since)).Scan(&n, &oldest)
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("count requests: %w", err)
-	}
-	return n, fromMicros(oldest.Int64), nil
-}
-
 // RecordRequestContent stores a first-message fingerprint and counts the
 // distinct chats that got it from sender since a time.
 func (db *DB) RecordRequestContent(ctx context.Context, sender identity.UserID, hash, chatID string, at, since time.Time) (int, error) {

@@ -516,6 +516,11 @@ func (db *DB) runTogether(batch []*job) bool {
 			return fail()
 		}
 		db.seq.jobEnded(true)
+		for i, j := range batch {
+			if j.msg != nil && results[i] == nil {
+				results[i] = j.msg.err // refused by its cap: nothing stored
+			}
+		}
 	}
 	for i, j := range batch {
 		if results[i] != nil || j.msg != nil {
@@ -607,6 +612,24 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 	for i, j := range batch {
 		j.done <- results[i]
 	}
+}
+
+// lockRow runs query (a SELECT of one row) with FOR UPDATE on PostgreSQL,
+// so that the rest of tx decides with no other node's write of that row in
+// between; on SQLite the one writer already runs one write at a time. A
+// missing row is no error.
+func (db *DB) lockRow(tx *sql.Tx, query string, args ...any) error {
+	if db.dialect != Postgres {
+		return nil
+	}
+	rows, err := db.txQuery(tx, query+` FOR UPDATE`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }
 
 // now truncates a time to the stored precision (microseconds).

@@ -113,7 +113,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 				sender, other := f.users[2*k], f.users[2*k+1]
 				m := &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, CreatedAt: time.Now().UTC(), ContentType: "text", Content: content}
 				m.ModifiedAt = m.CreatedAt
-				_, err := f.db.CreateMessage(ctx, m, func(*chat.Message) []event.Draft {
+				_, err := f.db.CreateMessage(ctx, m, 0, func(*chat.Message) []event.Draft {
 					return []event.Draft{
 						{UserID: sender.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
 						{UserID: other.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
