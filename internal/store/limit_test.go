@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/limit"
 	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/store"
@@ -104,5 +108,113 @@ func TestUpdateLimitsForgetsExpired(t *testing.T) {
 				t.Fatalf("state after expiry: %+v", *s)
 			}
 		})
+	})
+}
+
+// TestTakeCodeAttemptsCountOneByOne: 40 attempts at one sign-up code and 40
+// at one reset code, at once (on two stores of one database on
+// PostgreSQL), each get a distinct count 1…40, so checking "count ≤ 5"
+// lets exactly five through.
+func TestTakeCodeAttemptsCountOneByOne(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d store.Dialect) {
+		var dbs []*store.DB
+		if d == store.Postgres {
+			url := parleytest.PostgresSchema(t)
+			dbs = []*store.DB{openURL(t, url), openURL(t, url)}
+		} else {
+			dbs = []*store.DB{MustOpen(t, d)}
+		}
+		ctx := testContext(t)
+		exp := time.Now().Add(time.Hour)
+		if err := dbs[0].SaveSignupCode(ctx, invite.SignupCode{Address: "sam@outlook.com", CodeHash: "h", ExpiresAt: exp}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := dbs[0].SaveResetCode(ctx, "pat@gmail.com", "h", exp, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"sign-up", "reset"} {
+			seen := make([]atomic.Int32, 41)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range 40 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					var n int
+					var err error
+					if kind == "sign-up" {
+						var c invite.SignupCode
+						c, err = dbs[i%len(dbs)].TakeSignupAttempt(ctx, "sam@outlook.com")
+						n = c.Attempts
+					} else {
+						_, _, n, err = dbs[i%len(dbs)].TakeResetAttempt(ctx, "pat@gmail.com")
+					}
+					if err != nil || n < 1 || n > 40 {
+						t.Errorf("%s attempt: %d, %v", kind, n, err)
+						return
+					}
+					seen[n].Add(1)
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for n := 1; n <= 40; n++ {
+				if c := seen[n].Load(); c != 1 {
+					t.Fatalf("%s: count %d given to %d attempts, want 1", kind, n, c)
+				}
+			}
+		}
+	})
+}
+
+// TestAddMemberCapIsAtomic: 12 adds at once to a chat of 2 with a cap of 5
+// store exactly 3 (on two stores of one database on PostgreSQL).
+func TestAddMemberCapIsAtomic(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d store.Dialect) {
+		var dbs []*store.DB
+		if d == store.Postgres {
+			url := parleytest.PostgresSchema(t)
+			dbs = []*store.DB{openURL(t, url), openURL(t, url)}
+		} else {
+			dbs = []*store.DB{MustOpen(t, d)}
+		}
+		ctx := testContext(t)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		us := mustTenantUsers(t, dbs[0], "cap.test", 14)
+		ch := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: us[0].TenantID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
+		member := func(u identity.User) chat.Member {
+			return chat.Member{ID: chat.NewMemberID(), ChatID: ch.ID, UserID: u.ID, Roles: []string{}, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: us[0].ID}
+		}
+		if _, err := dbs[0].CreateChat(ctx, ch, []chat.Member{member(us[0]), member(us[1])}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		var added, full atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, u := range us[2:] {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := dbs[i%len(dbs)].AddMember(ctx, member(u), 5, nil, nil)
+				switch {
+				case err == nil:
+					added.Add(1)
+				case errcode.Is(err, errcode.BadRequest):
+					full.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if added.Load() != 3 || full.Load() != 9 {
+			t.Fatalf("12 adds at once to 2 members with a cap of 5: %d added, %d refused; want 3 and 9", added.Load(), full.Load())
+		}
+		if _, ms, err := dbs[0].FindChatAny(ctx, ch.ID); err != nil || len(ms) != 5 {
+			t.Fatalf("members stored: %d (%v), want 5", len(ms), err)
+		}
 	})
 }
