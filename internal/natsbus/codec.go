@@ -22,10 +22,19 @@ import (
 // kind 'I' (invalidation): flags (1 all chats, 2 all tokens), then the
 // lists chats, touched (chat, micros), tokens, users, each a count and its
 // items. Strings and byte strings are a length and the bytes.
+//
+// kind 'P' (ping, from a node's probe connection): seq. kind 'A' (ack, on
+// a node's main connection): flags (1: this node failed to publish an
+// invalidation since its last ack), then a count of (node(16), seq): the
+// latest ping received from each node. kind 'B' (bye): no body. See
+// fresh.go for what they prove.
 const (
 	version    = 1
 	kindEvents = 'E'
 	kindInval  = 'I'
+	kindPing   = 'P'
+	kindAck    = 'A'
+	kindBye    = 'B'
 	headerLen  = 2 + nodeLen
 	nodeLen    = 16
 )
@@ -40,6 +49,9 @@ const (
 	invAllChats = 1 << iota
 	invAllTokens
 )
+
+// ackLost flags an ack sent after an invalidation could not be published.
+const ackLost = 1
 
 var errCorrupt = errors.New("natsbus: corrupt message")
 
@@ -277,4 +289,53 @@ func decodeInvalidation(body []byte) (Invalidation, error) {
 		return Invalidation{}, r.err
 	}
 	return inv, nil
+}
+
+func appendPing(dst []byte, seq uint64) []byte { return binary.AppendUvarint(dst, seq) }
+
+func decodePing(body []byte) (uint64, error) {
+	r := &reader{b: body}
+	seq := r.uvarint()
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errCorrupt
+	}
+	return seq, r.err
+}
+
+func appendAck(dst []byte, lost bool, acks []ackEntry) []byte {
+	var flags byte
+	if lost {
+		flags |= ackLost
+	}
+	dst = append(dst, flags)
+	dst = binary.AppendUvarint(dst, uint64(len(acks)))
+	for _, a := range acks {
+		dst = append(dst, a.node[:]...)
+		dst = binary.AppendUvarint(dst, a.seq)
+	}
+	return dst
+}
+
+// decodeAck returns the lost flag and the seq acked for node (0: none).
+func decodeAck(body []byte, node [nodeLen]byte) (lost bool, seq uint64, err error) {
+	r := &reader{b: body}
+	flags := r.byte()
+	n := r.count()
+	for range n {
+		if r.err != nil || len(r.b) < nodeLen {
+			return false, 0, errCorrupt
+		}
+		id := [nodeLen]byte(r.b[:nodeLen])
+		r.b = r.b[nodeLen:]
+		if s := r.uvarint(); id == node {
+			seq = s
+		}
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errCorrupt
+	}
+	if r.err != nil {
+		return false, 0, r.err
+	}
+	return flags&ackLost != 0, seq, nil
 }

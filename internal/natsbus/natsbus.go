@@ -12,9 +12,19 @@
 // its caches (OnReset) and hands every locally connected user their latest
 // stored event, which makes a connection that missed events replay them.
 //
+// Staleness: a node serves its caches only while it can prove that it has
+// applied every other node's invalidations sent up to a moment at most
+// MaxStaleness (1 s) ago; otherwise every lookup reads through to the
+// database (Current, fresh.go). The proof comes from pings and acks every
+// MarkInterval on the same subject, so a node cut off from NATS, lagging
+// behind it, or whose peer cannot get its invalidations out, stops trusting
+// its caches within the bound and trusts them again once the marks flow
+// (after a reconnect, only marks sent after the caches were emptied count).
+//
 // Subjects: every node publishes on one subject and subscribes to it (its
 // own messages are not echoed back, and are ignored by node id if they
-// were). One Publish call becomes one NATS message however many users it
+// were; only its pings, sent from a second connection, come back). One
+// Publish call becomes one NATS message however many users it
 // reaches (a group chat message reaches up to 250 members, with one shared
 // payload), which per-user subjects would turn into one message per user.
 // A node that has none of the users connected decodes the message and
@@ -87,12 +97,31 @@ type Options struct {
 	ReconnectWait time.Duration
 	// Local, if set, is the in-process bus to deliver to (a new one when nil).
 	Local *event.Local
+	// MaxStaleness is the staleness bound: caches are served only while
+	// this node holds proof, no older than this, of having applied every
+	// other node's invalidations (1 s when 0).
+	MaxStaleness time.Duration
+	// MarkInterval is the pause between a node's pings and acks, which
+	// renew the proof (100 ms when 0; keep it well below MaxStaleness).
+	MarkInterval time.Duration
+	// PeerTimeout forgets a node whose acks stopped that long ago (it
+	// crashed, or lost NATS): until then the other nodes read through
+	// (30 s when 0).
+	PeerTimeout time.Duration
 }
+
+// Defaults of Options.
+const (
+	DefaultMaxStaleness = time.Second
+	DefaultMarkInterval = 100 * time.Millisecond
+	DefaultPeerTimeout  = 30 * time.Second
+)
 
 // Bus is an event.Bus over NATS. It is safe for concurrent use.
 type Bus struct {
 	local   *event.Local
 	nc      *nats.Conn
+	probe   *nats.Conn // sends this node's pings (see fresh.go)
 	sub     *nats.Subscription
 	subject string
 	node    [nodeLen]byte
@@ -109,7 +138,16 @@ type Bus struct {
 	closeOnce         sync.Once
 	closed            chan struct{}
 
-	published, received, publishErrors, resets atomic.Int64
+	fresh    *fresh
+	epoch    time.Time // fresh's clock: monotonic time since epoch
+	interval time.Duration
+	markDone chan struct{} // closed when markLoop returns
+	// pubMu orders invalidations and acks: an ack never leaves after an
+	// invalidation that failed to publish without saying so (lost).
+	pubMu sync.Mutex
+	lost  bool
+
+	published, received, publishErrors, resets, marks atomic.Int64
 }
 
 var _ event.Bus = (*Bus)(nil)
@@ -143,14 +181,14 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			b.log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted())
-			b.Reset()
+			b.checkLoss() // resets, unless a message did already
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { b.closeOnce.Do(func() { close(b.closed) }) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			if errors.Is(err, nats.ErrSlowConsumer) {
 				// Messages were dropped: maybe invalidations.
 				b.log.Warn("NATS dropped messages for a slow subscription; emptying caches", "err", err)
-				b.Reset()
+				b.checkLoss() // resets, unless a message did already
 				return
 			}
 			b.log.Warn("NATS", "err", err)
@@ -163,6 +201,22 @@ func Connect(ctx context.Context, url string, opt Options) (*Bus, error) {
 		nc.Close()
 		return nil, err
 	}
+	// The probe publishes only; while it is cut off its pings fail rather
+	// than wait in a buffer.
+	probe, err := nats.Connect(url,
+		nats.Name(name+" "+b.NodeID()+" probe"),
+		nats.Timeout(timeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(wait),
+		nats.ReconnectBufSize(-1),
+	)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redact(url), err)
+	}
+	b.probe = probe
+	b.wg.Add(1)
+	go b.markLoop()
 	return b, nil
 }
 
@@ -188,8 +242,25 @@ func newBus(opt Options) *Bus {
 	}
 	_, _ = rand.Read(b.node[:]) // crypto/rand.Read never fails (Go 1.24+)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	maxAge, peerTimeout := opt.MaxStaleness, opt.PeerTimeout
+	b.interval = opt.MarkInterval
+	if maxAge <= 0 {
+		maxAge = DefaultMaxStaleness
+	}
+	if b.interval <= 0 {
+		b.interval = DefaultMarkInterval
+	}
+	if peerTimeout <= 0 {
+		peerTimeout = DefaultPeerTimeout
+	}
+	b.epoch = time.Now()
+	b.fresh = newFresh(int64(maxAge), int64(b.interval), int64(peerTimeout))
+	b.markDone = make(chan struct{})
 	return b
 }
+
+// mono is fresh's clock.
+func (b *Bus) mono() int64 { return int64(time.Since(b.epoch)) }
 
 func (b *Bus) start(nc *nats.Conn) error {
 	b.nc = nc
@@ -202,6 +273,11 @@ func (b *Bus) start(nc *nats.Conn) error {
 		return fmt.Errorf("NATS pending limits: %w", err)
 	}
 	b.sub = sub
+	// An ack before anything else: the other nodes learn of this node
+	// before its first invalidation, and wait for its acks from then on.
+	if err := nc.Publish(b.subject, appendAck(appendHeader(nil, kindAck, &b.node), false, nil)); err != nil {
+		return fmt.Errorf("publish to NATS subject %s: %w", b.subject, err)
+	}
 	// The subscription is known to the server before the first write.
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("subscribe to NATS subject %s: %w", b.subject, err)
@@ -283,9 +359,18 @@ func (b *Bus) encodeEvents(events []event.Event, lo, limit int) ([]byte, int) {
 
 // Invalidate sends this node's invalidation to the other nodes. It does
 // not block on the network (NATS buffers, also while reconnecting).
+//
+// The caller publishes before it answers the change, so that the bound on
+// staleness runs from the answer: the acks this node sends after it prove
+// to the others that they have it. When it cannot be published (NATS
+// refused it, or the buffer kept while reconnecting is full), the next ack
+// says so and the other nodes empty their caches.
 func (b *Bus) Invalidate(inv Invalidation) error {
 	msg := appendInvalidation(appendHeader(make([]byte, 0, 64), kindInval, &b.node), &inv)
+	b.pubMu.Lock()
+	defer b.pubMu.Unlock()
 	if err := b.nc.Publish(b.subject, msg); err != nil {
+		b.lost = true
 		b.publishErrors.Add(1)
 		return fmt.Errorf("publish invalidation to NATS: %w", err)
 	}
@@ -300,6 +385,11 @@ func (b *Bus) receive(m *nats.Msg) {
 	kind, node, body, err := decodeHeader(m.Data)
 	if err != nil {
 		b.log.Warn("natsbus: ignoring a message", "err", err)
+		return
+	}
+	switch kind {
+	case kindPing, kindAck, kindBye:
+		b.mark(kind, node, body)
 		return
 	}
 	if node == b.node {
@@ -330,16 +420,135 @@ func (b *Bus) receive(m *nats.Msg) {
 	}
 }
 
+// mark applies a ping, ack or bye (fresh.go). Each first checks that the
+// subscription lost nothing since the last one: a proof is only as good as
+// the stream it came in.
+func (b *Bus) mark(kind byte, node [nodeLen]byte, body []byte) {
+	b.checkLoss()
+	now := b.mono()
+	switch kind {
+	case kindPing:
+		seq, err := decodePing(body)
+		if err != nil {
+			b.log.Warn("natsbus: ignoring a ping", "err", err)
+			return
+		}
+		if node == b.node {
+			b.fresh.ownEcho(seq)
+		} else {
+			b.fresh.pingFrom(node, seq, now)
+		}
+	case kindAck:
+		if node == b.node {
+			return
+		}
+		lost, seq, err := decodeAck(body, b.node)
+		if err != nil {
+			b.log.Warn("natsbus: ignoring an ack", "err", err)
+			return
+		}
+		if lost {
+			b.log.Warn("natsbus: another node failed to publish an invalidation; emptying caches", "node", hex.EncodeToString(node[:]))
+			b.fresh.mu.Lock()
+			b.resetLocked()
+			b.fresh.mu.Unlock()
+		}
+		b.fresh.ack(node, seq, now)
+	case kindBye:
+		if node != b.node {
+			b.fresh.bye(node)
+		}
+	}
+}
+
+// checkLoss resets when the main connection reconnected or its
+// subscription dropped messages since the last check: invalidations may be
+// missing, and proofs taken before prove nothing.
+func (b *Bus) checkLoss() {
+	reconnects := b.nc.Stats().Reconnects
+	dropped, err := b.sub.Dropped()
+	if err != nil {
+		return // closed: the bus is closing
+	}
+	b.fresh.mu.Lock()
+	lost := b.fresh.lostLocked(reconnects, dropped)
+	if lost {
+		b.resetLocked()
+	}
+	b.fresh.mu.Unlock()
+	if lost {
+		b.catchUpLater()
+	}
+}
+
+// resetLocked empties the caches and voids every proof so far, under
+// b.fresh.mu so that no proof can count before the caches are empty.
+func (b *Bus) resetLocked() {
+	b.resets.Add(1)
+	b.fresh.resetLocked()
+	if b.opt.OnReset != nil {
+		b.opt.OnReset()
+	}
+}
+
+// markLoop sends a ping and an ack every interval until Close.
+func (b *Bus) markLoop() {
+	defer b.wg.Done()
+	defer close(b.markDone)
+	t := time.NewTicker(b.interval)
+	defer t.Stop()
+	for {
+		b.sendMarks()
+		select {
+		case <-t.C:
+		case <-b.ctx.Done():
+			return
+		}
+	}
+}
+
+func (b *Bus) sendMarks() {
+	now := b.mono()
+	seq := b.fresh.ping(now)
+	acks := b.fresh.acks(now)
+	b.fresh.mu.Lock()
+	if n := b.fresh.expireLocked(now); n > 0 {
+		b.log.Warn("natsbus: forgetting nodes silent for the peer timeout; emptying caches", "nodes", n)
+		b.resetLocked()
+	}
+	b.fresh.mu.Unlock()
+	ping := appendPing(appendHeader(make([]byte, 0, headerLen+10), kindPing, &b.node), seq)
+	if err := b.probe.Publish(b.subject, ping); err == nil {
+		b.marks.Add(1)
+	}
+	b.pubMu.Lock()
+	defer b.pubMu.Unlock()
+	ack := appendAck(appendHeader(make([]byte, 0, headerLen+2+len(acks)*(nodeLen+4)), kindAck, &b.node), b.lost, acks)
+	if err := b.nc.Publish(b.subject, ack); err == nil {
+		b.lost = false
+		b.marks.Add(1)
+	}
+}
+
+// Current reports whether this node may serve its caches now: it holds
+// proof of having applied every other node's invalidations sent up to at
+// most MaxStaleness ago. It costs a clock read and an atomic load.
+func (b *Bus) Current() bool { return b.fresh.current(b.mono()) }
+
 // Reset is what a node does when it may have missed messages (NATS calls
 // it after a reconnect): it empties the caches (OnReset) at once, then, in
 // the background, hands each locally connected user their latest stored
 // event, so that a connection that missed events sees the gap and replays
 // them from the store.
 func (b *Bus) Reset() {
-	b.resets.Add(1)
-	if b.opt.OnReset != nil {
-		b.opt.OnReset()
-	}
+	b.fresh.mu.Lock()
+	b.resetLocked()
+	b.fresh.mu.Unlock()
+	b.catchUpLater()
+}
+
+// catchUpLater starts (or repeats) the catch-up of connected users.
+func (b *Bus) catchUpLater() {
 	if b.opt.Store == nil {
 		return
 	}
@@ -396,15 +605,19 @@ func (b *Bus) catchUp() {
 
 // Stats are the bus's counters.
 type Stats struct {
-	Connected                                 bool
-	Reconnects                                uint64
-	Published, Received, PublishErrors, Reset int64
+	Connected bool
+	// Current: the caches are served (see Current).
+	Current    bool
+	Peers      int // other nodes whose acks the caches wait for
+	Reconnects uint64
+	// Marks counts the pings and acks sent (not in Published).
+	Published, Received, PublishErrors, Reset, Marks int64
 }
 
 // Stats returns the bus's counters.
 func (b *Bus) Stats() Stats {
-	return Stats{Connected: b.nc.IsConnected(), Reconnects: b.nc.Stats().Reconnects,
-		Published: b.published.Load(), Received: b.received.Load(), PublishErrors: b.publishErrors.Load(), Reset: b.resets.Load()}
+	return Stats{Connected: b.nc.IsConnected(), Current: b.Current(), Peers: b.fresh.peerCount(), Reconnects: b.nc.Stats().Reconnects,
+		Published: b.published.Load(), Received: b.received.Load(), PublishErrors: b.publishErrors.Load(), Reset: b.resets.Load(), Marks: b.marks.Load()}
 }
 
 // Close stops receiving, sends what is buffered and closes the connection,
@@ -415,7 +628,14 @@ func (b *Bus) Close() error {
 	b.cancel()
 	b.mu.Unlock()
 	var err error
+	if b.probe != nil {
+		<-b.markDone
+		b.probe.Close()
+	}
 	if b.nc != nil && !b.nc.IsClosed() {
+		// The others stop waiting for this node's acks; everything it
+		// sent came before.
+		_ = b.nc.Publish(b.subject, appendHeader(nil, kindBye, &b.node)) // best effort: a missing bye costs the others PeerTimeout of reading through
 		if derr := b.nc.Drain(); derr != nil {
 			b.nc.Close() // not connected: nothing to drain
 		}
