@@ -150,8 +150,14 @@ type Service struct {
 	Throttle *Throttle
 	// CacheTTL bounds how long an authenticated token is served from
 	// memory (0: no cache). Sign-out, password resets and account changes
-	// on this node forget at once; other nodes within CacheTTL.
+	// on this node forget at once; other nodes when NATS brings the
+	// change, and within the staleness bound in any case (CacheTrusted).
 	CacheTTL time.Duration
+	// CacheTrusted, when set (several nodes: natsbus.Bus.Current), is
+	// asked before a cached token is served: while it reports false, every
+	// token is read from the store (docs/decisions.md, "Several nodes:
+	// staleness bound"). Set it before use.
+	CacheTrusted func() bool
 	// OnForget, when set (several nodes), is told each time this node
 	// forgets cached tokens, after the change is stored, so that the
 	// other nodes forget them too (ApplyForget). Set it before use.
@@ -199,7 +205,7 @@ type cached struct {
 const maxCached = 100_000
 
 func (s *Service) lookup(key string, now time.Time) (identity.User, bool) {
-	if s.CacheTTL <= 0 {
+	if s.CacheTTL <= 0 || (s.CacheTrusted != nil && !s.CacheTrusted()) {
 		return identity.User{}, false
 	}
 	s.mu.Lock()

@@ -17,6 +17,13 @@ import (
 // takes a ticket before it reads the database and may fill the cache only
 // if nothing was invalidated since, so a read that raced a commit never
 // stores what that commit replaced.
+//
+// With several nodes, the other nodes' commits arrive as invalidations
+// over NATS, and trusted (natsbus.Bus.Current) says whether this node has
+// heard them recently enough: while it says no, every lookup misses and
+// reads the database (docs/decisions.md, "Several nodes: staleness
+// bound"). Fills go on, since an invalidation that is late is still
+// applied, and one that was lost empties the cache (ForgetCachedChats).
 type chatCache struct {
 	mu    sync.RWMutex
 	gen   uint64 // bumped by invalidateAll
@@ -31,6 +38,11 @@ type chatCache struct {
 	// goroutine; hook is set before the first write.
 	hook    func(Invalidation)
 	pending Invalidation
+
+	// trusted, when set, is asked before each lookup; set before the
+	// first read. untrusted counts the lookups it refused.
+	trusted   func() bool
+	untrusted atomic.Int64
 }
 
 type chatSlot struct {
@@ -53,13 +65,17 @@ func newChatCache(max, maxMembers int) *chatCache {
 
 // get returns a copy of the cached chat and members, or a ticket to fill it.
 func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, chatTicket) {
+	trusted := cc.trusted == nil || cc.trusted()
 	cc.mu.RLock()
 	defer cc.mu.RUnlock()
+	if !trusted {
+		cc.untrusted.Add(1)
+	}
 	s := cc.slots[id]
 	if s == nil {
 		return chat.Chat{}, nil, false, chatTicket{gen: cc.gen}
 	}
-	if e := s.entry; e != nil && e.gen == cc.gen {
+	if e := s.entry; trusted && e != nil && e.gen == cc.gen {
 		c := e.c
 		c.UpdatedAt = fromMicros(e.updated.Load())
 		return c, slices.Clone(e.members), true, chatTicket{}
@@ -255,3 +271,13 @@ func (db *DB) ApplyInvalidation(inv Invalidation) {
 // ForgetCachedChats empties the chat cache (after this node may have
 // missed other nodes' invalidations).
 func (db *DB) ForgetCachedChats() { db.chats.invalidateAll() }
+
+// TrustCachedChatsWhile makes the chat cache serve a chat only while
+// trusted reports true (several nodes: natsbus.Bus.Current); otherwise
+// FindChat reads the database. Call it before the first read; without it
+// (one node) the cache is always served.
+func (db *DB) TrustCachedChatsWhile(trusted func() bool) { db.chats.trusted = trusted }
+
+// UntrustedChatLookups counts the chat lookups that read the database
+// because the cache was not trusted at the time.
+func (db *DB) UntrustedChatLookups() int64 { return db.chats.untrusted.Load() }

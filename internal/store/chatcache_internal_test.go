@@ -70,3 +70,36 @@ func TestChatCacheBoundsMembers(t *testing.T) {
 		t.Fatalf("after passing the bound: b cached=%v, members=%d; want empty", ok, cc.members)
 	}
 }
+
+// TestChatCacheServesOnlyWhileTrusted: while the node cannot prove it has
+// heard the other nodes' invalidations, every lookup misses (and is
+// counted); fills go on, and the cache is served again once trusted.
+func TestChatCacheServesOnlyWhileTrusted(t *testing.T) {
+	cc := newChatCache(10, 100)
+	trusted := true
+	cc.trusted = func() bool { return trusted }
+	_, _, _, tk := cc.get("c1")
+	cc.put(tk, chat.Chat{ID: "c1"}, []chat.Member{{ID: "m1"}})
+	if _, _, ok, _ := cc.get("c1"); !ok {
+		t.Fatal("trusted: miss after a fill")
+	}
+	trusted = false
+	_, _, ok, tk := cc.get("c1")
+	if ok {
+		t.Fatal("untrusted: served from the cache")
+	}
+	cc.put(tk, chat.Chat{ID: "c1"}, []chat.Member{{ID: "m1"}, {ID: "m2"}}) // the read-through's fill
+	if _, _, ok, _ := cc.get("c2"); ok {
+		t.Fatal("untrusted: hit on an unknown chat")
+	}
+	if n := cc.untrusted.Load(); n != 2 {
+		t.Fatalf("untrusted lookups = %d, want 2", n)
+	}
+	trusted = true
+	if _, ms, ok, _ := cc.get("c1"); !ok || len(ms) != 2 {
+		t.Fatalf("trusted again: ok=%v members=%v, want the read-through's fill", ok, ms)
+	}
+	if cc.members != 2 {
+		t.Fatalf("members held = %d, want 2", cc.members)
+	}
+}
