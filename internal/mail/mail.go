@@ -1,11 +1,13 @@
 // Package mail sends email over SMTP: invitations, sign-up codes and
 // password resets (SPEC §6, "SMTP is real SMTP (host, port, TLS, auth
 // configurable)"). It knows nothing of what it sends; invite and auth build
-// the text, and the outbox that retries (§6, "Delivery is durable") asks
-// IsPermanent whether a failure is worth retrying.
+// the text, and the outbox that retries (§6, "Delivery is durable") asks the
+// error's Permanent method whether a failure is worth retrying.
 //
-// Only the composition root (server) and the outbox may import it. Tests that
-// need to read the mail that was sent use the recording server in
+// It is an edge package: only the composition root (server) imports it and
+// hands a *Sender to the outbox, which knows it only as outbox.MailSender
+// (internal/layout_test.go keeps go-mail out of the domain packages). Tests
+// that need to read the mail that was sent use the recording server in
 // internal/mail/mailtest.
 package mail
 
@@ -40,13 +42,6 @@ type Config struct {
 	// InsecureSkipVerify accepts any server certificate. It exists for tests
 	// with self-signed certificates; never set it in production.
 	InsecureSkipVerify bool
-}
-
-// Message is one plain-text email to one recipient.
-type Message struct {
-	To      string
-	Subject string
-	Text    string
 }
 
 // ErrNotConfigured is returned by New for a Config without a URL. The server
@@ -130,21 +125,22 @@ func New(cfg Config) (*Sender, error) {
 	return s, nil
 }
 
-// Send delivers m over a new connection. It returns when the server has
-// accepted the message for delivery, or with an error; IsPermanent tells the
-// two kinds of error apart. ctx bounds the whole exchange, not just the dial.
+// Send delivers one plain-text email with subject and text to the address
+// to, over a new connection. It returns when the server has accepted the
+// message for delivery, or with an error; IsPermanent tells the two kinds of
+// error apart. ctx bounds the whole exchange, not just the dial.
 //
 // Its errors have a method Permanent() bool, so a package that does not
-// import mail can ask through interface{ Permanent() bool }.
-func (s *Sender) Send(ctx context.Context, m Message) error {
-	if err := s.send(ctx, m); err != nil {
-		return &sendError{to: m.To, err: err, permanent: permanent(err)}
+// import mail (the outbox) can ask through interface{ Permanent() bool }.
+func (s *Sender) Send(ctx context.Context, to, subject, text string) error {
+	if err := s.send(ctx, to, subject, text); err != nil {
+		return &sendError{to: to, err: err, permanent: permanent(err)}
 	}
 	return nil
 }
 
-func (s *Sender) send(ctx context.Context, m Message) error {
-	msg, err := s.message(m)
+func (s *Sender) send(ctx context.Context, to, subject, text string) error {
+	msg, err := s.message(to, subject, text)
 	if err != nil {
 		return permanentError{err}
 	}
@@ -218,10 +214,10 @@ func (s *Sender) send(ctx context.Context, m Message) error {
 	return err
 }
 
-// message builds the MIME message. Its errors are about m itself, so they
-// are permanent.
-func (s *Sender) message(m Message) (*gomail.Msg, error) {
-	to, err := stdmail.ParseAddress(m.To)
+// message builds the MIME message. Its errors are about the message itself,
+// so they are permanent.
+func (s *Sender) message(to, subject, text string) (*gomail.Msg, error) {
+	rcpt, err := stdmail.ParseAddress(to)
 	if err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
@@ -229,12 +225,12 @@ func (s *Sender) message(m Message) (*gomail.Msg, error) {
 	if err := msg.From(s.from); err != nil {
 		return nil, fmt.Errorf("sender: %w", err)
 	}
-	if err := msg.To(to.String()); err != nil {
+	if err := msg.To(rcpt.String()); err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
 	// A line break in a header would end it; the subject is one line.
-	msg.Subject(strings.Join(strings.Fields(m.Subject), " "))
-	msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	msg.Subject(strings.Join(strings.Fields(subject), " "))
+	msg.SetBodyString(gomail.TypeTextPlain, text)
 	msg.SetUserAgent("Parley")
 	return msg, nil
 }

@@ -44,11 +44,7 @@ func TestSend(t *testing.T) {
 	// quoted-printable with soft line breaks, which the server must undo.
 	text := "Hallo Jürgen,\n\nAnna invited you to chat: https://parley.example/join/" +
 		strings.Repeat("x", 90) + "\n\n— Parley\n"
-	err := s.Send(testContext(t), mail.Message{
-		To:      "juergen@example.com",
-		Subject: "Anna möchte mit Ihnen chatten",
-		Text:    text,
-	})
+	err := s.Send(testContext(t), "juergen@example.com", "Anna möchte mit Ihnen chatten", text)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -96,7 +92,7 @@ func TestSendConcurrently(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			errs <- s.Send(testContext(t), mail.Message{To: fmt.Sprintf("u%d@example.com", i), Subject: fmt.Sprint(i), Text: "t"})
+			errs <- s.Send(testContext(t), fmt.Sprintf("u%d@example.com", i), fmt.Sprint(i), "t")
 		})
 	}
 	wg.Wait()
@@ -121,7 +117,7 @@ func TestSendSubjectIsOneLine(t *testing.T) {
 	srv := mailtest.NewServer(t)
 	s := MustNew(t, mail.Config{URL: srv.URL(), From: "noreply@parley.example"})
 
-	err := s.Send(testContext(t), mail.Message{To: "bob@example.com", Subject: "Hi\r\nBcc: eve@example.com", Text: "x"})
+	err := s.Send(testContext(t), "bob@example.com", "Hi\r\nBcc: eve@example.com", "x")
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -151,7 +147,7 @@ func TestSendTLS(t *testing.T) {
 			t.Parallel()
 			srv := mailtest.NewServer(t, tt.opt)
 			s := MustNew(t, mail.Config{URL: srv.URL(), From: "noreply@parley.example", InsecureSkipVerify: true})
-			if err := s.Send(testContext(t), mail.Message{To: "bob@example.com", Subject: "s", Text: "t\n"}); err != nil {
+			if err := s.Send(testContext(t), "bob@example.com", "s", "t\n"); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			m := srv.WaitFor(t, 1, wait)[0]
@@ -170,7 +166,7 @@ func TestSendTLSVerifiesCertificate(t *testing.T) {
 	for _, opt := range []mailtest.Option{mailtest.WithStartTLS(), mailtest.WithImplicitTLS()} {
 		srv := mailtest.NewServer(t, opt)
 		s := MustNew(t, mail.Config{URL: srv.URL(), From: "noreply@parley.example"})
-		err := s.Send(testContext(t), mail.Message{To: "bob@example.com", Subject: "s", Text: "t"})
+		err := s.Send(testContext(t), "bob@example.com", "s", "t")
 		if err == nil {
 			t.Fatalf("Send to %s with a self-signed certificate succeeded, want an error", srv.URL())
 		}
@@ -187,10 +183,9 @@ func TestSendServerDown(t *testing.T) {
 	t.Parallel()
 	srv := mailtest.NewServer(t)
 	s := MustNew(t, mail.Config{URL: srv.URL(), From: "noreply@parley.example"})
-	msg := mail.Message{To: "bob@example.com", Subject: "s", Text: "t"}
 
 	srv.SetDown(true)
-	err := s.Send(testContext(t), msg)
+	err := s.Send(testContext(t), "bob@example.com", "s", "t")
 	if err == nil {
 		t.Fatal("Send to a server that is down succeeded, want an error")
 	}
@@ -206,7 +201,7 @@ func TestSendServerDown(t *testing.T) {
 
 	// The outage ends; the same sender delivers again.
 	srv.SetDown(false)
-	if err := s.Send(testContext(t), msg); err != nil {
+	if err := s.Send(testContext(t), "bob@example.com", "s", "t"); err != nil {
 		t.Fatalf("Send after the server came back: %v", err)
 	}
 	srv.WaitFor(t, 1, wait)
@@ -229,7 +224,7 @@ func TestSendRecipientRejected(t *testing.T) {
 			srv.RejectRecipient("nobody@example.com", tt.code)
 			s := MustNew(t, mail.Config{URL: srv.URL(), From: "noreply@parley.example"})
 
-			err := s.Send(testContext(t), mail.Message{To: "Nobody@example.com", Subject: "s", Text: "t"})
+			err := s.Send(testContext(t), "Nobody@example.com", "s", "t")
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
 			}
@@ -251,7 +246,7 @@ func TestSendRecipientRejected(t *testing.T) {
 			}
 
 			// The connection is not left in a bad state for other recipients.
-			if err := s.Send(testContext(t), mail.Message{To: "bob@example.com", Subject: "s", Text: "t"}); err != nil {
+			if err := s.Send(testContext(t), "bob@example.com", "s", "t"); err != nil {
 				t.Fatalf("Send to an accepted recipient: %v", err)
 			}
 			srv.WaitFor(t, 1, wait)
@@ -275,7 +270,7 @@ func TestSendConfigurationProblemsAreTemporary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := MustNew(t, mail.Config{URL: tt.url, From: "noreply@parley.example"})
-			err := s.Send(testContext(t), mail.Message{To: "bob@example.com", Subject: "s", Text: "t"})
+			err := s.Send(testContext(t), "bob@example.com", "s", "t")
 			if err == nil {
 				t.Fatal("Send succeeded, want an error")
 			}
@@ -297,7 +292,7 @@ func TestSendInvalidRecipient(t *testing.T) {
 	srv := mailtest.NewServer(t)
 	s := MustNew(t, mail.Config{URL: srv.URL(), From: "noreply@parley.example"})
 	for _, to := range []string{"", "not an address", "a@b.com, c@d.com"} {
-		err := s.Send(testContext(t), mail.Message{To: to, Subject: "s", Text: "t"})
+		err := s.Send(testContext(t), to, "s", "t")
 		if err == nil {
 			t.Errorf("Send to %q succeeded, want an error", to)
 			continue
@@ -339,13 +334,12 @@ func TestSendHonoursContext(t *testing.T) {
 	})
 
 	s := MustNew(t, mail.Config{URL: "smtp://" + l.Addr().String(), From: "noreply@parley.example"})
-	msg := mail.Message{To: "bob@example.com", Subject: "s", Text: "t"}
 
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
 		done := make(chan error, 1)
-		go func() { done <- s.Send(ctx, msg) }()
+		go func() { done <- s.Send(ctx, "bob@example.com", "s", "t") }()
 		select {
 		case err := <-done:
 			if err == nil {
@@ -362,7 +356,7 @@ func TestSendHonoursContext(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
-		go func() { done <- s.Send(ctx, msg) }()
+		go func() { done <- s.Send(ctx, "bob@example.com", "s", "t") }()
 		// Cancel once the sender is connected and waiting for the greeting.
 		select {
 		case <-accepted:
@@ -383,7 +377,7 @@ func TestSendHonoursContext(t *testing.T) {
 	t.Run("already cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		if err := s.Send(ctx, msg); !errors.Is(err, context.Canceled) {
+		if err := s.Send(ctx, "bob@example.com", "s", "t"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("Send = %v, want context.Canceled", err)
 		}
 	})

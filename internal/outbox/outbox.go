@@ -10,9 +10,12 @@
 // Delivery is at least once: a message whose send succeeded but whose
 // process died before recording it is sent again after its claim lapses.
 //
-// It is a domain package: it imports no storage, HTTP or SQL package. The
-// composition root (server) builds the Service; invitation and sign-up code
-// enqueue messages; httpapi lists them for tenant admins.
+// It is a domain package: it imports no storage, HTTP, SQL or mail package,
+// and holds the queue and its rules only. The senders that speak SMTP and
+// HTTP live at the edge (internal/mail, internal/sms); the composition root
+// (server) builds them and sets them on the Service as MailSender and
+// SMSSender. Invitation and sign-up code enqueue messages; httpapi lists
+// them for tenant admins.
 package outbox
 
 import (
@@ -29,8 +32,6 @@ import (
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/mail"
-	"github.com/parleychat/parley/internal/sms"
 )
 
 // Channel is how a message travels.
@@ -156,14 +157,31 @@ type Store interface {
 	FindOutbox(ctx context.Context, tenant identity.TenantID, f Filter, limit int) ([]Message, error)
 }
 
-// MailSender sends email; *mail.Sender is one.
+// MailSender sends one plain-text email; *mail.Sender is one. An error
+// that retrying the same message cannot fix has a method Permanent() bool
+// that returns true (see Permanent).
 type MailSender interface {
-	Send(ctx context.Context, m mail.Message) error
+	Send(ctx context.Context, to, subject, text string) error
 }
 
-// SMSSender sends text messages; *sms.Sender is one.
+// SMSSender sends one text message; *sms.Sender is one. Its errors tell
+// permanent from temporary failures as MailSender's do.
 type SMSSender interface {
 	Send(ctx context.Context, to, body string) error
+}
+
+// Permanent reports whether err, from a sender, says the message can never
+// be delivered as it is, so it is given up at once instead of retried: some
+// error in its chain has a method Permanent() bool that returns true. What
+// counts as permanent is the sender's call (mail.IsPermanent and
+// sms.IsPermanent document theirs); an error without the method is
+// temporary.
+func Permanent(err error) bool {
+	p, ok := errors.AsType[interface {
+		error
+		Permanent() bool
+	}](err)
+	return ok && p.Permanent()
 }
 
 // Defaults of the Service's tunables.
@@ -411,7 +429,7 @@ func (s *Service) deliver(ctx context.Context, m Message) {
 		if err := s.Store.MarkOutboxRetry(mctx, m.ID, m.Attempts, now, m.LastError); err != nil {
 			log.Error("outbox: release message at shutdown", "err", err)
 		}
-	case permanent(m.Channel, err):
+	case Permanent(err):
 		log.Warn("outbox: delivery failed for good", "attempt", attempt, "err", err)
 		if err := s.Store.MarkOutboxFailed(mctx, m.ID, now, err.Error()); err != nil {
 			log.Error("outbox: record failed message", "err", err)
@@ -447,14 +465,7 @@ func (s *Service) send(ctx context.Context, m Message) error {
 	if m.Channel == SMS {
 		return s.SMS.Send(ctx, m.To, m.Body)
 	}
-	return s.Mail.Send(ctx, mail.Message{To: m.To, Subject: m.Subject, Text: m.Body})
-}
-
-func permanent(ch Channel, err error) bool {
-	if ch == SMS {
-		return sms.IsPermanent(err)
-	}
-	return mail.IsPermanent(err)
+	return s.Mail.Send(ctx, m.To, m.Subject, m.Body)
 }
 
 // List returns up to limit of the actor's tenant's messages with the status

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -654,5 +655,38 @@ func TestStatusAndParse(t *testing.T) {
 	}
 	if _, err := outbox.ParseStatus("Sent"); !errcode.Is(err, errcode.BadRequest) {
 		t.Errorf("ParseStatus(Sent): got %v, want code %s", err, errcode.BadRequest)
+	}
+}
+
+// permanence is an error that says whether retrying can help, as the edge
+// senders' errors do.
+type permanence bool
+
+func (p permanence) Error() string   { return fmt.Sprintf("permanent: %t", bool(p)) }
+func (p permanence) Permanent() bool { return bool(p) }
+
+// TestPermanent: the outbox knows a sender's verdict only through a method
+// Permanent() bool anywhere in the error chain; without it a failure is
+// temporary. The real senders' errors answer the same way.
+func TestPermanent(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"plain", errors.New("connection refused"), false},
+		{"permanent", permanence(true), true},
+		{"temporary", permanence(false), false},
+		{"wrapped permanent", fmt.Errorf("send: %w", permanence(true)), true},
+		{"wrapped temporary", fmt.Errorf("send: %w", permanence(false)), false},
+	} {
+		if got := outbox.Permanent(tt.err); got != tt.want {
+			t.Errorf("%s: Permanent(%v) = %t, want %t", tt.name, tt.err, got, tt.want)
+		}
+		if tt.err != nil && (mail.IsPermanent(tt.err) != tt.want || sms.IsPermanent(tt.err) != tt.want) {
+			t.Errorf("%s: mail.IsPermanent or sms.IsPermanent disagrees with outbox.Permanent", tt.name)
+		}
 	}
 }
