@@ -115,7 +115,8 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 	addr, err := address.ParseEmail(na.UPN)
 	upn := addr.Value
 	if err != nil {
-		return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName %q is not an e-mail address.", na.UPN)
+		// The parser's message says what is wrong (a lookalike, an invisible character).
+		return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName: %s.", errcode.Message(err))
 	}
 	domain := upn[strings.LastIndexByte(upn, '@')+1:]
 	switch na.Kind {
