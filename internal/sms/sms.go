@@ -6,8 +6,10 @@
 // {URL}/2010-04-01/Accounts/{Account}/Messages.json with the form fields To,
 // From and Body and HTTP basic auth Account:Token.
 //
-// Only the composition root (server) and the outbox may import it. Tests use
-// the recording provider in internal/sms/smstest.
+// It is an edge package: only the composition root (server) imports it and
+// hands a *Sender to the outbox, which knows it only as outbox.SMSSender
+// (internal/layout_test.go keeps net/http out of the domain packages). Tests
+// use the recording provider in internal/sms/smstest.
 package sms
 
 import (
