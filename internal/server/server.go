@@ -310,7 +310,8 @@ func (s *Server) stats() map[string]any {
 		out["eventConnections"] = s.nats.Local().Connections()
 		ns := s.nats.Stats()
 		out["nats"] = map[string]any{"node": s.nats.NodeID(), "connected": ns.Connected, "reconnects": ns.Reconnects,
-			"published": ns.Published, "received": ns.Received, "publishErrors": ns.PublishErrors, "cacheResets": ns.Reset}
+			"published": ns.Published, "received": ns.Received, "publishErrors": ns.PublishErrors, "cacheResets": ns.Reset,
+			"current": ns.Current, "peers": ns.Peers, "untrustedChatLookups": s.DB.UntrustedChatLookups()}
 	}
 	return out
 }
@@ -353,6 +354,10 @@ func (s *Server) openNATS(ctx context.Context, db *store.DB) error {
 		return err
 	}
 	s.nats, s.Bus = nb, nb
+	// Caches are served only while this node can prove it has heard the
+	// other nodes' invalidations within the staleness bound (1 s).
+	db.TrustCachedChatsWhile(nb.Current)
+	a.CacheTrusted = nb.Current
 	// Announce after COMMIT (store) or after the change is stored (auth);
 	// a failed publish is logged: the NATS client buffers while it
 	// reconnects, and a reconnect empties the other nodes' caches anyway.
