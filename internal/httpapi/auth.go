@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/auth"
@@ -39,6 +40,10 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The form could not be read."})
+		return nil
+	}
+	if !validForm(r.Form) {
+		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "The form is not valid UTF-8."})
 		return nil
 	}
 	if gt := r.PostForm.Get("grant_type"); gt != "password" {
@@ -257,7 +262,15 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
 		if !ok || !strings.HasSuffix(upn, "'") {
 			return errcode.New(errcode.BadRequest, "Only $filter=userPrincipalName eq '<address>' is supported.")
 		}
-		f.UPN = strings.ToLower(strings.TrimSuffix(upn, "'"))
+		upn = strings.TrimSuffix(upn, "'")
+		if !utf8.ValidString(upn) {
+			return errcode.New(errcode.BadRequest, "$filter is not valid UTF-8.")
+		}
+		// Sign-in names are stored normalised (an internationalised domain as its A-label).
+		if addr, err := address.ParseEmail(upn); err == nil {
+			upn = addr.Value
+		}
+		f.UPN = strings.ToLower(upn)
 	}
 	t, id, ok, err := timeIDSkipToken(r)
 	if err != nil {

@@ -14,10 +14,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
@@ -136,6 +138,15 @@ func decode(r *http.Request, v any) error {
 			return errcode.New(errcode.BadRequest, "The request body is not a valid JSON object.")
 		}
 	}
+	// Issue 11: encoding/json turns invalid UTF-8 and lone surrogate
+	// escapes into U+FFFD without a word; a body that is not valid Unicode
+	// is refused instead, so what is stored is what was sent.
+	if !utf8.Valid(raw) {
+		return errcode.New(errcode.BadRequest, "The request body is not valid UTF-8.")
+	}
+	if !validEscapes(raw) {
+		return errcode.New(errcode.BadRequest, "The request body has a \\u escape that is not a Unicode character (a lone surrogate).")
+	}
 	if dec.More() {
 		return errcode.New(errcode.BadRequest, "The request body has data after the JSON object.")
 	}
@@ -162,6 +173,67 @@ func decode(r *http.Request, v any) error {
 		}
 	}
 	return nil
+}
+
+// validEscapes reports whether every \u escape in raw, a JSON text
+// encoding/json has read, is a Unicode scalar value: a surrogate escape
+// must be a high one followed by a low one. Outside strings a JSON text
+// has no backslashes, so no string tracking is needed.
+func validEscapes(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if i >= len(raw) || raw[i] != 'u' {
+			continue
+		}
+		r, ok := hex4(raw, i+1)
+		if !ok {
+			return false
+		}
+		i += 4
+		switch {
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return false // a low surrogate without a high one
+		case 0xD800 <= r && r <= 0xDBFF:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return false
+			}
+			lo, ok := hex4(raw, i+3)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+// hex4 reads the four hex digits of a \u escape at raw[i:].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(raw[i:i+4]), 16, 16)
+	return rune(n), err == nil
+}
+
+// validForm reports whether every key and value of a parsed form (or
+// query) is valid UTF-8: url.ParseQuery decodes %FF into a raw byte and
+// says nothing.
+func validForm(v url.Values) bool {
+	for k, vs := range v {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, s := range vs {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // odataKey reports whether a JSON key is an OData annotation
