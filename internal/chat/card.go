@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/errcode"
 )
@@ -18,8 +19,8 @@ import (
 //
 // Issue 11 item 9: a card is stored and relayed to every member's client
 // and to other Graph clients, so a "javascript:" Action.OpenUrl is refused
-// here, not left to each client. A link is a string under a key named
-// "url" or ending in "Url" (Action.OpenUrl url, Image and Media urls,
+// here, not left to each client. A link is a string under a key whose name
+// ends in "url" in any case (Action.OpenUrl url, Image and Media urls,
 // iconUrl, backgroundImage url, …), a backgroundImage or poster given as
 // a string, or the target of a Markdown link in text ("[x](url)"). It must
 // be an absolute http or https URL with a host, or a mailto: or tel: URL.
@@ -31,10 +32,13 @@ func checkCard(i int, id, content string) error {
 	if id != "" {
 		name += " (" + strconv.Quote(id) + ")"
 	}
+	if !utf8.ValidString(content) {
+		return errcode.New(errcode.BadRequest, "%s is not valid UTF-8.", name)
+	}
 	var card any
 	dec := json.NewDecoder(strings.NewReader(content))
-	dec.UseNumber()
-	if err := dec.Decode(&card); err != nil || dec.More() {
+	dec.UseNumber() // numbers are only walked past, never converted
+	if !json.Valid([]byte(content)) || dec.Decode(&card) != nil {
 		return errcode.New(errcode.BadRequest, "%s is not an Adaptive Card JSON object.", name)
 	}
 	obj, ok := card.(map[string]any)
@@ -89,10 +93,12 @@ func unsafeLink(v any, path string) (string, string) {
 // and "[text](<url> "title")", as Adaptive Card renderers read them.
 var markdownLink = regexp.MustCompile(`\]\(\s*<?([^)>\s]*)`)
 
-// linkKey reports whether a card property holds a URL.
+// linkKey reports whether a card property holds a URL: its name ends in
+// "url" in any case (url, iconUrl, altUrl, …), or it is backgroundImage or
+// poster. Matching more names than the schema has costs nothing.
 func linkKey(k string) bool {
-	return strings.EqualFold(k, "url") || strings.HasSuffix(k, "Url") || strings.HasSuffix(k, "URL") ||
-		k == "backgroundImage" || k == "poster"
+	k = strings.ToLower(k)
+	return strings.HasSuffix(k, "url") || k == "backgroundimage" || k == "poster"
 }
 
 // safeLink reports whether s is an absolute http(s) URL with a host, or a
