@@ -129,6 +129,16 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 		if slices.Contains(t.Domains, domain) {
 			return User{}, "", errcode.New(errcode.BadRequest, "Guests come from outside: %s is one of the organisation's own domains.", domain)
 		}
+		// §1, one address one account: an address of an organisation's
+		// verified domain is that organisation's person, reached through
+		// external access. A guest for it would be a second account for the
+		// address, with a password its host chose. The answer depends on the
+		// domain alone, so it says nothing about who has an account.
+		if _, err := s.Store.FindTenantByDomain(ctx, domain); err == nil {
+			return User{}, "", errcode.New(errcode.Conflict, "%s is a domain of another organisation on this server: its people are reached through external access, not as guests.", domain)
+		} else if !errcode.Is(err, errcode.NotFound) {
+			return User{}, "", fmt.Errorf("check guest domain %s: %w", domain, err)
+		}
 	default:
 		return User{}, "", errcode.New(errcode.BadRequest, "userType must be Member or Guest.")
 	}
@@ -150,7 +160,9 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 }
 
 // CreateUser creates a member or guest in the actor's tenant; only tenant
-// admins may. Errors: forbidden, badRequest, conflict.
+// admins may. Errors: forbidden, badRequest, conflict (the sign-in name or
+// phone number is another account's in the tenant; a guest at another
+// organisation's domain).
 func (s *Service) CreateUser(ctx context.Context, actor *User, na NewAccount) (User, error) {
 	if !actor.IsAdmin() {
 		return User{}, errcode.New(errcode.Forbidden, "Only organisation admins can create users.")

@@ -62,6 +62,9 @@ func (db *DB) insertUser(tx *sql.Tx, u identity.User, passwordHash string) error
 	_, err := db.txExec(tx, (`INSERT INTO users (id, tenant_id, kind, role, display_name, upn, mail, phone, password_hash, allow_chats_from_orgs, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		u.ID, nullString(string(u.TenantID)), string(u.Kind), string(u.Role), u.DisplayName, u.UPN, u.Mail, u.Phone, passwordHash, boolInt(u.AllowChatsFromOrganizations), micros(u.CreatedAt))
+	if isUnique(err) && strings.Contains(err.Error(), "users_tenant_phone") {
+		return errcode.New(errcode.Conflict, "An account with the phone number %s exists already.", u.Phone)
+	}
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "An account with the sign-in name %s exists already.", u.UPN)
 	}
@@ -71,8 +74,8 @@ func (db *DB) insertUser(tx *sql.Tx, u identity.User, passwordHash string) error
 	return nil
 }
 
-// CreateUser stores a user. Errors: conflict when the sign-in name is taken
-// in the same tenant (or among personal accounts).
+// CreateUser stores a user. Errors: conflict when the sign-in name or the
+// phone number is taken in the same tenant (or among personal accounts).
 func (db *DB) CreateUser(ctx context.Context, u identity.User, passwordHash string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error { return db.insertUser(tx, u, passwordHash) })
 }
