@@ -76,7 +76,9 @@ func UserType(u *identity.User) string {
 func NewUser(u *identity.User, viewer *identity.User) User {
 	w := User{ID: string(u.ID), DisplayName: u.DisplayName, UserPrincipalName: u.UPN, Mail: strPtr(u.Mail), UserType: UserType(u),
 		TenantID: strPtr(string(u.TenantID)), UserIdentityType: u.IdentityType(viewer), IsExternal: u.ExternalTo(viewer)}
-	if !w.IsExternal {
+	// A guest sees its host's people as an outsider does: no phone number,
+	// no admin flag (issue 11 item 6).
+	if !w.IsExternal && (viewer.Kind != identity.Guest || viewer.ID == u.ID) {
 		w.MobilePhone = strPtr(u.Phone)
 		w.IsAdmin = u.IsAdmin()
 	}

@@ -31,6 +31,9 @@ type Store interface {
 	FindTenants(ctx context.Context) ([]Tenant, error)
 	// SharesChat reports whether two users are in a common chat.
 	SharesChat(ctx context.Context, a, b UserID) (bool, error)
+	// HasBlocked reports whether blocker has blocked blocked (from a request
+	// or from the blocked-people list).
+	HasBlocked(ctx context.Context, blocker, blocked UserID) (bool, error)
 }
 
 // Service creates tenants and users and decides who may see whom.
@@ -190,28 +193,46 @@ func (s *Service) CreateUserInTenant(ctx context.Context, t *Tenant, na NewAccou
 	return u, nil
 }
 
-// Visible returns user id as actor may see it: people of the actor's own
-// tenant, and people the actor shares a chat with. Errors: notFound (also
-// for users that exist but are not visible: no existence leak).
+// Visible returns user id as actor may see it (Sees). Errors: notFound,
+// also for users that exist but are not visible, with the same message and
+// the same lookups: no existence leak.
 func (s *Service) Visible(ctx context.Context, actor *User, id UserID) (User, error) {
 	if id == actor.ID {
 		return *actor, nil
 	}
 	u, err := s.Store.FindUserByID(ctx, id)
+	found := err == nil
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	if !found {
+		u = User{ID: id} // judged like an invisible outsider: the same work
+	}
+	ok, err := s.Sees(ctx, actor, &u)
 	if err != nil {
 		return User{}, fmt.Errorf("get user %s: %w", id, err)
 	}
-	if actor.TenantID != "" && u.TenantID == actor.TenantID {
-		return u, nil
-	}
-	ok, err := s.Store.SharesChat(ctx, actor.ID, id)
-	if err != nil {
-		return User{}, fmt.Errorf("get user %s: %w", id, err)
-	}
-	if !ok {
+	if !found || !ok {
 		return User{}, errcode.New(errcode.NotFound, "No user %s.", id)
 	}
 	return u, nil
+}
+
+// Sees reports whether actor may see u (docs/decisions.md "Who sees
+// whom"): a member sees the people of its own organisation; everyone sees
+// themselves, the people they share a chat with, and the people they
+// blocked (they could see them, or their request, when they blocked them).
+// A guest does not see its host's directory, only the people it shares a
+// chat with (issue 11 item 6, as in Teams and Slack Connect).
+func (s *Service) Sees(ctx context.Context, actor, u *User) (bool, error) {
+	if u.ID == actor.ID || (actor.TenantID != "" && actor.Kind != Guest && u.TenantID == actor.TenantID) {
+		return true, nil
+	}
+	ok, err := s.Store.SharesChat(ctx, actor.ID, u.ID)
+	if err != nil || ok {
+		return ok, err
+	}
+	return s.Store.HasBlocked(ctx, actor.ID, u.ID)
 }
 
 // Tenants returns every tenant (operator use).
@@ -239,12 +260,16 @@ type UserCursor struct {
 type UserFilter struct {
 	UPN   string     // only the user with this sign-in name ("" for all)
 	After UserCursor // only users after this position (zero: from the start)
+	// SharesChatWith keeps only this user and the people who share a chat
+	// with it, as Sees counts them ("" for all).
+	SharesChatWith UserID
 }
 
 // Users returns a page of the people of the actor's tenant (members and
 // guests) matching f, oldest first, and the cursor of the next page (zero
-// when there is none); a personal account sees only itself. limit is
-// clamped to 1…MaxPageSize (DefaultPageSize when 0).
+// when there is none); a personal account sees only itself, a guest itself
+// and the people it shares a chat with (Sees). limit is clamped to
+// 1…MaxPageSize (DefaultPageSize when 0).
 func (s *Service) Users(ctx context.Context, actor *User, f UserFilter, limit int) ([]User, UserCursor, error) {
 	if actor.TenantID == "" {
 		if f.After.ID != "" || (f.UPN != "" && f.UPN != actor.UPN) {
@@ -256,6 +281,10 @@ func (s *Service) Users(ctx context.Context, actor *User, f UserFilter, limit in
 		limit = DefaultPageSize
 	}
 	limit = min(limit, MaxPageSize)
+	f.SharesChatWith = ""
+	if actor.Kind == Guest {
+		f.SharesChatWith = actor.ID
+	}
 	us, err := s.Store.FindUsers(ctx, actor.TenantID, f, limit+1)
 	if err != nil {
 		return nil, UserCursor{}, fmt.Errorf("list users: %w", err)

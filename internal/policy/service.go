@@ -522,14 +522,21 @@ type PersonalStore interface {
 	FindBlocked(ctx context.Context, blocker identity.UserID) (map[identity.UserID]Block, error)
 }
 
+// Directory finds people as a user may see them (identity.Service).
+type Directory interface {
+	// Visible returns a user as actor may see them. Errors: notFound, the
+	// same for users actor may not see as for ids that name nobody.
+	Visible(ctx context.Context, actor *identity.User, id identity.UserID) (identity.User, error)
+}
+
 // UserService runs a user's own switches: the personal
 // allowChatsFromOrganizations and the blocked-people list (SPEC §3, §4).
+// The list shows no more than the directory: a person is blocked by id only
+// when the caller may see them, and listed as the caller sees them.
 type UserService struct {
 	Store PersonalStore
-	Users interface {
-		FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
-	}
-	Now func() time.Time
+	Users Directory
+	Now   func() time.Time
 	// Changed is told after a user's switch or block list changed, so held
 	// requests are delivered and chats re-decided at once.
 	Changed func(ctx context.Context, user identity.UserID)
@@ -553,13 +560,18 @@ func (s *UserService) SetAllowChatsFromOrganizations(ctx context.Context, actor 
 }
 
 // Block puts a user on the actor's blocked-people list. Such a block is
-// silent to the blocked person (SPEC §4). Errors: badRequest, notFound.
+// silent to the blocked person (SPEC §4). Only people the actor may see can
+// be blocked by id; any other id answers as one that names nobody, so
+// blocking confirms no id (issue 11 item 5). Errors: badRequest, notFound.
 func (s *UserService) Block(ctx context.Context, actor *identity.User, id identity.UserID) error {
 	if id == actor.ID {
 		return errcode.New(errcode.BadRequest, "You cannot block yourself.")
 	}
-	if _, err := s.Users.FindUserByID(ctx, id); err != nil {
-		return errcode.New(errcode.NotFound, "No user %s.", id)
+	if _, err := s.Users.Visible(ctx, actor, id); err != nil {
+		if errcode.Is(err, errcode.NotFound) {
+			return errcode.New(errcode.NotFound, "No user %s.", id)
+		}
+		return err
 	}
 	blocked, err := s.Store.FindBlocked(ctx, actor.ID)
 	if err != nil {
@@ -602,7 +614,8 @@ func (s *UserService) Unblock(ctx context.Context, actor *identity.User, id iden
 	return nil
 }
 
-// Blocked lists the users the actor blocked.
+// Blocked lists the users the actor blocked, as the actor may see them
+// (a person one blocked stays visible to one, identity.Service.Sees).
 func (s *UserService) Blocked(ctx context.Context, actor *identity.User) ([]identity.User, error) {
 	blocked, err := s.Store.FindBlocked(ctx, actor.ID)
 	if err != nil {
@@ -610,9 +623,12 @@ func (s *UserService) Blocked(ctx context.Context, actor *identity.User) ([]iden
 	}
 	out := make([]identity.User, 0, len(blocked))
 	for id := range blocked {
-		u, err := s.Users.FindUserByID(ctx, id)
-		if err != nil {
+		u, err := s.Users.Visible(ctx, actor, id)
+		if errcode.Is(err, errcode.NotFound) {
 			continue // deleted since
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list blocked users: %w", err)
 		}
 		out = append(out, u)
 	}

@@ -352,8 +352,8 @@ func TestS4_AdminExplain(t *testing.T) {
 		fabrikam := w.CreateTenant("Fabrikam", "fabrikam.com")
 		frank := w.User(fabrikam, "frank", false)
 		closed := w.Personal("closed@gmail.com")
+		mustBlockFromList(t, closed, "closed@gmail.com", alice)
 		closed.Must(http.StatusOK, "PATCH", "/parley/v1/me/settings", map[string]any{"allowChatsFromOrganizations": false})
-		closed.Must(http.StatusNoContent, "POST", "/parley/v1/me/blockedUsers", map[string]any{"userId": alice.UserID})
 
 		explain := func(addr string) (explanation, string) {
 			t.Helper()

@@ -201,7 +201,7 @@ func TestS4_Rules(t *testing.T) {
 		t.Run("rule 6 blocks", func(t *testing.T) {
 			e := newExternal(t, store)
 			// A block from the blocked-people list is silent to the blocked one.
-			e.pat.Must(204, "POST", "/parley/v1/me/blockedUsers", map[string]any{"userId": e.quinn.UserID})
+			mustBlockFromList(t, e.pat, "pat@gmail.com", e.quinn)
 			expectHeld(t, e.quinn, e.pat, parleytest.ByEmail("pat@gmail.com"))
 			// The blocker is told their own block.
 			expectRefused(t, e.pat, parleytest.ByEmail("quinn@outlook.com"), 403, "forbiddenByPolicy")

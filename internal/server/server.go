@@ -129,7 +129,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	chats.PhoneRegion = s.Config.PhoneRegion
 	chats.Audit = s.Audit.Record
 	s.Chats = chats
-	s.Users = &policy.UserService{Store: db, Users: db, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, u identity.UserID) {
+	s.Users = &policy.UserService{Store: db, Users: s.Identity, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, u identity.UserID) {
 		s.Auth.ForgetUser(u) // the account changed: no cached copy of it
 		if err := chats.Reevaluate(ctx, "", u); err != nil {
 			s.Log.Error("reevaluate chats after a personal change", "user", u, "err", err)

@@ -162,6 +162,11 @@ func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identit
 		q += ` AND u.upn = ?`
 		args = append(args, f.UPN)
 	}
+	if f.SharesChatWith != "" {
+		q += ` AND (u.id = ? OR u.id IN (SELECT y.user_id FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
+			WHERE x.user_id = ? AND ` + sharesChat + `))`
+		args = append(args, f.SharesChatWith, f.SharesChatWith)
+	}
 	if f.After.ID != "" {
 		q += ` AND (u.created_at > ? OR (u.created_at = ? AND u.id > ?))`
 		c := micros(f.After.CreatedAt)
@@ -211,9 +216,22 @@ func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.U
 func (db *DB) SharesChat(ctx context.Context, a, b identity.UserID) (bool, error) {
 	var n int
 	err := db.queryRow(ctx, (`SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
-		WHERE x.user_id = ? AND y.user_id = ? AND y.state = 'accepted' AND (x.state = 'accepted' OR (x.state = 'pending' AND x.held = 0))`), a, b).Scan(&n)
+		WHERE x.user_id = ? AND y.user_id = ? AND ` + sharesChat), a, b).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("shares chat: %w", err)
+	}
+	return n > 0, nil
+}
+
+// sharesChat is SharesChat's condition on the viewer's membership x and the
+// seen person's y in one chat.
+const sharesChat = `y.state = 'accepted' AND (x.state = 'accepted' OR (x.state = 'pending' AND x.held = 0))`
+
+// HasBlocked reports whether blocker has blocked blocked, either kind.
+func (db *DB) HasBlocked(ctx context.Context, blocker, blocked identity.UserID) (bool, error) {
+	var n int
+	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM blocks WHERE blocker_id = ? AND blocked_id = ?`), blocker, blocked).Scan(&n); err != nil {
+		return false, fmt.Errorf("has blocked: %w", err)
 	}
 	return n > 0, nil
 }
