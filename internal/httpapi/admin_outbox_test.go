@@ -23,11 +23,13 @@ type outboxPage struct {
 }
 
 // TestAdminOutbox: §6 "shows failures to admins": a tenant admin lists the
-// tenant's outgoing mail by status through the API; others may not.
+// mail to the organisation's own addresses by status through the API, never
+// a member's mail to an outside address (§4 rule of silence); the operator
+// lists everything; others may not.
 func TestAdminOutbox(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, st string) {
 		smtp := mailtest.NewServer(t)
-		smtp.RejectRecipient("nobody@example.com", 550)
+		smtp.RejectRecipient("nobody@contoso.com", 550)
 		cfg := parleytest.Config(t, st)
 		cfg.Mail.URL = smtp.URL()
 		s := parleytest.Start(t, cfg)
@@ -36,14 +38,15 @@ func TestAdminOutbox(t *testing.T) {
 		other := s.CreateTenant("Fabrikam", "fabrikam.com")
 
 		now := time.Now()
-		ok := outbox.NewMessage(outbox.Email, "ann@example.com", "Hello", "secret-link", identity.TenantID(ten.ID), identity.UserID(member.UserID), now)
-		bad := outbox.NewMessage(outbox.Email, "nobody@example.com", "Hello", "secret-link", identity.TenantID(ten.ID), identity.UserID(member.UserID), now)
-		for _, m := range []outbox.Message{ok, bad} {
+		ok := outbox.NewMessage(outbox.Email, "ann@contoso.com", "Hello", "secret-link", "", "", now)
+		bad := outbox.NewMessage(outbox.Email, "nobody@contoso.com", "Hello", "secret-link", "", "", now)
+		outside := outbox.NewMessage(outbox.Email, "pat@example.com", "Alice wants to chat with you", "secret-link", identity.TenantID(ten.ID), identity.UserID(member.UserID), now)
+		for _, m := range []outbox.Message{ok, bad, outside} {
 			if err := s.Outbox.Enqueue(context.Background(), m); err != nil {
 				t.Fatalf("Enqueue: %v", err)
 			}
 		}
-		smtp.WaitFor(t, 1, 10*time.Second)
+		smtp.WaitFor(t, 2, 10*time.Second)
 
 		// Wait (bounded) for the worker to record the 550.
 		var failed outboxPage
@@ -65,14 +68,22 @@ func TestAdminOutbox(t *testing.T) {
 			}
 		}
 		if len(failed.Value) != 1 || failed.Value[0].ID != bad.ID || failed.Value[0].Status != "failed" ||
-			failed.Value[0].Attempts != 1 || failed.Value[0].FailedDateTime == nil || failed.Value[0].To != "nobody@example.com" {
+			failed.Value[0].Attempts != 1 || failed.Value[0].FailedDateTime == nil || failed.Value[0].To != "nobody@contoso.com" {
 			t.Fatalf("failed: got %+v, want only %s, failed after 1 attempt", failed.Value, bad.ID)
 		}
 		var all outboxPage
 		body := ten.Admin.Must(http.StatusOK, "GET", "/parley/v1/admin/outbox", nil)
 		body.JSON(t, &all)
 		if len(all.Value) != 2 {
-			t.Errorf("all: got %d messages, want 2", len(all.Value))
+			t.Errorf("all: got %d messages, want 2 (not the one to pat@example.com)", len(all.Value))
+		}
+		var everything outboxPage
+		s.Operator().Must(http.StatusOK, "GET", "/parley/v1/operator/outbox", nil).JSON(t, &everything)
+		if len(everything.Value) != 3 {
+			t.Errorf("operator: got %d messages, want 3", len(everything.Value))
+		}
+		if r := ten.Admin.Do("GET", "/parley/v1/operator/outbox", nil); r.Status != http.StatusUnauthorized {
+			t.Errorf("tenant admin on the operator's outbox: got %d %s, want 401", r.Status, r.Body)
 		}
 		if strings.Contains(string(body.Body), "secret-link") {
 			t.Errorf("the listing shows message bodies: %s", body.Body)

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"math"
 	mrand "math/rand/v2"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -153,8 +154,12 @@ type Store interface {
 	// MarkOutboxFailed gives a pending message up and counts the attempt.
 	// Errors: notFound when no pending message has the id.
 	MarkOutboxFailed(ctx context.Context, id string, at time.Time, errText string) error
-	// FindOutbox returns up to limit messages of a tenant, newest first.
+	// FindOutbox returns up to limit messages sent on behalf of a tenant's
+	// users, newest first.
 	FindOutbox(ctx context.Context, tenant identity.TenantID, f Filter, limit int) ([]Message, error)
+	// FindOutboxTo returns up to limit messages to e-mail addresses in the
+	// domains of tenant to, newest first; every message when to is "".
+	FindOutboxTo(ctx context.Context, to identity.TenantID, f Filter, limit int) ([]Message, error)
 }
 
 // MailSender sends one plain-text email; *mail.Sender is one. An error
@@ -468,14 +473,36 @@ func (s *Service) send(ctx context.Context, m Message) error {
 	return s.Mail.Send(ctx, m.To, m.Subject, m.Body)
 }
 
-// List returns up to limit of the actor's tenant's messages with the status
-// ("" for all), newest first; limit ≤ 0 means 100, and at most 1000 are
-// returned. Errors: forbidden unless the actor is an admin of a tenant,
-// badRequest for an unknown status.
+// List returns up to limit of the messages to the actor's organisation's
+// own addresses (its domains) with the status ("" for all), newest first;
+// limit ≤ 0 means 100, and at most 1000 are returned. Subjects come with
+// their codes masked.
+//
+// Invitations a member sent are not among them, nor is anything to an
+// address outside the organisation: a delivery exists exactly when the
+// address has no account, so listing it to the sender's admins would tell
+// them who has one (SPEC §4 rule of silence). Mail to an organisation's
+// own addresses does not depend on accounts elsewhere: sign-up notices go
+// to every address of a verified domain, reset codes to the organisation's
+// own people. ListAll is the operator's whole view (docs/decisions.md
+// "Existence and visibility"). Errors: forbidden unless the actor is an
+// admin of a tenant, badRequest for an unknown status.
 func (s *Service) List(ctx context.Context, actor *identity.User, status Status, limit int) ([]Message, error) {
 	if actor == nil || !actor.IsAdmin() || actor.TenantID == "" {
 		return nil, errcode.New(errcode.Forbidden, "Only organisation admins can see the outbox.")
 	}
+	return s.list(ctx, actor.TenantID, status, limit)
+}
+
+// ListAll returns up to limit of every message with the status, newest
+// first, as List does: the server operator's view, who runs SMTP and SMS
+// and may see every account anyway. The caller checks that it is the
+// operator. Errors: badRequest for an unknown status.
+func (s *Service) ListAll(ctx context.Context, status Status, limit int) ([]Message, error) {
+	return s.list(ctx, "", status, limit)
+}
+
+func (s *Service) list(ctx context.Context, to identity.TenantID, status Status, limit int) ([]Message, error) {
 	if _, err := ParseStatus(string(status)); err != nil {
 		return nil, err
 	}
@@ -483,15 +510,26 @@ func (s *Service) List(ctx context.Context, actor *identity.User, status Status,
 		limit = listDefault
 	}
 	limit = min(limit, listMax)
-	msgs, err := s.Store.FindOutbox(ctx, actor.TenantID, Filter{Status: status}, limit)
+	msgs, err := s.Store.FindOutboxTo(ctx, to, Filter{Status: status}, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list outbox of %s: %w", actor.TenantID, err)
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	for i := range msgs {
+		msgs[i].Subject = maskCodes(msgs[i].Subject)
 	}
 	return msgs, nil
 }
 
-// Failures returns the actor's tenant's failed messages, newest first (SPEC
-// §6, "shows failures to admins"). Errors: as List.
+// codes matches the one-time codes subjects carry (sign-up, password reset).
+var codes = regexp.MustCompile(`[0-9]{6,}`)
+
+// maskCodes hides one-time codes in a subject: whoever reads a delivery
+// list must not be able to use them.
+func maskCodes(s string) string { return codes.ReplaceAllString(s, "••••••") }
+
+// Failures returns the failed messages to the actor's organisation's
+// addresses, newest first (SPEC §6, "shows failures to admins"). Errors:
+// as List.
 func (s *Service) Failures(ctx context.Context, actor *identity.User, limit int) ([]Message, error) {
 	return s.List(ctx, actor, Failed, limit)
 }

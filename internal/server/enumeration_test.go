@@ -141,10 +141,7 @@ func TestS6_AntiEnumeration(t *testing.T) {
 			}
 		})
 
-		// The tenant admin's outbox lists invitations (and their failures)
-		// that users of the tenant sent: admins are trusted with their own
-		// side's records, as SPEC §6 asks ("shows failures to admins"); see
-		// docs/decisions.md. The sender-facing API above is what must not differ.
+		// Nor does any admin's delivery list differ: TestS6_OutboxKeepsSilence.
 
 		// Lift the refusals, then one message after the lift.
 		closed.Must(http.StatusOK, "PATCH", "/parley/v1/me/settings", map[string]any{"allowChatsFromOrganizations": true})

@@ -121,11 +121,26 @@ func (db *DB) updatePendingOutbox(ctx context.Context, id, what, query string, a
 	})
 }
 
-// FindOutbox returns up to limit messages of a tenant, newest first,
-// optionally of one status.
+// FindOutbox returns up to limit messages sent on behalf of a tenant's
+// users, newest first, optionally of one status.
 func (db *DB) FindOutbox(ctx context.Context, tenant identity.TenantID, f outbox.Filter, limit int) ([]outbox.Message, error) {
-	where := `tenant_id = ?`
-	args := []any{string(tenant)}
+	return db.findOutbox(ctx, `tenant_id = ?`, []any{string(tenant)}, f, limit, "find outbox messages of "+string(tenant))
+}
+
+// FindOutboxTo returns up to limit messages to e-mail addresses in the
+// domains of tenant to (every message when to is ""), newest first,
+// optionally of one status.
+func (db *DB) FindOutboxTo(ctx context.Context, to identity.TenantID, f outbox.Filter, limit int) ([]outbox.Message, error) {
+	if to == "" {
+		return db.findOutbox(ctx, `1 = 1`, nil, f, limit, "find outbox messages")
+	}
+	// Addresses are stored normalised (lower case, A-label domains), and a
+	// domain holds no LIKE wildcard.
+	return db.findOutbox(ctx, `EXISTS (SELECT 1 FROM tenant_domains d WHERE d.tenant_id = ? AND recipient LIKE ('%@' || d.domain))`,
+		[]any{string(to)}, f, limit, "find outbox messages to "+string(to))
+}
+
+func (db *DB) findOutbox(ctx context.Context, where string, args []any, f outbox.Filter, limit int, what string) ([]outbox.Message, error) {
 	// The status is derived as outbox.Message.Status derives it.
 	switch f.Status {
 	case "":
@@ -145,9 +160,9 @@ func (db *DB) FindOutbox(ctx context.Context, tenant identity.TenantID, f outbox
 	args = append(args, limit)
 	rows, err := db.query(ctx, (`SELECT ` + outboxColumns + ` FROM outbox WHERE ` + where + ` ORDER BY created_at DESC, id DESC LIMIT ?`), args...)
 	if err != nil {
-		return nil, fmt.Errorf("find outbox messages of %s: %w", tenant, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return collectOutbox(rows, "find outbox messages of "+string(tenant))
+	return collectOutbox(rows, what)
 }
 
 func collectOutbox(rows *sql.Rows, what string) ([]outbox.Message, error) {

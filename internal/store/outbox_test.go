@@ -254,3 +254,44 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 		t.Errorf("FindDueOutbox after reopen (-want +got):\n%s", diff)
 	}
 }
+
+// TestOutboxFindTo: FindOutboxTo keeps the messages to addresses in a
+// tenant's domains, whoever sent them, and matches whole domains only; ""
+// keeps every message.
+func TestOutboxFindTo(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := MustOpen(t, d)
+		ctx := testContext(t)
+		tn := identity.Tenant{ID: "t1", DisplayName: "Contoso", Domains: []string{"contoso.example", "contoso.test"}, CreatedAt: outboxEpoch}
+		if err := db.CreateTenant(ctx, tn, identity.User{ID: "a1", TenantID: "t1", Kind: identity.Member, Role: identity.RoleAdmin,
+			DisplayName: "Admin", UPN: "admin@contoso.example", CreatedAt: outboxEpoch}, "hash"); err != nil {
+			t.Fatalf("CreateTenant: %v", err)
+		}
+		at := func(i int) time.Time { return outboxEpoch.Add(time.Duration(i) * time.Second) }
+		reset := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, "ann@contoso.example", "Reset", "b", "", "", at(1)))
+		notice := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, "zed@contoso.test", "Sign-up", "b", "", "", at(2)))
+		invitation := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, "bob@example.com", "Invite", "b", "t1", "a1", at(3)))
+		suffix := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, "eve@notcontoso.example", "Invite", "b", "t1", "a1", at(4)))
+		sms := mustEnqueue(t, db, outbox.NewMessage(outbox.SMS, "+14155550100", "", "b", "t1", "a1", at(5)))
+		for _, tt := range []struct {
+			to   identity.TenantID
+			want []string
+		}{
+			{"t1", []string{notice.ID, reset.ID}},
+			{"t2", []string{}},
+			{"", []string{sms.ID, suffix.ID, invitation.ID, notice.ID, reset.ID}},
+		} {
+			got, err := db.FindOutboxTo(ctx, tt.to, outbox.Filter{}, 100)
+			if err != nil {
+				t.Fatalf("FindOutboxTo(%q): %v", tt.to, err)
+			}
+			if diff := cmp.Diff(tt.want, ids(got)); diff != "" {
+				t.Errorf("FindOutboxTo(%q) (-want +got):\n%s", tt.to, diff)
+			}
+		}
+		if got, err := db.FindOutboxTo(ctx, "t1", outbox.Filter{Status: outbox.Failed}, 100); err != nil || len(got) != 0 {
+			t.Errorf("FindOutboxTo(t1, failed): got %v, %v, want none", ids(got), err)
+		}
+	})
+}
