@@ -662,7 +662,7 @@ function Outbox() {
     <div class="stack">
       <header>
         <h1>Deliveries</h1>
-        <p class="muted">Invitations and codes sent by email and SMS. Failed ones are retried with backoff before they show up as failed.</p>
+        <p class="muted">Email to your organisation's own addresses: sign-up notices and password reset codes (codes hidden). Invitations your people send outside are not listed, since whether one goes out says whether the address has an account; the server operator sees them. Failed ones are retried with backoff before they show up as failed.</p>
       </header>
       <fieldset class="segmented">
         <legend>Show</legend>
