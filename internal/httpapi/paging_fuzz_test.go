@@ -13,17 +13,20 @@ import (
 
 // FuzzSkipToken: a $skiptoken is outside input (a client may send any);
 // skipToken and timeIDSkipToken never panic, refuse with badRequest, and
-// what they accept is what makeSkipToken makes of it again.
+// what they accept is what makeSkipToken makes of it again. From the other
+// side, any keys a list puts in a token (a, b, micros) come back out.
 func FuzzSkipToken(f *testing.F) {
-	f.Add(makeSkipToken("1700000000000000", "0190e1e2-aaaa-7bbb-8ccc-000000000001"), 2)
-	f.Add(makeSkipToken("x"), 1)
-	f.Add(makeSkipToken(), 0)
-	f.Add("bnVsbA", 0)  // null
-	f.Add("WyJhIl0", 2) // ["a"]
-	f.Add("!!!", 1)
-	f.Add("W10", 0) // []
-	f.Add("WyLvv70iXQ", 1)
-	f.Fuzz(func(t *testing.T, tok string, n int) {
+	const id = "0190e1e2-aaaa-7bbb-8ccc-000000000001"
+	f.Add(makeSkipToken("1700000000000000", id), 2, "1700000000000000", id, int64(1_700_000_000_000_000))
+	f.Add(makeSkipToken("x"), 1, "", "", int64(-1))
+	f.Add(makeSkipToken(), 0, "ü\"\\\u2028", "\x00", int64(1<<62))
+	f.Add("bnVsbA", 0, "", "", int64(0))  // null
+	f.Add("WyJhIl0", 2, "", "", int64(0)) // ["a"]
+	f.Add("!!!", 1, "", "", int64(0))
+	f.Add("W10", 0, "", "", int64(0)) // []
+	f.Add("WyLvv70iXQ", 1, "", "", int64(0))
+	f.Fuzz(func(t *testing.T, tok string, n int, a, b string, micros int64) {
+		madeRoundTrip(t, a, b, micros)
 		n = int(uint(n) % 4)
 		r := httptest.NewRequest("GET", "/v1.0/users?"+url.Values{"$skiptoken": {tok}}.Encode(), nil)
 		keys, err := skipToken(r, n)
@@ -62,23 +65,19 @@ func FuzzSkipToken(f *testing.F) {
 	})
 }
 
-// FuzzMakeSkipToken: any keys the lists put in a token come back out.
-func FuzzMakeSkipToken(f *testing.F) {
-	f.Add("1700000000000000", "0190e1e2-aaaa-7bbb-8ccc-000000000001", int64(1_700_000_000_000_000))
-	f.Add("", "", int64(-1))
-	f.Add("ü\"\\\u2028", "\x00", int64(1<<62))
-	f.Fuzz(func(t *testing.T, a, b string, micros int64) {
-		if !utf8.ValidString(a) || !utf8.ValidString(b) {
-			return // keys are ids and numbers the server made, always UTF-8
-		}
-		r := httptest.NewRequest("GET", "/v1.0/users?"+url.Values{"$skiptoken": {makeSkipToken(a, b)}}.Encode(), nil)
-		keys, err := skipToken(r, 2)
-		if err != nil || !slices.Equal(keys, []string{a, b}) {
-			t.Fatalf("makeSkipToken(%q, %q) read back as %q, %v", a, b, keys, err)
-		}
-		at := time.UnixMicro(micros).UTC()
-		if back, err := parseTimeKey(timeKey(at)); err != nil || !back.Equal(at) {
-			t.Fatalf("timeKey(%v) read back as %v, %v", at, back, err)
-		}
-	})
+// madeRoundTrip checks that keys a list puts in a token come back out.
+func madeRoundTrip(t *testing.T, a, b string, micros int64) {
+	t.Helper()
+	if !utf8.ValidString(a) || !utf8.ValidString(b) {
+		return // keys are ids and numbers the server made, always UTF-8
+	}
+	r := httptest.NewRequest("GET", "/v1.0/users?"+url.Values{"$skiptoken": {makeSkipToken(a, b)}}.Encode(), nil)
+	keys, err := skipToken(r, 2)
+	if err != nil || !slices.Equal(keys, []string{a, b}) {
+		t.Fatalf("makeSkipToken(%q, %q) read back as %q, %v", a, b, keys, err)
+	}
+	at := time.UnixMicro(micros).UTC()
+	if back, err := parseTimeKey(timeKey(at)); err != nil || !back.Equal(at) {
+		t.Fatalf("timeKey(%v) read back as %v, %v", at, back, err)
+	}
 }
