@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/identity"
@@ -16,7 +17,9 @@ const DemoPassword = "parley-demo"
 // seedDemo fills an empty store with two organisations, a personal account
 // and sample chats (internal, cross-organisation, and a pending request),
 // through the same services the API uses. On a store that has tenants it
-// only lists the demo accounts it finds.
+// seeds nothing and lists only the demo sign-ins that still work there (a
+// restart of a demo); when none does, it refuses, since a list of sign-ins
+// that fail is worse than none.
 func (s *Server) seedDemo(ctx context.Context) error {
 	accounts := []httpapi.DemoAccount{
 		{Description: "Contoso admin (admin center at /admin)", Username: "ada@contoso.com", Password: DemoPassword},
@@ -34,9 +37,39 @@ func (s *Server) seedDemo(ctx context.Context) error {
 		if err := s.seed(ctx); err != nil {
 			return fmt.Errorf("seed demo: %w", err)
 		}
+		s.demoAccounts = accounts
+		return nil
 	}
-	s.demoAccounts = accounts
+	for _, a := range accounts {
+		ok, err := s.demoSignInWorks(ctx, a.Username)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.demoAccounts = append(s.demoAccounts, a)
+		}
+	}
+	if len(s.demoAccounts) == 0 {
+		return fmt.Errorf("--demo seeds sample data only into an empty store; this one already holds %d organisation(s) "+
+			"and none of the demo sign-ins works on it. Start the demo on an empty data directory "+
+			"(for example --data ./demo-data), or leave out --demo", n)
+	}
 	return nil
+}
+
+// demoSignInWorks reports whether the demo password signs in as name.
+func (s *Server) demoSignInWorks(ctx context.Context, name string) (bool, error) {
+	creds, err := s.DB.FindCredentials(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range creds {
+		ok, err := auth.VerifyPassword(ctx, c.PasswordHash, DemoPassword)
+		if err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // printDemo tells the person who started the server how to sign in.
