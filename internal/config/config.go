@@ -247,8 +247,17 @@ func (c *Config) Validate() error {
 	if c.TokenTTL < time.Minute {
 		errs = append(errs, errors.New("--token-ttl must be at least 1m"))
 	}
-	if c.Safety.RequestsPerHour < 0 || c.Safety.InvitationsPerDay < 0 || c.Safety.RepeatRecipients < 0 || c.Safety.ReportThreshold < 0 || c.Safety.NewSenderAge < 0 {
-		errs = append(errs, errors.New("safety limits must not be negative"))
+	for _, l := range []struct {
+		flag     string
+		negative bool
+	}{
+		{"--requests-per-hour", c.Safety.RequestsPerHour < 0}, {"--invitations-per-day", c.Safety.InvitationsPerDay < 0},
+		{"--spam-new-sender-age", c.Safety.NewSenderAge < 0}, {"--spam-repeat-recipients", c.Safety.RepeatRecipients < 0},
+		{"--spam-report-threshold", c.Safety.ReportThreshold < 0},
+	} {
+		if l.negative {
+			errs = append(errs, fmt.Errorf("%s must not be negative (0 turns it off)", l.flag))
+		}
 	}
 	if c.Safety.RepeatWindow <= 0 {
 		errs = append(errs, errors.New("--spam-repeat-window must be positive"))

@@ -74,6 +74,9 @@ func TestValidate(t *testing.T) {
 		{name: "smtp url without host", modify: func(c *config.Config) { c.Mail.URL = "nohost" }, want: []string{"--smtp-url"}},
 		{name: "phone region", modify: func(c *config.Config) { c.PhoneRegion = "USA" }, want: []string{"--phone-region"}},
 		{name: "token ttl", modify: func(c *config.Config) { c.TokenTTL = time.Second }, want: []string{"--token-ttl"}},
+		{name: "negative limits name their flags", modify: func(c *config.Config) {
+			c.Safety.RequestsPerHour, c.Safety.ReportThreshold = -1, -2
+		}, want: []string{"--requests-per-hour", "--spam-report-threshold"}},
 		{name: "several at once", modify: func(c *config.Config) {
 			c.HTTP.Listen = "nonsense"
 			c.HTTP.TLSCert = "c.pem"
