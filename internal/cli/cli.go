@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/identity"
@@ -19,8 +22,9 @@ import (
 	"github.com/parleychat/parley/internal/store"
 )
 
-// Version is set at build time with -ldflags "-X ...cli.Version=…".
-var Version = "dev"
+// Version, when set at build time with -ldflags "-X ...cli.Version=…",
+// replaces the module version of the build info in 'parley version'.
+var Version = ""
 
 // errUsage marks an error already explained by the flag package.
 var errUsage = errors.New("usage")
@@ -44,10 +48,7 @@ func commands() []command {
 		{"backup", "--out FILE [flags]", "write a consistent copy of the store while it runs (operator; works on the data directory)", runBackup},
 		{"admin", "<command> [flags]", "tenant admin commands: federation, policy, explain, outbox, audit (run 'parley admin help')", runAdmin},
 		{"config", "[flags]", "print the effective configuration, secrets masked", runConfig},
-		{"version", "", "print the version", func(_ context.Context, e env, _ []string) error {
-			_, err := fmt.Fprintln(e.stdout, "parley", Version)
-			return err
-		}},
+		{"version", "", "print the version and the source revision it was built from", runVersion},
 	}
 }
 
@@ -66,12 +67,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		usage(stderr)
 		return 2
 	}
+	if args[0] == "help" && len(args) > 1 {
+		args = []string{args[1], "--help"} // parley help serve = parley serve --help
+	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		return 0
 	}
 	for _, a := range args[1:] {
-		if a == "-h" || a == "-help" || a == "--help" {
+		if isHelp(a) {
 			e.stderr = e.stdout // asked-for help goes to standard output
 		}
 	}
@@ -88,7 +92,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case errors.Is(err, errUsage):
 			return 2
 		default:
-			fmt.Fprintf(stderr, "parley %s: %v\n", c.name, err)
+			// An error that already names the command ("backup: …") is
+			// not prefixed twice.
+			fmt.Fprintf(stderr, "parley %s: %s\n", c.name, strings.TrimPrefix(err.Error(), c.name+": "))
 			return 1
 		}
 	}
@@ -96,6 +102,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	usage(stderr)
 	return 2
 }
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
 
 func newFlagSet(e env, name, argsHelp string) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
@@ -122,6 +130,28 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// need is a required flag and its value: the flag as typed ("--domain"),
+// with where else it may come from when it has another source.
+type need struct{ flag, value string }
+
+// require reports every required flag left empty, one line each naming the
+// flag ("--domain is required"), then the command's usage.
+func require(fs *flag.FlagSet, needs ...need) error {
+	missing := false
+	for _, n := range needs {
+		if strings.TrimSpace(n.value) == "" {
+			fmt.Fprintf(fs.Output(), "%s: %s is required\n", fs.Name(), n.flag)
+			missing = true
+		}
+	}
+	if missing {
+		fmt.Fprintln(fs.Output())
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
 func logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
@@ -137,11 +167,28 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	srv := server.New(cfg, logger(e.stderr), e.stdout)
 	if err := srv.Open(ctx); err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w\nAnother program (perhaps another parley serve) listens on %s; stop it, or choose a free address with --listen, for example --listen %s",
+				err, cfg.HTTP.Listen, nextPort(cfg.HTTP.Listen))
+		}
 		return err
 	}
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "Parley is stopping…")
 	return srv.Close()
+}
+
+// nextPort returns addr with the port after its own, for a suggestion.
+func nextPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "127.0.0.1:8081"
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p >= 65535 {
+		return net.JoinHostPort(host, "8081")
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+1))
 }
 
 func runConfig(_ context.Context, e env, args []string) error {
@@ -177,6 +224,10 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runTenant(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(e.stderr, "Usage: parley tenant create|list [flags]\n\nRun 'parley tenant create --help' or 'parley tenant list --help' for the flags.")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
 		fmt.Fprintln(e.stderr, "Usage: parley tenant create|list [flags]")
 		return errUsage
@@ -193,10 +244,19 @@ func runTenant(ctx context.Context, e env, args []string) error {
 		fs.Var(&domains, "domain", "verified e-mail domain; repeat for several (required)")
 		fs.StringVar(&adminName, "admin-name", "", "display name of the first admin (required)")
 		fs.StringVar(&adminEmail, "admin-email", "", "sign-in address of the first admin, in one of the domains (required)")
-		fs.StringVar(&adminPassword, "admin-password", "", "password of the first admin (or PARLEY_ADMIN_PASSWORD)")
+		fs.StringVar(&adminPassword, "admin-password", "", "password of the first admin (or PARLEY_ADMIN_PASSWORD) (required)")
 	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
+	}
+	if adminPassword == "" {
+		adminPassword = e.getenv("PARLEY_ADMIN_PASSWORD")
+	}
+	if args[0] == "create" {
+		if err := require(fs, need{"--name", name}, need{"--domain", strings.Join(domains, "")}, need{"--admin-name", adminName},
+			need{"--admin-email", adminEmail}, need{"--admin-password (or PARLEY_ADMIN_PASSWORD)", adminPassword}); err != nil {
+			return err
+		}
 	}
 	db, ids, err := openStore(ctx, cfg)
 	if err != nil {
@@ -213,9 +273,6 @@ func runTenant(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	if adminPassword == "" {
-		adminPassword = e.getenv("PARLEY_ADMIN_PASSWORD")
-	}
 	t, admin, err := ids.CreateTenant(ctx, identity.NewTenant{DisplayName: name, Domains: domains,
 		Admin: identity.NewAccount{DisplayName: adminName, UPN: adminEmail, Password: adminPassword}})
 	if err != nil {
@@ -226,8 +283,13 @@ func runTenant(ctx context.Context, e env, args []string) error {
 }
 
 func runUser(ctx context.Context, e env, args []string) error {
+	const userUsage = "Usage: parley user create --tenant DOMAIN --name NAME --email E --password P [--guest] [--admin] [--phone N]"
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintln(e.stderr, userUsage+"\n\nRun 'parley user create --help' for every flag.")
+		return flag.ErrHelp
+	}
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(e.stderr, "Usage: parley user create --tenant DOMAIN --name NAME --email E --password P [--guest] [--admin] [--phone N]")
+		fmt.Fprintln(e.stderr, userUsage)
 		return errUsage
 	}
 	cfg := config.Default()
@@ -240,7 +302,7 @@ func runUser(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&tenant, "tenant", "", "organisation: one of its domains, or its id (required)")
 	fs.StringVar(&name, "name", "", "display name (required)")
 	fs.StringVar(&email, "email", "", "sign-in address (required)")
-	fs.StringVar(&password, "password", "", "password (or PARLEY_USER_PASSWORD)")
+	fs.StringVar(&password, "password", "", "password (or PARLEY_USER_PASSWORD) (required)")
 	fs.StringVar(&phone, "phone", "", "mobile phone number")
 	fs.BoolVar(&guest, "guest", false, "create a guest (an outside address) instead of a member")
 	fs.BoolVar(&admin, "admin", false, "make the member an organisation admin")
@@ -249,6 +311,10 @@ func runUser(ctx context.Context, e env, args []string) error {
 	}
 	if password == "" {
 		password = e.getenv("PARLEY_USER_PASSWORD")
+	}
+	if err := require(fs, need{"--tenant", tenant}, need{"--name", name}, need{"--email", email},
+		need{"--password (or PARLEY_USER_PASSWORD)", password}); err != nil {
+		return err
 	}
 	db, ids, err := openStore(ctx, cfg)
 	if err != nil {
@@ -287,10 +353,8 @@ func runBackup(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if out == "" {
-		fmt.Fprintln(fs.Output(), "--out is required")
-		fs.Usage()
-		return errUsage
+	if err := require(fs, need{"--out", out}); err != nil {
+		return err
 	}
 	db, _, err := openStore(ctx, cfg)
 	if err != nil {

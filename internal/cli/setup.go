@@ -21,12 +21,16 @@ func runSetup(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&domain, "domain", "", "its verified e-mail domain (required)")
 	fs.StringVar(&name, "admin-name", "", "display name of the first admin")
 	fs.StringVar(&email, "admin-email", "", "sign-in address of the first admin (required)")
-	fs.StringVar(&password, "admin-password", "", "password of the first admin (or PARLEY_ADMIN_PASSWORD)")
+	fs.StringVar(&password, "admin-password", "", "password of the first admin (or PARLEY_ADMIN_PASSWORD) (required)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if password == "" {
 		password = e.getenv("PARLEY_ADMIN_PASSWORD")
+	}
+	if err := require(fs, need{"--token", token}, need{"--org", org}, need{"--domain", domain}, need{"--admin-email", email},
+		need{"--admin-password (or PARLEY_ADMIN_PASSWORD)", password}); err != nil {
+		return err
 	}
 	if name == "" {
 		name = email
