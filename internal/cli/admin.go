@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -110,7 +111,7 @@ func (c *adminClient) do(ctx context.Context, method, path string, body, out any
 			Error struct{ Code, Message string } `json:"error"`
 		}
 		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
+			return &apiError{Code: e.Error.Code, Message: e.Error.Message}
 		}
 		return fmt.Errorf("%s %s: server answered %s", method, path, resp.Status)
 	}
@@ -121,6 +122,11 @@ func (c *adminClient) do(ctx context.Context, method, path string, body, out any
 	}
 	return nil
 }
+
+// apiError is an error answer of the API: its message and code.
+type apiError struct{ Code, Message string }
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (%s)", e.Message, e.Code) }
 
 func printJSON(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
@@ -183,8 +189,8 @@ Commands (they call the admin API of a running server as a tenant admin):
   policy delete    NAME [--reset-users]
   policy grant     NAME --users ID|ADDRESS[,…]     (NAME Global resets them)
   policy of        ID|ADDRESS
-  explain          --for ID|ADDRESS --address ADDRESS
-  outbox           [--status failed|pending|sent|logged]
+  explain          --for ID|ADDRESS --address ADDRESS [--json]
+  outbox           [--status all|failed|pending|sent|logged]   (default all, newest first)
   audit list       [--action PREFIX] [--since T] [--top N]
   audit export     --tenant DOMAIN|ID …   (operator; reads the data directory)
 
@@ -224,7 +230,7 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 	}
 	var tc, tci, fed, all, pFed, pCon, pIn optBool
 	var allowed, blocked, users optList
-	var resetUsers, withUsers bool
+	var resetUsers, withUsers, asJSON bool
 	var forUser, addr, status, action, since string
 	var top int
 	switch cmd {
@@ -248,8 +254,9 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 	case "explain":
 		fs.StringVar(&forUser, "for", "", "the user (id or sign-in address) whose side to explain")
 		fs.StringVar(&addr, "address", "", "the e-mail address or phone number they want to chat with")
+		fs.BoolVar(&asJSON, "json", false, "print the API's JSON answer instead of the verdict and one line per rule")
 	case "outbox":
-		fs.StringVar(&status, "status", "failed", "failed, pending, sent or logged")
+		fs.StringVar(&status, "status", "all", "all, failed, pending, sent or logged")
 	case "audit list":
 		fs.StringVar(&action, "action", "", "action prefix, e.g. request. or externalAccessPolicy.")
 		fs.StringVar(&since, "since", "", "only entries since this time (RFC 3339 or YYYY-MM-DD)")
@@ -261,6 +268,23 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 	}
 	if err := parse(fs, rest); err != nil {
 		return err
+	}
+	switch cmd {
+	case "explain":
+		if err := require(fs, need{"--for", forUser}, need{"--address", addr}); err != nil {
+			return err
+		}
+	case "policy grant":
+		if err := require(fs, need{"--users", users.String()}); err != nil {
+			return err
+		}
+	case "outbox":
+		switch status {
+		case "all", "failed", "pending", "sent", "logged":
+		default:
+			fmt.Fprintf(fs.Output(), "%s: --status %q: want all, failed, pending, sent or logged\n", fs.Name(), status)
+			return errUsage
+		}
 	}
 	c, err := af.connect(ctx)
 	if err != nil {
@@ -312,7 +336,17 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 		if resetUsers {
 			path += "?resetUsers=true"
 		}
-		if err = c.do(ctx, "DELETE", path, nil, nil); err == nil {
+		err = c.do(ctx, "DELETE", path, nil, nil)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Code == "policyInUse" {
+			// The API names its query parameter; here it is a flag.
+			msg := strings.ReplaceAll(ae.Message, "resetUsers=true", "--reset-users")
+			if msg == ae.Message {
+				msg += " Run again with --reset-users to move them to Global."
+			}
+			return &apiError{Code: ae.Code, Message: msg}
+		}
+		if err == nil {
 			_, err = fmt.Fprintf(e.stdout, "Deleted policy %s.\n", name)
 		}
 		return err
@@ -332,16 +366,28 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 		}
 		err = c.do(ctx, "GET", "/parley/v1/admin/users/"+url.PathEscape(ids[0])+"/externalAccessPolicy", nil, &out)
 	case "explain":
-		if forUser == "" || addr == "" {
-			return fmt.Errorf("explain needs --for and --address")
-		}
 		var ids []string
 		if ids, err = c.userIDs(ctx, []string{forUser}); err != nil {
 			return err
 		}
-		err = c.do(ctx, "GET", "/parley/v1/admin/explain?userId="+url.QueryEscape(ids[0])+"&address="+url.QueryEscape(addr), nil, &out)
+		var raw json.RawMessage
+		if err = c.do(ctx, "GET", "/parley/v1/admin/explain?userId="+url.QueryEscape(ids[0])+"&address="+url.QueryEscape(addr), nil, &raw); err != nil {
+			return err
+		}
+		if asJSON {
+			return printJSON(e.stdout, raw)
+		}
+		var ex explanation
+		if err := json.Unmarshal(raw, &ex); err != nil {
+			return fmt.Errorf("decode answer: %w", err)
+		}
+		return ex.print(e.stdout, forUser, addr)
 	case "outbox":
-		err = c.do(ctx, "GET", "/parley/v1/admin/outbox?status="+url.QueryEscape(status), nil, &out)
+		path := "/parley/v1/admin/outbox"
+		if status != "all" {
+			path += "?status=" + url.QueryEscape(status)
+		}
+		err = c.do(ctx, "GET", path, nil, &out)
 	case "audit list":
 		q := url.Values{"$top": {fmt.Sprint(top)}}
 		if action != "" {

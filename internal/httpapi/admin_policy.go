@@ -247,10 +247,35 @@ func (a *API) userPolicy(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// checkOut is one check of an explanation. Value is API.md's original
+// field and means the same as Passed (did the rule allow it); Passed names
+// it plainly, and Setting is the value of the on/off setting the rule read,
+// absent when the rule reads no such switch (domain lists, blocks, account
+// kinds) or the setting could not be read. So "tenant.blockedDomains" with
+// passed false means the domain is on the blocked list, never that the
+// list is off.
 type checkOut struct {
-	Rule   string `json:"rule"`
-	Value  bool   `json:"value"`
-	Source string `json:"source"`
+	Rule    string `json:"rule"`
+	Value   bool   `json:"value"`
+	Passed  bool   `json:"passed"`
+	Setting *bool  `json:"setting,omitempty"`
+	Source  string `json:"source"`
+}
+
+// switchRules are the rules that pass exactly when their setting is on.
+var switchRules = map[string]bool{
+	policy.RuleAllowTeamsConsumer: true, policy.RuleAllowTeamsConsumerInbound: true, policy.RuleAllowFederatedUsers: true,
+	policy.RuleEnableFederationAccess: true, policy.RuleEnableTeamsConsumerAccess: true, policy.RuleEnableTeamsConsumerInbound: true,
+	policy.RuleAllowChatsFromOrganizations: true,
+}
+
+func newCheckOut(c policy.Check) checkOut {
+	out := checkOut{Rule: c.Rule, Value: c.Value, Passed: c.Value, Source: c.Source}
+	if switchRules[c.Rule] && c.Source != policy.SourceTenantMissing && c.Source != policy.SourcePolicyMissing {
+		v := c.Value
+		out.Setting = &v
+	}
+	return out
 }
 
 // explain answers "can this user chat with this address, and why not?"
@@ -272,7 +297,7 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) error {
 	}
 	checks := make([]checkOut, 0, len(ex.Checks))
 	for _, c := range ex.Checks {
-		checks = append(checks, checkOut{c.Rule, c.Value, c.Source})
+		checks = append(checks, newCheckOut(c))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"allowed": ex.Allowed, "checks": checks})
 	return nil
