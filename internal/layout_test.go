@@ -1,4 +1,4 @@
-// Package internal_test holds the layout rules of STYLE.md §1 as a test:
+// Package internal_test holds the layout rules of docs/decisions.md "Tests" as a test:
 // dependencies point one way, and domain packages never reach storage, SQL,
 // HTTP, mail or the composition root, directly or through another package.
 // The check reads `go list -deps`, so an edge that arrives through a third

@@ -1,5 +1,5 @@
 // Package address parses the addresses people type to find or invite
-// someone: an email address or a phone number (SPEC §6). It normalises them
+// someone: an email address or a phone number (docs/rules.md §6). It normalises them
 // to the one form that is stored and compared: a lower-case email address
 // whose domain is in ASCII (IDNA A-labels, "xn--…"), or a phone number in
 // E.164 (+14155550100). It refuses addresses that could pass for another
@@ -71,7 +71,7 @@ func (a Address) Domain() string {
 	return ""
 }
 
-// Limits from RFC 5321 §4.5.3.1 (a path is at most 256 octets including the
+// Limits from RFC 5321 docs/rules.md §4.5.3.1 (a path is at most 256 octets including the
 // angle brackets, so an address is at most 254).
 const (
 	maxEmailLen = 254
@@ -99,7 +99,7 @@ var domainProfile = idna.New(idna.MapForLookup(), idna.BidiRule(), idna.VerifyDN
 	idna.Transitional(false), idna.CheckHyphens(false))
 
 // Parse parses s as an email address when it contains an @, and as a phone
-// number otherwise (§6: the person types either). defaultRegion is the region
+// number otherwise (docs/rules.md §6: the person types either). defaultRegion is the region
 // for phone numbers typed without a country code.
 //
 // Errors have code badRequest.
@@ -114,7 +114,7 @@ func Parse(s, defaultRegion string) (Address, error) {
 // ParseEmail parses a bare email address such as "Bob@Example.com " and
 // returns it trimmed and in lower case ("bob@example.com"). Display-name forms
 // ("Bob <bob@example.com>"), angle brackets, comments, quoted local parts and
-// domain literals are refused: §6 matches the exact address the person typed.
+// domain literals are refused: docs/rules.md §6 matches the exact address the person typed.
 //
 // Letters typed in full width ("ｂｏｂ＠ｃｏｎｔｏｓｏ.com") are the same
 // letters and are mapped to their usual width first (PRECIS width mapping,

@@ -20,7 +20,7 @@ import (
 //   - no invisible characters anywhere (invisible: default-ignorable code
 //     points, format and control characters, spaces other than U+0020);
 //   - each part (the local part, each domain label) is "highly restrictive"
-//     (TR39 §5.2): one script, or Latin with Han and Japanese kana, Han
+//     (TR39 docs/rules.md §5.2): one script, or Latin with Han and Japanese kana, Han
 //     with Bopomofo, or Han with Hangul; Common and Inherited characters
 //     (digits, punctuation, combining marks) go with any script;
 //   - a part that is not ASCII must not be a lookalike of an ASCII one:
@@ -132,7 +132,7 @@ func scriptsOf(s string) []string {
 	return out
 }
 
-// restrictiveSets are TR39 §5.2's allowed combinations of scripts in one
+// restrictiveSets are TR39 docs/rules.md §5.2's allowed combinations of scripts in one
 // identifier besides a single script.
 var restrictiveSets = [][]string{
 	{"Han", "Hiragana", "Katakana", "Latin"},

@@ -257,7 +257,7 @@ func TestRecordActorAndTenant(t *testing.T) {
 	})
 }
 
-// TestRecordNeverFails: §10 auditing must not fail the audited action; a
+// TestRecordNeverFails: docs/rules.md §10 auditing must not fail the audited action; a
 // lost entry is logged.
 func TestRecordNeverFails(t *testing.T) {
 	f := mustFixture(t, store.SQLite)
@@ -377,7 +377,7 @@ func TestListErrors(t *testing.T) {
 	}
 }
 
-// TestTenantIsolation: SPEC §10, an admin sees their own tenant's log only.
+// TestTenantIsolation: docs/rules.md §10, an admin sees their own tenant's log only.
 func TestTenantIsolation(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
@@ -550,7 +550,7 @@ func TestExportWriteError(t *testing.T) {
 }
 
 // TestPolicyHook: the policy service's Audit hook, wired to Record, leaves
-// an entry for an admin change (SPEC §10 "settings and policy changes").
+// an entry for an admin change (docs/rules.md §10 "settings and policy changes").
 func TestPolicyHook(t *testing.T) {
 	eachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestDomainImports: audit is a domain package (STYLE §1, §10): no HTTP,
+// TestDomainImports: audit is a domain package (docs/decisions.md "Tests"): no HTTP,
 // SQL, store or httpapi import outside tests.
 func TestDomainImports(t *testing.T) {
 	const parley = "github.com/parleychat/parley/internal/"

@@ -1,4 +1,4 @@
-// Package audit holds SPEC §10's per-tenant audit log: who changed a
+// Package audit holds docs/rules.md §10's per-tenant audit log: who changed a
 // setting, policy or grant, who created an external chat, who accepted,
 // declined, blocked or reported a request, who sent or redeemed an
 // invitation. Entries are append-only; a tenant admin lists them (newest

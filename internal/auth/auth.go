@@ -1,4 +1,4 @@
-// Package auth holds SPEC §10's sign-in parts: argon2id password hashing,
+// Package auth holds docs/rules.md §10's sign-in parts: argon2id password hashing,
 // random bearer tokens stored as SHA-256 hashes, expiry and revocation, and
 // login throttling per account and per client address. It imports identity
 // and errcode; httpapi and server use it.
@@ -104,7 +104,7 @@ func VerifyPassword(ctx context.Context, encoded, password string) (bool, error)
 }
 
 // dummyHash is verified against when no account matches, so that sign-in
-// takes the same time whether or not the name exists (SPEC §6).
+// takes the same time whether or not the name exists (docs/rules.md §6).
 var dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3wJ7x2d9wq3cW9mJdK0v6o0f5zYz1Xy5bZtN3y1dAcQ"
 
 // NewToken returns a random bearer token and the hash under which it is stored.

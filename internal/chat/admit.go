@@ -15,11 +15,11 @@ import (
 )
 
 // MaxPendingMessages is how many messages a sender may send while their
-// request is pending (SPEC §5); the next one is refused.
+// request is pending (docs/rules.md §5); the next one is refused.
 const MaxPendingMessages = 10
 
 // Policy is what chat asks before every creation, addition and send
-// (SPEC §4). policy.Service implements it.
+// (docs/rules.md §4). policy.Service implements it.
 type Policy interface {
 	// Start decides whether i may start a chat with, or add, t.
 	Start(ctx context.Context, i, t *identity.User) (policy.Decision, error)
@@ -34,7 +34,7 @@ type Policy interface {
 	AddressParty(ctx context.Context, domain string) (policy.Party, error)
 }
 
-// Inviter prepares the invitation of a member no account owns (SPEC §6),
+// Inviter prepares the invitation of a member no account owns (docs/rules.md §6),
 // which the store writes with the chat, in one transaction, so an
 // acknowledged chat always has its invitation and both paths cost the same.
 type Inviter interface {
@@ -129,10 +129,10 @@ func (s *Service) resolve(ctx context.Context, actor *identity.User, nm NewMembe
 	return target{user: &u, address: addr.Value}, nil
 }
 
-// find returns the account that owns addr, as SPEC §6 lets actor find it:
+// find returns the account that owns addr, as docs/rules.md §6 lets actor find it:
 // exact match only; a personal user finds managed users by e-mail only;
 // guests are found only inside their host tenant; an address of an
-// organisation's verified domain is that organisation's (SPEC §1), so it
+// organisation's verified domain is that organisation's (docs/rules.md §1), so it
 // never reaches a guest elsewhere or an account made before the domain was
 // verified. Errors: notFound.
 func (s *Service) find(ctx context.Context, actor *identity.User, addr address.Address) (identity.User, error) {
@@ -189,7 +189,7 @@ type admission struct {
 	invite bool // send an invitation once the chat is stored
 }
 
-// admit applies SPEC §4–§6 to one target: refused (an error the caller may
+// admit applies docs/rules.md §4–§6 to one target: refused (an error the caller may
 // see), held silently, a pending request, or accepted at once.
 func (s *Service) admit(ctx context.Context, actor *identity.User, tg target, m Member) (admission, error) {
 	m.Address = tg.address
@@ -234,7 +234,7 @@ func (s *Service) admit(ctx context.Context, actor *identity.User, tg target, m 
 		m.State = Accepted
 		return admission{member: m}, nil
 	}
-	// §5: a pair that accepted each other before needs no new request.
+	// docs/rules.md §5: a pair that accepted each other before needs no new request.
 	ok, err := s.Store.AreContacts(ctx, actor.ID, u.ID)
 	if err != nil {
 		return admission{}, fmt.Errorf("admit %s: %w", u.ID, err)
@@ -247,7 +247,7 @@ func (s *Service) admit(ctx context.Context, actor *identity.User, tg target, m 
 	return admission{member: m}, nil
 }
 
-// together applies SPEC §4 rule 7 to bringing newcomers into a chat that
+// together applies docs/rules.md §4 rule 7 to bringing newcomers into a chat that
 // holds members: a guest chats only inside its host tenant and is never a
 // party to a chat with anyone outside it. policy.MayMeet decides every
 // newcomer with every member and with every newcomer before it. The actor's

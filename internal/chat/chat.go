@@ -1,7 +1,7 @@
-// Package chat holds SPEC §7: 1:1 and group chats, their members, messages
+// Package chat holds docs/rules.md §7: 1:1 and group chats, their members, messages
 // with edits, soft deletes, mentions and read state, and the read-only state
 // that policy changes cause. Every creation, member addition and send asks
-// the Gate (SPEC §4, §5) first; the package never decides a rule itself.
+// the Gate (docs/rules.md §4, §5) first; the package never decides a rule itself.
 // It is a domain package: no SQL, no HTTP. httpapi and server import it.
 package chat
 
@@ -30,7 +30,7 @@ const (
 	Group    Type = "group"
 )
 
-// RequestState is a member's state toward a message request (SPEC §5).
+// RequestState is a member's state toward a message request (docs/rules.md §5).
 type RequestState string
 
 // Request states, with API.md's values.
@@ -49,12 +49,12 @@ type Chat struct {
 	CreatedBy   identity.UserID
 	CreatedAt   time.Time
 	UpdatedAt   time.Time // last activity, orders the chat list
-	External    bool      // §7: has (or was created with) a member external to the creator's tenant
+	External    bool      // docs/rules.md §7: has (or was created with) a member external to the creator's tenant
 	PairKey     string    // oneOnOne only: the two user ids, sorted, so one chat exists per pair
 	LastReadAt  time.Time // the viewer's read mark (viewpoint); zero when never read
 	ViewerState RequestState
 	// ReadOnlyBy names whose setting made the chat read-only: a tenant id,
-	// "personal", or "" when writable (SPEC §4).
+	// "personal", or "" when writable (docs/rules.md §4).
 	ReadOnlyBy string
 }
 
@@ -76,10 +76,10 @@ type Member struct {
 	// RequestFrom is who sent the request a pending member has to answer.
 	RequestFrom identity.UserID
 	// Held is set while an account-level refusal holds the request
-	// silently: nothing reaches the member (SPEC §4 rule of silence).
+	// silently: nothing reaches the member (docs/rules.md §4 rule of silence).
 	Held bool
 	// Filtered files a suspicious request in the target's filtered
-	// requests list (SPEC §10 spam checks).
+	// requests list (docs/rules.md §10 spam checks).
 	Filtered bool
 }
 
@@ -149,7 +149,7 @@ func TooManyMembers(max int) error {
 }
 
 // RequestCapReached is the answer to a send over the cap of messages in a
-// pending request (SPEC §5); the store gives it when it decides the count
+// pending request (docs/rules.md §5); the store gives it when it decides the count
 // inside the write.
 func RequestCapReached(max int) error {
 	return errcode.New(errcode.MessageRequestLimitReached, "You can send up to %d messages until your request is accepted.", max)

@@ -44,7 +44,7 @@ func (p *parties) get(ctx context.Context, u *identity.User) (*policy.Party, err
 }
 
 // readOnlyMessage says whose setting made a chat read-only, relative to the
-// viewer (SPEC §4: in a chat both sides accepted, that is no news).
+// viewer (docs/rules.md §4: in a chat both sides accepted, that is no news).
 func readOnlyMessage(own bool) string {
 	if own {
 		return "Your organisation's settings no longer allow this chat, so it is read-only."
@@ -63,7 +63,7 @@ func relationRefusal(d *policy.Decision) bool {
 	return false
 }
 
-// talk decides every pair of accepted members of an external chat (SPEC §4
+// talk decides every pair of accepted members of an external chat (docs/rules.md §4
 // mayTalk must hold for every pair). It returns the first refusal, the
 // party blamed for it, and whether the blamed party is p's side.
 func (s *Service) talk(ctx context.Context, ps *parties, c *Chat, members []Member, sender *identity.User) (*policy.Decision, *identity.User, error) {
@@ -123,7 +123,7 @@ func ownBlame(by string, viewer *identity.User) bool {
 	return by == string(viewer.TenantID) || by == "personal:"+string(viewer.ID)
 }
 
-// maySend applies SPEC §4–§5 to a send by actor and returns the members
+// maySend applies docs/rules.md §4–§5 to a send by actor and returns the members
 // whose silent hold changed (to store before the message), and the cap on
 // the actor's messages in the chat when a request of theirs is pending
 // (0: none; the store counts against it inside the write). Errors:
@@ -149,7 +149,7 @@ func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat,
 		return nil, 0, errcode.New(errcode.Forbidden, "Accept the message request before replying.")
 	}
 	if !c.External {
-		return nil, 0, nil // §7: an internal chat never has external people
+		return nil, 0, nil // docs/rules.md §7: an internal chat never has external people
 	}
 	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
 	d, blamed, err := s.talk(ctx, ps, c, members, actor)
@@ -210,7 +210,7 @@ func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat,
 				}
 			default:
 				if m.UserID != "" && m.Held {
-					// §4: a lifted refusal delivers the request from now on,
+					// docs/rules.md §4: a lifted refusal delivers the request from now on,
 					// with only the messages sent after this moment.
 					m.Held, m.VisibleFrom = false, now
 					changed = append(changed, m)
@@ -225,10 +225,10 @@ func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat,
 }
 
 // decideRequest decides whether from may still make the pending request
-// to m (SPEC §4 mayStart, inbound switches included: the target has not
+// to m (docs/rules.md §4 mayStart, inbound switches included: the target has not
 // accepted). A member known only by the typed address (an invitation, or
 // an organisation's address no account owns) is decided by its address,
-// so the answer does not depend on whether an account owns it (§6).
+// so the answer does not depend on whether an account owns it (docs/rules.md §6).
 func (s *Service) decideRequest(ctx context.Context, ps *parties, from *identity.User, m *Member) (policy.Decision, error) {
 	if m.UserID == "" {
 		return s.Policy.StartAddress(ctx, from, domainOf(m.Address))
@@ -251,7 +251,7 @@ func (s *Service) decideRequest(ctx context.Context, ps *parties, from *identity
 // requestBlame decides the pending request to m and returns whose setting
 // refuses it ("" when it may stand): its sender's own side, or the
 // target's organisation. Only what a send refuses as chatReadOnly counts:
-// a held request is silent (§4), and a decline or block on a request
+// a held request is silent (docs/rules.md §4), and a decline or block on a request
 // answers recipientUnavailable to its sender alone. A request whose sender
 // is no longer an accepted member is no pair of the chat's members.
 func (s *Service) requestBlame(ctx context.Context, ps *parties, members []Member, m *Member) (string, error) {
@@ -299,7 +299,7 @@ func (s *Service) storeHolds(ctx context.Context, c *Chat, changed []Member, fro
 // one user) after a change of settings, policies, grants, blocks or a
 // personal switch: chats turn read-only or writable at once, with an event
 // to their members, and silently held requests are delivered once their
-// refusal is lifted (SPEC §4).
+// refusal is lifted (docs/rules.md §4).
 func (s *Service) Reevaluate(ctx context.Context, tenant identity.TenantID, user identity.UserID) error {
 	ids, err := s.Store.FindExternalChats(ctx, tenant, user)
 	if err != nil {
@@ -353,7 +353,7 @@ func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
 
 // readOnlyBy decides whether a chat is read-only and whose setting made it
 // so ("" when writable): a pair of accepted members that may no longer talk
-// (SPEC §4 mayTalk), or a pending request its sender may no longer make
+// (docs/rules.md §4 mayTalk), or a pending request its sender may no longer make
 // (mayStart; maySend refuses the sender's messages alike).
 func (s *Service) readOnlyBy(ctx context.Context, c *Chat, members []Member) (string, error) {
 	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
@@ -381,7 +381,7 @@ func (s *Service) readOnlyBy(ctx context.Context, c *Chat, members []Member) (st
 // stores it with a chatReadOnly or chatWritable event to every accepted
 // member, each told whose side's setting it is. Pending targets are not
 // told: the chat is not theirs yet (their request is), and a held target
-// must hear nothing (§4).
+// must hear nothing (docs/rules.md §4).
 func (s *Service) setReadOnly(ctx context.Context, c *Chat, members []Member) error {
 	by, err := s.readOnlyBy(ctx, c, members)
 	if err != nil || by == c.ReadOnlyBy {

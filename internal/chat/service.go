@@ -71,7 +71,7 @@ type Store interface {
 	FindUsersByAddress(ctx context.Context, addr string) ([]identity.User, error)
 	// SharesChat reports whether two users are in a common chat.
 	SharesChat(ctx context.Context, a, b identity.UserID) (bool, error)
-	// AreContacts reports whether a pair accepted each other (SPEC §5).
+	// AreContacts reports whether a pair accepted each other (docs/rules.md §5).
 	AreContacts(ctx context.Context, a, b identity.UserID) (bool, error)
 	// AcceptMember stores a member as accepted and the pair as contacts.
 	AcceptMember(ctx context.Context, m Member, other identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
@@ -136,7 +136,7 @@ func (s *Service) publish(ctx context.Context, evs []event.Event) {
 	_ = s.Bus.Publish(ctx, evs)
 }
 
-// Safety is the spam check chat asks before new requests (SPEC §10);
+// Safety is the spam check chat asks before new requests (docs/rules.md §10);
 // safety.Service implements it.
 type Safety interface {
 	// CheckNewRequests takes n more people from the sender's budgets, all
@@ -178,7 +178,7 @@ func (s *Service) returnRequests(ctx context.Context, actor *identity.User, n in
 }
 
 // NewMember describes a member to add: by user id, or by the e-mail address
-// or phone number the inviter typed (SPEC §6).
+// or phone number the inviter typed (docs/rules.md §6).
 type NewMember struct {
 	UserID      identity.UserID
 	Email       string
@@ -196,7 +196,7 @@ type NewChat struct {
 
 // Create creates a chat. For a oneOnOne chat that exists already it returns
 // that chat and created=false. Members are given by id or by the address
-// the caller typed (SPEC §6). Errors: badRequest, notFound (an unknown or
+// the caller typed (docs/rules.md §6). Errors: badRequest, notFound (an unknown or
 // invisible user), forbiddenByPolicy, recipientUnavailable.
 func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) (Chat, bool, error) {
 	if nc.Type != OneOnOne && nc.Type != Group {
@@ -270,7 +270,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 			return Chat{}, false, fmt.Errorf("create chat: %w", err)
 		}
 	}
-	// §4 rule 7: no group brings a guest together with anyone outside its
+	// docs/rules.md §4 rule 7: no group brings a guest together with anyone outside its
 	// host tenant. (With one target the only pair is the actor's: admit.)
 	if len(targets) > 1 {
 		if err := s.together(ctx, actor, nil, targets); err != nil {
@@ -337,7 +337,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 
 // existingPair returns the pair's existing oneOnOne chat to the actor who
 // asks to create it again. Asking again is a new request to the other
-// person (SPEC §5): while their decline of a request from the actor (or
+// person (docs/rules.md §5): while their decline of a request from the actor (or
 // their block on one) holds, it fails with recipientUnavailable, as sends
 // in the chat do; after the cool-down the chat is returned as before.
 // Only that answer of the target refuses here: a chat that policy made
@@ -471,7 +471,7 @@ func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, topic
 	return c, nil
 }
 
-// mayChange applies SPEC §5 to a change of a chat (its topic, its members)
+// mayChange applies docs/rules.md §5 to a change of a chat (its topic, its members)
 // by actor: while a request to the actor is pending the sender learns
 // nothing from them, so a member who has not accepted changes nothing, as
 // they send nothing (the same answer as maySend's). Errors: forbidden.
@@ -483,11 +483,11 @@ func mayChange(members []Member, actor *identity.User) error {
 }
 
 // writable refuses a change of a chat that is read-only for its members
-// (SPEC §4): a pair of accepted members may no longer talk, decided now as
+// (docs/rules.md §4): a pair of accepted members may no longer talk, decided now as
 // for a send, and told as a send is. Errors: chatReadOnly.
 func (s *Service) writable(ctx context.Context, actor *identity.User, c *Chat, members []Member) error {
 	if !c.External {
-		return nil // §7: an internal chat never has external people
+		return nil // docs/rules.md §7: an internal chat never has external people
 	}
 	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
 	d, blamed, err := s.talk(ctx, ps, c, members, actor)
@@ -547,12 +547,12 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 			return Member{}, errcode.New(errcode.Conflict, "This person is already a member of this chat.")
 		}
 	}
-	// §4 rule 7 before §7: a guest never shares a chat with anyone outside
+	// docs/rules.md §4 rule 7 before §7: a guest never shares a chat with anyone outside
 	// its host tenant, in this chat or any other, so that is the answer.
 	if err := s.together(ctx, actor, members, []target{tg}); err != nil {
 		return Member{}, err
 	}
-	// §7: an internal group chat never turns external, so internal history
+	// docs/rules.md §7: an internal group chat never turns external, so internal history
 	// is never exposed.
 	if (tg.user == nil || tg.user.TenantID == "" || tg.user.TenantID != c.TenantID || c.TenantID == "") && !c.External {
 		return Member{}, errcode.New(errcode.ExternalMemberNotAllowed, "People from outside your organisation can only be added to external group chats; start a new group chat with them instead.")
@@ -614,7 +614,7 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 
 // RemoveMember removes a member from a group chat: owners may remove anyone,
 // everyone may remove themself (leave). A member who has not accepted the
-// request removes no one, not even themself: they decline instead (§5).
+// request removes no one, not even themself: they decline instead (docs/rules.md §5).
 // Errors: notFound, badRequest, forbidden.
 func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID, memberID string) error {
 	c, members, err := s.findChat(ctx, id, actor)
@@ -788,7 +788,7 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 			continue
 		}
 		if mb.State == Pending {
-			// §5: until the target accepts, links are not links and
+			// docs/rules.md §5: until the target accepts, links are not links and
 			// images are not loaded: the target gets the preview form.
 			if preview == nil {
 				p := s.Preview(m)
@@ -803,7 +803,7 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 }
 
 // Preview is a message in the form a target who has not accepted the
-// request sees it (SPEC §5): until they accept, links are shown as plain
+// request sees it (docs/rules.md §5): until they accept, links are shown as plain
 // text, not as links, and images from the sender are not loaded; so the
 // body is text with every tag stripped, and attachments (cards, which may
 // hold images) are left out. Live events and the message list give a
@@ -946,7 +946,7 @@ func (s *Service) MarkRead(ctx context.Context, actor *identity.User, id ID, rea
 	me := memberOf(members, actor.ID)
 	c.LastReadAt = at
 	drafts := []event.Draft{{UserID: actor.ID, Type: event.ChatRead, ChatID: string(c.ID), Payload: s.Encoder.ChatEvent(&me.User, event.ChatRead, &c)}}
-	// §5: while a request to the reader is pending, the sender learns
+	// docs/rules.md §5: while a request to the reader is pending, the sender learns
 	// nothing of them; receipts go out only from accepted members.
 	if read && me.State == Accepted {
 		for i := range members {
@@ -967,7 +967,7 @@ func (s *Service) MarkRead(ctx context.Context, actor *identity.User, id ID, rea
 
 // Typing tells the other accepted members that the actor is typing. It is
 // ephemeral (not stored). Errors: notFound, forbidden (a request to the
-// actor is pending: §5, nothing of them reaches the sender).
+// actor is pending: docs/rules.md §5, nothing of them reaches the sender).
 func (s *Service) Typing(ctx context.Context, actor *identity.User, id ID) error {
 	c, members, err := s.findChat(ctx, id, actor)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 const adminAuditUsage = "Usage: parley admin audit export --tenant DOMAIN|ID [--action PREFIX] [--actor ID] [--target T] [--since TIME] [--until TIME] > audit.jsonl"
 
-// runAdminAudit runs "parley admin audit export" (SPEC §10: the audit log
+// runAdminAudit runs "parley admin audit export" (docs/rules.md §10: the audit log
 // is exportable). args are those after "admin", starting with "audit". It
 // works on the data directory, as the operator, and writes the tenant's
 // log to stdout as JSON lines, oldest first.

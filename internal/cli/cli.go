@@ -1,4 +1,4 @@
-// Package cli holds the parley command's subcommands (SPEC §11 "CLI"):
+// Package cli holds the parley command's subcommands (docs/rules.md §11 "CLI"):
 // serve, setup, tenant, user, backup, admin, config and version. It turns
 // flags and PARLEY_* variables into a config.Config and calls the server or
 // the services. Only cmd/parley imports it.

@@ -37,7 +37,7 @@ type Config struct {
 	Safety       Safety
 }
 
-// Safety holds the spam and rate limits of SPEC §10 (see README "External access").
+// Safety holds the spam and rate limits of docs/rules.md §10 (see README "External access").
 type Safety struct {
 	// RequestsPerHour caps the new people outside their organisation one
 	// sender may contact per hour (invitations included).

@@ -1,5 +1,5 @@
 // Package errcode holds the API's error codes and the one error type that
-// carries them (SPEC §11, API.md "Error codes"). Every package may import it;
+// carries them (docs/rules.md §11, API.md "Error codes"). Every package may import it;
 // it imports nothing of Parley's.
 //
 // An error with a code is safe to show to the caller: its message was written

@@ -1,4 +1,4 @@
-// Package event holds the real-time events of SPEC §7: their types, the
+// Package event holds the real-time events of docs/rules.md §7: their types, the
 // per-user sequence that orders them, and the Bus that wakes up connections
 // after a write commits. Events are stored with their seq in the same
 // transaction as the change they describe, so the bus is only a wake-up call

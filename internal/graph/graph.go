@@ -1,7 +1,7 @@
 // Package graph holds the Microsoft Graph v1.0 wire shapes that Parley
 // speaks (users, chats, chat messages, conversation members), @odata paging,
 // and the conversion from domain values, as seen by one viewer: identity
-// types and the External flag are relative to who looks (SPEC §1, §11).
+// types and the External flag are relative to who looks (docs/rules.md §1, §11).
 // httpapi and server import it; domain types stay free of JSON.
 package graph
 
@@ -123,7 +123,7 @@ type Chat struct {
 	IsExternal          bool      `json:"isExternal"`
 	RequestState        string    `json:"requestState,omitempty"`
 	// IsReadOnly and ReadOnlyReason say a policy change made the chat
-	// read-only, and whose side's setting it is (SPEC §4).
+	// read-only, and whose side's setting it is (docs/rules.md §4).
 	IsReadOnly     bool   `json:"isReadOnly"`
 	ReadOnlyReason string `json:"readOnlyReason,omitempty"`
 }
@@ -236,7 +236,7 @@ type Message struct {
 }
 
 // NewMessage converts a message as seen by viewer. A mentioned user is
-// described like the sender (SPEC §5: identity type and tenant, relative to
+// described like the sender (docs/rules.md §5: identity type and tenant, relative to
 // the viewer) when the message carries their account: the sender, and the
 // viewer themself. chat.Mention holds only the id of anyone else, who is
 // then described by id and mention text alone.

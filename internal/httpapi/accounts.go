@@ -16,7 +16,7 @@ func (a *API) routesAccounts() {
 	a.handle("POST /parley/v1/passwordReset/verify", a.resetPassword)
 }
 
-// requestReset always answers 202 for well-formed input (SPEC §6).
+// requestReset always answers 202 for well-formed input (docs/rules.md §6).
 func (a *API) requestReset(w http.ResponseWriter, r *http.Request) error {
 	var in addressIn
 	if err := decode(r, &in); err != nil {
@@ -51,7 +51,7 @@ type addressIn struct {
 }
 
 // signUp always answers 202 for well-formed input: whether the address has
-// an account is never told (SPEC §6).
+// an account is never told (docs/rules.md §6).
 func (a *API) signUp(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		addressIn

@@ -12,7 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/graph"
 )
 
-// routesAudit registers the audit log routes (SPEC §10, API.md "Admin").
+// routesAudit registers the audit log routes (docs/rules.md §10, API.md "Admin").
 // Like the events route, they exist only when the service is wired.
 func (a *API) routesAudit() {
 	if a.Audit == nil {

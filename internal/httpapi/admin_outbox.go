@@ -46,7 +46,7 @@ type operatorOutboxEntry struct {
 }
 
 // listOutbox lists the mail and SMS to the caller's organisation's own
-// addresses, newest first, optionally of one status (SPEC §6, failures
+// addresses, newest first, optionally of one status (docs/rules.md §6, failures
 // shown to admins; what it leaves out and why: outbox.Service.List).
 func (a *API) listOutbox(w http.ResponseWriter, r *http.Request) error {
 	if a.Outbox == nil {

@@ -22,9 +22,9 @@ type outboxPage struct {
 	} `json:"value"`
 }
 
-// TestAdminOutbox: §6 "shows failures to admins": a tenant admin lists the
+// TestAdminOutbox: docs/rules.md §6 "shows failures to admins": a tenant admin lists the
 // mail to the organisation's own addresses by status through the API, never
-// a member's mail to an outside address (§4 rule of silence); the operator
+// a member's mail to an outside address (docs/rules.md §4 rule of silence); the operator
 // lists everything; others may not.
 func TestAdminOutbox(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, st string) {

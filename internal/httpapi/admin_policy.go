@@ -279,7 +279,7 @@ func newCheckOut(c policy.Check) checkOut {
 }
 
 // explain answers "can this user chat with this address, and why not?"
-// from the admin's own side (SPEC §4). The answer depends on the
+// from the admin's own side (docs/rules.md §4). The answer depends on the
 // address's domain alone, never on whether an account owns it.
 func (a *API) explain(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()

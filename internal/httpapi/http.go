@@ -113,7 +113,7 @@ func notFoundPath(r *http.Request) error {
 // data and a non-JSON content type are badRequest. Unknown fields are
 // allowed in Graph's bodies under /v1.0 (Graph clients send extras and
 // @odata annotations), and refused in Parley's own bodies under /parley
-// (SPEC §10: a misspelt setting must not answer 200 and change nothing),
+// (docs/rules.md §10: a misspelt setting must not answer 200 and change nothing),
 // except for annotations, which are accepted everywhere (odataKey).
 func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {

@@ -11,7 +11,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 )
 
-// Lists page with Graph's $top and @odata.nextLink (SPEC §11): a page
+// Lists page with Graph's $top and @odata.nextLink (docs/rules.md §11): a page
 // that has more after it carries a nextLink, the same request with an
 // opaque $skiptoken that holds the sort key of the page's last item
 // (keyset paging, so removals between pages shift nothing). Lists the

@@ -28,7 +28,7 @@ func (a *API) routesRequests() {
 }
 
 // plain renders request previews as text: until the target accepts, links
-// are not links and images are not loaded (SPEC §5, phishing).
+// are not links and images are not loaded (docs/rules.md §5, phishing).
 var plain = bluemonday.StrictPolicy()
 
 type requestOut struct {
@@ -71,7 +71,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 	for i := range reqs {
 		rq := &reqs[i]
 		from := graph.NewIdentity(&rq.From, me)
-		// §5: the request shows the sender's verified address.
+		// docs/rules.md §5: the request shows the sender's verified address.
 		from.Email = rq.From.Mail
 		if from.Email == "" {
 			from.Email = rq.From.Phone

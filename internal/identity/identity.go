@@ -1,4 +1,4 @@
-// Package identity holds SPEC §1: tenants with their verified domains, and
+// Package identity holds docs/rules.md §1: tenants with their verified domains, and
 // users — managed members and admins, guests, personal accounts — with the
 // relation "is external to". It is a domain package: it imports no storage,
 // HTTP or SQL package. Everything above it may import it.
@@ -19,7 +19,7 @@ type TenantID string
 // UserID identifies a user of any kind.
 type UserID string
 
-// Kind is the kind of an account (SPEC §1).
+// Kind is the kind of an account (docs/rules.md §1).
 type Kind string
 
 // Account kinds, as stored.
@@ -58,7 +58,7 @@ type User struct {
 	UPN   string
 	Mail  string // "" when the account has no e-mail address
 	Phone string // E.164 or ""
-	// AllowChatsFromOrganizations is a personal account's own switch (SPEC §3).
+	// AllowChatsFromOrganizations is a personal account's own switch (docs/rules.md §3).
 	AllowChatsFromOrganizations bool
 	CreatedAt                   time.Time
 }
@@ -78,7 +78,7 @@ func (u *User) Domain() string {
 	return ""
 }
 
-// ExternalTo reports whether u is external to viewer (SPEC §1): u is not a
+// ExternalTo reports whether u is external to viewer (docs/rules.md §1): u is not a
 // member (managed or guest) of the viewer's tenant. Personal users are
 // external to everyone but themselves.
 func (u *User) ExternalTo(viewer *User) bool {

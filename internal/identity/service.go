@@ -124,7 +124,7 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 	domain := upn[strings.LastIndexByte(upn, '@')+1:]
 	switch na.Kind {
 	case Member:
-		// §1: a managed user signs in with an address in its tenant's domains.
+		// docs/rules.md §1: a managed user signs in with an address in its tenant's domains.
 		if !slices.Contains(t.Domains, domain) {
 			return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName must be in one of the organisation's domains (%s).", strings.Join(t.Domains, ", "))
 		}
@@ -132,7 +132,7 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 		if slices.Contains(t.Domains, domain) {
 			return User{}, "", errcode.New(errcode.BadRequest, "Guests come from outside: %s is one of the organisation's own domains.", domain)
 		}
-		// §1, one address one account: an address of an organisation's
+		// docs/rules.md §1, one address one account: an address of an organisation's
 		// verified domain is that organisation's person, reached through
 		// external access. A guest for it would be a second account for the
 		// address, with a password its host chose. The answer depends on the

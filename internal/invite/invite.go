@@ -1,4 +1,4 @@
-// Package invite holds SPEC §6's invitations and personal accounts: an
+// Package invite holds docs/rules.md §6's invitations and personal accounts: an
 // address no account owns gets a single-use, expiring link by e-mail or
 // SMS (through the durable outbox); redeeming it, or signing up with a
 // 6-digit code, makes a personal account that owns the address, and the
@@ -28,7 +28,7 @@ import (
 	"github.com/parleychat/parley/internal/outbox"
 )
 
-// Lifetimes (SPEC §6: invitations expire after 14 days).
+// Lifetimes (docs/rules.md §6: invitations expire after 14 days).
 const (
 	InvitationTTL   = 14 * 24 * time.Hour
 	CodeTTL         = 15 * time.Minute
@@ -307,7 +307,7 @@ func (s *Service) SignUpWithCode(ctx context.Context, email, displayName, passwo
 }
 
 // SignUp starts a personal sign-up: a 6-digit code goes to the address.
-// Its answer never depends on the address (SPEC §6): an address that has
+// Its answer never depends on the address (docs/rules.md §6): an address that has
 // an account, or is in an organisation's verified domain, gets a mail
 // saying so instead of a code, and the same work is done either way. Over
 // the limits on code mails it answers the same and sends nothing. client
@@ -417,7 +417,7 @@ func (s *Service) Verify(ctx context.Context, email, phone, code, client string)
 
 // RequestReset starts a password reset: when an account signs in with the
 // address, a 6-digit code goes to it. The answer and the work done never
-// depend on whether one does (SPEC §6). Over the limits on code mails it
+// depend on whether one does (docs/rules.md §6). Over the limits on code mails it
 // answers the same and sends nothing. Errors: badRequest for malformed
 // input only.
 func (s *Service) RequestReset(ctx context.Context, email, phone, client string) error {

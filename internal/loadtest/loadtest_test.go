@@ -14,7 +14,7 @@ import (
 // TestRunSmoke drives a test server for one second with four senders: the
 // tool must report accepted messages, every one delivered to both members'
 // WebSockets, no errors, the ceiling and the read-back. It asserts counts,
-// never speeds (STYLE §10).
+// never speeds (docs/decisions.md "Tests").
 func TestRunSmoke(t *testing.T) {
 	srv := parleytest.StartStore(t, "sqlite")
 	cfg := loadtest.Default()

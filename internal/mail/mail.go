@@ -1,7 +1,7 @@
 // Package mail sends email over SMTP: invitations, sign-up codes and
-// password resets (SPEC §6, "SMTP is real SMTP (host, port, TLS, auth
+// password resets (docs/rules.md §6, "SMTP is real SMTP (host, port, TLS, auth
 // configurable)"). It knows nothing of what it sends; invite and auth build
-// the text, and the outbox that retries (§6, "Delivery is durable") asks the
+// the text, and the outbox that retries (docs/rules.md §6, "Delivery is durable") asks the
 // error's Permanent method whether a failure is worth retrying.
 //
 // It is an edge package: only the composition root (server) imports it and

@@ -1,4 +1,4 @@
-// Package msgrequest holds SPEC §5's message requests as their target sees
+// Package msgrequest holds docs/rules.md §5's message requests as their target sees
 // them: the requests list with the sender's identity and previews, and the
 // answers accept, decline (with a cool-down), block and report spam. The
 // sender's side (the 10-message cap, silence while pending) lives in chat,
@@ -18,7 +18,7 @@ import (
 )
 
 // DeclineCoolDown is how long a decline refuses new requests from the same
-// sender (SPEC §5 default: 30 days).
+// sender (docs/rules.md §5 default: 30 days).
 const DeclineCoolDown = 30 * 24 * time.Hour
 
 // MaxPreviews is how many messages a request shows.
@@ -41,7 +41,7 @@ type Request struct {
 	From             identity.User
 	OrganizationName string // "" for a personal account
 	Previews         []chat.Message
-	Filtered         bool // in the filtered list (SPEC §10)
+	Filtered         bool // in the filtered list (docs/rules.md §10)
 }
 
 // Store is the persistence requests need.
@@ -95,7 +95,7 @@ const (
 )
 
 // List returns a page of the actor's pending requests with previews, the
-// main list or the filtered list of suspicious ones (SPEC §10), and the
+// main list or the filtered list of suspicious ones (docs/rules.md §10), and the
 // cursor of the next page (zero when there is none). limit is clamped to
 // 1…MaxPageSize (DefaultPageSize when 0).
 func (s *Service) List(ctx context.Context, actor *identity.User, filtered bool, after chat.ChatCursor, limit int) ([]Request, chat.ChatCursor, error) {

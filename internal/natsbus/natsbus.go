@@ -1,5 +1,5 @@
 // Package natsbus is the event.Bus of several Parley nodes on one
-// PostgreSQL database (SPEC §12): each node delivers to its own
+// PostgreSQL database (docs/rules.md §12): each node delivers to its own
 // connections through an event.Local and sends what it publishes to the
 // other nodes through NATS, which deliver it to theirs. It also carries the
 // nodes' cache invalidations (chat cache, token cache).

@@ -1,4 +1,4 @@
-// Package outbox holds SPEC §6's durable delivery of email and SMS
+// Package outbox holds docs/rules.md §6's durable delivery of email and SMS
 // ("Delivery is durable: an outbox that survives restarts, retries with
 // backoff, shows failures to admins"). A message is committed to the store
 // before Enqueue returns, so a crash or restart before delivery loses
@@ -481,7 +481,7 @@ func (s *Service) send(ctx context.Context, m Message) error {
 // Invitations a member sent are not among them, nor is anything to an
 // address outside the organisation: a delivery exists exactly when the
 // address has no account, so listing it to the sender's admins would tell
-// them who has one (SPEC §4 rule of silence). Mail to an organisation's
+// them who has one (docs/rules.md §4 rule of silence). Mail to an organisation's
 // own addresses does not depend on accounts elsewhere: sign-up notices go
 // to every address of a verified domain, reset codes to the organisation's
 // own people. ListAll is the operator's whole view (docs/decisions.md
@@ -528,7 +528,7 @@ var codes = regexp.MustCompile(`[0-9]{6,}`)
 func maskCodes(s string) string { return codes.ReplaceAllString(s, "••••••") }
 
 // Failures returns the failed messages to the actor's organisation's
-// addresses, newest first (SPEC §6, "shows failures to admins"). Errors:
+// addresses, newest first (docs/rules.md §6, "shows failures to admins"). Errors:
 // as List.
 func (s *Service) Failures(ctx context.Context, actor *identity.User, limit int) ([]Message, error) {
 	return s.List(ctx, actor, Failed, limit)

@@ -199,7 +199,7 @@ func TestDeliverEmailAndSMS(t *testing.T) {
 	}
 }
 
-// TestRetryWhileSMTPDown: §6 "retries with backoff": each failed attempt
+// TestRetryWhileSMTPDown: docs/rules.md §6 "retries with backoff": each failed attempt
 // waits Backoff(attempt) on the service's clock, and the mail goes out once
 // the server is back.
 func TestRetryWhileSMTPDown(t *testing.T) {
@@ -294,7 +294,7 @@ func TestGiveUpAfterMaxAttempts(t *testing.T) {
 }
 
 // TestPermanentFailure: a 550 from the SMTP server or a refused number from
-// the SMS provider fails the message at once, and the operator sees it (§6
+// the SMS provider fails the message at once, and the operator sees it (docs/rules.md §6
 // "shows failures to admins").
 func TestPermanentFailure(t *testing.T) {
 	t.Parallel()
@@ -409,7 +409,7 @@ func TestNotConfiguredIsLogged(t *testing.T) {
 	}
 }
 
-// TestDurableAcrossCrash: §6 "an outbox that survives restarts". A message
+// TestDurableAcrossCrash: docs/rules.md §6 "an outbox that survives restarts". A message
 // enqueued by a process that stops before any worker ran is delivered by
 // the next process on the same database.
 func TestDurableAcrossCrash(t *testing.T) {
@@ -534,7 +534,7 @@ func TestStopMidSendReleases(t *testing.T) {
 // TestListOnlyForTenantAdmins: a tenant admin lists the messages to the
 // organisation's own addresses, codes masked, and nothing a member sent
 // outside (an invitation goes exactly to addresses without an account, SPEC
-// §4); the operator's ListAll has every message.
+// docs/rules.md §4); the operator's ListAll has every message.
 func TestListOnlyForTenantAdmins(t *testing.T) {
 	t.Parallel()
 	db := tempStore(t)

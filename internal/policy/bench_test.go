@@ -61,7 +61,7 @@ func BenchmarkAdmits(b *testing.B) {
 	}
 }
 
-// TestMayStart_ZeroAllocs: deciding allocates nothing (STYLE §3: the
+// TestMayStart_ZeroAllocs: deciding allocates nothing (docs/decisions.md "Tests": the
 // decision is on every send), custom policy names included.
 func TestMayStart_ZeroAllocs(t *testing.T) {
 	i, tg := fedParties()

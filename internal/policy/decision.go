@@ -10,13 +10,13 @@ const (
 	// Allowed: the chat may be started, the member added, the message sent.
 	Allowed Outcome = iota + 1
 	// Refused: the caller is told. Code is ForbiddenByPolicy when the
-	// deciding rule is on the caller's own side (§4 (a)), RecipientUnavailable
+	// deciding rule is on the caller's own side (docs/rules.md §4 (a)), RecipientUnavailable
 	// when it is the other side's organisation-wide setting (b) or the
 	// recipient's visible decline or block (c).
 	Refused
-	// Held: an account-level refusal on the target's side (§4 (d)). It is
+	// Held: an account-level refusal on the target's side (docs/rules.md §4 (d)). It is
 	// silent: the caller must not learn it, so the chat is created and the
-	// member shows pending (§4 rule of silence, §6 anti-enumeration).
+	// member shows pending (docs/rules.md §4 rule of silence, §6 anti-enumeration).
 	Held
 )
 
@@ -124,11 +124,11 @@ const (
 )
 
 // UnavailableMessage is the one neutral message of every RecipientUnavailable
-// decision. It names no setting (§4 rule of silence).
+// decision. It names no setting (docs/rules.md §4 rule of silence).
 const UnavailableMessage = "This person can't be reached right now."
 
 // Messages of ForbiddenByPolicy decisions: each names the rule on the
-// caller's own side in words (§4 (a)).
+// caller's own side in words (docs/rules.md §4 (a)).
 const (
 	msgGuestHostOnly        = "guests can chat only inside their host organisation"
 	msgAnonymousMeetingOnly = "anonymous participants can chat only inside their meeting"
@@ -187,7 +187,7 @@ var ruleNames = [numRules]string{
 }
 
 // ownMessages name each rule in words, for a ForbiddenByPolicy decision on
-// the caller's own side (§4 (a)).
+// the caller's own side (docs/rules.md §4 (a)).
 var ownMessages = [numRules]string{
 	ruleGuestHostOnly:             msgGuestHostOnly,
 	ruleAnonymousMeetingOnly:      msgAnonymousMeetingOnly,
@@ -238,7 +238,7 @@ type Decision struct {
 func (d *Decision) Allowed() bool { return d.Outcome == Allowed }
 
 // Checks returns the checks evaluated, in order of priority: the
-// initiator's own side (§4 (a)), the other side's organisation-wide settings
+// initiator's own side (docs/rules.md §4 (a)), the other side's organisation-wide settings
 // (b), the pair's visible decline or block (c), the target's account-level
 // rules (d). The first failing check decided. The caller must not modify
 // the slice; when a custom policy was consulted Checks returns a fresh copy
@@ -262,17 +262,17 @@ func (d *Decision) Checks() []Check {
 }
 
 // MayStart decides whether initiator i may start a chat with target t, or
-// add t to a chat (SPEC §4 rules 1–7), and how a refusal is told (the rule of
+// add t to a chat (docs/rules.md §4 rules 1–7), and how a refusal is told (the rule of
 // silence). rel is the pair's block and decline state, seen from i. A nil t
 // stands for an address no account owns: it is held like any account-level
-// refusal (§6 anti-enumeration).
+// refusal (docs/rules.md §6 anti-enumeration).
 func MayStart(i, t *Party, rel Relation) Decision {
 	var d Decision
 	d.decide(i, t, rel, true)
 	return d
 }
 
-// MayTalk is the undirected form of MayStart (SPEC §4): it must hold for p
+// MayTalk is the undirected form of MayStart (docs/rules.md §4): it must hold for p
 // and every other member q of a chat for p to send there. It is rules 2 and 3
 // without the inbound switches (allowTeamsConsumerInbound,
 // enableTeamsConsumerInbound and the personal allowChatsFromOrganizations),
@@ -286,7 +286,7 @@ func MayTalk(p, q *Party, rel Relation) Decision {
 }
 
 // MayMeet decides whether p and q may be members of one chat, whoever
-// brings them together (SPEC §4 rule 7): a guest chats only inside its host
+// brings them together (docs/rules.md §4 rule 7): a guest chats only inside its host
 // tenant and is never a party to an external chat, so a guest (like an
 // anonymous participant, or an account of unknown kind) may share a chat
 // only with members and guests of its own tenant. MayStart decides the pair
@@ -300,7 +300,7 @@ func MayTalk(p, q *Party, rel Relation) Decision {
 // A refusal is ForbiddenByPolicy on OwnSide, naming the rule: it binds the
 // tenant that brought the guest in, and it follows from facts the caller
 // sees (who is in the chat, whom it adds), so telling it reveals nothing of
-// an account (§4 rule of silence). MayMeet is symmetric.
+// an account (docs/rules.md §4 rule of silence). MayMeet is symmetric.
 func MayMeet(p, q *Party) Decision {
 	var d Decision
 	d.meet(p, q)
@@ -337,7 +337,7 @@ func (d *Decision) confine(k Kind) {
 	}
 }
 
-// class is the priority class of a check under the rule of silence (§4).
+// class is the priority class of a check under the rule of silence (docs/rules.md §4).
 type class uint8
 
 const (
@@ -347,7 +347,7 @@ const (
 	classAccount                   // (d) other side, account-level: held, silent
 )
 
-// route is which of the §4 rules 2–5 applies to a pair outside one tenant.
+// route is which of the docs/rules.md §4 rules 2–5 applies to a pair outside one tenant.
 type route uint8
 
 const (
@@ -376,7 +376,7 @@ func routeOf(i, t Kind) route {
 	return routeNone
 }
 
-// sameTenant is §4 rule 1: members, guests and a meeting's anonymous
+// sameTenant is docs/rules.md §4 rule 1: members, guests and a meeting's anonymous
 // participants of one tenant.
 func sameTenant(i, t *Party) bool {
 	return i.Kind != Personal && t.Kind != Personal &&
@@ -397,7 +397,7 @@ func (d *Decision) decide(i, t *Party, rel Relation, inbound bool) {
 
 	if sameTenant(i, t) {
 		// Rule 1; only blocks (rule 6) can refuse. There are no requests
-		// inside a tenant (§5: only an external target gets one), so no
+		// inside a tenant (docs/rules.md §5: only an external target gets one), so no
 		// decline either.
 		d.checks[0] = Check{Rule: RuleSameTenant, Side: NoSide, Value: true, Source: SourceMembership}
 		d.n = 1
@@ -474,7 +474,7 @@ func (d *Decision) add(c class, r rule, ok bool, source string) {
 
 var sideOf = [...]Side{classOwn: OwnSide, classOrg: OtherSide, classRelation: OtherSide, classAccount: OtherSide}
 
-// finish turns the first failing check into the outcome (§4 rule of
+// finish turns the first failing check into the outcome (docs/rules.md §4 rule of
 // silence).
 func (d *Decision) finish() {
 	switch d.first {
@@ -565,7 +565,7 @@ func (d *Decision) ownBlock(rel Relation) {
 }
 
 // requestBlock is rule 6 for a block the target made on a request (or by
-// reporting spam): the sender is told recipientUnavailable (§5).
+// reporting spam): the sender is told recipientUnavailable (docs/rules.md §5).
 func (d *Decision) requestBlock(rel Relation) {
 	d.add(classRelation, ruleBlock, rel.TargetBlocked != VisibleBlock, SourceRequestBlock)
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// decisionFiles hold the decision of SPEC §2–§4 (MayStart, MayTalk, Admits
+// decisionFiles hold the decision of docs/rules.md §2–§4 (MayStart, MayTalk, Admits
 // and their types). They are pure: no I/O, no clock, no randomness and no
-// Parley package but errcode (STYLE §3).
+// Parley package but errcode (docs/decisions.md "Tests").
 var decisionFiles = []string{"doc.go", "policy.go", "settings.go", "decision.go"}
 
 // pureImports are all a decision file may import.
@@ -23,7 +23,7 @@ var pureImports = map[string]bool{
 }
 
 // forbiddenImport reports whether path is an import that no file of a domain
-// package may have (STYLE §1, §10).
+// package may have (docs/decisions.md "Tests").
 func forbiddenImport(path string) bool {
 	const parley = "github.com/parleychat/parley/internal/"
 	switch {

@@ -1,9 +1,9 @@
 // Package policy decides who may chat with whom across organisational
-// boundaries: the tenant-level external access settings (SPEC §2), the
-// per-user external access policies (SPEC §3) and the decision of SPEC §4
+// boundaries: the tenant-level external access settings (docs/rules.md §2), the
+// per-user external access policies (docs/rules.md §3) and the decision of docs/rules.md §4
 // (MayStart, MayTalk, and MayMeet for who may share one chat), classified
 // by the rule of silence into what the sender may be told and what must
-// stay silent. Block and decline state of a pair (SPEC §5) enters as a
+// stay silent. Block and decline state of a pair (docs/rules.md §5) enters as a
 // Relation.
 //
 // The decision is pure: MayStart, MayTalk, MayMeet, Admits and their types

@@ -13,7 +13,7 @@ import (
 // The exhaustive test enumerates every combination of party kinds, both
 // tenants' switches and domain-list states, both users' policy switches, the
 // personal switches and every Relation, and compares MayStart and MayTalk
-// with an oracle written separately, straight from the table of SPEC §4: it
+// with an oracle written separately, straight from the table of docs/rules.md §4: it
 // collects which priority classes fail and picks the first. It shares no code
 // with the package (not even Admits): domain lists are a state the oracle
 // reads as such.
@@ -76,7 +76,7 @@ type exhaustCase struct {
 	rel        policy.Relation
 }
 
-// admitted reads a domain-list state as SPEC §2 describes it: blocked
+// admitted reads a domain-list state as docs/rules.md §2 describes it: blocked
 // domains never, then everything under allowAllKnownDomains, otherwise only
 // the allowed list.
 func (s tenantState) admitted() bool {
@@ -89,7 +89,7 @@ func (s tenantState) admitted() bool {
 	return s.lists == allowListAdmits
 }
 
-// oracle decides from the SPEC §4 table. directed is mayStart; mayTalk
+// oracle decides from the docs/rules.md §4 table. directed is mayStart; mayTalk
 // drops the inbound switches.
 func oracle(c *exhaustCase, directed bool) (policy.Outcome, errcode.Code, policy.Side) {
 	isManaged := func(k policy.Kind) bool { return k == policy.Member || k == policy.Guest }
@@ -136,7 +136,7 @@ func oracle(c *exhaustCase, directed bool) (policy.Outcome, errcode.Code, policy
 		case c.i.kind == policy.Personal && c.t.kind == policy.Personal: // rule 5
 		}
 	}
-	// Rule 6 and §5.
+	// Rule 6 and docs/rules.md §5.
 	switch c.rel.InitiatorBlocked {
 	case policy.SilentBlock, policy.VisibleBlock:
 		a = true
@@ -147,7 +147,7 @@ func oracle(c *exhaustCase, directed bool) (policy.Outcome, errcode.Code, policy
 	case policy.SilentBlock:
 		d = true
 	}
-	if c.rel.Declined && !sameTenant { // §5: requests, so declines, exist only across tenants
+	if c.rel.Declined && !sameTenant { // docs/rules.md §5: requests, so declines, exist only across tenants
 		cc = true
 	}
 
@@ -350,7 +350,7 @@ func tenantID(i int) string {
 
 // consistent checks what holds for every decision: the first failing check
 // decides it, held decisions tell nothing, and recipientUnavailable is one
-// neutral message (§4 rule of silence).
+// neutral message (docs/rules.md §4 rule of silence).
 func consistent(d *policy.Decision) error {
 	// first is a copy: nothing may keep a pointer into d, or d would be
 	// allocated on the heap for every case.
@@ -471,7 +471,7 @@ var meetRoles = []*role{
 	nil,
 }
 
-// meetOracle decides SPEC §4 rule 7 for two members of one chat, straight
+// meetOracle decides docs/rules.md §4 rule 7 for two members of one chat, straight
 // from the text: a guest chats only inside its host tenant, never in an
 // external chat (anonymous participants and accounts of unknown kind alike
 // stay inside). It returns the outcome and the rule that refuses.

@@ -1,10 +1,10 @@
 package policy
 
 // GlobalName is the name of the policy every tenant has and cannot delete
-// (SPEC §3). A user with no grant gets it.
+// (docs/rules.md §3). A user with no grant gets it.
 const GlobalName = "Global"
 
-// Policy is a per-user external access policy (SPEC §3). A user's effective
+// Policy is a per-user external access policy (docs/rules.md §3). A user's effective
 // right is the tenant setting AND the user's policy.
 type Policy struct {
 	Name                       string
@@ -24,7 +24,7 @@ func GlobalDefault() Policy {
 	}
 }
 
-// Kind is the kind of an account (SPEC §1).
+// Kind is the kind of an account (docs/rules.md §1).
 type Kind uint8
 
 // The kinds of account. The zero Kind is invalid; a party of an unknown kind
@@ -32,11 +32,11 @@ type Kind uint8
 const (
 	// Member is a managed user of a tenant, tenant admins included.
 	Member Kind = iota + 1
-	// Guest has a guest account in a host tenant and chats only there (§4 rule 7).
+	// Guest has a guest account in a host tenant and chats only there (docs/rules.md §4 rule 7).
 	Guest
 	// Personal belongs to no tenant.
 	Personal
-	// Anonymous joined one meeting by its link and exists only inside it (§8).
+	// Anonymous joined one meeting by its link and exists only inside it (docs/rules.md §8).
 	Anonymous
 )
 
@@ -74,11 +74,11 @@ type Party struct {
 	// the host's Global); nil for Personal. A Member without a policy is
 	// refused as if every switch were off.
 	Policy *Policy
-	// AllowChatsFromOrganizations is a Personal user's own switch (SPEC §3).
+	// AllowChatsFromOrganizations is a Personal user's own switch (docs/rules.md §3).
 	AllowChatsFromOrganizations bool
 }
 
-// Block says whether and how one party blocked the other (SPEC §4, §5).
+// Block says whether and how one party blocked the other (docs/rules.md §4, §5).
 type Block uint8
 
 // The kinds of block.
@@ -86,10 +86,10 @@ const (
 	// NoBlock: not blocked.
 	NoBlock Block = iota
 	// SilentBlock was made from the blocked-people list: account-level, so
-	// silent to the blocked party (§4 rule of silence).
+	// silent to the blocked party (docs/rules.md §4 rule of silence).
 	SilentBlock
 	// VisibleBlock was made on a request, or by reporting spam: the blocked
-	// party is told recipientUnavailable (§5).
+	// party is told recipientUnavailable (docs/rules.md §5).
 	VisibleBlock
 )
 
@@ -100,6 +100,6 @@ type Relation struct {
 	// TargetBlocked: the target (or recipient) blocked the initiator.
 	TargetBlocked Block
 	// Declined: the target declined a request from the initiator and the
-	// cool-down is still running (§5). The caller applies the clock.
+	// cool-down is still running (docs/rules.md §5). The caller applies the clock.
 	Declined bool
 }

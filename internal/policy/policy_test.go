@@ -239,7 +239,7 @@ func TestMayStart_S4_Rule3_PersonalToManaged(t *testing.T) {
 }
 
 // TestMayStart_S4_Rule3_InboundOnly: allowTeamsConsumerInbound off makes a
-// tenant outbound-only (SPEC §2): its users may start chats with personal
+// tenant outbound-only (docs/rules.md §2): its users may start chats with personal
 // users, personal users may not start chats with them, and chats once
 // started stay writable both ways (mayTalk has no inbound switches).
 func TestMayStart_S4_Rule3_InboundOnly(t *testing.T) {
@@ -352,7 +352,7 @@ func TestMayMeet_S4_Rule7_GuestNeverInExternalChat(t *testing.T) {
 }
 
 // TestMayStart_S4_Rule7_Anonymous: anonymous participants exist only inside
-// their meeting (SPEC §1, §8).
+// their meeting (docs/rules.md §1, §8).
 func TestMayStart_S4_Rule7_Anonymous(t *testing.T) {
 	run(t, []testCase{
 		{name: "anonymous to other tenant", i: anonymous(contoso), t: member(fabrikam, settings(), global()), want: forbidden("anonymous.meetingOnly", msgAnonymous)},
@@ -383,7 +383,7 @@ func TestMayStart_S4_RuleOfSilence_Priority(t *testing.T) {
 }
 
 // settingNames are words a RecipientUnavailable message must not contain: it
-// is one neutral code that does not say which setting refused (SPEC §4 (b)).
+// is one neutral code that does not say which setting refused (docs/rules.md §4 (b)).
 var settingNames = []string{
 	"allowTeamsConsumer", "Inbound", "allowFederatedUsers", "allowAllKnownDomains",
 	"allowedDomains", "blockedDomains", "enableFederationAccess", "enableTeamsConsumerAccess",

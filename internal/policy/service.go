@@ -34,7 +34,7 @@ type Store interface {
 }
 
 // Service loads the facts a decision needs and runs the admin side of
-// SPEC §2–§3: settings, policies, grants and Explain. It never decides a
+// docs/rules.md §2–§3: settings, policies, grants and Explain. It never decides a
 // rule itself: MayStart and MayTalk do.
 type Service struct {
 	Store Store
@@ -60,7 +60,7 @@ func (s *Service) audit(ctx context.Context, actor *identity.User, action, targe
 
 // Membership returns the facts of a user that need no loading: kind,
 // tenant, address domain and the personal switch, without tenant settings or
-// policy. It is all MayMeet (SPEC §4 rule 7) reads.
+// policy. It is all MayMeet (docs/rules.md §4 rule 7) reads.
 func Membership(u *identity.User) Party {
 	p := Party{TenantID: string(u.TenantID), Domain: u.Domain(), AllowChatsFromOrganizations: u.AllowChatsFromOrganizations}
 	switch u.Kind {
@@ -92,7 +92,7 @@ func (s *Service) Party(ctx context.Context, u *identity.User) (Party, error) {
 			return Party{}, err
 		}
 	}
-	// §9: guests always have the host's Global.
+	// docs/rules.md §9: guests always have the host's Global.
 	pol, err := s.Store.FindPolicy(ctx, u.TenantID, name)
 	if errcode.Is(err, errcode.NotFound) {
 		pol, err = s.Store.FindPolicy(ctx, u.TenantID, GlobalName)
@@ -122,7 +122,7 @@ func (s *Service) Relation(ctx context.Context, i, t identity.UserID) (Relation,
 	return r, nil
 }
 
-// Start decides whether i may start a chat with, or add, t (SPEC §4).
+// Start decides whether i may start a chat with, or add, t (docs/rules.md §4).
 func (s *Service) Start(ctx context.Context, i, t *identity.User) (Decision, error) {
 	pi, err := s.Party(ctx, i)
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *Service) Start(ctx context.Context, i, t *identity.User) (Decision, err
 	return MayStart(&pi, &pt, rel), nil
 }
 
-// StartAddress decides for an address no account owns (SPEC §6): an
+// StartAddress decides for an address no account owns (docs/rules.md §6): an
 // address in a tenant's verified domain is judged as an unknown member of
 // that tenant (held silently if the organisations admit each other), any
 // other address as a personal account to invite.
@@ -159,7 +159,7 @@ func (s *Service) StartAddress(ctx context.Context, i *identity.User, domain str
 // its domain alone ("" for a phone number): an unknown member of the tenant
 // that verified the domain, with that tenant's settings and no policy (which
 // the decision treats as account-level, so silent), or else the personal
-// account an invitation would make of it (SPEC §6).
+// account an invitation would make of it (docs/rules.md §6).
 func (s *Service) AddressParty(ctx context.Context, domain string) (Party, error) {
 	if domain != "" {
 		t, err := s.Store.FindTenantByDomain(ctx, domain)
@@ -177,7 +177,7 @@ func (s *Service) AddressParty(ctx context.Context, domain string) (Party, error
 	return Party{Kind: Personal, Domain: domain, AllowChatsFromOrganizations: true}, nil
 }
 
-// Talk decides whether p may send to q in an existing chat (SPEC §4 mayTalk).
+// Talk decides whether p may send to q in an existing chat (docs/rules.md §4 mayTalk).
 func (s *Service) Talk(ctx context.Context, p, q *identity.User) (Decision, error) {
 	pp, err := s.Party(ctx, p)
 	if err != nil {
@@ -438,7 +438,7 @@ func (s *Service) Grants(ctx context.Context, actor *identity.User) (map[identit
 }
 
 // Explanation answers "can this user chat with this address, and why not?"
-// with the admin's own side only (SPEC §4 explain).
+// with the admin's own side only (docs/rules.md §4 explain).
 type Explanation struct {
 	Allowed bool
 	Checks  []Check
@@ -530,7 +530,7 @@ type Directory interface {
 }
 
 // UserService runs a user's own switches: the personal
-// allowChatsFromOrganizations and the blocked-people list (SPEC §3, §4).
+// allowChatsFromOrganizations and the blocked-people list (docs/rules.md §3, §4).
 // The list shows no more than the directory: a person is blocked by id only
 // when the caller may see them, and listed as the caller sees them.
 type UserService struct {
@@ -560,7 +560,7 @@ func (s *UserService) SetAllowChatsFromOrganizations(ctx context.Context, actor 
 }
 
 // Block puts a user on the actor's blocked-people list. Such a block is
-// silent to the blocked person (SPEC §4). Only people the actor may see can
+// silent to the blocked person (docs/rules.md §4). Only people the actor may see can
 // be blocked by id; any other id answers as one that names nobody, so
 // blocking confirms no id (issue 11 item 5). Errors: badRequest, notFound.
 func (s *UserService) Block(ctx context.Context, actor *identity.User, id identity.UserID) error {

@@ -1,6 +1,6 @@
 package policy
 
-// Settings is a tenant's external access configuration (SPEC §2). There is
+// Settings is a tenant's external access configuration (docs/rules.md §2). There is
 // one per tenant. Domains in the lists are lower-case.
 type Settings struct {
 	// AllowTeamsConsumer is the master switch for chats between the tenant's
@@ -20,7 +20,7 @@ type Settings struct {
 	BlockedDomains []string
 }
 
-// DefaultSettings returns the settings of a new tenant (SPEC §2 defaults):
+// DefaultSettings returns the settings of a new tenant (docs/rules.md §2 defaults):
 // every switch on, both domain lists empty.
 func DefaultSettings() Settings {
 	return Settings{
@@ -31,7 +31,7 @@ func DefaultSettings() Settings {
 	}
 }
 
-// Admits reports whether the domain lists of s admit domain (SPEC §2): a
+// Admits reports whether the domain lists of s admit domain (docs/rules.md §2): a
 // blocked domain is never admitted; otherwise AllowAllKnownDomains admits
 // every domain, and without it only AllowedDomains are admitted. Matching is
 // exact and ASCII case-insensitive; Admits allocates nothing. A nil s admits

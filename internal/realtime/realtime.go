@@ -1,5 +1,5 @@
 // Package realtime serves GET /parley/v1/events: a WebSocket per client that
-// carries the user's events in seq order (SPEC §7, API.md "Real time").
+// carries the user's events in seq order (docs/rules.md §7, API.md "Real time").
 // A client passes ?since=<seq> to replay what was missed; the connection
 // subscribes to the bus before it reads the store, and fills any gap from
 // the store, so every stored event arrives exactly once and in order.
@@ -220,7 +220,7 @@ func writeError(w http.ResponseWriter, status int, code errcode.Code, msg string
 // in plain text after the hijack): a request that is not a WebSocket
 // upgrade (426, as coder/websocket's Accept answered), a missing or bad
 // Sec-WebSocket-Key or Sec-WebSocket-Version (400, or 426 naming the
-// version spoken, RFC 6455 §4.2.2), and a browser's request from an origin
+// version spoken, RFC 6455 docs/rules.md §4.2.2), and a browser's request from an origin
 // that is neither the request's host nor in patterns (403).
 func checkRequest(w http.ResponseWriter, r *http.Request, patterns []string) (int, errcode.Code, string) {
 	if !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {

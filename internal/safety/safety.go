@@ -1,8 +1,8 @@
-// Package safety holds SPEC §10's spam checks on message requests and
+// Package safety holds docs/rules.md §10's spam checks on message requests and
 // invitations: per-sender rates, one text sent to many new recipients,
 // brand-new senders, and suspension after reports from several distinct
 // recipients. Limits are settings (config.Safety). To keep the rule of
-// silence (SPEC §4), every new person a sender contacts outside their
+// silence (docs/rules.md §4), every new person a sender contacts outside their
 // organisation counts the same, whether or not an account owns the
 // address. chat calls it; it imports no storage or HTTP package.
 package safety

@@ -29,7 +29,7 @@ func getFederation(t *testing.T, admin *parleytest.Client) federationJSON {
 }
 
 // TestS2_AdminFederationConfiguration: the tenant's external access
-// settings have SPEC §2's defaults, change field by field, refuse bad
+// settings have docs/rules.md §2's defaults, change field by field, refuse bad
 // domains and belong to the tenant's admins only.
 func TestS2_AdminFederationConfiguration(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
@@ -149,7 +149,7 @@ func errMessageOf(t *testing.T, r *parleytest.Response) string {
 }
 
 // TestS3_AdminExternalAccessPolicies: per-user policies are created,
-// changed, granted and deleted as SPEC §3 says, and a user's effective
+// changed, granted and deleted as docs/rules.md §3 says, and a user's effective
 // right is the tenant setting AND their policy.
 func TestS3_AdminExternalAccessPolicies(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
@@ -342,7 +342,7 @@ func explainPath(userID, addr string) string {
 // TestS4_AdminExplain: explain lists the rules of the admin's own side with
 // their values and sources; the other side appears only as one
 // organisation-wide check, and never depends on whether an account owns
-// the address or on that account's own settings (SPEC §4).
+// the address or on that account's own settings (docs/rules.md §4).
 func TestS4_AdminExplain(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		w := parleytest.StartWorld(t, store)
@@ -459,7 +459,7 @@ func TestS4_AdminExplain(t *testing.T) {
 }
 
 // TestS10_AdminAudit: settings changes, policy creation and deletion and
-// grants are in the tenant's audit log with the admin as actor (SPEC §10).
+// grants are in the tenant's audit log with the admin as actor (docs/rules.md §10).
 func TestS10_AdminAudit(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		s := parleytest.StartStore(t, store)

@@ -9,7 +9,7 @@ import (
 	"github.com/parleychat/parley/internal/parleytest"
 )
 
-// TestS7_Chats covers SPEC §7 chats and messages through the HTTP API, on
+// TestS7_Chats covers docs/rules.md §7 chats and messages through the HTTP API, on
 // both stores.
 func TestS7_Chats(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {

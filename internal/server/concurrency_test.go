@@ -86,7 +86,7 @@ func errorCodes(rs []parleytest.Result) map[string]int {
 }
 
 // TestConcurrentRequestCap: 40 sends to a pending request at once store
-// exactly 10 (SPEC §5's cap), the rest answer messageRequestLimitReached.
+// exactly 10 (docs/rules.md §5's cap), the rest answer messageRequestLimitReached.
 func TestConcurrentRequestCap(t *testing.T) {
 	eachTier(t, nil, func(t *testing.T, w *parleytest.World, nodes []*parleytest.Server) {
 		contoso := w.CreateTenant("Contoso", "contoso.com")

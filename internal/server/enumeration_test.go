@@ -36,7 +36,7 @@ type enumCase struct {
 // TestS6_AntiEnumeration: whatever is behind an address — a personal
 // account, no account, an account whose switch, block list or per-user
 // policy refuses, an unknown address of an organisation's domain — the
-// sender sees exactly the same (SPEC §4 rule of silence, §6). Targets that
+// sender sees exactly the same (docs/rules.md §4 rule of silence, §6). Targets that
 // refuse silently see nothing until the refusal is lifted, and then only
 // what was sent after that moment.
 func TestS6_AntiEnumeration(t *testing.T) {
@@ -216,7 +216,7 @@ func TestS6_AntiEnumeration(t *testing.T) {
 		}
 
 		t.Run("creation latency", func(t *testing.T) {
-			// Logged, not asserted (STYLE §10: no wall-clock assertions).
+			// Logged, not asserted (docs/decisions.md "Tests": no wall-clock assertions).
 			const runs = 20
 			var withAccount, without []time.Duration
 			for i := range runs {

@@ -78,7 +78,7 @@ func expectRequest(t *testing.T, from, to *parleytest.Client, member map[string]
 }
 
 // expectHeld asserts the chat is created for the sender (pending) and
-// nothing reaches the target (SPEC §4 rule of silence).
+// nothing reaches the target (docs/rules.md §4 rule of silence).
 func expectHeld(t *testing.T, from, to *parleytest.Client, member map[string]any) string {
 	t.Helper()
 	r := from.ChatWith(member)
@@ -112,7 +112,7 @@ func hasRequest(t *testing.T, c *parleytest.Client, chatID string) bool {
 	return false
 }
 
-// TestS4_Rules drives every rule of SPEC §4 through the HTTP API with at
+// TestS4_Rules drives every rule of docs/rules.md §4 through the HTTP API with at
 // least one allowed and one refused case each.
 func TestS4_Rules(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
@@ -225,7 +225,7 @@ func TestS4_Rules(t *testing.T) {
 	})
 }
 
-// TestS5_Requests covers SPEC §5: the cap, the answers and what the sender
+// TestS5_Requests covers docs/rules.md §5: the cap, the answers and what the sender
 // learns while pending.
 func TestS5_Requests(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {

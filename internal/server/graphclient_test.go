@@ -12,7 +12,7 @@ var graphClientDir = filepath.Join("..", "..", "test", "graphclient")
 
 // TestGraphClientLibrary runs the unmodified @microsoft/microsoft-graph-client
 // (test/graphclient/run.mjs) against a server over HTTPS: GET /me, a 1:1
-// chat, messages paged with the library's own PageIterator (SPEC §11:
+// chat, messages paged with the library's own PageIterator (docs/rules.md §11:
 // Graph client libraries work by changing the base URL). It needs Node and
 // `npm ci --prefix test/graphclient`; it fails, never skips, without them.
 func TestGraphClientLibrary(t *testing.T) {

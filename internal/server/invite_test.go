@@ -17,7 +17,7 @@ import (
 // pending member showing the typed address, and an invitation mail through
 // real SMTP; messages sent before registration wait and count toward the
 // 10; redeeming the single-use link makes a personal account that sees the
-// chat as a request (SPEC §5, §6).
+// chat as a request (docs/rules.md §5, §6).
 func TestS6_InviteByEmail(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		w := parleytest.StartWorld(t, store)
@@ -195,7 +195,7 @@ func TestS6_InviteByPhone(t *testing.T) {
 // TestS6_InvitationHandOver: every chat waiting for an address, from
 // managed and personal senders, 1:1 and group, arrives as a request when
 // the address gets an account, also by a sign-up code instead of the link;
-// the links then make no second account (SPEC §6).
+// the links then make no second account (docs/rules.md §6).
 func TestS6_InvitationHandOver(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		w := parleytest.StartWorld(t, store)
@@ -282,8 +282,8 @@ var signupCodeRE = regexp.MustCompile(`\b\d{6}\b`)
 
 // TestS6_SignUp: personal sign-up answers the same whether the address is
 // new, has a personal account or belongs to an organisation; only a new
-// address gets a 6-digit code, which is tried at most 5 times (SPEC §6
-// anti-enumeration, §10).
+// address gets a 6-digit code, which is tried at most 5 times (docs/rules.md §6
+// anti-enumeration, docs/rules.md §10).
 func TestS6_SignUp(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		w := parleytest.StartWorld(t, store)
@@ -412,7 +412,7 @@ func TestS6_SignUp(t *testing.T) {
 // TestS6_OutboxRetries: an invitation is accepted while SMTP is down and
 // delivered once it is back, with the outbox visible to the operator (an
 // invitation is not listed to tenant admins: TestS6_OutboxKeepsSilence); a
-// permanent refusal shows as failed (SPEC §6 durable delivery).
+// permanent refusal shows as failed (docs/rules.md §6 durable delivery).
 func TestS6_OutboxRetries(t *testing.T) {
 	w := parleytest.StartWorld(t, "sqlite")
 	contoso := w.CreateTenant("Contoso", "contoso.com")
@@ -473,7 +473,7 @@ func TestS6_OutboxRetries(t *testing.T) {
 
 // TestS6_OutboxSurvivesCrash: an invitation acknowledged while SMTP is down
 // is delivered after the server is killed with SIGKILL and restarted on the
-// same data (SPEC §6: an outbox that survives restarts).
+// same data (docs/rules.md §6: an outbox that survives restarts).
 func TestS6_OutboxSurvivesCrash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIP in -short: builds the binary and kills it")

@@ -139,7 +139,7 @@ func eventually(t *testing.T, what string, try func() bool) {
 }
 
 // TestTwoNodesOverNATS runs two Parley nodes on one PostgreSQL schema with
-// NATS between them (SPEC §12): events written on one reach WebSockets on
+// NATS between them (docs/rules.md §12): events written on one reach WebSockets on
 // the other, and each node's cache changes (chat members, tokens) reach
 // the other's caches, also after a NATS outage.
 func TestTwoNodesOverNATS(t *testing.T) {

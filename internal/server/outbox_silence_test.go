@@ -11,8 +11,8 @@ import (
 )
 
 // TestS6_OutboxKeepsSilence: no tenant admin's delivery list differs with
-// whether the outside addresses a member typed have an account (SPEC §4 rule
-// of silence, §6): invitations and their failures are not in it, for the
+// whether the outside addresses a member typed have an account (docs/rules.md §4 rule
+// of silence, docs/rules.md §6): invitations and their failures are not in it, for the
 // sender's admins nor for the admins of the address's domain. It lists mail
 // to the organisation's own addresses, codes masked; the operator sees every
 // delivery (docs/decisions.md "Existence and visibility").

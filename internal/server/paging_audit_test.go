@@ -68,7 +68,7 @@ func withQuery(path, q string) string {
 }
 
 // TestS11_Paging: every list of the API pages with $top and
-// @odata.nextLink (SPEC §11), with the same validation of $top and
+// @odata.nextLink (docs/rules.md §11), with the same validation of $top and
 // $skiptoken, on both stores.
 func TestS11_Paging(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
@@ -194,7 +194,7 @@ func TestS11_Paging(t *testing.T) {
 }
 
 // TestS10_UnknownFields: a misspelt field in one of Parley's own bodies
-// is a 400 naming it and changes nothing (SPEC §10); Graph bodies keep
+// is a 400 naming it and changes nothing (docs/rules.md §10); Graph bodies keep
 // accepting extras, and @odata annotations are accepted everywhere.
 func TestS10_UnknownFields(t *testing.T) {
 	s := parleytest.StartStore(t, "sqlite")

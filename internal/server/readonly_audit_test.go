@@ -12,7 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/parleytest"
 )
 
-// Reasons of a read-only chat, as the API words them (SPEC §4: whose side's
+// Reasons of a read-only chat, as the API words them (docs/rules.md §4: whose side's
 // setting it is).
 const (
 	ownSideReason   = "Your organisation's settings"
@@ -83,11 +83,11 @@ func expectNoNotice(t *testing.T, c *parleytest.Client, chatID, who string) {
 
 // TestS4_PendingRequestTurnsReadOnly: a policy change that takes away the
 // right to a request still pending makes the chat read-only at once, as for
-// a chat both sides accepted (SPEC §4): the chat says so, sends are refused
+// a chat both sides accepted (docs/rules.md §4): the chat says so, sends are refused
 // with the same reason, the sender's open clients are told, and turning the
 // switch on again makes it writable. Targets are not told (the chat is not
-// theirs yet; a held one hears nothing, §4 rule of silence), and the sender
-// sees the same whatever is behind the address (§6).
+// theirs yet; a held one hears nothing, docs/rules.md §4 rule of silence), and the sender
+// sees the same whatever is behind the address (docs/rules.md §6).
 func TestS4_PendingRequestTurnsReadOnly(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		t.Run("the sender's own policy, whatever is behind the address", func(t *testing.T) {
@@ -191,7 +191,7 @@ func TestS4_PendingRequestTurnsReadOnly(t *testing.T) {
 
 // TestS5_MentionsCarryIdentity: a mentioned user carries the identity type,
 // tenant and External flag relative to the viewer, like the sender does
-// (SPEC §5), in the message list and in the live event.
+// (docs/rules.md §5), in the message list and in the live event.
 func TestS5_MentionsCarryIdentity(t *testing.T) {
 	e := newExternal(t, "sqlite")
 	mention := func(n int, name, userID string) map[string]any {

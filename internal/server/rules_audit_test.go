@@ -11,7 +11,7 @@ import (
 	"github.com/parleychat/parley/internal/server"
 )
 
-// Black-box tests of the rules an audit found broken (SPEC §4 rule 7, §5):
+// Black-box tests of the rules an audit found broken (docs/rules.md §4 rule 7, §5):
 // a guest in an external chat, a pending target changing the chat, links
 // and images shown to a pending target, and a declined sender asking for
 // the 1:1 chat again.
@@ -56,7 +56,7 @@ func auditChats(c *parleytest.Client) string {
 }
 
 // TestAudit_S4_Rule7_GuestNeverInExternalChat: a guest chats only inside its
-// host tenant and is never a party to an external chat (SPEC §4 rule 7),
+// host tenant and is never a party to an external chat (docs/rules.md §4 rule 7),
 // whoever brings it there: adding a guest to a chat with anyone outside the
 // host tenant, adding an outside person to a chat holding a guest, and
 // creating a group with both are refused with forbiddenByPolicy and change
@@ -162,9 +162,9 @@ func TestAudit_S4_Rule7_GuestNeverInExternalChat(t *testing.T) {
 }
 
 // TestAudit_S5_PendingTargetChangesNothing: while the request is pending the
-// sender learns nothing from the target (SPEC §5), so the target may not
+// sender learns nothing from the target (docs/rules.md §5), so the target may not
 // rename the chat or add or remove members; it is refused as its sends
-// are. A read-only chat cannot be renamed either (SPEC §4, chatReadOnly).
+// are. A read-only chat cannot be renamed either (docs/rules.md §4, chatReadOnly).
 func TestAudit_S5_PendingTargetChangesNothing(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		e := newExternal(t, store)
@@ -216,7 +216,7 @@ func TestAudit_S5_PendingTargetChangesNothing(t *testing.T) {
 
 // TestAudit_S5_PendingTargetReadsPlainText: until the target accepts, links
 // in the request's messages are plain text and images from the sender are
-// not loaded (SPEC §5) in the message list and a single message too, not
+// not loaded (docs/rules.md §5) in the message list and a single message too, not
 // only in live events and the requests list.
 func TestAudit_S5_PendingTargetReadsPlainText(t *testing.T) {
 	e := newExternal(t, "sqlite")
@@ -283,7 +283,7 @@ func (c *auditClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.
 
 // TestAudit_S5_DeclineRefusesTheOneOnOneAgain: after the target declines,
 // asking for the 1:1 chat again is a new request from the same sender and
-// fails with recipientUnavailable for the cool-down (SPEC §5), as a new
+// fails with recipientUnavailable for the cool-down (docs/rules.md §5), as a new
 // group does; after the cool-down the existing chat is returned as before.
 // A block on the request refuses it until unblocked.
 func TestAudit_S5_DeclineRefusesTheOneOnOneAgain(t *testing.T) {

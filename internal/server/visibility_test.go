@@ -142,7 +142,7 @@ func TestS4_BlockByIDKeepsSilence(t *testing.T) {
 }
 
 // mustBlockFromList has blocker block target from the blocked-people list
-// (a silent block, SPEC §4). One blocks by id only whom one may see, so the
+// (a silent block, docs/rules.md §4). One blocks by id only whom one may see, so the
 // two meet first, without a 1:1 chat of their own (which a later 1:1 would
 // find again): target starts a group chat with blocker's address, and
 // blocker accepts it.

@@ -1,6 +1,6 @@
 // Package sms sends text messages through an HTTP provider that speaks
 // Twilio's Messages API: invitations and sign-up codes to phone numbers (SPEC
-// §6, "SMS goes to an HTTP provider; speak the request format that most SMS
+// docs/rules.md §6, "SMS goes to an HTTP provider; speak the request format that most SMS
 // providers accept (Twilio's Messages API shape) so a real account works by
 // configuration"). The request is API.md "Running": POST
 // {URL}/2010-04-01/Accounts/{Account}/Messages.json with the form fields To,

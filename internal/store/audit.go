@@ -14,7 +14,7 @@ import (
 
 var _ audit.Store = (*DB)(nil)
 
-// AppendAudit stores an audit entry (SPEC §10) and returns its id. Details
+// AppendAudit stores an audit entry (docs/rules.md §10) and returns its id. Details
 // are stored as JSON text.
 func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (int64, error) {
 	details := []byte("{}")

@@ -13,7 +13,7 @@ import (
 )
 
 // Backup writes a consistent copy of the whole store to path, which must
-// not exist yet, while the server may keep running (SPEC §11 "backup").
+// not exist yet, while the server may keep running (docs/rules.md §11 "backup").
 //
 // SQLite: VACUUM INTO, which reads one snapshot and writes a compact
 // database file that Parley opens as it is (--data with the file as

@@ -211,8 +211,8 @@ func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.U
 
 // SharesChat reports whether a may see b through a common chat: b is an
 // accepted member, and a is accepted or the target of a delivered request.
-// A held request shows nothing to either side (SPEC §4), and a pending
-// target stays unknown to the sender until they accept (SPEC §5).
+// A held request shows nothing to either side (docs/rules.md §4), and a pending
+// target stays unknown to the sender until they accept (docs/rules.md §5).
 func (db *DB) SharesChat(ctx context.Context, a, b identity.UserID) (bool, error) {
 	var n int
 	err := db.queryRow(ctx, (`SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id

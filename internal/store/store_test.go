@@ -87,7 +87,7 @@ func testContext(tb testing.TB) context.Context {
 }
 
 // TestOpenSQLiteWAL checks that Open leaves the database file in WAL mode,
-// read back through a separate connection (STYLE §8).
+// read back through a separate connection (docs/decisions.md "Tests").
 func TestOpenSQLiteWAL(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sub", "dir", "parley.db")
@@ -358,7 +358,7 @@ func TestCloseWhileWriting(t *testing.T) {
 }
 
 // TestMigrationsMatch checks that both dialects have the same migration
-// numbers and names (STYLE §8).
+// numbers and names (docs/decisions.md "Tests").
 func TestMigrationsMatch(t *testing.T) {
 	t.Parallel()
 	type key struct {

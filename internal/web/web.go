@@ -1,4 +1,4 @@
-// Package web serves the embedded web client and admin center (SPEC §11):
+// Package web serves the embedded web client and admin center (docs/rules.md §11):
 // the files Vite builds from web/ into internal/web/dist, with index.html
 // for every client-side route. Only internal/server imports it.
 package web

@@ -1,6 +1,6 @@
 // Runs the real, unmodified Microsoft Graph JavaScript client
 // (@microsoft/microsoft-graph-client) against a Parley server, to prove
-// that Graph client libraries work by changing the base URL (SPEC §11).
+// that Graph client libraries work by changing the base URL (docs/rules.md §11).
 //
 // Driven by internal/server/graphclient_test.go, which starts an HTTPS
 // server with a throw-away certificate and sets:

@@ -1,5 +1,5 @@
 // Adaptive Cards in messages, rendered by the adaptivecards library (SPEC
-// §9). The library is loaded on first use, so chats without cards never
+// docs/rules.md §9). The library is loaded on first use, so chats without cards never
 // download it.
 import { useEffect, useRef, useState } from "preact/hooks";
 

@@ -1,6 +1,6 @@
 // The events WebSocket (GET /parley/v1/events): frames carry a per-user
 // seq; the last one seen is kept, and a reconnect asks for ?since=<seq> so
-// the server replays what was missed (SPEC §7: no gaps).
+// the server replays what was missed (docs/rules.md §7: no gaps).
 
 export interface EventFrame {
   seq: number;

@@ -13,7 +13,7 @@ const headings = new Set(["h1", "h2", "h3", "h4", "h5", "h6"]);
 const drop = new Set(["script", "style", "iframe", "object", "embed", "template", "head", "title", "meta", "link", "svg", "math"]);
 
 export interface RichOptions {
-  /** links false shows links as plain text (SPEC §5 requests). */
+  /** links false shows links as plain text (docs/rules.md §5 requests). */
   links: boolean;
 }
 

@@ -321,7 +321,7 @@ export class Session {
       case "messageDeleted": {
         const m = e.message as Message | undefined;
         if (isRequest) {
-          // Previews come from the server as plain text (SPEC §5).
+          // Previews come from the server as plain text (docs/rules.md §5).
           void this.loadRequests();
           return;
         }

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { errorText } from "./api";
 import { linkClick } from "./router";
 
-/** ExternalBadge marks a person or chat from outside my organisation (SPEC §5). */
+/** ExternalBadge marks a person or chat from outside my organisation (docs/rules.md §5). */
 export function ExternalBadge(props: { title?: string }) {
   return (
     <span class="badge external" title={props.title ?? "From outside your organisation"}>

@@ -1,6 +1,6 @@
 // Package mailtest runs a real SMTP server in the test process that records
-// what it receives, so tests can read the mail Parley sends (SPEC §6
-// invitations, sign-up codes). It is the SMTP edge of the world in STYLE §10:
+// what it receives, so tests can read the mail Parley sends (docs/rules.md §6
+// invitations, sign-up codes). It is the SMTP edge of the world in docs/decisions.md "Tests":
 // Parley's own sender talks real SMTP to it, with AUTH and, on request,
 // STARTTLS or implicit TLS.
 //

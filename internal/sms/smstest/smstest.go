@@ -1,7 +1,7 @@
 // Package smstest runs a fake SMS provider in the test process that speaks
 // Twilio's Messages API and records what it is asked to send, so tests can
-// read the text messages Parley sends (SPEC §6 invitations and sign-up
-// codes). It is the SMS edge of the world in STYLE §10.
+// read the text messages Parley sends (docs/rules.md §6 invitations and sign-up
+// codes). It is the SMS edge of the world in docs/decisions.md "Tests".
 //
 // Only tests may import it:
 //

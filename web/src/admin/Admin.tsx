@@ -1,4 +1,4 @@
-// The admin center (SPEC §2, §3, §4 explain, §6 delivery failures, §10
+// The admin center (docs/rules.md §2, §3, §4 explain, §6 delivery failures, §10
 // audit), for users with isAdmin on GET /v1.0/me.
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, del, enc, errorText, get, getToken, nextPath, patch, post } from "../api";
@@ -59,7 +59,7 @@ function NotAvailable(props: { what: string }) {
   );
 }
 
-// ---- External access settings (SPEC §2) ----
+// ---- External access settings (docs/rules.md §2) ----
 
 interface Federation {
   allowTeamsConsumer: boolean;
@@ -252,7 +252,7 @@ function DomainList(props: {
   );
 }
 
-// ---- External access policies (SPEC §3) ----
+// ---- External access policies (docs/rules.md §3) ----
 
 interface Policy {
   name: string;
@@ -528,7 +528,7 @@ function WhichPolicy(props: { s: State }) {
   );
 }
 
-// ---- Explain (SPEC §4) ----
+// ---- Explain (docs/rules.md §4) ----
 
 const ruleText: Record<string, string> = {
   sameTenant: "Both are in your organisation",
@@ -634,7 +634,7 @@ function Explain(props: { s: State }) {
   );
 }
 
-// ---- Outbox failures (SPEC §6) ----
+// ---- Outbox failures (docs/rules.md §6) ----
 
 interface OutboxEntry {
   id: string;
@@ -715,7 +715,7 @@ function Outbox() {
   );
 }
 
-// ---- Audit log (SPEC §10) ----
+// ---- Audit log (docs/rules.md §10) ----
 
 interface AuditRecord {
   id: string;

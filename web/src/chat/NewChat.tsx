@@ -1,4 +1,4 @@
-// Starting a chat by typing email addresses or phone numbers (SPEC §6):
+// Starting a chat by typing email addresses or phone numbers (docs/rules.md §6):
 // one address makes a 1:1 chat, several a group chat with a topic.
 import { useEffect, useState } from "preact/hooks";
 import { type Chat, memberFor, post } from "../api";

@@ -1,4 +1,4 @@
-// One message request (SPEC §5): who it is from (name, verified address,
+// One message request (docs/rules.md §5): who it is from (name, verified address,
 // organisation or "personal account", External badge), what they wrote as
 // plain text (links are not links, images are not loaded), and the four
 // answers.

@@ -1,4 +1,4 @@
-// Personal settings (SPEC §3): who may start chats with me, and the people
+// Personal settings (docs/rules.md §3): who may start chats with me, and the people
 // I blocked.
 import { useEffect, useState } from "preact/hooks";
 import { type User, del, get, patch } from "../api";

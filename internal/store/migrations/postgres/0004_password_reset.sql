@@ -1,4 +1,4 @@
--- Password reset codes (SPEC §6: the reset call says nothing about existence).
+-- Password reset codes (docs/rules.md §6: the reset call says nothing about existence).
 CREATE TABLE password_resets (
     address    TEXT PRIMARY KEY,
     code_hash  TEXT NOT NULL,

@@ -1,4 +1,4 @@
--- External access (SPEC §2–§6, §10): tenant settings, policies and grants,
+-- External access (docs/rules.md §2–§6, §10): tenant settings, policies and grants,
 -- blocks, accepted contacts, declines, requests, invitations, sign-up codes,
 -- the outbox, spam reports and the audit log.
 CREATE TABLE federation_config (
@@ -101,7 +101,7 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_tenant ON audit(tenant_id, id);
 -- Request bookkeeping on members: who sent the request, whether it is held
--- silently (account-level refusal, SPEC §4), and from when it shows.
+-- silently (account-level refusal, docs/rules.md §4), and from when it shows.
 ALTER TABLE chat_members ADD COLUMN request_from TEXT NOT NULL DEFAULT '';
 ALTER TABLE chat_members ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX chat_members_address ON chat_members(address);
