@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,9 +19,9 @@ import (
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // The audit service is the policy service's Audit hook (a method value).
@@ -60,47 +59,10 @@ type fixture struct {
 	guestA          identity.User
 }
 
-// MustOpen opens a fresh store of the dialect and closes it at cleanup.
-func MustOpen(tb testing.TB, d store.Dialect) *store.DB {
-	tb.Helper()
-	cfg := store.Config{Dialect: d}
-	switch d {
-	case store.SQLite:
-		cfg.Path = filepath.Join(tb.TempDir(), "parley.db")
-	case store.Postgres:
-		cfg.PostgresURL = parleytest.PostgresSchema(tb)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		tb.Fatalf("store.Open(%s): %v", d, err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Errorf("close store: %v", err)
-		}
-	})
-	return db
-}
-
-// eachDialect runs f for SQLite, and for PostgreSQL when it is reachable.
-func eachDialect(t *testing.T, f func(t *testing.T, d store.Dialect)) {
-	t.Helper()
-	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
-		t.Run(string(d), func(t *testing.T) {
-			if d == store.Postgres {
-				parleytest.RequirePostgres(t)
-			}
-			f(t, d)
-		})
-	}
-}
-
 func mustFixture(t *testing.T, d store.Dialect) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	db := MustOpen(t, d)
+	db := storetest.Open(t, d)
 	c := &clock{t: t0}
 	ids := &identity.Service{Store: db, Now: c.Now,
 		Hash: func(_ context.Context, p string) (string, error) { return "test:" + p, nil }}
@@ -170,7 +132,7 @@ func actions(es []audit.Entry) []string {
 }
 
 func TestRecordAndList(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
 		ctx := t.Context()
 		f.record(ctx, f.adminA, audit.PolicyCreate, "Partners", map[string]any{"policy": map[string]any{"enableFederationAccess": true}})
@@ -236,7 +198,7 @@ func TestRecordAndList(t *testing.T) {
 }
 
 func TestRecordActorAndTenant(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
 		ctx := t.Context()
 		f.svc.Record(ctx, f.adminA.TenantID, "", audit.UserCreated, "u-1", nil)
@@ -295,7 +257,7 @@ func TestRecordNeverFails(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
 		ctx := t.Context()
 		f.record(ctx, f.adminA, audit.PolicyCreate, "Partners", nil)       // t0+1s
@@ -379,7 +341,7 @@ func TestListErrors(t *testing.T) {
 
 // TestTenantIsolation: docs/rules.md §10, an admin sees their own tenant's log only.
 func TestTenantIsolation(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
 		ctx := t.Context()
 		f.record(ctx, f.adminA, audit.PolicyCreate, "SecretA", nil)
@@ -456,7 +418,7 @@ func reversed(es []audit.Entry) []audit.Entry {
 }
 
 func TestExport(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
 		ctx := t.Context()
 		// More than two of Export's internal pages (500), written
@@ -552,7 +514,7 @@ func TestExportWriteError(t *testing.T) {
 // TestPolicyHook: the policy service's Audit hook, wired to Record, leaves
 // an entry for an admin change (docs/rules.md §10 "settings and policy changes").
 func TestPolicyHook(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		f := mustFixture(t, d)
 		ps := &policy.Service{Store: f.db, Now: f.clock.Now, Audit: f.svc.Record}
 		on := true

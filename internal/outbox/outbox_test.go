@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +22,7 @@ import (
 	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/sms/smstest"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // wait bounds every wait for the worker; nothing here sleeps.
@@ -56,24 +56,9 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// MustOpenStore opens a SQLite store at path and closes it at cleanup.
-func MustOpenStore(tb testing.TB, path string) *store.DB {
-	tb.Helper()
-	db, err := store.Open(context.Background(), store.Config{Dialect: store.SQLite, Path: path})
-	if err != nil {
-		tb.Fatalf("store.Open(%s): %v", path, err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Errorf("close store: %v", err)
-		}
-	})
-	return db
-}
-
 func tempStore(tb testing.TB) *store.DB {
 	tb.Helper()
-	return MustOpenStore(tb, filepath.Join(tb.TempDir(), "parley.db"))
+	return storetest.Open(tb, store.SQLite)
 }
 
 // MustMail returns a sender for the recording SMTP server.
@@ -415,9 +400,9 @@ func TestNotConfiguredIsLogged(t *testing.T) {
 func TestDurableAcrossCrash(t *testing.T) {
 	t.Parallel()
 	smtpSrv := mailtest.NewServer(t)
-	path := filepath.Join(t.TempDir(), "parley.db")
+	cfg := storetest.Config(t, store.SQLite)
 
-	db1, err := store.Open(t.Context(), store.Config{Dialect: store.SQLite, Path: path})
+	db1, err := store.Open(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("store.Open: %v", err)
 	}
@@ -427,7 +412,7 @@ func TestDurableAcrossCrash(t *testing.T) {
 		t.Fatalf("close first store: %v", err)
 	}
 
-	db2 := MustOpenStore(t, path)
+	db2 := storetest.OpenConfig(t, cfg)
 	second := &outbox.Service{Store: db2, Mail: MustMail(t, smtpSrv)}
 	startWorker(t, second)
 	got := smtpSrv.WaitFor(t, 1, wait)[0]

@@ -6,95 +6,37 @@ package parleytest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
-	"sync"
 	"testing"
-	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create test schemas
 
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/server"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // Stores are the backends every store-agnostic test runs on.
 var Stores = []string{"sqlite", "postgres"}
 
-// PostgresURL is the database the PostgreSQL runs use:
-// PARLEY_TEST_POSTGRES_URL, or the local trust-auth server.
-func PostgresURL() string {
-	if u := os.Getenv("PARLEY_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
+// PostgresURL is the database the PostgreSQL runs use (storetest.PostgresURL).
+func PostgresURL() string { return storetest.PostgresURL() }
 
-var (
-	pgOnce sync.Once
-	pgErr  error
-)
-
-// RequirePostgres skips the test with a clear message when no PostgreSQL is
-// reachable, except on CI (CI=true), where it fails: CI must run both stores.
+// RequirePostgres skips the test when no PostgreSQL is reachable, and fails
+// it on CI (storetest.RequirePostgres).
 func RequirePostgres(tb testing.TB) {
 	tb.Helper()
-	pgOnce.Do(func() {
-		db, err := sql.Open("pgx", PostgresURL())
-		if err != nil {
-			pgErr = err
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		pgErr = db.PingContext(ctx)
-	})
-	if pgErr != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("PostgreSQL at %s is not reachable on CI: %v", PostgresURL(), pgErr)
-		}
-		tb.Skipf("SKIP: no PostgreSQL reachable at %s (%v); set PARLEY_TEST_POSTGRES_URL to run the PostgreSQL half", PostgresURL(), pgErr)
-	}
+	storetest.RequirePostgres(tb)
 }
 
 // PostgresSchema creates a fresh schema and returns a URL whose connections
-// use it; the schema is dropped at cleanup.
+// use it; the schema is dropped at cleanup (storetest.PostgresSchema).
 func PostgresSchema(tb testing.TB) string {
 	tb.Helper()
-	RequirePostgres(tb)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", PostgresURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Logf("drop schema %s: %v", schema, err)
-		}
-		db.Close()
-	})
-	u, err := url.Parse(PostgresURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.PostgresSchema(tb)
 }
 
 // Config returns a configuration for a test server on store ("sqlite" or

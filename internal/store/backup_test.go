@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // TestBackup takes a backup of a store while its writer is busy and checks
 // that the copy holds what was committed before it, and that an existing
 // file is never overwritten.
 func TestBackup(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := context.Background()
-		db := MustOpen(t, d)
+		db := storetest.Open(t, d)
 		users := mustTenantUsers(t, db, "backup.test", 3)
 
 		// Writes go on while the backup runs.

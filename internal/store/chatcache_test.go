@@ -8,15 +8,16 @@ import (
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // TestFindChatSeesEveryChange: FindChat is served from memory after the
 // first read, so every write that changes a chat, its members or their
 // accounts must show in the next FindChat.
 func TestFindChatSeesEveryChange(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := testContext(t)
-		db := MustOpen(t, d)
+		db := storetest.Open(t, d)
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		us := mustTenantUsers(t, db, "cache.test", 3)
 		a, b, c := us[0], us[1], us[2]

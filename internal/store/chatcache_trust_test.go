@@ -15,6 +15,7 @@ import (
 	"github.com/parleychat/parley/internal/natsbus"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // TestInvalidationAnnouncedBeforeAnswer: the staleness bound runs from a
@@ -22,9 +23,9 @@ import (
 // nodes (OnInvalidate, which publishes it) before the write returns: a
 // removal names its chat, a block (which may change anything) names all.
 func TestInvalidationAnnouncedBeforeAnswer(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := testContext(t)
-		db := MustOpen(t, d)
+		db := storetest.Open(t, d)
 		var mu sync.Mutex
 		var got []store.Invalidation
 		db.OnInvalidate(func(inv store.Invalidation) {

@@ -11,21 +11,21 @@ import (
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/limit"
-	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // TestUpdateLimitsIsAtomic: 64 takes of one bucket of 10, released together
 // from a barrier, take exactly 10 tokens, on one store and on two stores
 // open on the same PostgreSQL schema (two nodes).
 func TestUpdateLimitsIsAtomic(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		var dbs []*store.DB
 		if d == store.Postgres {
-			url := parleytest.PostgresSchema(t)
-			dbs = []*store.DB{openURL(t, url), openURL(t, url)}
+			cfg := storetest.Config(t, d)
+			dbs = []*store.DB{storetest.OpenConfig(t, cfg), storetest.OpenConfig(t, cfg)}
 		} else {
-			dbs = []*store.DB{MustOpen(t, d)}
+			dbs = []*store.DB{storetest.Open(t, d)}
 		}
 		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 		b := limit.Bucket{Burst: 10, Every: time.Hour}
@@ -73,23 +73,11 @@ func TestUpdateLimitsIsAtomic(t *testing.T) {
 	})
 }
 
-// openURL opens a store on a PostgreSQL URL (another node on the same
-// database) and closes it at cleanup.
-func openURL(tb testing.TB, url string) *store.DB {
-	tb.Helper()
-	db, err := store.Open(testContext(tb), store.Config{Dialect: store.Postgres, PostgresURL: url})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = db.Close() }) // close errors are not what this test checks
-	return db
-}
-
 // TestUpdateLimitsForgetsExpired: a state read after its Expires is the
 // zero State.
 func TestUpdateLimitsForgetsExpired(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 		set := func(at time.Time, f func(s *limit.State)) {
 			t.Helper()
@@ -116,13 +104,13 @@ func TestUpdateLimitsForgetsExpired(t *testing.T) {
 // PostgreSQL), each get a distinct count 1…40, so checking "count ≤ 5"
 // lets exactly five through.
 func TestTakeCodeAttemptsCountOneByOne(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		var dbs []*store.DB
 		if d == store.Postgres {
-			url := parleytest.PostgresSchema(t)
-			dbs = []*store.DB{openURL(t, url), openURL(t, url)}
+			cfg := storetest.Config(t, d)
+			dbs = []*store.DB{storetest.OpenConfig(t, cfg), storetest.OpenConfig(t, cfg)}
 		} else {
-			dbs = []*store.DB{MustOpen(t, d)}
+			dbs = []*store.DB{storetest.Open(t, d)}
 		}
 		ctx := testContext(t)
 		exp := time.Now().Add(time.Hour)
@@ -171,13 +159,13 @@ func TestTakeCodeAttemptsCountOneByOne(t *testing.T) {
 // TestAddMemberCapIsAtomic: 12 adds at once to a chat of 2 with a cap of 5
 // store exactly 3 (on two stores of one database on PostgreSQL).
 func TestAddMemberCapIsAtomic(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		var dbs []*store.DB
 		if d == store.Postgres {
-			url := parleytest.PostgresSchema(t)
-			dbs = []*store.DB{openURL(t, url), openURL(t, url)}
+			cfg := storetest.Config(t, d)
+			dbs = []*store.DB{storetest.OpenConfig(t, cfg), storetest.OpenConfig(t, cfg)}
 		} else {
-			dbs = []*store.DB{MustOpen(t, d)}
+			dbs = []*store.DB{storetest.Open(t, d)}
 		}
 		ctx := testContext(t)
 		now := time.Now().UTC().Truncate(time.Microsecond)

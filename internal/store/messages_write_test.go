@@ -12,6 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // TestConcurrentMessagesInGroups: many senders at once, so the writer
@@ -19,9 +20,9 @@ import (
 // events have seqs 1..n, and a user sees message ids grow with seq (ids
 // grow with commit order); each chat's activity time is its last message.
 func TestConcurrentMessagesInGroups(t *testing.T) {
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := testContext(t)
-		db := MustOpen(t, d)
+		db := storetest.Open(t, d)
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		users := mustTenantUsers(t, db, "groups.test", 8)
 		// Four 1:1 chats plus one group of everyone.

@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // TestMigrationOnePhonePerTenant: the migration that makes a phone number
@@ -15,10 +15,10 @@ import (
 // other tenants alone, and refuses a second holder afterwards.
 func TestMigrationOnePhonePerTenant(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		driver, dsn := "sqlite", filepath.Join(t.TempDir(), "p.db")
 		if d == store.Postgres {
-			driver, dsn = "pgx", parleytest.PostgresSchema(t)
+			driver, dsn = "pgx", storetest.PostgresSchema(t)
 		}
 		db, err := sql.Open(driver, dsn)
 		if err != nil {

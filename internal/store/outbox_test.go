@@ -14,6 +14,7 @@ import (
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 var outboxEpoch = time.Date(2030, 1, 2, 3, 4, 5, 678901000, time.UTC)
@@ -46,8 +47,8 @@ func ids(msgs []outbox.Message) []string {
 
 func TestOutboxEnqueueAndFindDue(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		// Due in order b, a; c is not due yet.
 		a := outbox.NewMessage(outbox.Email, "ann@example.com", "Join me", "https://p.example/join/abc\nSee you", "t1", "u1", outboxEpoch)
@@ -78,8 +79,8 @@ func TestOutboxEnqueueAndFindDue(t *testing.T) {
 
 func TestOutboxClaim(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		m := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, "ann@example.com", "s", "b", "t1", "u1", outboxEpoch))
 		until := outboxEpoch.Add(2 * time.Minute)
@@ -125,8 +126,8 @@ func TestOutboxClaim(t *testing.T) {
 
 func TestOutboxMarksAndStatus(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		at := outboxEpoch.Add(time.Second)
 		sent := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, "s@example.com", "s", "b", "t1", "u1", outboxEpoch))
@@ -206,8 +207,8 @@ func TestOutboxMarksAndStatus(t *testing.T) {
 
 func TestOutboxFindLimit(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		var want []string
 		for i := range 5 {
 			m := mustEnqueue(t, db, outbox.NewMessage(outbox.Email, fmt.Sprintf("u%d@example.com", i), "s", "b", "t1", "u1", outboxEpoch.Add(time.Duration(i)*time.Second)))
@@ -260,8 +261,8 @@ func TestOutboxSurvivesReopen(t *testing.T) {
 // keeps every message.
 func TestOutboxFindTo(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		tn := identity.Tenant{ID: "t1", DisplayName: "Contoso", Domains: []string{"contoso.example", "contoso.test"}, CreatedAt: outboxEpoch}
 		if err := db.CreateTenant(ctx, tn, identity.User{ID: "a1", TenantID: "t1", Kind: identity.Member, Role: identity.RoleAdmin,

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,8 +11,8 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // The benchmarks here hold the hot path of a send below HTTP: the reads
@@ -33,33 +32,10 @@ type benchFixture struct {
 	chats  []chat.ID
 }
 
-func benchOpen(b *testing.B, d store.Dialect) *store.DB {
-	b.Helper()
-	cfg := store.Config{Dialect: d}
-	switch d {
-	case store.SQLite:
-		cfg.Path = filepath.Join(b.TempDir(), "parley.db")
-	case store.Postgres:
-		cfg.PostgresURL = parleytest.PostgresSchema(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		b.Fatalf("store.Open(%s): %v", d, err)
-	}
-	b.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			b.Errorf("close store: %v", err)
-		}
-	})
-	return db
-}
-
 func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
 	b.Helper()
 	ctx := context.Background()
-	f := &benchFixture{db: benchOpen(b, d)}
+	f := &benchFixture{db: storetest.Open(b, d)}
 	now := time.Now().UTC()
 	users := mustTenantUsers(b, f.db, "bench.test", 2*pairs+1)
 	t := users[0].TenantID

@@ -14,46 +14,9 @@ import (
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
-
-// MustOpen opens a fresh store of the dialect and closes it at cleanup.
-func MustOpen(tb testing.TB, d store.Dialect) *store.DB {
-	tb.Helper()
-	cfg := store.Config{Dialect: d}
-	switch d {
-	case store.SQLite:
-		cfg.Path = filepath.Join(tb.TempDir(), "parley.db")
-	case store.Postgres:
-		cfg.PostgresURL = parleytest.PostgresSchema(tb)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	db, err := store.Open(ctx, cfg)
-	if err != nil {
-		tb.Fatalf("store.Open(%s): %v", d, err)
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Errorf("close store: %v", err)
-		}
-	})
-	return db
-}
-
-// eachDialect runs f for SQLite, and for PostgreSQL when it is reachable.
-func eachDialect(t *testing.T, f func(t *testing.T, d store.Dialect)) {
-	t.Helper()
-	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
-		t.Run(string(d), func(t *testing.T) {
-			if d == store.Postgres {
-				parleytest.RequirePostgres(t)
-			}
-			f(t, d)
-		})
-	}
-}
 
 // mustTenantUsers creates a tenant of domain with n member accounts,
 // u0@domain … (u0 is the account the tenant is created with).
@@ -131,8 +94,8 @@ func TestOpenUnknownDialect(t *testing.T) {
 // group-commit writer: each must succeed and be readable afterwards.
 func TestGroupCommitConcurrentWrites(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		const n = 200
 		errs := make([]error, n)
@@ -185,8 +148,8 @@ func TestGroupCommitConcurrentWrites(t *testing.T) {
 // alone and every other write of the batch is stored.
 func TestGroupCommitFailureIsolated(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		const distinct, dupEvery = 160, 4 // every 4th name is sent twice
 		type attempt struct {
@@ -259,8 +222,8 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 // admin) must roll back with it while the rest of the batch is stored.
 func TestGroupCommitPartialWriteRollsBack(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, d store.Dialect) {
-		db := MustOpen(t, d)
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
 		ctx := testContext(t)
 		const distinct, dupEvery = 60, 3
 		var domains []string
@@ -425,9 +388,9 @@ func BenchmarkSetSettingParallel(b *testing.B) {
 	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
 		b.Run(string(d), func(b *testing.B) {
 			if d == store.Postgres {
-				parleytest.RequirePostgres(b)
+				storetest.RequirePostgres(b)
 			}
-			db := MustOpen(b, d)
+			db := storetest.Open(b, d)
 			ctx := context.Background()
 			var n atomic.Int64
 			b.SetParallelism(16)
