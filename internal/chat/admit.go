@@ -119,6 +119,9 @@ func (s *Service) resolve(ctx context.Context, actor *identity.User, nm NewMembe
 	if err != nil {
 		return target{}, err
 	}
+	if addr.Value == actor.UPN || addr.Value == actor.Mail || addr.Value == actor.Phone {
+		return target{user: actor, address: addr.Value}, nil // the caller lists themself
+	}
 	u, err := s.find(ctx, actor, addr)
 	if errcode.Is(err, errcode.NotFound) {
 		return target{address: addr.Value}, nil

@@ -213,13 +213,19 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nc NewChat) 
 		return Chat{}, false, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
 	}
 	if nc.Type == OneOnOne {
-		others := 0
+		// Before resolving: members bound by id other than the caller, and
+		// members given by address (one of which may be the caller's own
+		// sign-in name); the count after resolving below is the exact one.
+		others, byAddress := 0, 0
 		for _, nm := range nc.Members {
-			if nm.UserID != actor.ID {
+			switch {
+			case nm.UserID == "":
+				byAddress++
+			case nm.UserID != actor.ID:
 				others++
 			}
 		}
-		if others != 1 {
+		if others > 1 || others+byAddress == 0 || others+byAddress > 2 {
 			return Chat{}, false, errcode.New(errcode.BadRequest, "A oneOnOne chat has exactly two members: you and one other person.")
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,20 +26,28 @@ type memberIn struct {
 	VisibleHistoryStartDateTime string   `json:"visibleHistoryStartDateTime"`
 }
 
-// bindID extracts the user id of "https://host/v1.0/users('<id>')" or ".../users/<id>".
-func bindID(bind string) (identity.UserID, error) {
+// bindKey extracts the key of "https://host/v1.0/users('<key>')" or
+// ".../users/<key>": a user id, or, as Graph accepts there, a sign-in name
+// (userPrincipalName). Percent-encoding is undone ('bob%40contoso.com').
+func bindKey(bind string) (string, error) {
+	key := ""
 	if i := strings.Index(bind, "users('"); i >= 0 {
 		rest := bind[i+len("users('"):]
 		if j := strings.Index(rest, "')"); j > 0 {
-			return identity.UserID(rest[:j]), nil
+			key = rest[:j]
+		}
+	} else if i := strings.LastIndex(bind, "/users/"); i >= 0 {
+		if k := bind[i+len("/users/"):]; !strings.Contains(k, "/") {
+			key = k
 		}
 	}
-	if i := strings.LastIndex(bind, "/users/"); i >= 0 {
-		if id := bind[i+len("/users/"):]; id != "" && !strings.Contains(id, "/") {
-			return identity.UserID(id), nil
-		}
+	if k, err := url.PathUnescape(key); err == nil {
+		key = k
 	}
-	return "", errcode.New(errcode.BadRequest, "user@odata.bind must look like https://host/v1.0/users('<id>').")
+	if strings.TrimSpace(key) == "" {
+		return "", errcode.New(errcode.BadRequest, "user@odata.bind must look like https://host/v1.0/users('<id or userPrincipalName>').")
+	}
+	return key, nil
 }
 
 func (m memberIn) domain() (chat.NewMember, error) {
@@ -50,11 +59,18 @@ func (m memberIn) domain() (chat.NewMember, error) {
 	}
 	switch {
 	case m.UserBind != "":
-		id, err := bindID(m.UserBind)
+		key, err := bindKey(m.UserBind)
 		if err != nil {
 			return chat.NewMember{}, err
 		}
-		nm.UserID = id
+		// A sign-in name is found exactly as the email form finds an
+		// address: the same visibility, and for an address the caller may
+		// not learn about, the same silence (docs/rules.md §4, §6).
+		if strings.Contains(key, "@") {
+			nm.Email = key
+		} else {
+			nm.UserID = identity.UserID(key)
+		}
 	case m.UserID != "":
 		nm.UserID = identity.UserID(m.UserID)
 	case m.Email != "" || m.PhoneNumber != "":
