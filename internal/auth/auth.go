@@ -148,23 +148,20 @@ type Service struct {
 	Now      func() time.Time
 	TokenTTL time.Duration
 	Throttle *Throttle
-	// CacheTTL bounds how long an authenticated token is served from
-	// memory (0: no cache). Sign-out, password resets and account changes
-	// on this node forget at once; other nodes when NATS brings the
-	// change, and within the staleness bound in any case (CacheTrusted).
-	CacheTTL time.Duration
+	// Cache, when set, serves an authenticated token from memory for its
+	// TTL. Sign-out, password resets and account changes on this node
+	// forget at once; other nodes when NATS brings the change, and within
+	// the staleness bound in any case (CacheTrusted).
+	Cache *TokenCache
 	// CacheTrusted, when set (several nodes: natsbus.Bus.Current), is
 	// asked before a cached token is served: while it reports false, every
 	// token is read from the store (docs/decisions.md, "Several nodes:
-	// staleness bound"). Set it before use.
+	// staleness bound").
 	CacheTrusted func() bool
 	// OnForget, when set (several nodes), is told each time this node
 	// forgets cached tokens, after the change is stored, so that the
-	// other nodes forget them too (ApplyForget). Set it before use.
+	// other nodes forget them too (TokenCache.Apply).
 	OnForget func(Forget)
-
-	mu    sync.Mutex
-	cache map[string]cached
 }
 
 // Forget names cached tokens to drop: one token (by its hash), a user's
@@ -175,23 +172,39 @@ type Forget struct {
 	All       bool
 }
 
-// ApplyForget drops what another node forgot, without announcing it.
-func (s *Service) ApplyForget(f Forget) {
-	switch {
-	case f.All:
-		s.forgetAll()
-	case f.User != "":
-		s.forgetUser(f.User)
-	case f.TokenHash != nil:
-		s.mu.Lock()
-		delete(s.cache, string(f.TokenHash))
-		s.mu.Unlock()
-	}
+// TokenCache holds authenticated tokens in memory. It is built before the
+// bus that brings other nodes' Forgets to it and before the Service that
+// serves from it. The zero value caches nothing; a nil *TokenCache is
+// ready and caches nothing.
+type TokenCache struct {
+	ttl   time.Duration
+	mu    sync.Mutex
+	cache map[string]cached
 }
 
-func (s *Service) announce(f Forget) {
-	if s.OnForget != nil {
-		s.OnForget(f)
+// NewTokenCache returns a cache whose entries go stale after ttl.
+func NewTokenCache(ttl time.Duration) *TokenCache {
+	return &TokenCache{ttl: ttl}
+}
+
+// Apply drops what f names, without announcing it (another node forgot it).
+func (c *TokenCache) Apply(f Forget) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case f.All:
+		c.cache = nil
+	case f.User != "":
+		for k, e := range c.cache {
+			if e.user.ID == f.User {
+				delete(c.cache, k)
+			}
+		}
+	case f.TokenHash != nil:
+		delete(c.cache, string(f.TokenHash))
 	}
 }
 
@@ -204,58 +217,48 @@ type cached struct {
 // maxCached bounds the token cache; when full it is emptied (cheap, rare).
 const maxCached = 100_000
 
-func (s *Service) lookup(key string, now time.Time) (identity.User, bool) {
-	if s.CacheTTL <= 0 || (s.CacheTrusted != nil && !s.CacheTrusted()) {
+func (c *TokenCache) lookup(key string, now time.Time) (identity.User, bool) {
+	if c == nil || c.ttl <= 0 {
 		return identity.User{}, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.cache[key]
-	if !ok || !now.Before(c.until) || !now.Before(c.expires) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.cache[key]
+	if !ok || !now.Before(e.until) || !now.Before(e.expires) {
 		return identity.User{}, false
 	}
-	return c.user, true
+	return e.user, true
 }
 
-func (s *Service) remember(key string, u identity.User, expires, now time.Time) {
-	if s.CacheTTL <= 0 {
+func (c *TokenCache) remember(key string, u identity.User, expires, now time.Time) {
+	if c == nil || c.ttl <= 0 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cache == nil || len(s.cache) >= maxCached {
-		s.cache = make(map[string]cached)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cache == nil || len(c.cache) >= maxCached {
+		c.cache = make(map[string]cached)
 	}
-	s.cache[key] = cached{user: u, expires: expires, until: now.Add(s.CacheTTL)}
+	c.cache[key] = cached{user: u, expires: expires, until: now.Add(c.ttl)}
+}
+
+// forget drops f from this node's cache and announces it to the others.
+func (s *Service) forget(f Forget) {
+	s.Cache.Apply(f)
+	if s.OnForget != nil {
+		s.OnForget(f)
+	}
 }
 
 // ForgetUser drops the cached tokens of a user, after a change to the
 // account (settings, password).
 func (s *Service) ForgetUser(id identity.UserID) {
-	s.forgetUser(id)
-	s.announce(Forget{User: id})
-}
-
-func (s *Service) forgetUser(id identity.UserID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, c := range s.cache {
-		if c.user.ID == id {
-			delete(s.cache, k)
-		}
-	}
+	s.forget(Forget{User: id})
 }
 
 // ForgetAll empties the token cache.
 func (s *Service) ForgetAll() {
-	s.forgetAll()
-	s.announce(Forget{All: true})
-}
-
-func (s *Service) forgetAll() {
-	s.mu.Lock()
-	s.cache = nil
-	s.mu.Unlock()
+	s.forget(Forget{All: true})
 }
 
 // Token is an issued bearer token.
@@ -338,8 +341,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (identity.User
 	}
 	hash := HashToken(token)
 	now := s.Now()
-	if u, ok := s.lookup(string(hash), now); ok {
-		return u, nil
+	if s.CacheTrusted == nil || s.CacheTrusted() {
+		if u, ok := s.Cache.lookup(string(hash), now); ok {
+			return u, nil
+		}
 	}
 	uid, expires, err := s.Store.FindToken(ctx, hash)
 	if errcode.Is(err, errcode.NotFound) {
@@ -358,23 +363,20 @@ func (s *Service) Authenticate(ctx context.Context, token string) (identity.User
 	if err != nil {
 		return identity.User{}, fmt.Errorf("authenticate: %w", err)
 	}
-	s.remember(string(hash), u, expires, now)
+	s.Cache.remember(string(hash), u, expires, now)
 	return u, nil
 }
 
 // SignOut revokes a token.
 func (s *Service) SignOut(ctx context.Context, token string) error {
 	hash := HashToken(token)
-	s.mu.Lock()
-	delete(s.cache, string(hash))
-	s.mu.Unlock()
+	f := Forget{TokenHash: hash}
+	s.Cache.Apply(f)
 	if err := s.Store.DeleteToken(ctx, hash); err != nil {
 		return fmt.Errorf("sign out: %w", err)
 	}
 	// After the delete, here too (a read that raced it may have cached the
 	// token again): a node that reads the token again finds none.
-	f := Forget{TokenHash: hash}
-	s.ApplyForget(f)
-	s.announce(f)
+	s.forget(f)
 	return nil
 }

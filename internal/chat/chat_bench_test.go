@@ -44,7 +44,7 @@ func BenchmarkSend(b *testing.B) {
 				}
 			})
 			now := func() time.Time { return time.Now().UTC() }
-			svc := chat.NewService(db, event.NewLocal(), graph.Encoder{}, &policy.Service{Store: db, Now: now}, now)
+			svc := chat.NewService(chat.Deps{Store: db, Bus: event.NewLocal(), Encoder: graph.Encoder{}, Policy: &policy.Service{Store: db, Now: now}, Now: now})
 
 			t := identity.Tenant{ID: identity.NewTenantID(), DisplayName: "Bench", Domains: []string{"bench.test"}, CreatedAt: now()}
 			admin := identity.User{ID: identity.NewUserID(), TenantID: t.ID, Kind: identity.Member, Role: identity.RoleAdmin, DisplayName: "Admin",

@@ -102,8 +102,8 @@ type Encoder interface {
 	NoticeEvent(viewer *identity.User, typ event.Type, c *Chat, reason string) []byte
 }
 
-// Service runs chats and messages.
-type Service struct {
+// Deps are what a chat service is built over, all given to NewService.
+type Deps struct {
 	Store   Store
 	Bus     event.Bus
 	Encoder Encoder
@@ -113,19 +113,28 @@ type Service struct {
 	// Audit records external chats in the creator's tenant log (may be nil).
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 	Now   func() time.Time
-	// PhoneRegion is the region of phone numbers typed without a country code.
+	// PhoneRegion is the region of phone numbers typed without a country
+	// code ("": US).
 	PhoneRegion string
-	sani        *bluemonday.Policy
-	plain       *bluemonday.Policy
 }
 
-// NewService returns a chat service.
-func NewService(store Store, bus event.Bus, enc Encoder, pol Policy, now func() time.Time) *Service {
+// Service runs chats and messages.
+type Service struct {
+	Deps
+	sani  *bluemonday.Policy
+	plain *bluemonday.Policy
+}
+
+// NewService returns a chat service over d.
+func NewService(d Deps) *Service {
 	p := bluemonday.UGCPolicy()
 	// Graph mentions are <at id="0">Name</at> inside the HTML body.
 	p.AllowElements("at")
 	p.AllowAttrs("id").OnElements("at")
-	return &Service{Store: store, Bus: bus, Encoder: enc, Policy: pol, Now: now, PhoneRegion: "US", sani: p, plain: bluemonday.StrictPolicy()}
+	if d.PhoneRegion == "" {
+		d.PhoneRegion = "US"
+	}
+	return &Service{Deps: d, sani: p, plain: bluemonday.StrictPolicy()}
 }
 
 func (s *Service) publish(ctx context.Context, evs []event.Event) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/config"
-	"github.com/parleychat/parley/internal/identity"
 )
 
 const adminAuditUsage = "Usage: parley admin audit export --tenant DOMAIN|ID [--action PREFIX] [--actor ID] [--target T] [--since TIME] [--until TIME] > audit.jsonl"
@@ -49,19 +48,16 @@ func runAdminAudit(ctx context.Context, e env, args []string) error {
 	if f.Until, err = flagTime(until, "until"); err != nil {
 		return err
 	}
-	db, _, err := openStore(ctx, cfg)
+	svc, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close() //nolint:errcheck // read-only command
-	t, err := db.FindTenantByDomain(ctx, tenant)
+	defer svc.DB.Close() //nolint:errcheck // read-only command
+	t, err := findTenant(ctx, svc, tenant)
 	if err != nil {
-		if t, err = db.FindTenantByID(ctx, identity.TenantID(tenant)); err != nil {
-			return fmt.Errorf("no organisation with domain or id %q", tenant)
-		}
+		return err
 	}
-	svc := &audit.Service{Store: db, Now: func() time.Time { return time.Now().UTC() }}
-	return svc.ExportTenant(ctx, t.ID, f, e.stdout)
+	return svc.Audit.ExportTenant(ctx, t.ID, f, e.stdout)
 }
 
 func flagTime(v, name string) (time.Time, error) {

@@ -22,16 +22,17 @@ func TestAdminAuditExport(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.Store.DataDir = dir
-	db, ids, err := openStore(ctx, cfg)
+	services, err := openServices(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta, admin, err := ids.CreateTenant(ctx, identity.NewTenant{DisplayName: "Contoso", Domains: []string{"contoso.com"},
+	db := services.DB
+	ta, admin, err := services.Identity.CreateTenant(ctx, identity.NewTenant{DisplayName: "Contoso", Domains: []string{"contoso.com"},
 		Admin: identity.NewAccount{DisplayName: "Ada Admin", UPN: "ada@contoso.com", Password: "correct horse battery"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := &audit.Service{Store: db, Now: func() time.Time { return time.Now().UTC() }}
+	svc := services.Audit
 	at := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	for i, action := range []string{audit.PolicyCreate, audit.RequestAccepted, audit.PolicyGrant} {
 		if err := svc.Append(ctx, audit.Entry{TenantID: ta.ID, Time: at.Add(time.Duration(i) * 24 * time.Hour), Actor: string(admin.ID), Action: action, Target: "t"}); err != nil {

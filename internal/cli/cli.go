@@ -19,7 +19,6 @@ import (
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/server"
-	"github.com/parleychat/parley/internal/store"
 )
 
 // Version, when set at build time with -ldflags "-X ...cli.Version=…",
@@ -209,13 +208,31 @@ func runConfig(_ context.Context, e env, args []string) error {
 	return nil
 }
 
-// openStore opens the store named by the store flags, for operator commands.
-func openStore(ctx context.Context, cfg config.Config) (*store.DB, *identity.Service, error) {
-	db, err := store.Open(ctx, store.Config{Dialect: store.Dialect(cfg.Store.Kind), Path: cfg.SQLitePath(), PostgresURL: cfg.Store.PostgresURL})
+// openServices opens the store named by the store flags and builds the
+// services over it exactly as the server does (server.NewServices), for
+// the operator commands. No worker runs: mail they queue is sent by the
+// running server. Close the store (DB) when done.
+func openServices(ctx context.Context, cfg config.Config) (*server.Services, error) {
+	db, err := server.OpenStore(ctx, cfg, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return db, server.NewIdentity(db, cfg), nil
+	svc, err := server.NewServices(server.Wiring{Config: cfg, DB: db})
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return svc, nil
+}
+
+// findTenant finds an organisation by one of its domains or its id.
+func findTenant(ctx context.Context, svc *server.Services, ref string) (identity.Tenant, error) {
+	t, err := svc.DB.FindTenantByDomain(ctx, ref)
+	if err != nil {
+		if t, err = svc.DB.FindTenantByID(ctx, identity.TenantID(ref)); err != nil {
+			return identity.Tenant{}, fmt.Errorf("no organisation with domain or id %q", ref)
+		}
+	}
+	return t, nil
 }
 
 type multiFlag []string
@@ -258,13 +275,13 @@ func runTenant(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	db, ids, err := openStore(ctx, cfg)
+	svc, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close() //nolint:errcheck // read-mostly command; the store reports write errors itself
+	defer svc.DB.Close() //nolint:errcheck // read-mostly command; the store reports write errors itself
 	if args[0] == "list" {
-		ts, err := ids.Tenants(ctx)
+		ts, err := svc.Identity.Tenants(ctx)
 		if err != nil {
 			return err
 		}
@@ -273,7 +290,7 @@ func runTenant(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	t, admin, err := ids.CreateTenant(ctx, identity.NewTenant{DisplayName: name, Domains: domains,
+	t, admin, err := svc.Identity.CreateTenant(ctx, identity.NewTenant{DisplayName: name, Domains: domains,
 		Admin: identity.NewAccount{DisplayName: adminName, UPN: adminEmail, Password: adminPassword}})
 	if err != nil {
 		return err
@@ -316,16 +333,14 @@ func runUser(ctx context.Context, e env, args []string) error {
 		need{"--password (or PARLEY_USER_PASSWORD)", password}); err != nil {
 		return err
 	}
-	db, ids, err := openStore(ctx, cfg)
+	svc, err := openServices(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer db.Close() //nolint:errcheck // the store reports write errors itself
-	t, err := db.FindTenantByDomain(ctx, tenant)
+	defer svc.DB.Close() //nolint:errcheck // the store reports write errors itself
+	t, err := findTenant(ctx, svc, tenant)
 	if err != nil {
-		if t, err = db.FindTenantByID(ctx, identity.TenantID(tenant)); err != nil {
-			return fmt.Errorf("no organisation with domain or id %q", tenant)
-		}
+		return err
 	}
 	na := identity.NewAccount{DisplayName: name, UPN: email, Password: password, Phone: phone, Kind: identity.Member}
 	if guest {
@@ -334,7 +349,7 @@ func runUser(ctx context.Context, e env, args []string) error {
 	if admin {
 		na.Role = identity.RoleAdmin
 	}
-	u, err := ids.CreateUserInTenant(ctx, &t, na)
+	u, err := svc.Identity.CreateUserInTenant(ctx, &t, na)
 	if err != nil {
 		return err
 	}
@@ -356,7 +371,7 @@ func runBackup(ctx context.Context, e env, args []string) error {
 	if err := require(fs, need{"--out", out}); err != nil {
 		return err
 	}
-	db, _, err := openStore(ctx, cfg)
+	db, err := server.OpenStore(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

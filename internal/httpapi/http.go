@@ -69,9 +69,20 @@ func statusOf(code errcode.Code) int {
 	}
 }
 
-// writeError writes err in the API's error shape. Internal errors are
+// WriteError writes err in the API's error shape. Internal errors are
 // logged with detail and shown as a generic message.
 func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(a.Log, w, r, err)
+}
+
+// ErrorWriter returns the function that writes errors in the API's shape,
+// logging internal ones to log, for a handler mounted on the API but built
+// before it (the WebSocket endpoint).
+func ErrorWriter(log *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) { writeError(log, w, r, err) }
+}
+
+func writeError(log *slog.Logger, w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = errcode.New(errcode.PayloadTooLarge, "The request body is larger than %d bytes.", mbe.Limit)
@@ -82,7 +93,7 @@ func (a *API) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) {
 			return // the client went away; nobody reads the answer
 		}
-		a.logger(r).Error("request failed", "err", err)
+		requestLogger(log, r).Error("request failed", "err", err)
 	}
 	if d := errcode.RetryAfterOf(err); d > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
@@ -437,8 +448,10 @@ func (a *API) middleware(next http.Handler) http.Handler {
 	})
 }
 
-func (a *API) logger(r *http.Request) *slog.Logger {
-	l := a.Log
+func (a *API) logger(r *http.Request) *slog.Logger { return requestLogger(a.Log, r) }
+
+// requestLogger is log with the request's id and caller.
+func requestLogger(l *slog.Logger, r *http.Request) *slog.Logger {
 	if id, ok := r.Context().Value(requestIDKey).(string); ok {
 		l = l.With("request_id", id)
 	}

@@ -39,17 +39,16 @@ type Store interface {
 type Service struct {
 	Store Store
 	Now   func() time.Time
-	// Changed is told after an admin change of a tenant's settings,
-	// policies or grants, so chats can turn read-only or writable at once.
-	Changed func(ctx context.Context, tenant identity.TenantID)
+	// Changes is told after an admin change of a tenant's settings,
+	// policies or grants, so chats turn read-only or writable at once (nil:
+	// nobody is told).
+	Changes *Changes
 	// Audit records an admin change (may be nil).
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 }
 
 func (s *Service) changed(ctx context.Context, t identity.TenantID) {
-	if s.Changed != nil {
-		s.Changed(ctx, t)
-	}
+	s.Changes.Publish(ctx, Change{Tenant: t})
 }
 
 func (s *Service) audit(ctx context.Context, actor *identity.User, action, target string, details map[string]any) {
@@ -537,9 +536,10 @@ type UserService struct {
 	Store PersonalStore
 	Users Directory
 	Now   func() time.Time
-	// Changed is told after a user's switch or block list changed, so held
-	// requests are delivered and chats re-decided at once.
-	Changed func(ctx context.Context, user identity.UserID)
+	// Changes is told after a user's switch or block list changed, so held
+	// requests are delivered and chats re-decided at once (nil: nobody is
+	// told).
+	Changes *Changes
 	Audit   func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 }
 
@@ -553,9 +553,7 @@ func (s *UserService) SetAllowChatsFromOrganizations(ctx context.Context, actor 
 		return err
 	}
 	actor.AllowChatsFromOrganizations = allow
-	if s.Changed != nil {
-		s.Changed(ctx, actor.ID)
-	}
+	s.Changes.Publish(ctx, Change{User: actor.ID})
 	return nil
 }
 
@@ -586,9 +584,7 @@ func (s *UserService) Block(ctx context.Context, actor *identity.User, id identi
 	if s.Audit != nil && actor.TenantID != "" {
 		s.Audit(ctx, actor.TenantID, actor.ID, "user.blocked", string(id), nil)
 	}
-	if s.Changed != nil {
-		s.Changed(ctx, actor.ID)
-	}
+	s.Changes.Publish(ctx, Change{User: actor.ID})
 	return nil
 }
 
@@ -608,9 +604,7 @@ func (s *UserService) Unblock(ctx context.Context, actor *identity.User, id iden
 	if s.Audit != nil && actor.TenantID != "" {
 		s.Audit(ctx, actor.TenantID, actor.ID, "user.unblocked", string(id), nil)
 	}
-	if s.Changed != nil {
-		s.Changed(ctx, actor.ID)
-	}
+	s.Changes.Publish(ctx, Change{User: actor.ID})
 	return nil
 }
 

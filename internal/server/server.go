@@ -17,24 +17,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley/internal/address"
-	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/event"
-	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/invite"
-	"github.com/parleychat/parley/internal/mail"
-	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/natsbus"
-	"github.com/parleychat/parley/internal/outbox"
-	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/realtime"
-	"github.com/parleychat/parley/internal/safety"
-	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/web"
 )
@@ -48,18 +38,9 @@ type Server struct {
 	// Now is the clock of every service (tests replace it).
 	Now func() time.Time
 
-	DB       *store.DB
-	Bus      event.Bus
-	Auth     *auth.Service
-	Identity *identity.Service
-	Chats    *chat.Service
-	Policy   *policy.Service
-	Audit    *audit.Service
-	Users    *policy.UserService
-	Requests *msgrequest.Service
-	Invites  *invite.Service
-	Outbox   *outbox.Service
-	API      *httpapi.API
+	// Services are the domain services, built by Open (NewServices).
+	*Services
+	API *httpapi.API
 
 	// demoAccounts are the sign-ins --demo seeded, shown on the sign-in page.
 	demoAccounts []httpapi.DemoAccount
@@ -92,17 +73,17 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.Config.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	sc := store.Config{Dialect: store.Dialect(s.Config.Store.Kind), Path: s.Config.SQLitePath(), PostgresURL: s.Config.Store.PostgresURL, Logger: s.Log}
-	db, err := store.Open(ctx, sc)
+	db, err := OpenStore(ctx, s.Config, s.Log)
 	if err != nil {
 		return err
 	}
-	s.DB = db
-	// Token cache: a send no longer reads the token and user rows; changes
-	// forget at once, on every node (through NATS when there are several).
-	s.Auth = &auth.Service{Store: db, Now: s.Now, TokenTTL: s.Config.TokenTTL, Throttle: auth.NewThrottle(db), CacheTTL: 10 * time.Second}
+	// The token cache exists before the bus, which brings the other
+	// nodes' forgets to it, and before the auth service that serves from it:
+	// a send no longer reads the token and user rows; changes forget at once,
+	// on every node (through NATS when there are several).
+	w := Wiring{Config: s.Config, DB: db, Tokens: auth.NewTokenCache(10 * time.Second), Log: s.Log, Now: s.Now, PublicURL: s.PublicURL}
 	if s.Config.Store.NATSURL != "" {
-		if err := s.openNATS(ctx, db); err != nil {
+		if err := s.openNATS(ctx, db, &w); err != nil {
 			return errors.Join(err, db.Close())
 		}
 		defer func() {
@@ -110,54 +91,12 @@ func (s *Server) Open(ctx context.Context) (err error) {
 				_ = s.nats.Close() // the start error is the one to report
 			}
 		}()
-	} else {
-		s.Bus = event.NewLocal()
 	}
-	s.Identity = NewIdentity(db, s.Config)
-	s.Identity.Now = s.Now
-	// Policy changes re-decide chats at once (read-only / writable, held
-	// requests delivered); the closure reaches the chat service built next.
-	s.Audit = &audit.Service{Store: db, Now: s.Now, Log: s.Log}
-	s.Identity.Audit = s.Audit.Record
-	var chats *chat.Service
-	s.Policy = &policy.Service{Store: db, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, t identity.TenantID) {
-		if err := chats.Reevaluate(ctx, t, ""); err != nil {
-			s.Log.Error("reevaluate chats after a policy change", "tenant", t, "err", err)
-		}
-	}}
-	chats = chat.NewService(db, s.Bus, graph.Encoder{}, s.Policy, s.Now)
-	chats.PhoneRegion = s.Config.PhoneRegion
-	chats.Audit = s.Audit.Record
-	s.Chats = chats
-	s.Users = &policy.UserService{Store: db, Users: s.Identity, Now: s.Now, Audit: s.Audit.Record, Changed: func(ctx context.Context, u identity.UserID) {
-		s.Auth.ForgetUser(u) // the account changed: no cached copy of it
-		if err := chats.Reevaluate(ctx, "", u); err != nil {
-			s.Log.Error("reevaluate chats after a personal change", "user", u, "err", err)
-		}
-	}}
-	s.Requests = &msgrequest.Service{Store: db, Bus: s.Bus, Encoder: graph.Encoder{}, Now: s.Now, Audit: s.Audit.Record}
-	if err := s.openOutbox(db); err != nil {
+	svc, err := NewServices(w)
+	if err != nil {
 		return errors.Join(err, db.Close())
 	}
-	s.Invites = &invite.Service{Store: db, Limits: db, Outbox: s.Outbox, Hash: auth.HashPassword, Now: s.Now, PublicURL: s.PublicURL, PhoneRegion: s.Config.PhoneRegion, Audit: s.Audit.Record, PasswordChanged: s.Auth.ForgetAll}
-	chats.Inviter = s.Invites
-	sl := s.Config.Safety
-	chats.Safety = &safety.Service{Store: db, Now: s.Now, Limits: safety.Limits{RequestsPerHour: int(sl.RequestsPerHour), InvitationsPerDay: int(sl.InvitationsPerDay),
-		NewSenderAge: sl.NewSenderAge, RepeatRecipients: int(sl.RepeatRecipients), RepeatWindow: sl.RepeatWindow, ReportThreshold: int(sl.ReportThreshold)}}
-	setup := &identity.Setup{Store: db, Identity: s.Identity}
-	s.events = &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
-		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
-		WriteError: func(w http.ResponseWriter, r *http.Request, err error) { s.API.WriteError(w, r, err) }}
-	api := httpapi.New(httpapi.Deps{
-		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: setup,
-		Web: web.Handler(), Demo: s.demoAccounts,
-		Audit:  s.Audit,
-		Stats:  s.stats,
-		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
-		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
-		Events: s.events,
-	})
-	s.API = api
+	s.Services = svc
 
 	ln, err := net.Listen("tcp", s.Config.HTTP.Listen)
 	if err != nil {
@@ -183,9 +122,20 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			_ = db.Close()
 			return err
 		}
-		api.Demo = s.demoAccounts
 	}
-	s.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+	s.events = &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
+		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
+		WriteError: httpapi.ErrorWriter(s.Log)}
+	s.API = httpapi.New(httpapi.Deps{
+		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: s.Setup,
+		Web: web.Handler(), Demo: s.demoAccounts,
+		Audit:  s.Audit,
+		Stats:  s.stats,
+		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
+		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
+		Events: s.events,
+	})
+	s.http = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
 	s.serveErr = make(chan error, 1)
 	go func() { s.serveErr <- s.http.Serve(ln) }()
@@ -195,7 +145,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if s.Config.Demo {
 		s.printDemo()
 	}
-	tok, err := setup.Begin(ctx)
+	tok, err := s.Setup.Begin(ctx)
 	if err != nil {
 		return errors.Join(err, s.Close())
 	}
@@ -256,37 +206,12 @@ func (s *Server) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if s.DB != nil {
+	if s.Services != nil {
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// openOutbox builds the outbox with the configured senders and starts its
-// worker; unconfigured channels are logged instead (API.md "Running").
-func (s *Server) openOutbox(db *store.DB) error {
-	ob := &outbox.Service{Store: db, Log: s.Log, Now: s.Now}
-	if s.Config.Mail.URL != "" {
-		m, err := mail.New(mail.Config{URL: s.Config.Mail.URL, From: s.Config.Mail.From})
-		if err != nil {
-			return fmt.Errorf("smtp: %w", err)
-		}
-		ob.Mail = m
-	}
-	if s.Config.SMS.URL != "" {
-		c, err := sms.New(sms.Config{URL: s.Config.SMS.URL, Account: s.Config.SMS.Account, Token: s.Config.SMS.Token, From: s.Config.SMS.From}, nil)
-		if err != nil {
-			return fmt.Errorf("sms: %w", err)
-		}
-		ob.SMS = c
-	}
-	// An SMTP outage of a night still delivers: 20 attempts with
-	// exponential backoff span about 11 hours.
-	ob.MaxAttempts = 20
-	s.Outbox = ob
-	return nil
 }
 
 // startWork starts the background workers; Close stops them before the store.
@@ -318,10 +243,10 @@ func (s *Server) stats() map[string]any {
 
 // openNATS connects to NATS for fan-out between nodes on one PostgreSQL
 // database: events go to every node's connections, and each node's cache
-// invalidations (chat cache, token cache) to the other nodes'. Config
-// validation refused SQLite.
-func (s *Server) openNATS(ctx context.Context, db *store.DB) error {
-	a := s.Auth
+// invalidations (the store's chat cache, w's token cache) to the other
+// nodes'. It sets w's bus and token hooks. Config validation refused SQLite.
+func (s *Server) openNATS(ctx context.Context, db *store.DB, w *Wiring) error {
+	tokens := w.Tokens
 	nb, err := natsbus.Connect(ctx, s.Config.Store.NATSURL, natsbus.Options{
 		Name: "parley", Store: db, Log: s.Log,
 		OnInvalidate: func(inv natsbus.Invalidation) {
@@ -336,28 +261,28 @@ func (s *Server) openNATS(ctx context.Context, db *store.DB) error {
 				db.ApplyInvalidation(si)
 			}
 			if inv.AllTokens {
-				a.ApplyForget(auth.Forget{All: true})
+				tokens.Apply(auth.Forget{All: true})
 			}
 			for _, t := range inv.Tokens {
-				a.ApplyForget(auth.Forget{TokenHash: t})
+				tokens.Apply(auth.Forget{TokenHash: t})
 			}
 			for _, u := range inv.Users {
-				a.ApplyForget(auth.Forget{User: identity.UserID(u)})
+				tokens.Apply(auth.Forget{User: identity.UserID(u)})
 			}
 		},
 		OnReset: func() {
 			db.ForgetCachedChats()
-			a.ApplyForget(auth.Forget{All: true})
+			tokens.Apply(auth.Forget{All: true})
 		},
 	})
 	if err != nil {
 		return err
 	}
-	s.nats, s.Bus = nb, nb
+	s.nats, w.Bus = nb, nb
 	// Caches are served only while this node can prove it has heard the
 	// other nodes' invalidations within the staleness bound (1 s).
 	db.TrustCachedChatsWhile(nb.Current)
-	a.CacheTrusted = nb.Current
+	w.TokensTrusted = nb.Current
 	// Announce after COMMIT (store) or after the change is stored (auth);
 	// a failed publish is logged: the NATS client buffers while it
 	// reconnects, and a reconnect empties the other nodes' caches anyway.
@@ -373,7 +298,7 @@ func (s *Server) openNATS(ctx context.Context, db *store.DB) error {
 			s.Log.Warn("announce chat cache invalidation", "err", err)
 		}
 	})
-	a.OnForget = func(f auth.Forget) {
+	w.ForgetTokens = func(f auth.Forget) {
 		ni := natsbus.Invalidation{AllTokens: f.All}
 		if f.TokenHash != nil {
 			ni.Tokens = [][]byte{f.TokenHash}
@@ -387,20 +312,4 @@ func (s *Server) openNATS(ctx context.Context, db *store.DB) error {
 	}
 	s.Log.Info("fan-out between nodes through NATS", "node", nb.NodeID())
 	return nil
-}
-
-// NewIdentity builds the identity service over a store (the CLI's operator
-// commands use it without a running server).
-func NewIdentity(db *store.DB, cfg config.Config) *identity.Service {
-	region := cfg.PhoneRegion
-	return &identity.Service{Store: db, Hash: auth.HashPassword, Now: func() time.Time { return time.Now().UTC() },
-		NormalizePhone: func(p string) (string, error) { return normalizePhone(p, region) }}
-}
-
-func normalizePhone(p, region string) (string, error) {
-	a, err := address.ParsePhone(p, region)
-	if err != nil {
-		return "", err
-	}
-	return a.Value, nil
 }
