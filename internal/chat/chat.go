@@ -56,6 +56,9 @@ type Chat struct {
 	// ReadOnlyBy names whose setting made the chat read-only: a tenant id,
 	// "personal", or "" when writable (docs/rules.md §4).
 	ReadOnlyBy string
+	// UnreadCount is the viewer's unread messages (unread.go), counted up
+	// to MaxUnreadCount; set by the chat list and Chat, zero elsewhere.
+	UnreadCount int
 }
 
 // Member is a person in a chat. A pending member invited by address has no
@@ -117,6 +120,8 @@ type Message struct {
 	Content     string
 	Mentions    []Mention
 	Attachments []Attachment
+	// Reactions are the members' reactions, oldest first (reaction.go).
+	Reactions []Reaction
 }
 
 // Deleted reports whether the message was soft-deleted.

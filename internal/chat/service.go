@@ -86,6 +86,7 @@ type Store interface {
 	FindChatAny(ctx context.Context, id ID) (Chat, []Member, error)
 	// MarkRead sets a member's read mark.
 	MarkRead(ctx context.Context, chatID ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
+	DailyStore // unread counts, reactions (daily.go)
 }
 
 // Encoder turns domain values into the JSON payloads of events, as seen by
@@ -718,6 +719,9 @@ func (s *Service) clean(b Body, members []Member) (Body, error) {
 		return Body{}, errcode.New(errcode.BadRequest, "A message may have at most %d attachments.", MaxAttachments)
 	}
 	for i, a := range b.Attachments {
+		if a.ContentType == MessageReferenceType {
+			continue // a quoted reply: quote (reply.go) checks it
+		}
 		if a.ContentType != AdaptiveCardType {
 			return Body{}, errcode.New(errcode.BadRequest, "Attachments must be Adaptive Cards (%s).", AdaptiveCardType)
 		}
@@ -742,6 +746,9 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 	}
 	b, err = s.clean(b, members)
 	if err != nil {
+		return Message{}, err
+	}
+	if b, err = s.quote(ctx, actor, members, c.ID, b); err != nil {
 		return Message{}, err
 	}
 	changed, capped, err := s.maySend(ctx, actor, &c, members)
@@ -826,6 +833,7 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 func (s *Service) Preview(m *Message) Message {
 	p := *m
 	p.ContentType, p.Content, p.Attachments = "text", strings.TrimSpace(s.plain.Sanitize(m.Content)), nil
+	p.Reactions = nil // docs/rules.md §5: nothing of the sender's side but the text
 	return p
 }
 
@@ -914,6 +922,9 @@ func (s *Service) Edit(ctx context.Context, actor *identity.User, id ID, mid Mes
 		return Message{}, fmt.Errorf("edit message %d: %w", mid, err)
 	}
 	if b, err = s.clean(b, members); err != nil {
+		return Message{}, err
+	}
+	if b, err = s.quote(ctx, actor, members, c.ID, b); err != nil {
 		return Message{}, err
 	}
 	if _, _, err := s.maySend(ctx, actor, &c, members); err != nil {

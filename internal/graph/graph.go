@@ -126,6 +126,9 @@ type Chat struct {
 	// read-only, and whose side's setting it is (docs/rules.md §4).
 	IsReadOnly     bool   `json:"isReadOnly"`
 	ReadOnlyReason string `json:"readOnlyReason,omitempty"`
+	// UnreadMessageCount is Parley's: the viewer's unread messages, kept on
+	// the server (at most chat.MaxUnreadCount).
+	UnreadMessageCount int `json:"unreadMessageCount"`
 }
 
 // NewChat converts a chat as seen by viewer.
@@ -136,7 +139,7 @@ func NewChat(c *chat.Chat, viewer *identity.User) Chat {
 	}
 	return Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),
 		TenantID: strPtr(string(c.TenantID)), Viewpoint: Viewpoint{LastMessageReadDateTime: Time(c.LastReadAt)}, IsExternal: c.External, RequestState: string(c.ViewerState),
-		IsReadOnly: c.ReadOnlyBy != "", ReadOnlyReason: chat.ReadOnlyReason(c, viewer)}
+		IsReadOnly: c.ReadOnlyBy != "", ReadOnlyReason: chat.ReadOnlyReason(c, viewer), UnreadMessageCount: c.UnreadCount}
 }
 
 // Member is Graph's aadUserConversationMember, plus Parley's fields.
@@ -232,7 +235,28 @@ type Message struct {
 	Body                 Body         `json:"body"`
 	Attachments          []Attachment `json:"attachments"`
 	Mentions             []Mention    `json:"mentions"`
-	Reactions            []struct{}   `json:"reactions"`
+	Reactions            []Reaction   `json:"reactions"`
+}
+
+// Reaction is Graph's chatMessageReaction.
+type Reaction struct {
+	ReactionType    string  `json:"reactionType"`
+	DisplayName     *string `json:"displayName"`
+	CreatedDateTime *string `json:"createdDateTime"`
+	User            From    `json:"user"`
+}
+
+// reactionNames are the display names Graph gives its named reactions.
+var reactionNames = map[string]string{"like": "Like", "heart": "Heart", "laugh": "Laugh", "surprised": "Surprised", "sad": "Sad", "angry": "Angry"}
+
+// NewReaction converts a reaction as seen by viewer.
+func NewReaction(r *chat.Reaction, viewer *identity.User) Reaction {
+	id := NewIdentity(&r.User, viewer)
+	w := Reaction{ReactionType: r.Type, CreatedDateTime: Time(r.CreatedAt), User: From{User: &id}}
+	if n, ok := reactionNames[r.Type]; ok {
+		w.DisplayName = &n
+	}
+	return w
 }
 
 // NewMessage converts a message as seen by viewer. A mentioned user is
@@ -246,13 +270,18 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 	w := Message{ID: id, Etag: id, MessageType: "message", CreatedDateTime: Time(m.CreatedAt), LastModifiedDateTime: Time(m.ModifiedAt),
 		DeletedDateTime: Time(m.DeletedAt), ChatID: string(m.ChatID), Importance: "normal", Locale: "en-us",
 		From: From{User: &from}, Body: Body{ContentType: m.ContentType, Content: m.Content},
-		Attachments: []Attachment{}, Mentions: []Mention{}, Reactions: []struct{}{}}
+		Attachments: []Attachment{}, Mentions: []Mention{}, Reactions: make([]Reaction, 0, len(m.Reactions))}
 	if !m.ModifiedAt.Equal(m.CreatedAt) && m.DeletedAt.IsZero() {
 		w.LastEditedDateTime = Time(m.ModifiedAt)
 	}
 	for _, a := range m.Attachments {
 		content, name := a.Content, a.Name
 		w.Attachments = append(w.Attachments, Attachment{ID: a.ID, ContentType: a.ContentType, Content: &content, Name: strPtr(name)})
+	}
+	if m.DeletedAt.IsZero() {
+		for i := range m.Reactions {
+			w.Reactions = append(w.Reactions, NewReaction(&m.Reactions[i], viewer))
+		}
 	}
 	for i := range m.Mentions {
 		mn := &m.Mentions[i]

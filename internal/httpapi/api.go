@@ -127,6 +127,7 @@ func (a *API) routes() {
 	a.routesOperatorDebug()
 	a.routesAudit()
 	a.routesOutbox()
+	a.routesDaily()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

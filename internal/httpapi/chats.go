@@ -153,7 +153,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = chat.ChatCursor{UpdatedAt: time.UnixMicro(n), ID: chat.ID(id)}
 	}
-	chats, next, err := a.Chats.List(r.Context(), userOf(r), after, limit)
+	chats, next, err := a.Chats.ListWithUnread(r.Context(), userOf(r), after, limit)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 func chatID(r *http.Request) chat.ID { return chat.ID(r.PathValue("id")) }
 
 func (a *API) getChat(w http.ResponseWriter, r *http.Request) error {
-	c, err := a.Chats.Get(r.Context(), userOf(r), chatID(r))
+	c, err := a.Chats.GetWithUnread(r.Context(), userOf(r), chatID(r))
 	if err != nil {
 		return err
 	}
@@ -407,11 +407,21 @@ func (a *API) deleteMessage(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) markRead(read bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		var in markUnreadIn
 		if r.ContentLength != 0 {
-			var in map[string]any
 			if err := decode(r, &in); err != nil {
 				return err
 			}
+		}
+		if from, ok, err := in.unreadFrom(); err != nil || (ok && !read) {
+			if err != nil {
+				return err
+			}
+			if err := a.Chats.MarkUnreadFrom(r.Context(), userOf(r), chatID(r), from); err != nil {
+				return err
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return nil
 		}
 		if err := a.Chats.MarkRead(r.Context(), userOf(r), chatID(r), read); err != nil {
 			return err

@@ -85,7 +85,7 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 			if m.Body.ContentType == "html" {
 				m.Body = graph.Body{ContentType: "text", Content: strings.TrimSpace(plain.Sanitize(m.Body.Content))}
 			}
-			m.Attachments = []graph.Attachment{}
+			m.Attachments, m.Reactions = []graph.Attachment{}, []graph.Reaction{}
 			ro.Previews = append(ro.Previews, m)
 		}
 		out = append(out, ro)

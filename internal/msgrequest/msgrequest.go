@@ -58,6 +58,9 @@ type Store interface {
 	// contact pair (accept), the cool-down (decline), the block and the
 	// spam report.
 	AnswerRequest(ctx context.Context, a StoredAnswer, drafts []event.Draft) ([]event.Event, error)
+	// CountPendingRequests counts the delivered requests waiting for user
+	// in the main list or the filtered one.
+	CountPendingRequests(ctx context.Context, user identity.UserID, filtered bool) (int, error)
 }
 
 // StoredAnswer is everything one answer changes.

@@ -428,18 +428,21 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, capped int, bu
 	return evs, err
 }
 
-const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, ` + userColumnsNullable
+const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, x.reactions, ` + userColumnsNullable
 
 func scanMessage(s scanner) (chat.Message, error) {
 	var m chat.Message
 	var created, modified, deleted int64
-	var mentions, atts string
+	var mentions, atts, reactions string
 	var u nullableUser
-	if err := s.Scan(append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts}, u.dest()...)...); err != nil {
+	if err := s.Scan(append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions}, u.dest()...)...); err != nil {
 		return chat.Message{}, err
 	}
 	m.CreatedAt, m.ModifiedAt, m.DeletedAt = fromMicros(created), fromMicros(modified), fromMicros(deleted)
 	m.Sender = u.user()
+	if err := decodeReactions(&m, reactions); err != nil {
+		return chat.Message{}, err
+	}
 	return m, decodeExtras(&m, mentions, atts)
 }
 
