@@ -339,8 +339,10 @@ func TestMigrationsMatch(t *testing.T) {
 		}
 		var out []key
 		for i, m := range ms {
-			if m.Version != i+1 {
-				t.Errorf("Migrations(%s)[%d]: got version %d, want %d (no gaps)", d, i, m.Version, i+1)
+			// Numbers are unique and increasing; they are given out in
+			// ranges to changes made side by side, so a range may leave a gap.
+			if m.Version < 1 || (i > 0 && m.Version <= ms[i-1].Version) {
+				t.Errorf("Migrations(%s)[%d]: version %d is not above the one before", d, i, m.Version)
 			}
 			if m.SQL == "" {
 				t.Errorf("Migrations(%s) %d: empty SQL", d, m.Version)
