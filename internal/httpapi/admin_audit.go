@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"mime"
 	"net/http"
 	"strconv"
@@ -70,14 +69,9 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var after int64
-	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		n, perr := strconv.ParseInt(string(b), 10, 64)
-		if err != nil || perr != nil || n <= 0 {
-			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
-		}
-		after = n
+	after, _, err := idSkipToken(r)
+	if err != nil {
+		return err
 	}
 	entries, next, err := a.Audit.List(r.Context(), userOf(r), f, after, limit)
 	if err != nil {
@@ -93,7 +87,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 			Actor: e.Actor, Action: e.Action, Target: e.Target, Details: details})
 	}
 	if next > 0 {
-		out.NextLink = a.nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next, 10))))
+		out.NextLink = a.nextLink(r, makeSkipToken(idKey(next)))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"cmp"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -144,14 +143,10 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var after chat.ChatCursor
-	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
-		b, err := base64.RawURLEncoding.DecodeString(tok)
-		ts, id, ok := strings.Cut(string(b), "|")
-		n, perr := strconv.ParseInt(ts, 10, 64)
-		if err != nil || !ok || perr != nil || id == "" {
-			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
-		}
-		after = chat.ChatCursor{UpdatedAt: time.UnixMicro(n), ID: chat.ID(id)}
+	if t, id, ok, err := timeIDSkipToken(r); err != nil {
+		return err
+	} else if ok {
+		after = chat.ChatCursor{UpdatedAt: t, ID: chat.ID(id)}
 	}
 	chats, next, err := a.Chats.ListWithUnread(r.Context(), userOf(r), after, limit)
 	if err != nil {
@@ -162,7 +157,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 		out.Value = append(out.Value, graph.NewChat(&chats[i], userOf(r)))
 	}
 	if next.ID != "" {
-		out.NextLink = a.nextLink(r, base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(next.UpdatedAt.UnixMicro(), 10)+"|"+string(next.ID))))
+		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(next.UpdatedAt), string(next.ID)))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -334,14 +329,11 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before chat.MessageID
-	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
-		n, err := strconv.ParseInt(tok, 10, 64)
-		if err != nil || n <= 0 {
-			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
-		}
-		before = chat.MessageID(n)
+	n, _, err := idSkipToken(r)
+	if err != nil {
+		return err
 	}
+	before := chat.MessageID(n)
 	me := userOf(r)
 	msgs, next, err := a.Chats.Messages(r.Context(), me, chatID(r), before, limit)
 	if err != nil {
@@ -352,7 +344,7 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
 		out.Value = append(out.Value, graph.NewMessage(&msgs[i], me))
 	}
 	if next > 0 {
-		out.NextLink = a.nextLink(r, strconv.FormatInt(int64(next), 10))
+		out.NextLink = a.nextLink(r, makeSkipToken(idKey(int64(next))))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -67,6 +67,24 @@ func timeIDSkipToken(r *http.Request) (t time.Time, id string, ok bool, err erro
 	return t, keys[1], true, nil
 }
 
+// idKey carries a positive integer id (a message's, an audit entry's) in a
+// skip token.
+func idKey(id int64) string { return strconv.FormatInt(id, 10) }
+
+// idSkipToken decodes a one-key $skiptoken holding a positive integer id:
+// ok is false when there is none.
+func idSkipToken(r *http.Request) (id int64, ok bool, err error) {
+	keys, err := skipToken(r, 1)
+	if err != nil || keys == nil {
+		return 0, false, err
+	}
+	id, perr := strconv.ParseInt(keys[0], 10, 64)
+	if perr != nil || id <= 0 {
+		return 0, false, errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+	}
+	return id, true, nil
+}
+
 // pageOf sorts a copy of items by cmp and returns those after the
 // position after (nil: from the start), at most limit of them (0: all),
 // and whether more follow. items is left alone: a service may share it

@@ -12,7 +12,8 @@ import (
 )
 
 // FuzzSkipToken: a $skiptoken is outside input (a client may send any);
-// skipToken and timeIDSkipToken never panic, refuse with badRequest, and
+// skipToken, idSkipToken and timeIDSkipToken never panic, refuse with
+// badRequest, and
 // what they accept is what makeSkipToken makes of it again. From the other
 // side, any keys a list puts in a token (a, b, micros) come back out.
 func FuzzSkipToken(f *testing.F) {
@@ -43,6 +44,13 @@ func FuzzSkipToken(f *testing.F) {
 			if err != nil || !slices.Equal(again, keys) {
 				t.Fatalf("skipToken(%q) = %q, re-made and read again = %q, %v", tok, keys, again, err)
 			}
+		}
+		if n, ok, err := idSkipToken(r); err != nil {
+			if !errcode.Is(err, errcode.BadRequest) {
+				t.Fatalf("idSkipToken(%q) error code %q, want badRequest", tok, errcode.Of(err))
+			}
+		} else if ok && n <= 0 {
+			t.Fatalf("idSkipToken(%q) accepted id %d", tok, n)
 		}
 		at, id, ok, err := timeIDSkipToken(r)
 		if err != nil {
@@ -75,6 +83,12 @@ func madeRoundTrip(t *testing.T, a, b string, micros int64) {
 	keys, err := skipToken(r, 2)
 	if err != nil || !slices.Equal(keys, []string{a, b}) {
 		t.Fatalf("makeSkipToken(%q, %q) read back as %q, %v", a, b, keys, err)
+	}
+	if micros > 0 {
+		r := httptest.NewRequest("GET", "/v1.0/users?"+url.Values{"$skiptoken": {makeSkipToken(idKey(micros))}}.Encode(), nil)
+		if id, ok, err := idSkipToken(r); err != nil || !ok || id != micros {
+			t.Fatalf("makeSkipToken(idKey(%d)) read back as %d, %v, %v", micros, id, ok, err)
+		}
 	}
 	at := time.UnixMicro(micros).UTC()
 	if back, err := parseTimeKey(timeKey(at)); err != nil || !back.Equal(at) {

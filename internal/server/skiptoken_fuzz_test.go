@@ -10,10 +10,10 @@ import (
 )
 
 // FuzzListSkipToken sends arbitrary $skiptokens to every paged list of
-// the API, through the real routes, so each list's token parser is
-// covered wherever it lives (paging.go, the inline ones of listChats,
-// listMessages and listAudit): a token is answered with 200 and a page,
-// or 400 badRequest, never 5xx; the seeds are the real nextLink tokens.
+// the API, through the real routes: every list reads the one token format
+// of paging.go, and a token is answered with 200 and a page, or 400
+// badRequest, never 5xx; the seeds are the real nextLink tokens, and each
+// list is also sent every other list's (a token of the wrong shape).
 func FuzzListSkipToken(f *testing.F) {
 	s := parleytest.StartStore(f, "sqlite")
 	contoso := s.CreateTenant("Contoso", "contoso.com")
@@ -25,6 +25,21 @@ func FuzzListSkipToken(f *testing.F) {
 	for _, text := range []string{"one", "two", "three"} {
 		admin.Send(chat, text)
 	}
+	// Two requests to the admin from another organisation, two blocks and
+	// a policy beside Global: every list has a second page.
+	fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
+	for _, n := range []string{"erin", "frank"} {
+		c := s.User(fabrikam, n, false)
+		r := c.ChatWith(parleytest.ByEmail("admin@contoso.com"))
+		if r.Status != http.StatusCreated {
+			f.Fatalf("request to the admin: %d %s", r.Status, r.Body)
+		}
+		c.Send(r.Map(f)["id"].(string), "hello")
+	}
+	for _, u := range []*parleytest.Client{alice, bob} {
+		admin.Must(http.StatusNoContent, "POST", "/parley/v1/me/blockedUsers", map[string]any{"userId": u.UserID})
+	}
+	admin.Must(http.StatusCreated, "POST", "/parley/v1/admin/externalAccessPolicies", map[string]any{"name": "Partners", "enableFederationAccess": false})
 	lists := []string{
 		"/v1.0/me/chats?$top=1",
 		"/v1.0/chats/" + chat + "/messages?$top=1",
@@ -35,17 +50,24 @@ func FuzzListSkipToken(f *testing.F) {
 		"/parley/v1/me/blockedUsers?$top=1",
 		"/parley/v1/admin/externalAccessPolicies?$top=1",
 	}
-	for i, l := range lists {
+	var real []string
+	for _, l := range lists {
 		var p struct {
 			NextLink string `json:"@odata.nextLink"`
 		}
 		admin.Must(http.StatusOK, "GET", l, nil).JSON(f, &p)
-		if p.NextLink != "" {
-			u, err := url.Parse(p.NextLink)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(uint8(i), u.Query().Get("$skiptoken"))
+		if p.NextLink == "" {
+			f.Fatalf("GET %s: no nextLink; the seeds need a real token of every list", l)
+		}
+		u, err := url.Parse(p.NextLink)
+		if err != nil {
+			f.Fatal(err)
+		}
+		real = append(real, u.Query().Get("$skiptoken"))
+	}
+	for i := range lists {
+		for _, tok := range real {
+			f.Add(uint8(i), tok)
 		}
 		for _, junk := range []string{"", "x", "0", "-1", "MTcwMDAwMDAwMDAwMDAwMHw", "fA", "WyIxIiwiIl0", "WyJhIiwiYiJd", "9223372036854775808"} {
 			f.Add(uint8(i), junk)
