@@ -26,7 +26,7 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (int64, error) {
 	}
 	var id int64
 	err := db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
-		err := db.txQueryRow(tx, (`INSERT INTO audit (tenant_id, at, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`),
+		err := db.txQueryRow(tx, `INSERT INTO audit (tenant_id, at, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 			e.TenantID, micros(e.Time), e.Actor, e.Action, e.Target, string(details)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert audit %s: %w", e.Action, err)
@@ -67,7 +67,7 @@ func (db *DB) FindAudit(ctx context.Context, tenant identity.TenantID, f audit.F
 		add(`at < ?`, micros(f.Until))
 	}
 	args = append(args, limit)
-	rows, err := db.query(ctx, (`SELECT id, tenant_id, at, actor, action, target, details FROM audit WHERE ` + where.String() + ` ORDER BY id DESC LIMIT ?`), args...)
+	rows, err := db.query(ctx, `SELECT id, tenant_id, at, actor, action, target, details FROM audit WHERE `+where.String()+` ORDER BY id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit of %s: %w", tenant, err)
 	}

@@ -46,7 +46,7 @@ func (db *DB) UpdateMember(ctx context.Context, m chat.Member, drafts []event.Dr
 }
 
 func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
-	res, err := db.txExec(tx, (`UPDATE chat_members SET user_id = ?, state = ?, held = ?, visible_from = ?, roles = ? WHERE id = ? AND chat_id = ?`),
+	res, err := db.txExec(tx, `UPDATE chat_members SET user_id = ?, state = ?, held = ?, visible_from = ?, roles = ? WHERE id = ? AND chat_id = ?`,
 		nullString(string(m.UserID)), string(m.State), boolInt(m.Held), micros(m.VisibleFrom), strings.Join(m.Roles, ","), m.ID, m.ChatID)
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
@@ -64,7 +64,7 @@ func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
 func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`UPDATE chats SET read_only_by = ? WHERE id = ?`), by, chatID); err != nil {
+		if _, err := db.txExec(tx, `UPDATE chats SET read_only_by = ? WHERE id = ?`, by, chatID); err != nil {
 			return fmt.Errorf("set read-only: %w", err)
 		}
 		var err error
@@ -140,9 +140,9 @@ func (db *DB) findChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []cha
 // readChatMembers reads a chat and its members (with their accounts) in
 // one query.
 func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
-	rows, err := db.query(ctx, (`SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by,
+	rows, err := db.query(ctx, `SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by,
 		m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
-		` + userColumnsNullable + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`), id)
+		`+userColumnsNullable+` FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`, id)
 	if err != nil {
 		return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
 	}
@@ -209,7 +209,7 @@ func splitRoles(s string) []string {
 
 // FindChatByPair returns the oneOnOne chat of a pair. Errors: notFound.
 func (db *DB) FindChatByPair(ctx context.Context, pairKey string, viewer identity.UserID) (chat.Chat, error) {
-	c, err := scanChat(db.queryRow(ctx, (`SELECT ` + chatColumns + ` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.pair_key = ?`), viewer, pairKey))
+	c, err := scanChat(db.queryRow(ctx, `SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.pair_key = ?`, viewer, pairKey))
 	if err != nil {
 		return chat.Chat{}, notFound(err, "No chat for this pair.")
 	}
@@ -248,7 +248,7 @@ func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.
 func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{c.ID}}, func(tx *sql.Tx) error {
-		_, err := db.txExec(tx, (`INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		_, err := db.txExec(tx, `INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, string(c.Type), c.Topic, c.TenantID, c.CreatedBy, micros(c.CreatedAt), micros(c.UpdatedAt), boolInt(c.External), nullString(c.PairKey))
 		if isUnique(err) {
 			return errcode.New(errcode.Conflict, "This pair has a chat already.")
@@ -271,7 +271,7 @@ func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member
 }
 
 func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
-	_, err := db.txExec(tx, (`INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.txExec(tx, `INSERT INTO chat_members (id, chat_id, user_id, roles, visible_from, joined_at, state, address, added_by, last_read_at, request_from, held, filtered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ChatID, nullString(string(m.UserID)), strings.Join(m.Roles, ","), micros(m.VisibleFrom), micros(m.JoinedAt), string(m.State), m.Address, m.AddedBy, micros(m.LastReadAt), string(m.RequestFrom), boolInt(m.Held), boolInt(m.Filtered))
 	if isUnique(err) {
 		return errcode.New(errcode.Conflict, "This person is already a member of the chat.")
@@ -286,7 +286,7 @@ func (db *DB) insertMember(tx *sql.Tx, m chat.Member) error {
 func (db *DB) UpdateChat(ctx context.Context, c chat.Chat, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{c.ID}}, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`UPDATE chats SET topic = ?, updated_at = ? WHERE id = ?`), c.Topic, micros(c.UpdatedAt), c.ID); err != nil {
+		if _, err := db.txExec(tx, `UPDATE chats SET topic = ?, updated_at = ? WHERE id = ?`, c.Topic, micros(c.UpdatedAt), c.ID); err != nil {
 			return fmt.Errorf("update chat: %w", err)
 		}
 		var err error
@@ -329,7 +329,7 @@ func (db *DB) AddMember(ctx context.Context, m chat.Member, max int, drafts []ev
 func (db *DB) RemoveMember(ctx context.Context, chatID chat.ID, memberID string, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
-		res, err := db.txExec(tx, (`DELETE FROM chat_members WHERE chat_id = ? AND id = ?`), chatID, memberID)
+		res, err := db.txExec(tx, `DELETE FROM chat_members WHERE chat_id = ? AND id = ?`, chatID, memberID)
 		if err != nil {
 			return fmt.Errorf("delete member: %w", err)
 		}
@@ -448,7 +448,7 @@ func scanMessage(s scanner) (chat.Message, error) {
 
 // FindMessage returns one message of a chat. Errors: notFound.
 func (db *DB) FindMessage(ctx context.Context, chatID chat.ID, id chat.MessageID) (chat.Message, error) {
-	m, err := scanMessage(db.queryRow(ctx, (`SELECT ` + messageColumns + ` FROM messages x LEFT JOIN users u ON u.id = x.sender_id WHERE x.chat_id = ? AND x.id = ?`), chatID, id))
+	m, err := scanMessage(db.queryRow(ctx, `SELECT `+messageColumns+` FROM messages x LEFT JOIN users u ON u.id = x.sender_id WHERE x.chat_id = ? AND x.id = ?`, chatID, id))
 	if err != nil {
 		return chat.Message{}, notFound(err, "No message %d in this chat.", id)
 	}
@@ -489,7 +489,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 	}
 	var evs []event.Event
 	err = db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
-		_, err := db.txExec(tx, (`UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`),
+		_, err := db.txExec(tx, `UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`,
 			micros(m.ModifiedAt), micros(m.DeletedAt), m.ContentType, m.Content, mentions, atts, m.ChatID, m.ID)
 		if err != nil {
 			return fmt.Errorf("update message: %w", err)
@@ -504,7 +504,7 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 func (db *DB) MarkRead(ctx context.Context, chatID chat.ID, userID identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`UPDATE chat_members SET last_read_at = ? WHERE chat_id = ? AND user_id = ?`), micros(at), chatID, userID); err != nil {
+		if _, err := db.txExec(tx, `UPDATE chat_members SET last_read_at = ? WHERE chat_id = ? AND user_id = ?`, micros(at), chatID, userID); err != nil {
 			return fmt.Errorf("mark read: %w", err)
 		}
 		var err error

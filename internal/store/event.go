@@ -130,7 +130,7 @@ func (db *DB) nextSeq(tx *sql.Tx, user identity.UserID) (int64, error) {
 		last, ok = db.seq.done[user]
 	}
 	if !ok {
-		if err := db.txQueryRow(tx, (`SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?`), user).Scan(&last); err != nil {
+		if err := db.txQueryRow(tx, `SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?`, user).Scan(&last); err != nil {
 			return 0, fmt.Errorf("last seq of %s: %w", user, err)
 		}
 	}
@@ -171,7 +171,7 @@ func (s *seqs) batchEnded(committed bool) {
 
 // FindEvents returns a user's events with seq above since, oldest first.
 func (db *DB) FindEvents(ctx context.Context, userID identity.UserID, since int64, limit int) ([]event.Event, error) {
-	rows, err := db.query(ctx, (`SELECT seq, type, chat_id, payload, created_at FROM events WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`), userID, since, limit)
+	rows, err := db.query(ctx, `SELECT seq, type, chat_id, payload, created_at FROM events WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?`, userID, since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("replay events of %s: %w", userID, err)
 	}
@@ -195,7 +195,7 @@ func (db *DB) LastSeq(ctx context.Context, userID identity.UserID) (int64, error
 	var seq int64
 	// The events themselves are the truth on both stores (SQLite keeps no
 	// counter in the users row).
-	if err := db.queryRow(ctx, (`SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?`), userID).Scan(&seq); err != nil {
+	if err := db.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?`, userID).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("last seq of %s: %w", userID, err)
 	}
 	return seq, nil

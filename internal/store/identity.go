@@ -43,11 +43,11 @@ func nullString(s string) any {
 // domainTaken when a domain belongs to a tenant already.
 func (db *DB) CreateTenant(ctx context.Context, t identity.Tenant, admin identity.User, passwordHash string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)`), t.ID, t.DisplayName, micros(t.CreatedAt)); err != nil {
+		if _, err := db.txExec(tx, `INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)`, t.ID, t.DisplayName, micros(t.CreatedAt)); err != nil {
 			return fmt.Errorf("insert tenant: %w", err)
 		}
 		for _, d := range t.Domains {
-			if _, err := db.txExec(tx, (`INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)`), d, t.ID); err != nil {
+			if _, err := db.txExec(tx, `INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)`, d, t.ID); err != nil {
 				if isUnique(err) {
 					return errcode.New(errcode.DomainTaken, "The domain %s belongs to another organisation.", d)
 				}
@@ -59,8 +59,8 @@ func (db *DB) CreateTenant(ctx context.Context, t identity.Tenant, admin identit
 }
 
 func (db *DB) insertUser(tx *sql.Tx, u identity.User, passwordHash string) error {
-	_, err := db.txExec(tx, (`INSERT INTO users (id, tenant_id, kind, role, display_name, upn, mail, phone, password_hash, allow_chats_from_orgs, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.txExec(tx, `INSERT INTO users (id, tenant_id, kind, role, display_name, upn, mail, phone, password_hash, allow_chats_from_orgs, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, nullString(string(u.TenantID)), string(u.Kind), string(u.Role), u.DisplayName, u.UPN, u.Mail, u.Phone, passwordHash, boolInt(u.AllowChatsFromOrganizations), micros(u.CreatedAt))
 	if isUnique(err) && strings.Contains(err.Error(), "users_tenant_phone") {
 		return errcode.New(errcode.Conflict, "An account with the phone number %s exists already.", u.Phone)
@@ -82,7 +82,7 @@ func (db *DB) CreateUser(ctx context.Context, u identity.User, passwordHash stri
 
 // FindUserByID returns a user. Errors: notFound.
 func (db *DB) FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error) {
-	u, err := scanUser(db.queryRow(ctx, (`SELECT ` + userColumns + ` FROM users u WHERE u.id = ?`), id))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = ?`, id))
 	if err != nil {
 		return identity.User{}, notFound(err, "No user %s.", id)
 	}
@@ -93,12 +93,12 @@ func (db *DB) FindUserByID(ctx context.Context, id identity.UserID) (identity.Us
 func (db *DB) FindTenantByID(ctx context.Context, id identity.TenantID) (identity.Tenant, error) {
 	var t identity.Tenant
 	var created int64
-	err := db.queryRow(ctx, (`SELECT id, display_name, created_at FROM tenants WHERE id = ?`), id).Scan(&t.ID, &t.DisplayName, &created)
+	err := db.queryRow(ctx, `SELECT id, display_name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.DisplayName, &created)
 	if err != nil {
 		return identity.Tenant{}, notFound(err, "No tenant %s.", id)
 	}
 	t.CreatedAt = fromMicros(created)
-	rows, err := db.query(ctx, (`SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY domain`), id)
+	rows, err := db.query(ctx, `SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY domain`, id)
 	if err != nil {
 		return identity.Tenant{}, fmt.Errorf("tenant domains: %w", err)
 	}
@@ -116,7 +116,7 @@ func (db *DB) FindTenantByID(ctx context.Context, id identity.TenantID) (identit
 // FindTenantByDomain returns the tenant that verified a domain. Errors: notFound.
 func (db *DB) FindTenantByDomain(ctx context.Context, domain string) (identity.Tenant, error) {
 	var id identity.TenantID
-	err := db.queryRow(ctx, (`SELECT tenant_id FROM tenant_domains WHERE domain = ?`), strings.ToLower(domain)).Scan(&id)
+	err := db.queryRow(ctx, `SELECT tenant_id FROM tenant_domains WHERE domain = ?`, strings.ToLower(domain)).Scan(&id)
 	if err != nil {
 		return identity.Tenant{}, notFound(err, "No tenant owns %s.", domain)
 	}
@@ -215,8 +215,8 @@ func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.U
 // target stays unknown to the sender until they accept (docs/rules.md §5).
 func (db *DB) SharesChat(ctx context.Context, a, b identity.UserID) (bool, error) {
 	var n int
-	err := db.queryRow(ctx, (`SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
-		WHERE x.user_id = ? AND y.user_id = ? AND ` + sharesChat), a, b).Scan(&n)
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
+		WHERE x.user_id = ? AND y.user_id = ? AND `+sharesChat, a, b).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("shares chat: %w", err)
 	}
@@ -230,7 +230,7 @@ const sharesChat = `y.state = 'accepted' AND (x.state = 'accepted' OR (x.state =
 // HasBlocked reports whether blocker has blocked blocked, either kind.
 func (db *DB) HasBlocked(ctx context.Context, blocker, blocked identity.UserID) (bool, error) {
 	var n int
-	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM blocks WHERE blocker_id = ? AND blocked_id = ?`), blocker, blocked).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM blocks WHERE blocker_id = ? AND blocked_id = ?`, blocker, blocked).Scan(&n); err != nil {
 		return false, fmt.Errorf("has blocked: %w", err)
 	}
 	return n > 0, nil
@@ -247,7 +247,7 @@ func (db *DB) CountTenants(ctx context.Context) (int, error) {
 
 // FindCredentials returns the accounts signing in with name.
 func (db *DB) FindCredentials(ctx context.Context, name string) ([]auth.Credential, error) {
-	rows, err := db.query(ctx, (`SELECT id, password_hash FROM users WHERE upn = ? ORDER BY CASE kind WHEN 'member' THEN 0 WHEN 'personal' THEN 1 ELSE 2 END, created_at LIMIT 8`), name)
+	rows, err := db.query(ctx, `SELECT id, password_hash FROM users WHERE upn = ? ORDER BY CASE kind WHEN 'member' THEN 0 WHEN 'personal' THEN 1 ELSE 2 END, created_at LIMIT 8`, name)
 	if err != nil {
 		return nil, fmt.Errorf("find credentials: %w", err)
 	}
@@ -266,7 +266,7 @@ func (db *DB) FindCredentials(ctx context.Context, name string) ([]auth.Credenti
 // CreateToken stores a token hash.
 func (db *DB) CreateToken(ctx context.Context, hash []byte, userID identity.UserID, expires time.Time) error {
 	return db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
-		_, err := db.txExec(tx, (`INSERT INTO tokens (hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`), hex.EncodeToString(hash), userID, micros(expires), time.Now().UnixMicro())
+		_, err := db.txExec(tx, `INSERT INTO tokens (hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)`, hex.EncodeToString(hash), userID, micros(expires), time.Now().UnixMicro())
 		if err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
@@ -278,7 +278,7 @@ func (db *DB) CreateToken(ctx context.Context, hash []byte, userID identity.User
 func (db *DB) FindToken(ctx context.Context, hash []byte) (identity.UserID, time.Time, error) {
 	var uid identity.UserID
 	var exp int64
-	err := db.queryRow(ctx, (`SELECT user_id, expires_at FROM tokens WHERE hash = ?`), hex.EncodeToString(hash)).Scan(&uid, &exp)
+	err := db.queryRow(ctx, `SELECT user_id, expires_at FROM tokens WHERE hash = ?`, hex.EncodeToString(hash)).Scan(&uid, &exp)
 	if err != nil {
 		return "", time.Time{}, notFound(err, "No such token.")
 	}
@@ -288,7 +288,7 @@ func (db *DB) FindToken(ctx context.Context, hash []byte) (identity.UserID, time
 // DeleteToken revokes a token.
 func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
 	return db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM tokens WHERE hash = ?`), hex.EncodeToString(hash)); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM tokens WHERE hash = ?`, hex.EncodeToString(hash)); err != nil {
 			return fmt.Errorf("delete token: %w", err)
 		}
 		return nil
@@ -298,7 +298,7 @@ func (db *DB) DeleteToken(ctx context.Context, hash []byte) error {
 // GetSetting returns a server setting. Errors: notFound.
 func (db *DB) GetSetting(ctx context.Context, key string) (string, error) {
 	var v string
-	if err := db.queryRow(ctx, (`SELECT value FROM settings WHERE key = ?`), key).Scan(&v); err != nil {
+	if err := db.queryRow(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v); err != nil {
 		return "", notFound(err, "No setting %s.", key)
 	}
 	return v, nil
@@ -307,13 +307,13 @@ func (db *DB) GetSetting(ctx context.Context, key string) (string, error) {
 // SetSetting stores a server setting; an empty value deletes it.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM settings WHERE key = ?`), key); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM settings WHERE key = ?`, key); err != nil {
 			return fmt.Errorf("set %s: %w", key, err)
 		}
 		if value == "" {
 			return nil
 		}
-		if _, err := db.txExec(tx, (`INSERT INTO settings (key, value) VALUES (?, ?)`), key, value); err != nil {
+		if _, err := db.txExec(tx, `INSERT INTO settings (key, value) VALUES (?, ?)`, key, value); err != nil {
 			return fmt.Errorf("set %s: %w", key, err)
 		}
 		return nil

@@ -17,7 +17,7 @@ import (
 // transaction of their chat, so an acknowledged invitation is always sent.
 func (db *DB) insertInvitations(tx *sql.Tx, invs []chat.Invitation) error {
 	for _, inv := range invs {
-		_, err := db.txExec(tx, (`INSERT INTO invitations (token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		_, err := db.txExec(tx, `INSERT INTO invitations (token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			inv.TokenHash, inv.ChatID, inv.MemberID, inv.Address, inv.InviterID, micros(inv.CreatedAt), micros(inv.ExpiresAt))
 		if err != nil {
 			return fmt.Errorf("insert invitation: %w", err)
@@ -33,7 +33,7 @@ func (db *DB) insertInvitations(tx *sql.Tx, invs []chat.Invitation) error {
 func (db *DB) FindInvitation(ctx context.Context, tokenHash string) (invite.Invitation, error) {
 	var inv invite.Invitation
 	var created, expires, redeemed int64
-	err := db.queryRow(ctx, (`SELECT token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at, redeemed_at FROM invitations WHERE token_hash = ?`), tokenHash).
+	err := db.queryRow(ctx, `SELECT token_hash, chat_id, member_id, address, inviter_id, created_at, expires_at, redeemed_at FROM invitations WHERE token_hash = ?`, tokenHash).
 		Scan(&inv.TokenHash, &inv.ChatID, &inv.MemberID, &inv.Address, &inv.InviterID, &created, &expires, &redeemed)
 	if err != nil {
 		return invite.Invitation{}, notFound(err, "No such invitation.")
@@ -52,7 +52,7 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 			return err
 		}
 		if redeemHash != "" {
-			res, err := db.txExec(tx, (`UPDATE invitations SET redeemed_at = ? WHERE token_hash = ? AND redeemed_at = 0`), micros(at), redeemHash)
+			res, err := db.txExec(tx, `UPDATE invitations SET redeemed_at = ? WHERE token_hash = ? AND redeemed_at = 0`, micros(at), redeemHash)
 			if err != nil {
 				return fmt.Errorf("redeem invitation: %w", err)
 			}
@@ -62,7 +62,7 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 		}
 		// Every chat waiting for the address now belongs to the account; a
 		// oneOnOne chat keyed by the address is re-keyed by the pair.
-		rows, err := db.txQuery(tx, (`SELECT m.chat_id, m.request_from, COALESCE(c.pair_key, '') FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id IS NULL AND m.address = ? AND m.held = 0`), addr)
+		rows, err := db.txQuery(tx, `SELECT m.chat_id, m.request_from, COALESCE(c.pair_key, '') FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id IS NULL AND m.address = ? AND m.held = 0`, addr)
 		if err != nil {
 			return fmt.Errorf("waiting chats: %w", err)
 		}
@@ -81,11 +81,11 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 			return fmt.Errorf("waiting chats: %w", err)
 		}
 		for _, w := range ws {
-			if _, err := db.txExec(tx, (`UPDATE chat_members SET user_id = ? WHERE chat_id = ? AND user_id IS NULL AND address = ?`), u.ID, w.chat, addr); err != nil {
+			if _, err := db.txExec(tx, `UPDATE chat_members SET user_id = ? WHERE chat_id = ? AND user_id IS NULL AND address = ?`, u.ID, w.chat, addr); err != nil {
 				return fmt.Errorf("hand over chat: %w", err)
 			}
 			if w.pair != "" {
-				if _, err := db.txExec(tx, (`UPDATE chats SET pair_key = ? WHERE id = ?`), chat.PairKey(identity.UserID(w.from), u.ID), w.chat); err != nil {
+				if _, err := db.txExec(tx, `UPDATE chats SET pair_key = ? WHERE id = ?`, chat.PairKey(identity.UserID(w.from), u.ID), w.chat); err != nil {
 					return fmt.Errorf("re-key chat: %w", err)
 				}
 			}
@@ -134,7 +134,7 @@ func (db *DB) TakeSignupAttempt(ctx context.Context, addr string) (invite.Signup
 // DeleteSignupCode removes a pending sign-up.
 func (db *DB) DeleteSignupCode(ctx context.Context, addr string) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM signup_codes WHERE address = ?`), addr); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM signup_codes WHERE address = ?`, addr); err != nil {
 			return fmt.Errorf("delete sign-up: %w", err)
 		}
 		return nil

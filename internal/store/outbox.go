@@ -34,7 +34,7 @@ func scanOutbox(s scanner) (outbox.Message, error) {
 // invitation) commits the row and its message together or not at all. The
 // caller kicks the outbox worker after the commit.
 func (db *DB) insertOutbox(tx *sql.Tx, m outbox.Message) error {
-	_, err := db.txExec(tx, (`INSERT INTO outbox (` + outboxColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err := db.txExec(tx, `INSERT INTO outbox (`+outboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, string(m.Channel), m.To, m.Subject, m.Body, string(m.TenantID), string(m.SenderID),
 		micros(m.CreatedAt), m.Attempts, micros(m.NextAttemptAt), micros(m.SentAt), micros(m.FailedAt), m.LastError)
 	if err != nil {
@@ -52,8 +52,8 @@ func (db *DB) EnqueueOutbox(ctx context.Context, m outbox.Message) error {
 // FindDueOutbox returns up to limit pending messages due at or before now,
 // the longest waiting first.
 func (db *DB) FindDueOutbox(ctx context.Context, now time.Time, limit int) ([]outbox.Message, error) {
-	rows, err := db.query(ctx, (`SELECT ` + outboxColumns + ` FROM outbox
-		WHERE ` + outboxPending + ` AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`), micros(now), limit)
+	rows, err := db.query(ctx, `SELECT `+outboxColumns+` FROM outbox
+		WHERE `+outboxPending+` AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("find due outbox messages: %w", err)
 	}
@@ -65,7 +65,7 @@ func (db *DB) FindDueOutbox(ctx context.Context, now time.Time, limit int) ([]ou
 func (db *DB) ClaimOutbox(ctx context.Context, id string, due, until time.Time) (bool, error) {
 	var won bool
 	err := db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
-		res, err := db.txExec(tx, (`UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND ` + outboxPending + ` AND next_attempt_at = ?`),
+		res, err := db.txExec(tx, `UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND `+outboxPending+` AND next_attempt_at = ?`,
 			micros(until), id, micros(due))
 		if err != nil {
 			return fmt.Errorf("claim outbox message %s: %w", id, err)
@@ -158,7 +158,7 @@ func (db *DB) findOutbox(ctx context.Context, where string, args []any, f outbox
 		return nil, errcode.New(errcode.BadRequest, "Status %q is not one of pending, sent, logged, failed.", f.Status)
 	}
 	args = append(args, limit)
-	rows, err := db.query(ctx, (`SELECT ` + outboxColumns + ` FROM outbox WHERE ` + where + ` ORDER BY created_at DESC, id DESC LIMIT ?`), args...)
+	rows, err := db.query(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE `+where+` ORDER BY created_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -27,8 +27,8 @@ func (db *DB) FindSettings(ctx context.Context, tenant identity.TenantID) (polic
 	var s policy.Settings
 	var a, b, c, d int
 	var allowed, blocked string
-	err := db.queryRow(ctx, (`SELECT allow_teams_consumer, allow_teams_consumer_inbound, allow_federated_users, allow_all_known_domains, allowed_domains, blocked_domains
-		FROM federation_config WHERE tenant_id = ?`), tenant).Scan(&a, &b, &c, &d, &allowed, &blocked)
+	err := db.queryRow(ctx, `SELECT allow_teams_consumer, allow_teams_consumer_inbound, allow_federated_users, allow_all_known_domains, allowed_domains, blocked_domains
+		FROM federation_config WHERE tenant_id = ?`, tenant).Scan(&a, &b, &c, &d, &allowed, &blocked)
 	if err == sql.ErrNoRows {
 		return policy.DefaultSettings(), nil
 	}
@@ -43,11 +43,11 @@ func (db *DB) FindSettings(ctx context.Context, tenant identity.TenantID) (polic
 // SaveSettings stores a tenant's settings.
 func (db *DB) SaveSettings(ctx context.Context, tenant identity.TenantID, s policy.Settings) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`DELETE FROM federation_config WHERE tenant_id = ?`), tenant); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM federation_config WHERE tenant_id = ?`, tenant); err != nil {
 			return fmt.Errorf("save settings: %w", err)
 		}
-		_, err := db.txExec(tx, (`INSERT INTO federation_config (tenant_id, allow_teams_consumer, allow_teams_consumer_inbound, allow_federated_users, allow_all_known_domains, allowed_domains, blocked_domains)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`), tenant, boolInt(s.AllowTeamsConsumer), boolInt(s.AllowTeamsConsumerInbound), boolInt(s.AllowFederatedUsers), boolInt(s.AllowAllKnownDomains),
+		_, err := db.txExec(tx, `INSERT INTO federation_config (tenant_id, allow_teams_consumer, allow_teams_consumer_inbound, allow_federated_users, allow_all_known_domains, allowed_domains, blocked_domains)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, tenant, boolInt(s.AllowTeamsConsumer), boolInt(s.AllowTeamsConsumerInbound), boolInt(s.AllowFederatedUsers), boolInt(s.AllowAllKnownDomains),
 			joinList(s.AllowedDomains), joinList(s.BlockedDomains))
 		if err != nil {
 			return fmt.Errorf("save settings: %w", err)
@@ -71,7 +71,7 @@ const policyColumns = `name, enable_federation_access, enable_teams_consumer_acc
 // FindPolicies returns a tenant's policies, Global first (Global is always
 // there, stored or not).
 func (db *DB) FindPolicies(ctx context.Context, tenant identity.TenantID) ([]policy.Policy, error) {
-	rows, err := db.query(ctx, (`SELECT ` + policyColumns + ` FROM external_policies WHERE tenant_id = ? ORDER BY name`), tenant)
+	rows, err := db.query(ctx, `SELECT `+policyColumns+` FROM external_policies WHERE tenant_id = ? ORDER BY name`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("policies of %s: %w", tenant, err)
 	}
@@ -93,7 +93,7 @@ func (db *DB) FindPolicies(ctx context.Context, tenant identity.TenantID) ([]pol
 
 // FindPolicy returns one policy. Errors: notFound.
 func (db *DB) FindPolicy(ctx context.Context, tenant identity.TenantID, name string) (policy.Policy, error) {
-	p, err := scanPolicy(db.queryRow(ctx, (`SELECT ` + policyColumns + ` FROM external_policies WHERE tenant_id = ? AND name = ?`), tenant, name))
+	p, err := scanPolicy(db.queryRow(ctx, `SELECT `+policyColumns+` FROM external_policies WHERE tenant_id = ? AND name = ?`, tenant, name))
 	if err == sql.ErrNoRows && name == policy.GlobalName {
 		return policy.GlobalDefault(), nil
 	}
@@ -109,17 +109,17 @@ func (db *DB) SavePolicy(ctx context.Context, tenant identity.TenantID, p policy
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
 		if create {
 			var n int
-			if err := db.txQueryRow(tx, (`SELECT COUNT(*) FROM external_policies WHERE tenant_id = ? AND name = ?`), tenant, p.Name).Scan(&n); err != nil {
+			if err := db.txQueryRow(tx, `SELECT COUNT(*) FROM external_policies WHERE tenant_id = ? AND name = ?`, tenant, p.Name).Scan(&n); err != nil {
 				return fmt.Errorf("save policy: %w", err)
 			}
 			if n > 0 || p.Name == policy.GlobalName {
 				return errcode.New(errcode.Conflict, "A policy named %q exists already.", p.Name)
 			}
 		}
-		if _, err := db.txExec(tx, (`DELETE FROM external_policies WHERE tenant_id = ? AND name = ?`), tenant, p.Name); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM external_policies WHERE tenant_id = ? AND name = ?`, tenant, p.Name); err != nil {
 			return fmt.Errorf("save policy: %w", err)
 		}
-		_, err := db.txExec(tx, (`INSERT INTO external_policies (tenant_id, ` + policyColumns + `) VALUES (?, ?, ?, ?, ?)`),
+		_, err := db.txExec(tx, `INSERT INTO external_policies (tenant_id, `+policyColumns+`) VALUES (?, ?, ?, ?, ?)`,
 			tenant, p.Name, boolInt(p.EnableFederationAccess), boolInt(p.EnableTeamsConsumerAccess), boolInt(p.EnableTeamsConsumerInbound))
 		if err != nil {
 			return fmt.Errorf("save policy: %w", err)
@@ -135,23 +135,23 @@ func (db *DB) DeletePolicy(ctx context.Context, tenant identity.TenantID, name s
 	var reset int
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		var n int
-		if err := db.txQueryRow(tx, (`SELECT COUNT(*) FROM external_policies WHERE tenant_id = ? AND name = ?`), tenant, name).Scan(&n); err != nil {
+		if err := db.txQueryRow(tx, `SELECT COUNT(*) FROM external_policies WHERE tenant_id = ? AND name = ?`, tenant, name).Scan(&n); err != nil {
 			return fmt.Errorf("delete policy: %w", err)
 		}
 		if n == 0 {
 			return errcode.New(errcode.NotFound, "No policy named %q.", name)
 		}
-		if err := db.txQueryRow(tx, (`SELECT COUNT(*) FROM policy_grants WHERE tenant_id = ? AND policy_name = ?`), tenant, name).Scan(&n); err != nil {
+		if err := db.txQueryRow(tx, `SELECT COUNT(*) FROM policy_grants WHERE tenant_id = ? AND policy_name = ?`, tenant, name).Scan(&n); err != nil {
 			return fmt.Errorf("delete policy: %w", err)
 		}
 		if n > 0 && !resetUsers {
 			return errcode.New(errcode.PolicyInUse, "The policy %q is granted to %d user(s); grant them another policy first, or delete with resetUsers=true to move them to Global.", name, n)
 		}
 		reset = n
-		if _, err := db.txExec(tx, (`DELETE FROM policy_grants WHERE tenant_id = ? AND policy_name = ?`), tenant, name); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM policy_grants WHERE tenant_id = ? AND policy_name = ?`, tenant, name); err != nil {
 			return fmt.Errorf("delete policy: %w", err)
 		}
-		if _, err := db.txExec(tx, (`DELETE FROM external_policies WHERE tenant_id = ? AND name = ?`), tenant, name); err != nil {
+		if _, err := db.txExec(tx, `DELETE FROM external_policies WHERE tenant_id = ? AND name = ?`, tenant, name); err != nil {
 			return fmt.Errorf("delete policy: %w", err)
 		}
 		return nil
@@ -165,19 +165,19 @@ func (db *DB) GrantPolicy(ctx context.Context, tenant identity.TenantID, name st
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
 		for _, u := range users {
 			var n int
-			if err := db.txQueryRow(tx, (`SELECT COUNT(*) FROM users WHERE id = ? AND tenant_id = ? AND kind = 'member'`), u, tenant).Scan(&n); err != nil {
+			if err := db.txQueryRow(tx, `SELECT COUNT(*) FROM users WHERE id = ? AND tenant_id = ? AND kind = 'member'`, u, tenant).Scan(&n); err != nil {
 				return fmt.Errorf("grant policy: %w", err)
 			}
 			if n == 0 {
 				return errcode.New(errcode.NotFound, "No member %s in this organisation.", u)
 			}
-			if _, err := db.txExec(tx, (`DELETE FROM policy_grants WHERE user_id = ?`), u); err != nil {
+			if _, err := db.txExec(tx, `DELETE FROM policy_grants WHERE user_id = ?`, u); err != nil {
 				return fmt.Errorf("grant policy: %w", err)
 			}
 			if name == policy.GlobalName {
 				continue
 			}
-			if _, err := db.txExec(tx, (`INSERT INTO policy_grants (user_id, tenant_id, policy_name) VALUES (?, ?, ?)`), u, tenant, name); err != nil {
+			if _, err := db.txExec(tx, `INSERT INTO policy_grants (user_id, tenant_id, policy_name) VALUES (?, ?, ?)`, u, tenant, name); err != nil {
 				return fmt.Errorf("grant policy: %w", err)
 			}
 		}
@@ -188,7 +188,7 @@ func (db *DB) GrantPolicy(ctx context.Context, tenant identity.TenantID, name st
 // FindGrant returns the name of the policy granted to a user; Global when none.
 func (db *DB) FindGrant(ctx context.Context, user identity.UserID) (string, error) {
 	var name string
-	err := db.queryRow(ctx, (`SELECT policy_name FROM policy_grants WHERE user_id = ?`), user).Scan(&name)
+	err := db.queryRow(ctx, `SELECT policy_name FROM policy_grants WHERE user_id = ?`, user).Scan(&name)
 	if err == sql.ErrNoRows {
 		return policy.GlobalName, nil
 	}
@@ -200,7 +200,7 @@ func (db *DB) FindGrant(ctx context.Context, user identity.UserID) (string, erro
 
 // FindGrants returns user → policy name for every grant in a tenant.
 func (db *DB) FindGrants(ctx context.Context, tenant identity.TenantID) (map[identity.UserID]string, error) {
-	rows, err := db.query(ctx, (`SELECT user_id, policy_name FROM policy_grants WHERE tenant_id = ?`), tenant)
+	rows, err := db.query(ctx, `SELECT user_id, policy_name FROM policy_grants WHERE tenant_id = ?`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("grants of %s: %w", tenant, err)
 	}
@@ -220,7 +220,7 @@ func (db *DB) FindGrants(ctx context.Context, tenant identity.TenantID) (map[ide
 // FindBlock returns how blocker blocked blocked (NoBlock when not).
 func (db *DB) FindBlock(ctx context.Context, blocker, blocked identity.UserID) (policy.Block, error) {
 	var kind string
-	err := db.queryRow(ctx, (`SELECT kind FROM blocks WHERE blocker_id = ? AND blocked_id = ?`), blocker, blocked).Scan(&kind)
+	err := db.queryRow(ctx, `SELECT kind FROM blocks WHERE blocker_id = ? AND blocked_id = ?`, blocker, blocked).Scan(&kind)
 	if err == sql.ErrNoRows {
 		return policy.NoBlock, nil
 	}
@@ -239,7 +239,7 @@ func (db *DB) SaveBlock(ctx context.Context, blocker, blocked identity.UserID, b
 }
 
 func (db *DB) saveBlock(tx *sql.Tx, blocker, blocked identity.UserID, b policy.Block, at time.Time) error {
-	if _, err := db.txExec(tx, (`DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?`), blocker, blocked); err != nil {
+	if _, err := db.txExec(tx, `DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?`, blocker, blocked); err != nil {
 		return fmt.Errorf("save block: %w", err)
 	}
 	if b == policy.NoBlock {
@@ -249,7 +249,7 @@ func (db *DB) saveBlock(tx *sql.Tx, blocker, blocked identity.UserID, b policy.B
 	if b == policy.VisibleBlock {
 		kind = "visible"
 	}
-	if _, err := db.txExec(tx, (`INSERT INTO blocks (blocker_id, blocked_id, kind, created_at) VALUES (?, ?, ?, ?)`), blocker, blocked, kind, micros(at)); err != nil {
+	if _, err := db.txExec(tx, `INSERT INTO blocks (blocker_id, blocked_id, kind, created_at) VALUES (?, ?, ?, ?)`, blocker, blocked, kind, micros(at)); err != nil {
 		return fmt.Errorf("save block: %w", err)
 	}
 	return nil
@@ -257,7 +257,7 @@ func (db *DB) saveBlock(tx *sql.Tx, blocker, blocked identity.UserID, b policy.B
 
 // FindBlocked returns the users blocker blocked, with the kind.
 func (db *DB) FindBlocked(ctx context.Context, blocker identity.UserID) (map[identity.UserID]policy.Block, error) {
-	rows, err := db.query(ctx, (`SELECT blocked_id, kind FROM blocks WHERE blocker_id = ?`), blocker)
+	rows, err := db.query(ctx, `SELECT blocked_id, kind FROM blocks WHERE blocker_id = ?`, blocker)
 	if err != nil {
 		return nil, fmt.Errorf("blocked users: %w", err)
 	}
@@ -280,7 +280,7 @@ func (db *DB) FindBlocked(ctx context.Context, blocker identity.UserID) (map[ide
 // DeclinedUntil returns until when decliner declined sender (zero: never).
 func (db *DB) DeclinedUntil(ctx context.Context, decliner, sender identity.UserID) (time.Time, error) {
 	var until int64
-	err := db.queryRow(ctx, (`SELECT until_at FROM declines WHERE decliner_id = ? AND sender_id = ?`), decliner, sender).Scan(&until)
+	err := db.queryRow(ctx, `SELECT until_at FROM declines WHERE decliner_id = ? AND sender_id = ?`, decliner, sender).Scan(&until)
 	if err == sql.ErrNoRows {
 		return time.Time{}, nil
 	}
@@ -296,7 +296,7 @@ func (db *DB) AreContacts(ctx context.Context, a, b identity.UserID) (bool, erro
 		a, b = b, a
 	}
 	var n int
-	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM contacts WHERE user_a = ? AND user_b = ?`), a, b).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM contacts WHERE user_a = ? AND user_b = ?`, a, b).Scan(&n); err != nil {
 		return false, fmt.Errorf("contacts: %w", err)
 	}
 	return n > 0, nil
@@ -305,7 +305,7 @@ func (db *DB) AreContacts(ctx context.Context, a, b identity.UserID) (bool, erro
 // SetAllowChatsFromOrganizations stores a personal user's switch.
 func (db *DB) SetAllowChatsFromOrganizations(ctx context.Context, user identity.UserID, allow bool) error {
 	return db.inWrite(ctx, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, (`UPDATE users SET allow_chats_from_orgs = ? WHERE id = ?`), boolInt(allow), user); err != nil {
+		if _, err := db.txExec(tx, `UPDATE users SET allow_chats_from_orgs = ? WHERE id = ?`, boolInt(allow), user); err != nil {
 			return fmt.Errorf("save personal setting: %w", err)
 		}
 		return nil

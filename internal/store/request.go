@@ -57,10 +57,10 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 			}
 		}
 		if !a.DeclinedUntil.IsZero() {
-			if _, err := db.txExec(tx, (`DELETE FROM declines WHERE decliner_id = ? AND sender_id = ?`), a.Target, a.From); err != nil {
+			if _, err := db.txExec(tx, `DELETE FROM declines WHERE decliner_id = ? AND sender_id = ?`, a.Target, a.From); err != nil {
 				return fmt.Errorf("store decline: %w", err)
 			}
-			if _, err := db.txExec(tx, (`INSERT INTO declines (decliner_id, sender_id, until_at) VALUES (?, ?, ?)`), a.Target, a.From, micros(a.DeclinedUntil)); err != nil {
+			if _, err := db.txExec(tx, `INSERT INTO declines (decliner_id, sender_id, until_at) VALUES (?, ?, ?)`, a.Target, a.From, micros(a.DeclinedUntil)); err != nil {
 				return fmt.Errorf("store decline: %w", err)
 			}
 		}
@@ -70,7 +70,7 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 			}
 		}
 		if a.Report {
-			if _, err := db.txExec(tx, (`INSERT INTO spam_reports (reporter_id, sender_id, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), a.Target, a.From, a.ChatID, micros(a.At)); err != nil {
+			if _, err := db.txExec(tx, `INSERT INTO spam_reports (reporter_id, sender_id, chat_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, a.Target, a.From, a.ChatID, micros(a.At)); err != nil {
 				return fmt.Errorf("store report: %w", err)
 			}
 		}
@@ -84,7 +84,7 @@ func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, draf
 // CountSpamReports returns how many distinct users reported sender.
 func (db *DB) CountSpamReports(ctx context.Context, sender identity.UserID) (int, error) {
 	var n int
-	if err := db.queryRow(ctx, (`SELECT COUNT(*) FROM spam_reports WHERE sender_id = ?`), sender).Scan(&n); err != nil {
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM spam_reports WHERE sender_id = ?`, sender).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count reports: %w", err)
 	}
 	return n, nil
@@ -94,7 +94,7 @@ func (db *DB) addContact(tx *sql.Tx, a, b identity.UserID, at time.Time) error {
 	if a > b {
 		a, b = b, a
 	}
-	if _, err := db.txExec(tx, (`INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), a, b, micros(at)); err != nil {
+	if _, err := db.txExec(tx, `INSERT INTO contacts (user_a, user_b, accepted_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, a, b, micros(at)); err != nil {
 		return fmt.Errorf("store contact: %w", err)
 	}
 	return nil
