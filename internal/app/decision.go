@@ -60,8 +60,8 @@ const (
 	Mention
 	// Card is acting on an Adaptive Card an app sent (Action.Submit, Action.Execute).
 	Card
-	// Tab is opening an installed app's tab.
-	Tab
+	// OpenTab is opening an installed app's tab.
+	OpenTab
 	// MessageExtension is running an installed app's message extension.
 	MessageExtension
 	numAction
@@ -221,7 +221,15 @@ func (d *Decision) Err() error {
 	if d.Allowed {
 		return nil
 	}
-	return errcode.New(d.Code, "%s", d.Message)
+	return errcode.New(d.Code, "%s", Sentence(d.Message))
+}
+
+// Sentence capitalises a decision's message and ends it with a full stop.
+func Sentence(s string) string {
+	if s == "" || (s[0] < 'a' || s[0] > 'z') {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:] + "."
 }
 
 func (d *Decision) add(c Check) bool {
@@ -260,7 +268,7 @@ func role(w Who, a Action, c Context) bool {
 		return w == HostUser || (w == Guest && c == Personal)
 	case Card:
 		return true
-	case Use, Mention, Tab, MessageExtension:
+	case Use, Mention, OpenTab, MessageExtension:
 		return true // anonymous people: the meeting setting decides, below
 	}
 	return false

@@ -83,7 +83,7 @@ func oracle(f *app.Facts) (allowed bool, code errcode.Code, personalOnly bool) {
 		}
 		return true, "", false
 	}
-	isUse := f.Action == app.Use || f.Action == app.Mention || f.Action == app.Card || f.Action == app.Tab || f.Action == app.MessageExtension
+	isUse := f.Action == app.Use || f.Action == app.Mention || f.Action == app.Card || f.Action == app.OpenTab || f.Action == app.MessageExtension
 	switch f.Who {
 	case app.HostUser: // "per their permission policy", "yes", "yes", "yes"
 		switch {
@@ -246,7 +246,7 @@ func TestMay_Cells(t *testing.T) {
 		{"ExternalCannotDeepLink", func(f *app.Facts) { f.Who, f.Action, f.Context = app.External, app.DeepLink, app.OneOnOne }, errcode.ForbiddenByPolicy, app.RuleRole, false},
 		{"ExternalUsesBotInMeetingChat", func(f *app.Facts) { f.Who, f.Context = app.External, app.Meeting }, "", "", false},
 		{"ExternalRunsMessageExtension", func(f *app.Facts) { f.Who, f.Action = app.External, app.MessageExtension }, "", "", false},
-		{"ExternalOpensTab", func(f *app.Facts) { f.Who, f.Action, f.Context = app.External, app.Tab, app.Meeting }, "", "", false},
+		{"ExternalOpensTab", func(f *app.Facts) { f.Who, f.Action, f.Context = app.External, app.OpenTab, app.Meeting }, "", "", false},
 		{"ExternalHostGlobalCountsNotOwn", func(f *app.Facts) { f.Who, f.OwnPolicy, f.HostGlobal = app.External, blockPolls, allowAll }, "", "", false},
 		{"ExternalHostGlobalBlocks", func(f *app.Facts) { f.Who, f.HostGlobal = app.External, onlyOther }, errcode.ForbiddenByPolicy, app.RulePermission, false},
 		{"ExternalNotInChannels", func(f *app.Facts) { f.Who, f.Context = app.External, app.Channel }, errcode.ForbiddenByPolicy, app.RulePresence, false},
@@ -264,7 +264,7 @@ func TestMay_Cells(t *testing.T) {
 			f.Who, f.Action, f.Context, f.AnonymousCanInteract = app.Anonymous, app.Mention, app.Meeting, false
 		}, errcode.ForbiddenByPolicy, app.RuleAnonymous, false},
 		{"AnonymousTabWithSettingOff", func(f *app.Facts) {
-			f.Who, f.Action, f.Context, f.AnonymousCanInteract = app.Anonymous, app.Tab, app.Meeting, false
+			f.Who, f.Action, f.Context, f.AnonymousCanInteract = app.Anonymous, app.OpenTab, app.Meeting, false
 		}, errcode.ForbiddenByPolicy, app.RuleAnonymous, false},
 		{"AnonymousMessageExtensionWithSettingOff", func(f *app.Facts) {
 			f.Who, f.Action, f.Context, f.AnonymousCanInteract = app.Anonymous, app.MessageExtension, app.Meeting, false

@@ -194,6 +194,8 @@ Commands (they call the admin API of a running server as a tenant admin):
   audit list       [--action PREFIX] [--since T] [--top N]
   audit export     --tenant DOMAIN|ID …   (operator; reads the data directory)
 
+  app, bot, app-policy, explain-app   (apps and bots: see below)
+
 Connection flags (every command): --url, --user, --password, --token
 (env PARLEY_URL, PARLEY_ADMIN_USER, PARLEY_ADMIN_PASSWORD, PARLEY_TOKEN).
 `
@@ -201,7 +203,7 @@ Connection flags (every command): --url, --user, --password, --token
 // runAdmin dispatches the admin commands.
 func runAdmin(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(e.stdout, adminUsage)
+		fmt.Fprint(e.stdout, adminUsage+"\n"+adminAppsUsage)
 		if len(args) == 0 {
 			return errUsage
 		}
@@ -209,6 +211,9 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 	}
 	cmd := args[0]
 	rest := args[1:]
+	if isAppsCommand(cmd) {
+		return runAdminApps(ctx, e, args)
+	}
 	if cmd == "audit" && len(rest) > 0 && rest[0] == "export" {
 		return runAdminAudit(ctx, e, args)
 	}

@@ -283,6 +283,9 @@ func newCheckOut(c policy.Check) checkOut {
 // address's domain alone, never on whether an account owns it.
 func (a *API) explain(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if q.Has("appId") && a.Apps != nil {
+		return a.explainApp(w, r)
+	}
 	uid, raw := q.Get("userId"), q.Get("address")
 	if uid == "" || raw == "" {
 		return errcode.New(errcode.BadRequest, "userId and address are required.")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
@@ -36,6 +37,7 @@ type Deps struct {
 	PhoneRegion string
 	Audit       *audit.Service
 	Outbox      *outbox.Service
+	Apps        *app.Service // nil: no apps
 	Setup       Setup
 	Events      http.Handler // the WebSocket endpoint (realtime)
 	Web         http.Handler // the web client, served at / (nil: a plain page)
@@ -128,6 +130,7 @@ func (a *API) routes() {
 	a.routesAudit()
 	a.routesOutbox()
 	a.routesDaily()
+	a.routesApps()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

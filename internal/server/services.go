@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/address"
+	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
@@ -44,6 +45,7 @@ type Services struct {
 	Invites  *invite.Service
 	Chats    *chat.Service
 	Requests *msgrequest.Service
+	Apps     *app.Service
 }
 
 // Wiring is what the services are built over. Only Config and DB are
@@ -128,8 +130,10 @@ func NewServices(w Wiring) (*Services, error) {
 		}
 	})
 
+	apps := &app.Service{Store: db, Chats: chats, Audit: audits.Record, Now: now}
+
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
-		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Requests: requests}, nil
+		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Requests: requests, Apps: apps}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured

@@ -1,0 +1,97 @@
+package cli_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/internal/cli"
+	"github.com/parleychat/parley/internal/parleytest"
+)
+
+// TestAdminAppsCLI: the app, bot, app-policy and explain-app commands
+// mirror the apps API (docs/rules.md §9).
+func TestAdminAppsCLI(t *testing.T) {
+	s := parleytest.StartStore(t, "sqlite")
+	contoso := s.CreateTenant("Contoso", "contoso.com")
+	s.User(contoso, "alice", false)
+	gina := s.User(contoso, "gina@outside.example", true)
+	env := func(k string) string {
+		return map[string]string{"PARLEY_URL": s.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
+			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String() + errb.String()
+	}
+	var bot struct{ ID, Secret string }
+	if err := json.Unmarshal([]byte(run(0, "bot", "register", "--name", "Polls", "--endpoint", "https://bots.example/api/messages")), &bot); err != nil || bot.Secret == "" {
+		t.Fatalf("bot register: %v %+v", err, bot)
+	}
+	pkg := filepath.Join(t.TempDir(), "polls.zip")
+	writePackage(t, pkg, bot.ID)
+	var app struct{ ID string }
+	if err := json.Unmarshal([]byte(run(0, "app", "upload", pkg)), &app); err != nil || app.ID == "" {
+		t.Fatalf("app upload: %v", err)
+	}
+	if out := run(0, "app", "list"); !strings.Contains(out, app.ID) {
+		t.Fatalf("app list: %s", out)
+	}
+	if out := run(1, "app", "upload", pkg); !strings.Contains(out, "conflict") {
+		t.Fatalf("second upload: %s", out)
+	}
+	run(0, "app-policy", "create", "permission", "NoPolls", "--mode", "blockListed", "--apps", app.ID)
+	run(0, "app-policy", "grant", "permission", "NoPolls", "--users", "alice@contoso.com")
+	if out := run(1, "app-policy", "grant", "setup", "Global", "--users", gina.UserID+",nobody@contoso.com"); !strings.Contains(out, "nobody@contoso.com") {
+		t.Fatalf("grant to an unknown user: %s", out)
+	}
+	if out := run(0, "explain-app", "--for", "alice@contoso.com", "--app", app.ID); !strings.Contains(out, `"allowed": false`) || !strings.Contains(out, "NoPolls") {
+		t.Fatalf("explain-app: %s", out)
+	}
+	if out := run(0, "app-policy", "list", "permission"); !strings.Contains(out, "NoPolls") {
+		t.Fatalf("app-policy list: %s", out)
+	}
+	run(0, "app-policy", "delete", "permission", "NoPolls", "--reset-users")
+	run(0, "app", "block", app.ID)
+	run(0, "bot", "rotate-secret", bot.ID)
+	run(0, "app", "delete", app.ID)
+	run(0, "bot", "delete", bot.ID)
+	run(2, "app-policy", "list", "sideways")
+	run(2, "bot")
+}
+
+func writePackage(tb testing.TB, file, botID string) {
+	tb.Helper()
+	manifest := map[string]any{"manifestVersion": "1.17", "version": "1.0.0", "id": "0b6f9d0e-6a51-4f55-9c36-64c9b1f1e7a2",
+		"developer":   map[string]any{"name": "Contoso", "websiteUrl": "https://contoso.com", "privacyUrl": "https://contoso.com/p", "termsOfUseUrl": "https://contoso.com/t"},
+		"name":        map[string]any{"short": "Polls"},
+		"description": map[string]any{"short": "Polls", "full": "Quick polls."},
+		"icons":       map[string]any{"outline": "o.png", "color": "c.png"}, "accentColor": "#FFFFFF",
+		"bots": []any{map[string]any{"botId": botID, "scopes": []string{"personal", "groupChat"}}}}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	m, _ := json.Marshal(manifest)
+	for name, b := range map[string][]byte{"manifest.json": m, "o.png": []byte("png"), "c.png": []byte("png")} {
+		w, err := zw.Create(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := w.Write(b); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+}
