@@ -87,7 +87,8 @@ func sentence(s string) string {
 func (s *Service) resolve(ctx context.Context, actor *identity.User, nm NewMember) (target, error) {
 	if nm.UserID != "" {
 		u, err := s.Store.FindUserByID(ctx, nm.UserID)
-		if errcode.Is(err, errcode.NotFound) {
+		if errcode.Is(err, errcode.NotFound) || (err == nil && u.Kind == identity.Anonymous) {
+			// An anonymous participant exists only inside its meeting (docs/rules.md §8).
 			return target{}, errcode.New(errcode.NotFound, "No user %s.", nm.UserID)
 		}
 		if err != nil {
@@ -278,7 +279,7 @@ func (s *Service) together(ctx context.Context, actor *identity.User, members []
 	}
 	ps := make([]policy.Party, 0, len(members)+len(newcomers))
 	for i := range members {
-		if members[i].UserID != "" && members[i].UserID == actor.ID {
+		if (members[i].UserID != "" && members[i].UserID == actor.ID) || meetingOnly(&members[i]) {
 			continue
 		}
 		p, err := side(&members[i].User, members[i].Address)

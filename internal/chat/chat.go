@@ -28,6 +28,8 @@ type Type string
 const (
 	OneOnOne Type = "oneOnOne"
 	Group    Type = "group"
+	// Meeting is the chat of an online meeting (docs/rules.md §8).
+	Meeting Type = "meeting"
 )
 
 // RequestState is a member's state toward a message request (docs/rules.md §5).

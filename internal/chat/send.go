@@ -69,7 +69,7 @@ func relationRefusal(d *policy.Decision) bool {
 func (s *Service) talk(ctx context.Context, ps *parties, c *Chat, members []Member, sender *identity.User) (*policy.Decision, *identity.User, error) {
 	var acc []*Member
 	for i := range members {
-		if members[i].State == Accepted && members[i].UserID != "" {
+		if members[i].State == Accepted && members[i].UserID != "" && !meetingOnly(&members[i]) {
 			acc = append(acc, &members[i])
 		}
 	}

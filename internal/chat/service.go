@@ -545,6 +545,9 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 	if err != nil {
 		return Member{}, fmt.Errorf("add member to %s: %w", id, err)
 	}
+	if c.Type == Meeting {
+		return s.addMeetingMember(ctx, actor, c, members, nm)
+	}
 	if err := mayChange(members, actor); err != nil {
 		return Member{}, err
 	}

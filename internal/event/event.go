@@ -36,6 +36,13 @@ const (
 	RequestDeclined Type = "requestDeclined"
 	ChatReadOnly    Type = "chatReadOnly"
 	ChatWritable    Type = "chatWritable"
+	// LobbyUpdated tells a meeting's organiser and host members that the
+	// lobby changed (someone arrived, was admitted or denied).
+	LobbyUpdated Type = "lobbyUpdated"
+	// SessionEnded is the last event of an anonymous meeting session (the
+	// meeting ended, or they were denied or removed): the connection that
+	// carries it closes after it.
+	SessionEnded Type = "sessionEnded"
 )
 
 // Draft is an event before the store gives it a seq: who receives it and the

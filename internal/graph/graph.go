@@ -66,6 +66,8 @@ func UserType(u *identity.User) string {
 		return "Guest"
 	case identity.Personal:
 		return "Personal"
+	case identity.Anonymous:
+		return "Anonymous"
 	default:
 		return "Member"
 	}
@@ -134,7 +136,7 @@ type Chat struct {
 // NewChat converts a chat as seen by viewer.
 func NewChat(c *chat.Chat, viewer *identity.User) Chat {
 	var topic *string
-	if c.Type == chat.Group {
+	if c.Type == chat.Group || c.Type == chat.Meeting {
 		topic = &c.Topic
 	}
 	return Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),

@@ -19,6 +19,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
+	"github.com/parleychat/parley/internal/meeting"
 	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
@@ -34,6 +35,7 @@ type Deps struct {
 	Users       *policy.UserService
 	Requests    *msgrequest.Service
 	Invites     *invite.Service
+	Meetings    *meeting.Service
 	PhoneRegion string
 	Audit       *audit.Service
 	Outbox      *outbox.Service
@@ -131,6 +133,7 @@ func (a *API) routes() {
 	a.routesOutbox()
 	a.routesDaily()
 	a.routesApps()
+	a.routesMeetings()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

@@ -482,6 +482,11 @@ func (a *API) authed(h handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
+		if u.Kind == identity.Anonymous {
+			if err := a.anonymousScope(r, &u); err != nil {
+				return err
+			}
+		}
 		r = r.WithContext(context.WithValue(r.Context(), userKey, &u))
 		return h(w, r)
 	}

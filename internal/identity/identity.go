@@ -27,7 +27,14 @@ const (
 	Member   Kind = "member"   // managed user of a tenant (work account)
 	Guest    Kind = "guest"    // guest account in a host tenant
 	Personal Kind = "personal" // self-registered, belongs to no tenant
+	// Anonymous joined one meeting through its link under a name they
+	// typed; TenantID is the meeting's host tenant (docs/rules.md §1, §8).
+	Anonymous Kind = "anonymous"
 )
+
+// UnverifiedSuffix follows an anonymous participant's typed name wherever
+// it shows (docs/rules.md §8: shown as unverified).
+const UnverifiedSuffix = " (Unverified)"
 
 // Role of a managed user inside its tenant.
 type Role string
@@ -85,6 +92,9 @@ func (u *User) ExternalTo(viewer *User) bool {
 	if u.ID == viewer.ID {
 		return false
 	}
+	if u.Kind == Anonymous || viewer.Kind == Anonymous {
+		return true // an anonymous participant belongs to no organisation
+	}
 	if u.TenantID == "" || viewer.TenantID == "" {
 		return true
 	}
@@ -94,6 +104,8 @@ func (u *User) ExternalTo(viewer *User) bool {
 // IdentityType is Graph's userIdentityType of u as seen by viewer (API.md).
 func (u *User) IdentityType(viewer *User) string {
 	switch {
+	case u.Kind == Anonymous:
+		return "anonymousGuest"
 	case u.Kind == Personal:
 		return "personalMicrosoftAccountUser"
 	case viewer != nil && viewer.TenantID != "" && u.TenantID != viewer.TenantID:

@@ -225,7 +225,7 @@ func (s *Service) Visible(ctx context.Context, actor *User, id UserID) (User, er
 // A guest does not see its host's directory, only the people it shares a
 // chat with (issue 11 item 6, as in Teams and Slack Connect).
 func (s *Service) Sees(ctx context.Context, actor, u *User) (bool, error) {
-	if u.ID == actor.ID || (actor.TenantID != "" && actor.Kind != Guest && u.TenantID == actor.TenantID) {
+	if u.ID == actor.ID || (actor.TenantID != "" && actor.Kind != Guest && u.Kind != Anonymous && u.TenantID == actor.TenantID) {
 		return true, nil
 	}
 	ok, err := s.Store.SharesChat(ctx, actor.ID, u.ID)

@@ -67,6 +67,8 @@ func Membership(u *identity.User) Party {
 		p.Kind = Personal
 	case identity.Guest:
 		p.Kind = Guest
+	case identity.Anonymous:
+		p.Kind = Anonymous
 	default:
 		p.Kind = Member
 	}
@@ -77,7 +79,7 @@ func Membership(u *identity.User) Party {
 // or the personal switch.
 func (s *Service) Party(ctx context.Context, u *identity.User) (Party, error) {
 	p := Membership(u)
-	if p.Kind == Personal {
+	if p.Kind == Personal || p.Kind == Anonymous {
 		return p, nil
 	}
 	st, err := s.Store.FindSettings(ctx, u.TenantID)

@@ -218,6 +218,13 @@ func (c *conn) add(b *burst, e *event.Event) error {
 	if e.Seq > 0 {
 		c.last = e.Seq
 	}
+	if e.Type == event.SessionEnded {
+		// The session's last event: send it, then close (docs/rules.md §8).
+		if err := c.flush(b); err != nil {
+			return err
+		}
+		return errSessionEnded
+	}
 	if len(b.out) >= flushSize {
 		return c.flush(b)
 	}
@@ -234,6 +241,9 @@ func (c *conn) flush(b *burst) error {
 }
 
 var errClosed = errors.New("connection closed")
+
+// errSessionEnded stops the writer after a session's last event.
+var errSessionEnded = errors.New("session ended")
 
 // writeRaw writes frames within writeTimeout.
 func (c *conn) writeRaw(p []byte) error {
@@ -265,6 +275,10 @@ func (c *conn) writeRaw(p []byte) error {
 func (c *conn) writeFailed(err error) {
 	if c.isClosed() || errors.Is(err, context.Canceled) {
 		return // ended already (by the peer, the reader or Close)
+	}
+	if errors.Is(err, errSessionEnded) {
+		c.end(ws.StatusPolicyViolation, "session ended", true)
+		return
 	}
 	c.h.log.Debug("events connection ended", "user", c.uid, "err", err)
 	c.end(ws.StatusInternalServerError, "internal error", true)

@@ -123,7 +123,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	s.events = &realtime.Handler{Auth: s.Auth, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
+	s.events = &realtime.Handler{Auth: sessionAuth{s.Auth, s.Meetings}, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
 		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
 		WriteError: httpapi.ErrorWriter(s.Log)}
 	s.API = httpapi.New(httpapi.Deps{
@@ -132,6 +132,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Audit:  s.Audit,
 		Stats:  s.stats,
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
+		Meetings:      s.Meetings,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: s.events,
 		Apps:   s.Apps,

@@ -18,6 +18,7 @@ import (
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/mail"
+	"github.com/parleychat/parley/internal/meeting"
 	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
@@ -46,6 +47,7 @@ type Services struct {
 	Chats    *chat.Service
 	Requests *msgrequest.Service
 	Apps     *app.Service
+	Meetings *meeting.Service
 }
 
 // Wiring is what the services are built over. Only Config and DB are
@@ -132,8 +134,14 @@ func NewServices(w Wiring) (*Services, error) {
 
 	apps := &app.Service{Store: db, Chats: chats, Audit: audits.Record, Now: now}
 
+	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
+		LinkBase: w.PublicURL, Now: now, Issue: func(ctx context.Context, u identity.UserID) (string, time.Duration, error) {
+			t, err := au.IssueToken(ctx, u)
+			return t.AccessToken, t.ExpiresIn, err
+		}}
+
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
-		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Requests: requests, Apps: apps}, nil
+		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Requests: requests, Apps: apps, Meetings: meetings}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured
@@ -165,4 +173,23 @@ func normalizePhone(p, region string) (string, error) {
 		return "", err
 	}
 	return a.Value, nil
+}
+
+// sessionAuth authenticates the events WebSocket: an anonymous meeting
+// session is refused once it ended (docs/rules.md §8); its events are those of
+// its one meeting chat, the only chat it is in.
+type sessionAuth struct {
+	auth     *auth.Service
+	meetings *meeting.Service
+}
+
+func (a sessionAuth) Authenticate(ctx context.Context, token string) (identity.User, error) {
+	u, err := a.auth.Authenticate(ctx, token)
+	if err != nil || u.Kind != identity.Anonymous {
+		return u, err
+	}
+	if _, err := a.meetings.ScopeOf(ctx, &u); err != nil {
+		return identity.User{}, err
+	}
+	return u, nil
 }

@@ -156,7 +156,7 @@ func (db *DB) FindTenants(ctx context.Context) ([]identity.Tenant, error) {
 // FindUsers returns up to limit users of a tenant matching f, oldest
 // first (created_at, then id), starting after f.After (keyset paging).
 func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identity.UserFilter, limit int) ([]identity.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users u WHERE u.tenant_id = ?`
+	q := `SELECT ` + userColumns + ` FROM users u WHERE u.tenant_id = ? AND u.kind <> 'anonymous'`
 	args := []any{tenant}
 	if f.UPN != "" {
 		q += ` AND u.upn = ?`
@@ -202,7 +202,7 @@ func (db *DB) queryUsers(ctx context.Context, q string, args ...any) ([]identity
 // FindUsersByAddress returns the accounts whose e-mail, phone or sign-in
 // name is addr.
 func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.User, error) {
-	users, err := db.queryUsers(ctx, `SELECT `+userColumns+` FROM users u WHERE u.upn = ? OR u.mail = ? OR u.phone = ? ORDER BY u.created_at`, addr, addr, addr)
+	users, err := db.queryUsers(ctx, `SELECT `+userColumns+` FROM users u WHERE (u.upn = ? OR u.mail = ? OR u.phone = ?) AND u.kind <> 'anonymous' ORDER BY u.created_at`, addr, addr, addr)
 	if err != nil {
 		return nil, fmt.Errorf("find users by address: %w", err)
 	}
@@ -247,7 +247,7 @@ func (db *DB) CountTenants(ctx context.Context) (int, error) {
 
 // FindCredentials returns the accounts signing in with name.
 func (db *DB) FindCredentials(ctx context.Context, name string) ([]auth.Credential, error) {
-	rows, err := db.query(ctx, `SELECT id, password_hash FROM users WHERE upn = ? ORDER BY CASE kind WHEN 'member' THEN 0 WHEN 'personal' THEN 1 ELSE 2 END, created_at LIMIT 8`, name)
+	rows, err := db.query(ctx, `SELECT id, password_hash FROM users WHERE upn = ? AND kind <> 'anonymous' ORDER BY CASE kind WHEN 'member' THEN 0 WHEN 'personal' THEN 1 ELSE 2 END, created_at LIMIT 8`, name)
 	if err != nil {
 		return nil, fmt.Errorf("find credentials: %w", err)
 	}

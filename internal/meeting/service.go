@@ -1,0 +1,842 @@
+package meeting
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/limit"
+)
+
+// Limits on what a caller may send.
+const (
+	MaxSubjectRunes     = 250
+	MaxDisplayNameRunes = 64
+	// MaxDuration bounds a meeting's scheduled length.
+	MaxDuration = 31 * 24 * time.Hour
+)
+
+// Store is the persistence meetings need.
+type Store interface {
+	limit.Store
+	// CreateMeeting stores a meeting.
+	CreateMeeting(ctx context.Context, m Meeting) error
+	// DeleteMeeting forgets a meeting whose chat could not be created.
+	DeleteMeeting(ctx context.Context, id ID) error
+	// FindMeeting returns a meeting, ended or not. Errors: notFound.
+	FindMeeting(ctx context.Context, id ID) (Meeting, error)
+	// FindMeetingByToken returns the meeting whose join link holds token.
+	// Errors: notFound.
+	FindMeetingByToken(ctx context.Context, token string) (Meeting, error)
+	// UpdateMeeting stores a meeting's subject, times and join token.
+	// Errors: notFound.
+	UpdateMeeting(ctx context.Context, m Meeting) error
+	// FindMeetingConfig returns a tenant's meeting settings (the defaults
+	// when never set).
+	FindMeetingConfig(ctx context.Context, tenant identity.TenantID) (Config, error)
+	// SaveMeetingConfig stores a tenant's meeting settings.
+	SaveMeetingConfig(ctx context.Context, tenant identity.TenantID, c Config) error
+	// CreateParticipant stores an anonymous participant's account and
+	// participation, with events, in one write.
+	CreateParticipant(ctx context.Context, u identity.User, p Participant, drafts []event.Draft) ([]event.Event, error)
+	// FindParticipant returns the participation of an anonymous account.
+	// Errors: notFound.
+	FindParticipant(ctx context.Context, user identity.UserID) (Participant, error)
+	// FindParticipants returns a meeting's anonymous participants, in order
+	// of arrival.
+	FindParticipants(ctx context.Context, meeting ID) ([]Participant, error)
+	// MoveParticipant stores p (its new State and times) if it is still in
+	// state from, decided inside the write; when the new state is not live
+	// the account's tokens are deleted in the same write. Errors: notFound
+	// (not in state from).
+	MoveParticipant(ctx context.Context, p Participant, from State, drafts []event.Draft) ([]event.Event, error)
+	// EndMeeting stores the meeting as ended at m.EndedAt and every live
+	// participant of it as ended, deleting their tokens, in one write.
+	EndMeeting(ctx context.Context, m Meeting, drafts []event.Draft) ([]event.Event, error)
+}
+
+// Chats is what meetings need of internal/chat: the meeting chat and its
+// members, decided there by docs/rules.md §4–§6 as for any chat.
+type Chats interface {
+	CreateMeetingChat(ctx context.Context, actor *identity.User, topic string, invitees []chat.NewMember) (chat.Chat, []chat.Member, error)
+	InviteToMeeting(ctx context.Context, actor *identity.User, id chat.ID, nm chat.NewMember) (chat.Member, error)
+	MeetingMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
+	AdmitAnonymous(ctx context.Context, id chat.ID, u *identity.User, by identity.UserID) (chat.Member, error)
+	RemoveFromMeeting(ctx context.Context, id chat.ID, userID identity.UserID, extra []event.Draft) error
+	RenameMeetingChat(ctx context.Context, id chat.ID, topic string) error
+	Publish(ctx context.Context, evs []event.Event)
+}
+
+// Limits are the rate limits of anonymous joins (docs/rules.md §10): per join link
+// and per client address, taken together, atomically, before the link is
+// looked up, so guessing links is slowed as much as crowding one.
+type Limits struct {
+	PerLink   limit.Bucket
+	PerClient limit.Bucket
+}
+
+// DefaultLimits: per link 50 joins at once, then one every 6 s (600 an
+// hour); per client address 30 at once, then one every 6 s (a shared
+// office address still brings a class in, a guesser is slowed).
+func DefaultLimits() Limits {
+	return Limits{PerLink: limit.Bucket{Burst: 50, Every: 6 * time.Second}, PerClient: limit.Bucket{Burst: 30, Every: 6 * time.Second}}
+}
+
+// Service runs meetings.
+type Service struct {
+	Store  Store
+	Chats  Chats
+	Limits Limits
+	// Issue issues a bearer token for an anonymous participant's account.
+	Issue func(ctx context.Context, user identity.UserID) (token string, ttl time.Duration, err error)
+	// Forget drops cached tokens of an account whose session ended.
+	Forget func(user identity.UserID)
+	// Audit records in a tenant's audit log (may be nil).
+	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
+	// Changed is told after an admin changed a tenant's meeting settings
+	// (may be nil).
+	Changed func(ctx context.Context, tenant identity.TenantID)
+	// LinkBase is the public base URL join links start with.
+	LinkBase func() string
+	Now      func() time.Time
+}
+
+func (s *Service) audit(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any) {
+	if s.Audit != nil && tenant != "" {
+		s.Audit(ctx, tenant, actor, action, target, details)
+	}
+}
+
+// JoinWebURL is a meeting's join link.
+func (s *Service) JoinWebURL(m *Meeting) string {
+	return strings.TrimRight(s.LinkBase(), "/") + "/meet/" + m.JoinToken
+}
+
+// View is a meeting with its join link, organiser and invited people.
+type View struct {
+	Meeting
+	JoinWebURL string
+	// LobbyBypass is the host's setting, as the meeting's
+	// lobbyBypassSettings shows it.
+	LobbyBypass Bypass
+	Organizer   chat.Member
+	// Attendees are the people invited (chat members other than the
+	// organiser and anonymous participants), as chat members: a pending
+	// person shows only the address typed (docs/rules.md §4 rule of silence).
+	Attendees []chat.Member
+}
+
+// NewMeeting describes a meeting to create.
+type NewMeeting struct {
+	Subject    string
+	Start, End *time.Time
+	Invitees   []chat.NewMember
+}
+
+// Create creates a meeting that actor organises, with its chat and the
+// people invited. Errors: badRequest, forbidden (anonymous), and the
+// codes of inviting (docs/rules.md §4).
+func (s *Service) Create(ctx context.Context, actor *identity.User, nm NewMeeting) (View, error) {
+	if actor.Kind == identity.Anonymous {
+		return View{}, errcode.New(errcode.Forbidden, "Anonymous participants cannot organise meetings.")
+	}
+	now := s.Now()
+	m := Meeting{ID: NewID(), TenantID: actor.TenantID, OrganizerID: actor.ID, JoinToken: NewJoinToken(), CreatedAt: now}
+	subject, err := cleanSubject(nm.Subject)
+	if err != nil {
+		return View{}, err
+	}
+	m.Subject = subject
+	m.Start, m.End = now, now.Add(time.Hour)
+	if nm.Start != nil {
+		m.Start = nm.Start.UTC()
+		if nm.End == nil {
+			m.End = m.Start.Add(time.Hour)
+		}
+	}
+	if nm.End != nil {
+		m.End = nm.End.UTC()
+	}
+	if err := checkTimes(m.Start, m.End); err != nil {
+		return View{}, err
+	}
+	c, _, err := s.Chats.CreateMeetingChat(ctx, actor, subject, nm.Invitees)
+	if err != nil {
+		return View{}, err
+	}
+	m.ChatID = c.ID
+	if err := s.Store.CreateMeeting(ctx, m); err != nil {
+		return View{}, fmt.Errorf("create meeting: %w", err)
+	}
+	v, err := s.view(ctx, &m)
+	if err != nil {
+		return View{}, err
+	}
+	if ext := externals(v.Attendees, actor); ext > 0 {
+		s.audit(ctx, m.TenantID, actor.ID, "meeting.externalCreated", string(m.ID), map[string]any{"chatId": string(m.ChatID), "external": ext, "attendees": len(v.Attendees)})
+	}
+	return v, nil
+}
+
+// externals counts the attendees external to the organiser.
+func externals(ms []chat.Member, organizer *identity.User) int {
+	n := 0
+	for i := range ms {
+		if ms[i].UserID == "" || ms[i].User.ExternalTo(organizer) {
+			n++
+		}
+	}
+	return n
+}
+
+func cleanSubject(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > MaxSubjectRunes {
+		return "", errcode.New(errcode.BadRequest, "The subject may have at most %d characters.", MaxSubjectRunes)
+	}
+	return s, nil
+}
+
+func checkTimes(start, end time.Time) error {
+	switch {
+	case end.Before(start):
+		return errcode.New(errcode.BadRequest, "endDateTime must not be before startDateTime.")
+	case end.Sub(start) > MaxDuration:
+		return errcode.New(errcode.BadRequest, "A meeting may last at most %d days.", int(MaxDuration/(24*time.Hour)))
+	}
+	return nil
+}
+
+func (s *Service) view(ctx context.Context, m *Meeting) (View, error) {
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return View{}, fmt.Errorf("load meeting %s: %w", m.ID, err)
+	}
+	cfg, err := s.Store.FindMeetingConfig(ctx, m.TenantID)
+	if err != nil {
+		return View{}, fmt.Errorf("load meeting %s: %w", m.ID, err)
+	}
+	v := View{Meeting: *m, JoinWebURL: s.JoinWebURL(m), LobbyBypass: cfg.LobbyBypass, Attendees: []chat.Member{}}
+	for _, mb := range members {
+		switch {
+		case mb.UserID == m.OrganizerID:
+			v.Organizer = mb
+		case mb.User.Kind == identity.Anonymous:
+		default:
+			v.Attendees = append(v.Attendees, mb)
+		}
+	}
+	return v, nil
+}
+
+// organised returns a live meeting actor organises. Anyone else, and a
+// meeting that ended, is notFound (docs/rules.md §10: no object-level gaps).
+func (s *Service) organised(ctx context.Context, actor *identity.User, id ID) (Meeting, error) {
+	m, err := s.Store.FindMeeting(ctx, id)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return Meeting{}, fmt.Errorf("load meeting %s: %w", id, err)
+	}
+	if err != nil || m.OrganizerID != actor.ID || m.Ended() {
+		return Meeting{}, errcode.New(errcode.NotFound, "No meeting %s.", id)
+	}
+	return m, nil
+}
+
+// Get returns a meeting its organiser asks for. Errors: notFound.
+func (s *Service) Get(ctx context.Context, actor *identity.User, id ID) (View, error) {
+	m, err := s.organised(ctx, actor, id)
+	if err != nil {
+		return View{}, err
+	}
+	return s.view(ctx, &m)
+}
+
+// Patch is a change of a meeting; nil fields stay.
+type Patch struct {
+	Subject    *string
+	Start, End *time.Time
+}
+
+// Update changes a meeting's subject and times (the organiser only); the
+// chat's topic follows the subject. Errors: notFound, badRequest.
+func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, p Patch) (View, error) {
+	m, err := s.organised(ctx, actor, id)
+	if err != nil {
+		return View{}, err
+	}
+	if p.Subject != nil {
+		subj, err := cleanSubject(*p.Subject)
+		if err != nil {
+			return View{}, err
+		}
+		m.Subject = subj
+	}
+	if p.Start != nil {
+		m.Start = p.Start.UTC()
+	}
+	if p.End != nil {
+		m.End = p.End.UTC()
+	}
+	if err := checkTimes(m.Start, m.End); err != nil {
+		return View{}, err
+	}
+	if err := s.Store.UpdateMeeting(ctx, m); err != nil {
+		return View{}, fmt.Errorf("update meeting %s: %w", id, err)
+	}
+	if p.Subject != nil {
+		if err := s.Chats.RenameMeetingChat(ctx, m.ChatID, m.Subject); err != nil {
+			return View{}, err
+		}
+	}
+	return s.view(ctx, &m)
+}
+
+// RenewLink gives a meeting a new join link; the old one stops working at
+// once (docs/rules.md §8). Anonymous people already in the meeting stay.
+// Errors: notFound.
+func (s *Service) RenewLink(ctx context.Context, actor *identity.User, id ID) (View, error) {
+	m, err := s.organised(ctx, actor, id)
+	if err != nil {
+		return View{}, err
+	}
+	m.JoinToken = NewJoinToken()
+	if err := s.Store.UpdateMeeting(ctx, m); err != nil {
+		return View{}, fmt.Errorf("renew link of %s: %w", id, err)
+	}
+	s.audit(ctx, m.TenantID, actor.ID, "meeting.linkRenewed", string(m.ID), nil)
+	return s.view(ctx, &m)
+}
+
+// End ends a meeting (Graph's DELETE): it is gone for its organiser, every
+// anonymous session ends at once (their tokens are refused, their open
+// connections closed), and anonymous people leave the chat. The meeting
+// chat stays with the people invited, as in Teams. Errors: notFound.
+func (s *Service) End(ctx context.Context, actor *identity.User, id ID) error {
+	m, err := s.organised(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	ps, err := s.Store.FindParticipants(ctx, m.ID)
+	if err != nil {
+		return fmt.Errorf("end meeting %s: %w", id, err)
+	}
+	m.EndedAt = s.Now()
+	var drafts []event.Draft
+	var live []Participant
+	for _, p := range ps {
+		if p.State.Live() {
+			live = append(live, p)
+			drafts = append(drafts, s.endDraft(&m, p.UserID, "meetingEnded"))
+		}
+	}
+	evs, err := s.Store.EndMeeting(ctx, m, drafts)
+	if err != nil {
+		return fmt.Errorf("end meeting %s: %w", id, err)
+	}
+	s.Chats.Publish(ctx, evs)
+	for _, p := range live {
+		s.forget(p.UserID)
+		if p.State == Admitted {
+			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, p.UserID, nil); err != nil {
+				return err
+			}
+		}
+	}
+	s.audit(ctx, m.TenantID, actor.ID, "meeting.ended", string(m.ID), map[string]any{"anonymousSessionsEnded": len(live)})
+	return nil
+}
+
+func (s *Service) forget(u identity.UserID) {
+	if s.Forget != nil {
+		s.Forget(u)
+	}
+}
+
+// endDraft is the last event of an anonymous session.
+func (s *Service) endDraft(m *Meeting, u identity.UserID, reason string) event.Draft {
+	return event.Draft{UserID: u, Type: event.SessionEnded, ChatID: string(m.ChatID), Payload: payload(event.SessionEnded, m, map[string]any{"reason": reason})}
+}
+
+func payload(typ event.Type, m *Meeting, extra map[string]any) []byte {
+	v := map[string]any{"type": string(typ), "chatId": string(m.ChatID), "meetingId": string(m.ID)}
+	for k, x := range extra {
+		v[k] = x
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(`{"type":"` + string(typ) + `"}`) // unreachable: strings only
+	}
+	return b
+}
+
+// Invite invites one more person, by id or address, as the organiser; the
+// person is decided by docs/rules.md §4–§6 as when added to a chat (a refusal
+// the organiser may not learn leaves them pending, silently). Errors:
+// notFound, conflict, badRequest and the codes of docs/rules.md §4.
+func (s *Service) Invite(ctx context.Context, actor *identity.User, id ID, nm chat.NewMember) (chat.Member, error) {
+	m, err := s.organised(ctx, actor, id)
+	if err != nil {
+		return chat.Member{}, err
+	}
+	mb, err := s.Chats.InviteToMeeting(ctx, actor, m.ChatID, nm)
+	if err != nil {
+		return chat.Member{}, err
+	}
+	if mb.UserID == "" || mb.User.ExternalTo(actor) {
+		s.audit(ctx, m.TenantID, actor.ID, "meeting.externalInvited", string(m.ID), map[string]any{"chatId": string(m.ChatID), "memberId": mb.ID})
+	}
+	return mb, nil
+}
+
+// Remove removes someone from a meeting (the organiser only): an anonymous
+// participant's session ends at once, waiting or admitted; an invited
+// person leaves the meeting chat. Errors: notFound.
+func (s *Service) Remove(ctx context.Context, actor *identity.User, id ID, who identity.UserID) error {
+	m, err := s.organised(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	if who == actor.ID {
+		return errcode.New(errcode.BadRequest, "The organiser cannot be removed; end the meeting instead.")
+	}
+	p, err := s.Store.FindParticipant(ctx, who)
+	switch {
+	case err == nil && p.MeetingID == m.ID:
+		if !p.State.Live() {
+			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", who)
+		}
+		from := p.State
+		p.State, p.LeftAt = Removed, s.Now()
+		evs, err := s.Store.MoveParticipant(ctx, p, from, append(s.lobbyDrafts(ctx, &m), s.endDraft(&m, p.UserID, "removed")))
+		if errcode.Is(err, errcode.NotFound) {
+			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", who)
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s: %w", who, err)
+		}
+		s.Chats.Publish(ctx, evs)
+		s.forget(p.UserID)
+		if from == Admitted {
+			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, p.UserID, nil); err != nil {
+				return err
+			}
+		}
+		s.audit(ctx, m.TenantID, actor.ID, "meeting.anonymousRemoved", string(m.ID), map[string]any{"participantId": string(who), "displayName": p.DisplayName})
+		return nil
+	case err != nil && !errcode.Is(err, errcode.NotFound):
+		return fmt.Errorf("remove %s: %w", who, err)
+	}
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return err
+	}
+	for _, mb := range members {
+		if mb.UserID != "" && mb.UserID == who {
+			return s.Chats.RemoveFromMeeting(ctx, m.ChatID, who, nil)
+		}
+	}
+	return errcode.New(errcode.NotFound, "No participant %s in this meeting.", who)
+}
+
+// Joined is the answer to an anonymous join.
+type Joined struct {
+	Token       string
+	TTL         time.Duration
+	Participant Participant
+	Meeting     Meeting
+}
+
+// linkToken returns the secret of a join link given whole or alone.
+func linkToken(link string) string {
+	link = strings.TrimSpace(link)
+	if i := strings.IndexAny(link, "?#"); i >= 0 {
+		link = link[:i]
+	}
+	if i := strings.LastIndex(link, "/meet/"); i >= 0 {
+		link = link[i+len("/meet/"):]
+	}
+	return strings.TrimRight(link, "/")
+}
+
+// cleanDisplayName checks the name an anonymous person typed.
+func cleanDisplayName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errcode.New(errcode.BadRequest, "displayName is required: type the name others will see.")
+	}
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxDisplayNameRunes {
+		return "", errcode.New(errcode.BadRequest, "displayName may have at most %d characters.", MaxDisplayNameRunes)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return "", errcode.New(errcode.BadRequest, "displayName may not hold control or invisible characters.")
+		}
+	}
+	return s, nil
+}
+
+// limitKeys are the rate-limit keys of a join: the link (hashed: the
+// limits table never holds a usable link) and the client address.
+func limitKeys(token, client string) []string {
+	h := sha256.Sum256([]byte(token))
+	return []string{"meeting.join.link:" + hex.EncodeToString(h[:16]), "meeting.join.client:" + client}
+}
+
+// Join lets an anonymous person into a meeting through its link under the
+// name they typed (docs/rules.md §8): when the host allows anonymous people, they
+// get a session scoped to that meeting, waiting in the lobby unless the
+// host's lobbyBypass lets them in. Errors: rateLimited (per link and per
+// client address), badRequest, notFound (no such link, or the meeting
+// ended), forbiddenByPolicy (the host does not allow anonymous people).
+func (s *Service) Join(ctx context.Context, link, displayName, client string) (Joined, error) {
+	token := linkToken(link)
+	if token == "" || len(token) > 128 {
+		return Joined{}, errcode.New(errcode.BadRequest, "joinWebUrl or token is required.")
+	}
+	name, err := cleanDisplayName(displayName)
+	if err != nil {
+		return Joined{}, err
+	}
+	now := s.Now()
+	if err := s.take(ctx, now, token, client); err != nil {
+		return Joined{}, err
+	}
+	m, err := s.Store.FindMeetingByToken(ctx, token)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return Joined{}, fmt.Errorf("join meeting: %w", err)
+	}
+	if err != nil || m.Ended() {
+		return Joined{}, errcode.New(errcode.NotFound, "This meeting link is not valid: the meeting ended or the link was renewed.")
+	}
+	cfg, err := s.Store.FindMeetingConfig(ctx, m.TenantID)
+	if err != nil {
+		return Joined{}, fmt.Errorf("join meeting: %w", err)
+	}
+	if !cfg.AllowAnonymous {
+		return Joined{}, errcode.New(errcode.ForbiddenByPolicy, "The organiser's organisation does not allow anonymous people to join its meetings; sign in to join.")
+	}
+	u := identity.User{ID: identity.NewUserID(), TenantID: m.TenantID, Kind: identity.Anonymous, Role: identity.RoleMember,
+		DisplayName: name + identity.UnverifiedSuffix, CreatedAt: now}
+	u.UPN = "anonymous:" + string(u.ID)
+	p := Participant{UserID: u.ID, MeetingID: m.ID, DisplayName: u.DisplayName, State: InLobby, ArrivedAt: now}
+	admitted := BypassesLobby(cfg.LobbyBypass, ArrivesAnonymous)
+	var drafts []event.Draft
+	if admitted {
+		p.State, p.AdmittedAt = Admitted, now
+	} else {
+		drafts = s.lobbyDrafts(ctx, &m)
+	}
+	evs, err := s.Store.CreateParticipant(ctx, u, p, drafts)
+	if err != nil {
+		return Joined{}, fmt.Errorf("join meeting: %w", err)
+	}
+	s.Chats.Publish(ctx, evs)
+	if admitted {
+		if _, err := s.Chats.AdmitAnonymous(ctx, m.ChatID, &u, m.OrganizerID); err != nil {
+			return Joined{}, err
+		}
+	}
+	tok, ttl, err := s.Issue(ctx, u.ID)
+	if err != nil {
+		return Joined{}, fmt.Errorf("join meeting: %w", err)
+	}
+	s.audit(ctx, m.TenantID, u.ID, "meeting.anonymousJoined", string(m.ID), map[string]any{"displayName": u.DisplayName, "state": string(p.State)})
+	return Joined{Token: tok, TTL: ttl, Participant: p, Meeting: m}, nil
+}
+
+// take counts a join against the link's and the client's limits, both or
+// neither, or answers rateLimited with the wait.
+func (s *Service) take(ctx context.Context, now time.Time, token, client string) error {
+	var retry time.Duration
+	err := s.Store.UpdateLimits(ctx, limitKeys(token, client), now, func(st []limit.State) {
+		l, c := st[0], st[1]
+		w1, ok1 := s.Limits.PerLink.Take(&l, now, 1)
+		w2, ok2 := s.Limits.PerClient.Take(&c, now, 1)
+		if ok1 && ok2 {
+			st[0], st[1] = l, c
+			return
+		}
+		retry = max(w1, w2, time.Second)
+	})
+	if err != nil {
+		return fmt.Errorf("limit joins: %w", err)
+	}
+	if retry > 0 {
+		return errcode.RateLimit(retry, "Too many attempts to join; try again later.")
+	}
+	return nil
+}
+
+// lobbyDrafts tell the people who may admit (the organiser and host
+// members in the meeting) that the lobby changed.
+func (s *Service) lobbyDrafts(ctx context.Context, m *Meeting) []event.Draft {
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return nil // best effort: clients also read the lobby
+	}
+	var drafts []event.Draft
+	for i := range members {
+		mb := &members[i]
+		if mb.UserID == "" || mb.State != chat.Accepted || !MayAdmit(&mb.User, m, true) {
+			continue
+		}
+		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: event.LobbyUpdated, ChatID: string(m.ChatID), Payload: payload(event.LobbyUpdated, m, nil)})
+	}
+	return drafts
+}
+
+// admitter returns a live meeting that actor may see the lobby of: its
+// organiser, or a host member in it. Others in the meeting are forbidden;
+// anyone else gets notFound.
+func (s *Service) admitter(ctx context.Context, actor *identity.User, id ID) (Meeting, error) {
+	m, err := s.Store.FindMeeting(ctx, id)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return Meeting{}, fmt.Errorf("load meeting %s: %w", id, err)
+	}
+	if err != nil || m.Ended() || actor.Kind == identity.Anonymous {
+		return Meeting{}, errcode.New(errcode.NotFound, "No meeting %s.", id)
+	}
+	if m.OrganizerID == actor.ID {
+		return m, nil
+	}
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return Meeting{}, err
+	}
+	in := false
+	for _, mb := range members {
+		if mb.UserID == actor.ID && mb.State == chat.Accepted {
+			in = true
+		}
+	}
+	if !in {
+		return Meeting{}, errcode.New(errcode.NotFound, "No meeting %s.", id)
+	}
+	if !MayAdmit(actor, &m, true) {
+		return Meeting{}, errcode.New(errcode.Forbidden, "Only the organiser and people of the organiser's organisation can manage the lobby.")
+	}
+	return m, nil
+}
+
+// Lobby lists the people waiting in a meeting's lobby, first come first.
+// Errors: notFound, forbidden.
+func (s *Service) Lobby(ctx context.Context, actor *identity.User, id ID) ([]Participant, error) {
+	m, err := s.admitter(ctx, actor, id)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := s.Store.FindParticipants(ctx, m.ID)
+	if err != nil {
+		return nil, fmt.Errorf("lobby of %s: %w", id, err)
+	}
+	out := []Participant{}
+	for _, p := range ps {
+		if p.State == InLobby {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Admit lets a waiting person into the meeting: they join its chat.
+// Errors: notFound (no such person waiting), forbidden.
+func (s *Service) Admit(ctx context.Context, actor *identity.User, id ID, who identity.UserID) error {
+	return s.decideLobby(ctx, actor, id, who, true)
+}
+
+// Deny sends a waiting person away: their session ends. Errors: notFound,
+// forbidden.
+func (s *Service) Deny(ctx context.Context, actor *identity.User, id ID, who identity.UserID) error {
+	return s.decideLobby(ctx, actor, id, who, false)
+}
+
+func (s *Service) decideLobby(ctx context.Context, actor *identity.User, id ID, who identity.UserID, admit bool) error {
+	m, err := s.admitter(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	p, err := s.Store.FindParticipant(ctx, who)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return fmt.Errorf("lobby of %s: %w", id, err)
+	}
+	if err != nil || p.MeetingID != m.ID || p.State != InLobby {
+		return errcode.New(errcode.NotFound, "Nobody %s is waiting in this lobby.", who)
+	}
+	now := s.Now()
+	drafts := s.lobbyDrafts(ctx, &m)
+	action := "meeting.lobbyAdmitted"
+	if admit {
+		p.State, p.AdmittedAt = Admitted, now
+	} else {
+		p.State, p.LeftAt = Denied, now
+		drafts = append(drafts, s.endDraft(&m, p.UserID, "denied"))
+		action = "meeting.lobbyDenied"
+	}
+	// Moved only from the lobby, inside the write: of two admits (or an
+	// admit and a deny) arriving together, one decides.
+	evs, err := s.Store.MoveParticipant(ctx, p, InLobby, drafts)
+	if errcode.Is(err, errcode.NotFound) {
+		return errcode.New(errcode.NotFound, "Nobody %s is waiting in this lobby.", who)
+	}
+	if err != nil {
+		return fmt.Errorf("lobby of %s: %w", id, err)
+	}
+	s.Chats.Publish(ctx, evs)
+	if admit {
+		u := identity.User{ID: p.UserID, TenantID: m.TenantID, Kind: identity.Anonymous, Role: identity.RoleMember, DisplayName: p.DisplayName, UPN: "anonymous:" + string(p.UserID), CreatedAt: p.ArrivedAt}
+		if _, err := s.Chats.AdmitAnonymous(ctx, m.ChatID, &u, actor.ID); err != nil {
+			return err
+		}
+	} else {
+		s.forget(p.UserID)
+	}
+	s.audit(ctx, m.TenantID, actor.ID, action, string(m.ID), map[string]any{"participantId": string(p.UserID), "displayName": p.DisplayName})
+	return nil
+}
+
+// Attendee is one line of a meeting's roster.
+type Attendee struct {
+	// Member is the invited person's (or admitted anonymous person's)
+	// membership of the meeting chat; zero for an anonymous person who
+	// is not (or no longer) in it.
+	Member chat.Member
+	// Participant is set for anonymous people.
+	Participant *Participant
+	Organizer   bool
+}
+
+// Attendance is a meeting's roster: the organiser, every person invited
+// (with their state: pending, accepted) and every anonymous person who
+// came (waiting, admitted, denied, removed), with when they joined and
+// left. For the organiser and host members in the meeting. Errors:
+// notFound, forbidden.
+func (s *Service) Attendance(ctx context.Context, actor *identity.User, id ID) (Meeting, []Attendee, error) {
+	m, err := s.admitter(ctx, actor, id)
+	if err != nil {
+		return Meeting{}, nil, err
+	}
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return Meeting{}, nil, err
+	}
+	ps, err := s.Store.FindParticipants(ctx, m.ID)
+	if err != nil {
+		return Meeting{}, nil, fmt.Errorf("attendance of %s: %w", id, err)
+	}
+	var out []Attendee
+	byUser := map[identity.UserID]chat.Member{}
+	for _, mb := range members {
+		if mb.User.Kind == identity.Anonymous {
+			byUser[mb.UserID] = mb
+			continue
+		}
+		out = append(out, Attendee{Member: mb, Organizer: mb.UserID == m.OrganizerID})
+	}
+	for i := range ps {
+		out = append(out, Attendee{Member: byUser[ps[i].UserID], Participant: &ps[i]})
+	}
+	return m, out, nil
+}
+
+// Scope is what an anonymous session reaches: one meeting chat, once
+// admitted (docs/rules.md §8).
+type Scope struct {
+	ChatID    chat.ID
+	MeetingID ID
+	State     State
+}
+
+// ScopeOf returns the scope of an anonymous account's session. A session
+// that ended (the meeting ended, they were denied or removed) is
+// unauthenticated, as a token that does not exist.
+func (s *Service) ScopeOf(ctx context.Context, u *identity.User) (Scope, error) {
+	p, err := s.Store.FindParticipant(ctx, u.ID)
+	if errcode.Is(err, errcode.NotFound) || (err == nil && !p.State.Live()) {
+		return Scope{}, errcode.New(errcode.Unauthenticated, "The access token is not valid.")
+	}
+	if err != nil {
+		return Scope{}, fmt.Errorf("session scope: %w", err)
+	}
+	m, err := s.Store.FindMeeting(ctx, p.MeetingID)
+	if errcode.Is(err, errcode.NotFound) || (err == nil && m.Ended()) {
+		return Scope{}, errcode.New(errcode.Unauthenticated, "The access token is not valid.")
+	}
+	if err != nil {
+		return Scope{}, fmt.Errorf("session scope: %w", err)
+	}
+	return Scope{ChatID: m.ChatID, MeetingID: m.ID, State: p.State}, nil
+}
+
+// ConfigPatch is a change of a tenant's meeting settings; nil fields stay.
+type ConfigPatch struct {
+	AllowAnonymous *bool
+	LobbyBypass    *Bypass
+	AnonymousApps  *bool
+}
+
+func requireAdmin(actor *identity.User) error {
+	if !actor.IsAdmin() {
+		return errcode.New(errcode.Forbidden, "Only organisation admins can do this.")
+	}
+	return nil
+}
+
+// Config returns the admin's tenant's meeting settings. Errors: forbidden.
+func (s *Service) Config(ctx context.Context, actor *identity.User) (Config, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Config{}, err
+	}
+	c, err := s.Store.FindMeetingConfig(ctx, actor.TenantID)
+	if err != nil {
+		return Config{}, fmt.Errorf("meeting settings: %w", err)
+	}
+	return c, nil
+}
+
+// UpdateConfig changes the admin's tenant's meeting settings, audited; they
+// act on the next join and lobby decision. Errors: forbidden, badRequest.
+func (s *Service) UpdateConfig(ctx context.Context, actor *identity.User, p ConfigPatch) (Config, error) {
+	if err := requireAdmin(actor); err != nil {
+		return Config{}, err
+	}
+	if p.LobbyBypass != nil && !p.LobbyBypass.Valid() {
+		return Config{}, errcode.New(errcode.BadRequest, "lobbyBypass must be organizer, organization or everyone.")
+	}
+	c, err := s.Store.FindMeetingConfig(ctx, actor.TenantID)
+	if err != nil {
+		return Config{}, fmt.Errorf("meeting settings: %w", err)
+	}
+	before := c
+	if p.AllowAnonymous != nil {
+		c.AllowAnonymous = *p.AllowAnonymous
+	}
+	if p.LobbyBypass != nil {
+		c.LobbyBypass = *p.LobbyBypass
+	}
+	if p.AnonymousApps != nil {
+		c.AnonymousApps = *p.AnonymousApps
+	}
+	if err := s.Store.SaveMeetingConfig(ctx, actor.TenantID, c); err != nil {
+		return Config{}, fmt.Errorf("meeting settings: %w", err)
+	}
+	s.audit(ctx, actor.TenantID, actor.ID, "meetingConfiguration.updated", string(actor.TenantID), map[string]any{"before": ConfigMap(before), "after": ConfigMap(c)})
+	if s.Changed != nil {
+		s.Changed(ctx, actor.TenantID)
+	}
+	return c, nil
+}
+
+// ConfigMap is the settings as the API names them (audit details, CLI).
+func ConfigMap(c Config) map[string]any {
+	return map[string]any{"allowAnonymousUsersToJoinMeeting": c.AllowAnonymous, "lobbyBypass": string(c.LobbyBypass), "anonymousUsersCanInteractWithApps": c.AnonymousApps}
+}
