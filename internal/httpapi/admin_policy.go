@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"cmp"
 	"net/http"
-	"strings"
 
 	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/errcode"
@@ -112,41 +110,30 @@ func (a *API) listPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ps, err := a.Policy.Policies(r.Context(), userOf(r))
-	if err != nil {
-		return err
-	}
-	var after *policy.Policy
+	var after string
 	if keys != nil {
-		after = &policy.Policy{Name: keys[0]}
+		if after = keys[0]; after == "" {
+			return errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
+		}
 	}
-	ps, more := pageOf(ps, func(a, b policy.Policy) int {
-		return cmp.Or(cmp.Compare(rankOf(a), rankOf(b)), strings.Compare(a.Name, b.Name))
-	}, after, limit)
-	grants, err := a.Policy.Grants(r.Context(), userOf(r))
+	ps, more, err := a.Policy.ListPolicies(r.Context(), userOf(r), after, limit)
 	if err != nil {
 		return err
-	}
-	counts := map[string]int{}
-	holders := map[string][]string{}
-	for u, n := range grants {
-		counts[n]++
-		holders[n] = append(holders[n], string(u))
 	}
 	type withUsers struct {
 		policyOut
-		UserIDs []string `json:"userIds,omitempty"`
+		UserIDs []identity.UserID `json:"userIds,omitempty"`
 	}
 	out := make([]withUsers, 0, len(ps))
 	for _, p := range ps {
-		po := newPolicyOut(p)
+		po := newPolicyOut(p.Policy)
 		if p.Name != policy.GlobalName {
-			n := counts[p.Name]
+			n := len(p.Holders)
 			po.UserCount = &n
 		}
 		wu := withUsers{policyOut: po}
 		if r.URL.Query().Get("expand") == "users" {
-			wu.UserIDs = holders[p.Name]
+			wu.UserIDs = p.Holders
 		}
 		out = append(out, wu)
 	}
@@ -156,14 +143,6 @@ func (a *API) listPolicies(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, res)
 	return nil
-}
-
-// rankOf puts Global before the tenant's own policies.
-func rankOf(p policy.Policy) int {
-	if p.Name == policy.GlobalName {
-		return 0
-	}
-	return 1
 }
 
 func (a *API) createPolicy(w http.ResponseWriter, r *http.Request) error {

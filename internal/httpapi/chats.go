@@ -12,6 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/keyset"
 )
 
 // memberIn is Graph's conversationMember as clients send it.
@@ -217,7 +218,7 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	members, more := pageOf(members, func(a, b chat.Member) int {
+	members, more := keyset.Page(members, func(a, b chat.Member) int {
 		// In microseconds, as the skip token (and the store) keep it.
 		return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
 	}, after, limit)

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -83,24 +82,4 @@ func idSkipToken(r *http.Request) (id int64, ok bool, err error) {
 		return 0, false, errcode.New(errcode.BadRequest, "$skiptoken is not valid.")
 	}
 	return id, true, nil
-}
-
-// pageOf sorts a copy of items by cmp and returns those after the
-// position after (nil: from the start), at most limit of them (0: all),
-// and whether more follow. items is left alone: a service may share it
-// with a cache.
-func pageOf[T any](items []T, cmp func(a, b T) int, after *T, limit int) ([]T, bool) {
-	items = slices.Clone(items)
-	slices.SortStableFunc(items, cmp)
-	if after != nil {
-		i := slices.IndexFunc(items, func(it T) bool { return cmp(it, *after) > 0 })
-		if i < 0 {
-			i = len(items)
-		}
-		items = items[i:]
-	}
-	if limit > 0 && len(items) > limit {
-		return items[:limit], true
-	}
-	return items, false
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"net/http"
 	"strings"
 
@@ -149,17 +148,14 @@ func (a *API) listBlocked(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	us, err := a.Users.Blocked(r.Context(), me)
-	if err != nil {
-		return err
-	}
 	var after *identity.User
 	if keys != nil {
 		after = &identity.User{DisplayName: keys[0], ID: identity.UserID(keys[1])}
 	}
-	us, more := pageOf(us, func(a, b identity.User) int {
-		return cmp.Or(strings.Compare(a.DisplayName, b.DisplayName), strings.Compare(string(a.ID), string(b.ID)))
-	}, after, limit)
+	us, more, err := a.Users.Blocked(r.Context(), me, after, limit)
+	if err != nil {
+		return err
+	}
 	out := page[graph.User]{Value: make([]graph.User, 0, len(us))}
 	for i := range us {
 		out.Value = append(out.Value, graph.NewUser(&us[i], me))

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/keyset"
 )
 
 // Store is the persistence the policy service needs.
@@ -280,12 +282,59 @@ func orEmpty(l []string) []string {
 	return l
 }
 
-// Policies lists the actor's tenant policies, Global first. Errors: forbidden.
-func (s *Service) Policies(ctx context.Context, actor *identity.User) ([]Policy, error) {
-	if err := requireAdmin(actor); err != nil {
-		return nil, err
+// Listed is a policy as the admin lists it: with the users granted it
+// (in id order; Global's holders, everyone without a grant, are not
+// listed).
+type Listed struct {
+	Policy
+	Holders []identity.UserID
+}
+
+// ComparePolicies is the order policies are listed in: Global first, then
+// by name.
+func ComparePolicies(a, b Policy) int {
+	return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a.Name, b.Name))
+}
+
+func rank(p Policy) int {
+	if p.Name == GlobalName {
+		return 0
 	}
-	return s.Store.FindPolicies(ctx, actor.TenantID)
+	return 1
+}
+
+// ListPolicies returns a page of the actor's tenant policies in
+// ComparePolicies order: those after the policy named after ("": from the
+// start), at most limit of them (0: all), each with its holders, and
+// whether more follow. Errors: forbidden.
+func (s *Service) ListPolicies(ctx context.Context, actor *identity.User, after string, limit int) ([]Listed, bool, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, false, err
+	}
+	ps, err := s.Store.FindPolicies(ctx, actor.TenantID)
+	if err != nil {
+		return nil, false, err
+	}
+	var cursor *Policy
+	if after != "" {
+		cursor = &Policy{Name: after}
+	}
+	ps, more := keyset.Page(ps, ComparePolicies, cursor, limit)
+	grants, err := s.Store.FindGrants(ctx, actor.TenantID)
+	if err != nil {
+		return nil, false, err
+	}
+	holders := map[string][]identity.UserID{}
+	for u, name := range grants {
+		holders[name] = append(holders[name], u)
+	}
+	out := make([]Listed, len(ps))
+	for i, p := range ps {
+		hs := holders[p.Name]
+		slices.Sort(hs)
+		out[i] = Listed{Policy: p, Holders: hs}
+	}
+	return out, more, nil
 }
 
 // GetPolicy returns one policy. Errors: forbidden, notFound.
@@ -427,15 +476,6 @@ func (s *Service) UserPolicy(ctx context.Context, actor *identity.User, id ident
 		return GlobalName, nil
 	}
 	return s.Store.FindGrant(ctx, id)
-}
-
-// Grants returns who holds which policy in the actor's tenant (users
-// without a grant hold Global and are not listed). Errors: forbidden.
-func (s *Service) Grants(ctx context.Context, actor *identity.User) (map[identity.UserID]string, error) {
-	if err := requireAdmin(actor); err != nil {
-		return nil, err
-	}
-	return s.Store.FindGrants(ctx, actor.TenantID)
 }
 
 // Explanation answers "can this user chat with this address, and why not?"
@@ -612,10 +652,13 @@ func (s *UserService) Unblock(ctx context.Context, actor *identity.User, id iden
 
 // Blocked lists the users the actor blocked, as the actor may see them
 // (a person one blocked stays visible to one, identity.Service.Sees).
-func (s *UserService) Blocked(ctx context.Context, actor *identity.User) ([]identity.User, error) {
+// A page holds those after the user after (by display name and id; nil:
+// from the start), at most limit of them (0: all), and says whether more
+// follow.
+func (s *UserService) Blocked(ctx context.Context, actor *identity.User, after *identity.User, limit int) ([]identity.User, bool, error) {
 	blocked, err := s.Store.FindBlocked(ctx, actor.ID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	out := make([]identity.User, 0, len(blocked))
 	for id := range blocked {
@@ -624,10 +667,16 @@ func (s *UserService) Blocked(ctx context.Context, actor *identity.User) ([]iden
 			continue // deleted since
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list blocked users: %w", err)
+			return nil, false, fmt.Errorf("list blocked users: %w", err)
 		}
 		out = append(out, u)
 	}
-	slices.SortFunc(out, func(a, b identity.User) int { return strings.Compare(a.DisplayName, b.DisplayName) })
-	return out, nil
+	out, more := keyset.Page(out, compareBlocked, after, limit)
+	return out, more, nil
+}
+
+// compareBlocked is the order of the blocked-people list: by display name,
+// then id.
+func compareBlocked(a, b identity.User) int {
+	return cmp.Or(strings.Compare(a.DisplayName, b.DisplayName), strings.Compare(string(a.ID), string(b.ID)))
 }
