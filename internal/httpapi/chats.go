@@ -103,9 +103,6 @@ func (a *API) createChat(w http.ResponseWriter, r *http.Request) error {
 	if in.Topic != nil {
 		nc.Topic = *in.Topic
 	}
-	if len(in.Members) > chat.MaxGroupMembers {
-		return errcode.New(errcode.BadRequest, "A chat may have at most %d members.", chat.MaxGroupMembers)
-	}
 	for _, m := range in.Members {
 		nm, err := m.domain()
 		if err != nil {
