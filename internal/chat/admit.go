@@ -10,13 +10,10 @@ import (
 	"github.com/parleychat/parley/internal/address"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 )
-
-// MaxPendingMessages is how many messages a sender may send while their
-// request is pending (docs/rules.md §5); the next one is refused.
-const MaxPendingMessages = 10
 
 // Policy is what chat asks before every creation, addition and send
 // (docs/rules.md §4). policy.Service implements it.
@@ -62,6 +59,14 @@ type Invitation struct {
 type target struct {
 	user    *identity.User
 	address string // normalised address the caller typed; "" when bound by id
+}
+
+// peer is the target as the other side of a oneOnOne chat.
+func (t target) peer() Peer {
+	if t.user != nil {
+		return UserPeer(t.user.ID)
+	}
+	return AddressPeer(t.address)
 }
 
 // refusal turns a refused decision into the error the caller may see.
@@ -193,60 +198,48 @@ type admission struct {
 	invite bool // send an invitation once the chat is stored
 }
 
-// admit applies docs/rules.md §4–§6 to one target: refused (an error the caller may
-// see), held silently, a pending request, or accepted at once.
+// admit applies docs/rules.md §4–§6 to one target: it loads the facts
+// (the policy decision, whether the pair are contacts), msgrequest.Admit
+// decides (refused, an error the caller may see; held silently; a pending
+// request, with an invitation for an address; or accepted at once), and
+// admit fills in the member to write.
 func (s *Service) admit(ctx context.Context, actor *identity.User, tg target, m Member) (admission, error) {
 	m.Address = tg.address
+	var d policy.Decision
+	var err error
+	t := msgrequest.Target{Account: tg.user != nil}
 	if tg.user == nil {
-		d, err := s.Policy.StartAddress(ctx, actor, domainOf(tg.address))
-		if err != nil {
-			return admission{}, err
+		d, err = s.Policy.StartAddress(ctx, actor, domainOf(tg.address))
+	} else {
+		u := tg.user
+		m.UserID, m.User = u.ID, *u
+		if m.Address == "" && u.ExternalTo(actor) {
+			m.Address = u.Mail
+			if m.Address == "" {
+				m.Address = u.Phone
+			}
 		}
-		switch d.Outcome {
-		case policy.Refused:
-			return admission{}, refusal(&d)
-		case policy.Held:
-			// An unknown address in an organisation's domain: held the same
-			// way as an account that refuses (no invitation can make it a
-			// personal account).
-			m.State, m.Held, m.RequestFrom = Pending, true, actor.ID
-			return admission{member: m}, nil
-		}
-		m.State, m.RequestFrom = Pending, actor.ID
-		return admission{member: m, invite: true}, nil
+		d, err = s.Policy.Start(ctx, actor, u)
 	}
-	u := tg.user
-	m.UserID, m.User = u.ID, *u
-	d, err := s.Policy.Start(ctx, actor, u)
 	if err != nil {
 		return admission{}, err
 	}
-	if m.Address == "" && u.ExternalTo(actor) {
-		m.Address = u.Mail
-		if m.Address == "" {
-			m.Address = u.Phone
+	t.Verdict = msgrequest.VerdictOf(&d)
+	if tg.user != nil && t.Verdict.Allowed() && tg.user.ExternalTo(actor) {
+		// docs/rules.md §5: a pair that accepted each other before needs no new request.
+		t.External = true
+		if t.Contacts, err = s.Store.AreContacts(ctx, actor.ID, tg.user.ID); err != nil {
+			return admission{}, fmt.Errorf("admit %s: %w", tg.user.ID, err)
 		}
 	}
-	switch d.Outcome {
-	case policy.Refused:
+	switch a := msgrequest.Admit(t); a {
+	case msgrequest.Refuse:
 		return admission{}, refusal(&d)
-	case policy.Held:
-		m.State, m.Held, m.RequestFrom = Pending, true, actor.ID
-		return admission{member: m}, nil
-	}
-	if !u.ExternalTo(actor) {
+	case msgrequest.Join:
 		m.State = Accepted
-		return admission{member: m}, nil
-	}
-	// docs/rules.md §5: a pair that accepted each other before needs no new request.
-	ok, err := s.Store.AreContacts(ctx, actor.ID, u.ID)
-	if err != nil {
-		return admission{}, fmt.Errorf("admit %s: %w", u.ID, err)
-	}
-	if ok {
-		m.State = Accepted
-	} else {
-		m.State, m.RequestFrom = Pending, actor.ID
+	default:
+		m.State, m.RequestFrom, m.Held = Pending, actor.ID, a == msgrequest.HoldSilently
+		return admission{member: m, invite: a == msgrequest.Invite}, nil
 	}
 	return admission{member: m}, nil
 }
@@ -304,12 +297,4 @@ func (s *Service) together(ctx context.Context, actor *identity.User, members []
 		ps = append(ps, p)
 	}
 	return nil
-}
-
-// domainOf is the domain of an e-mail address, "" for a phone number.
-func domainOf(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		return addr[i+1:]
-	}
-	return ""
 }

@@ -1,7 +1,16 @@
-// Package chat holds docs/rules.md §7: 1:1 and group chats, their members, messages
-// with edits, soft deletes, mentions and read state, and the read-only state
-// that policy changes cause. Every creation, member addition and send asks
-// the Gate (docs/rules.md §4, §5) first; the package never decides a rule itself.
+// Package chat holds docs/rules.md §7: 1:1 and group chats, their members,
+// messages with edits, soft deletes, mentions and read state, the read-only
+// state that policy changes cause, and the message requests of
+// docs/rules.md §5 as both sides meet them (the sender's chat, the
+// target's requests list and answers: Requests).
+//
+// Every creation, member addition, send and re-evaluation goes load →
+// decide → write: chat loads the facts (facts.go: the members, the parties'
+// policy facts and the decisions of docs/rules.md §4), a pure function of
+// policy or msgrequest decides, and chat writes what was decided (create.go,
+// members.go, messages.go, send.go, requests.go). The package decides no
+// rule itself: the rules of §4 are policy's, those of §5 and the rule of
+// silence as requests meet it are msgrequest's.
 // It is a domain package: no SQL, no HTTP. httpapi and server import it.
 package chat
 
@@ -13,6 +22,7 @@ import (
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 )
 
 // ID identifies a chat.
@@ -32,14 +42,15 @@ const (
 	Meeting Type = "meeting"
 )
 
-// RequestState is a member's state toward a message request (docs/rules.md §5).
-type RequestState string
+// RequestState is a member's state toward a message request
+// (docs/rules.md §5); msgrequest holds its rules.
+type RequestState = msgrequest.State
 
-// Request states, with API.md's values.
+// Request states, with the API's values.
 const (
-	Accepted RequestState = "accepted"
-	Pending  RequestState = "pending"
-	Declined RequestState = "declined"
+	Accepted = msgrequest.Accepted
+	Pending  = msgrequest.Pending
+	Declined = msgrequest.Declined
 )
 
 // Chat is a conversation.
@@ -52,12 +63,12 @@ type Chat struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time // last activity, orders the chat list
 	External    bool      // docs/rules.md §7: has (or was created with) a member external to the creator's tenant
-	PairKey     string    // oneOnOne only: the two user ids, sorted, so one chat exists per pair
+	PairKey     string    // oneOnOne only: PairKey of its two sides, so one chat exists per pair
 	LastReadAt  time.Time // the viewer's read mark (viewpoint); zero when never read
 	ViewerState RequestState
-	// ReadOnlyBy names whose setting made the chat read-only: a tenant id,
-	// "personal", or "" when writable (docs/rules.md §4).
-	ReadOnlyBy string
+	// ReadOnlyBy names whose setting made the chat read-only; Nobody when
+	// writable (docs/rules.md §4).
+	ReadOnlyBy msgrequest.Blame
 	// UnreadCount is the viewer's unread messages (unread.go), counted up
 	// to MaxUnreadCount; set by the chat list and Chat, zero elsewhere.
 	UnreadCount int
@@ -141,12 +152,39 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// PairKey returns the key that makes a oneOnOne chat unique per pair.
-func PairKey(a, b identity.UserID) string {
-	if a > b {
-		a, b = b, a
+// Peer is the other side of a oneOnOne chat: an account, or, when no
+// account the creator may learn of owns the address they typed, that
+// address (docs/rules.md §6). When an account registers for the address
+// the chat is re-keyed to the account.
+type Peer struct {
+	User    identity.UserID
+	Address string // when User is ""
+}
+
+// UserPeer is the peer of an account.
+func UserPeer(id identity.UserID) Peer { return Peer{User: id} }
+
+// AddressPeer is the peer of an address no account owns.
+func AddressPeer(addr string) Peer { return Peer{Address: addr} }
+
+// key is the peer's part of a pair key. An address is marked so that it
+// never equals a user id.
+func (p Peer) key() string {
+	if p.User != "" {
+		return string(p.User)
 	}
-	return string(a) + "|" + string(b)
+	return "addr:" + p.Address
+}
+
+// PairKey returns the key that makes a oneOnOne chat unique per pair: the
+// creator a and the peer b, in an order that does not depend on who
+// created the chat.
+func PairKey(a identity.UserID, b Peer) string {
+	x, y := string(a), b.key()
+	if x > y {
+		x, y = y, x
+	}
+	return x + "|" + y
 }
 
 // TooManyMembers is the answer to an add that would pass a chat's max
@@ -156,8 +194,8 @@ func TooManyMembers(max int) error {
 }
 
 // RequestCapReached is the answer to a send over the cap of messages in a
-// pending request (docs/rules.md §5); the store gives it when it decides the count
-// inside the write.
+// pending request (msgrequest.PendingCap, docs/rules.md §5); the store gives
+// it when it decides the count inside the write.
 func RequestCapReached(max int) error {
 	return errcode.New(errcode.MessageRequestLimitReached, "You can send up to %d messages until your request is accepted.", max)
 }

@@ -7,8 +7,14 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/policy"
 )
+
+// The request rules of a send, a change and a re-evaluation, as load →
+// decide → write: loadFacts gathers the facts, msgrequest decides, and
+// this file writes what it decided (holds, the read-only state) and turns
+// a refusal into the error the caller may see.
 
 // findChat returns a chat the actor may see: not while a request to them is
 // held silently or after they declined it (the chat does not exist for
@@ -18,29 +24,12 @@ func (s *Service) findChat(ctx context.Context, id ID, actor *identity.User) (Ch
 	if err != nil {
 		return Chat{}, nil, err
 	}
-	me := memberOf(members, actor.ID)
-	if me.Held || me.State == Declined {
-		return Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
+	for i := range members {
+		if members[i].UserID == actor.ID && !msgrequest.SeesChat(members[i].State, members[i].Held) {
+			return Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
+		}
 	}
 	return c, members, nil
-}
-
-// parties loads policy facts once per user for one decision round.
-type parties struct {
-	s *Service
-	m map[identity.UserID]*policy.Party
-}
-
-func (p *parties) get(ctx context.Context, u *identity.User) (*policy.Party, error) {
-	if pp, ok := p.m[u.ID]; ok {
-		return pp, nil
-	}
-	pp, err := p.s.Policy.Party(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	p.m[u.ID] = &pp
-	return &pp, nil
 }
 
 // readOnlyMessage says whose setting made a chat read-only, relative to the
@@ -52,239 +41,70 @@ func readOnlyMessage(own bool) string {
 	return "The other side's settings no longer allow this chat, so it is read-only."
 }
 
-// relationRefusal reports whether a refusal comes from the target's own
-// answer to a request (decline or block on it): recipientUnavailable.
-func relationRefusal(d *policy.Decision) bool {
-	for _, c := range d.Checks() {
-		if !c.Value && c.Side == policy.OtherSide && (c.Rule == policy.RuleDeclined || (c.Rule == policy.RuleBlock && c.Source == policy.SourceRequestBlock)) {
-			return true
-		}
+// refusalError is the error the sender of a refused send or change sees.
+func refusalError(d msgrequest.Send, actor *identity.User, accept string) error {
+	switch d.Refusal {
+	case msgrequest.NotAccepted:
+		return errcode.New(errcode.Forbidden, "%s", accept)
+	case msgrequest.ReadOnly:
+		return errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(d.Blame.Own(actor)))
+	case msgrequest.Unavailable:
+		return errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
 	}
-	return false
+	return nil
 }
 
-// talk decides every pair of accepted members of an external chat (docs/rules.md §4
-// mayTalk must hold for every pair). It returns the first refusal, the
-// party blamed for it, and whether the blamed party is p's side.
-func (s *Service) talk(ctx context.Context, ps *parties, c *Chat, members []Member, sender *identity.User) (*policy.Decision, *identity.User, error) {
-	var acc []*Member
-	for i := range members {
-		if members[i].State == Accepted && members[i].UserID != "" && !meetingOnly(&members[i]) {
-			acc = append(acc, &members[i])
-		}
-	}
-	// The sender's pairs first, so the sender's refusal names their view.
-	if sender != nil {
-		for i, m := range acc {
-			if m.UserID == sender.ID {
-				acc[0], acc[i] = acc[i], acc[0]
-			}
-		}
-	}
-	for i := 0; i < len(acc); i++ {
-		pp, err := ps.get(ctx, &acc[i].User)
-		if err != nil {
-			return nil, nil, err
-		}
-		for j := i + 1; j < len(acc); j++ {
-			pq, err := ps.get(ctx, &acc[j].User)
-			if err != nil {
-				return nil, nil, err
-			}
-			var rel policy.Relation
-			if c.Type == OneOnOne {
-				if rel, err = s.Policy.Relation(ctx, acc[i].UserID, acc[j].UserID); err != nil {
-					return nil, nil, err
-				}
-			}
-			d := policy.MayTalk(pp, pq, rel)
-			if d.Outcome != policy.Allowed {
-				blamed := &acc[j].User
-				if d.Side == policy.OwnSide {
-					blamed = &acc[i].User
-				}
-				return &d, blamed, nil
-			}
-		}
-	}
-	return nil, nil, nil
-}
+// The answers to a member who has not accepted the request to them.
+const (
+	acceptToReply  = "Accept the message request before replying."
+	acceptToChange = "Accept the message request before changing this chat."
+)
 
-// blame is what ReadOnlyBy stores for the party whose setting refused.
-func blame(u *identity.User) string {
-	if u.TenantID == "" {
-		return "personal:" + string(u.ID)
-	}
-	return string(u.TenantID)
-}
-
-// ownBlame reports whether by names the viewer's side.
-func ownBlame(by string, viewer *identity.User) bool {
-	return by == string(viewer.TenantID) || by == "personal:"+string(viewer.ID)
-}
-
-// maySend applies docs/rules.md §4–§5 to a send by actor and returns the members
-// whose silent hold changed (to store before the message), and the cap on
-// the actor's messages in the chat when a request of theirs is pending
-// (0: none; the store counts against it inside the write). Errors:
-// forbidden (a pending target replying before accepting), chatReadOnly,
-// recipientUnavailable, messageRequestLimitReached. The chat's read-only
-// flag follows the decision: when this send finds it stale (refused as
-// read-only while the chat says writable, or allowed while it says
-// read-only), the chat is re-decided and its members told, as after a
+// maySend applies docs/rules.md §4–§5 to a send by actor (msgrequest.DecideSend),
+// stores the holds it changed, and returns the cap on the actor's messages
+// in the chat (0: none; the store counts against it inside the write) and
+// the members as changed. Errors: forbidden (a pending target replying
+// before accepting), chatReadOnly, recipientUnavailable. The chat's
+// read-only flag follows the decision: when this send finds it stale
+// (refused as read-only while the chat says writable, or allowed while it
+// says read-only), the chat is re-decided and its members told, as after a
 // policy change.
-func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, int, error) {
-	changed, capped, err := s.decideSend(ctx, actor, c, members)
-	if readOnly := errcode.Is(err, errcode.ChatReadOnly); (err == nil || readOnly) && c.External && readOnly != (c.ReadOnlyBy != "") {
+func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member, store bool) (int, error) {
+	var buf [4]msgrequest.Member
+	f := msgrequest.Facts{Members: buf[:0]}
+	if err := s.loadFacts(ctx, &f, c, members, actor, loadTalk|loadRequests); err != nil {
+		return 0, fmt.Errorf("decide send: %w", err)
+	}
+	d, changes := msgrequest.DecideSend(&f, nil)
+	if readOnly := d.Refusal == msgrequest.ReadOnly; (d.Refusal == msgrequest.NotRefused || readOnly) && c.External && readOnly != !c.ReadOnlyBy.IsZero() {
 		// Best effort: the send's answer stands either way, and the next
 		// re-evaluation or send repeats the repair.
 		_ = s.reevaluateReadOnly(ctx, c.ID)
 	}
-	return changed, capped, err
+	if err := refusalError(d, actor, acceptToReply); err != nil {
+		return 0, err
+	}
+	if store && len(changes) > 0 {
+		if err := s.storeHolds(ctx, c, members, changes, actor); err != nil {
+			return 0, err
+		}
+	}
+	return d.Cap, nil
 }
 
-func (s *Service) decideSend(ctx context.Context, actor *identity.User, c *Chat, members []Member) ([]Member, int, error) {
-	me := memberOf(members, actor.ID)
-	if me.State != Accepted {
-		return nil, 0, errcode.New(errcode.Forbidden, "Accept the message request before replying.")
-	}
-	if !c.External {
-		return nil, 0, nil // docs/rules.md §7: an internal chat never has external people
-	}
-	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
-	d, blamed, err := s.talk(ctx, ps, c, members, actor)
-	if err != nil {
-		return nil, 0, fmt.Errorf("decide send: %w", err)
-	}
-	if d != nil {
-		if c.Type == OneOnOne && relationRefusal(d) {
-			return nil, 0, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
-		}
-		return nil, 0, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(blame(blamed), actor)))
-	}
-	var changed []Member
-	pendingMine := false
+// storeHolds stores the members whose silent hold changed, in members too;
+// a lifted hold delivers the request to its target from now on.
+func (s *Service) storeHolds(ctx context.Context, c *Chat, members []Member, changes []msgrequest.Change, from *identity.User) error {
 	now := s.Now()
-	for i := range members {
-		m := members[i]
-		if m.UserID == actor.ID {
-			continue
-		}
-		switch m.State {
-		case Declined:
-			if c.Type == OneOnOne {
-				return nil, 0, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
-			}
-		case Pending:
-			if m.RequestFrom == "" {
-				continue
-			}
-			if m.RequestFrom != actor.ID {
-				// Another member's request: when its sender may no longer
-				// make it, the chat is read-only for everyone, as when a
-				// pair of accepted members may no longer talk.
-				by, err := s.requestBlame(ctx, ps, members, &m)
-				if err != nil {
-					return nil, 0, fmt.Errorf("decide send: %w", err)
-				}
-				if by != "" {
-					return nil, 0, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(ownBlame(by, actor)))
-				}
-				continue
-			}
-			pendingMine = true
-			d, err := s.decideRequest(ctx, ps, actor, &m)
-			if err != nil {
-				return nil, 0, fmt.Errorf("decide send: %w", err)
-			}
-			switch d.Outcome {
-			case policy.Refused:
-				if relationRefusal(&d) {
-					return nil, 0, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
-				}
-				return nil, 0, errcode.New(errcode.ChatReadOnly, "%s", readOnlyMessage(d.Side == policy.OwnSide))
-			case policy.Held:
-				if m.UserID != "" && !m.Held {
-					m.Held = true
-					changed = append(changed, m)
-				}
-			default:
-				if m.UserID != "" && m.Held {
-					// docs/rules.md §4: a lifted refusal delivers the request from now on,
-					// with only the messages sent after this moment.
-					m.Held, m.VisibleFrom = false, now
-					changed = append(changed, m)
-				}
-			}
-		}
-	}
-	if pendingMine {
-		return changed, MaxPendingMessages, nil
-	}
-	return changed, 0, nil
-}
-
-// decideRequest decides whether from may still make the pending request
-// to m (docs/rules.md §4 mayStart, inbound switches included: the target has not
-// accepted). A member known only by the typed address (an invitation, or
-// an organisation's address no account owns) is decided by its address,
-// so the answer does not depend on whether an account owns it (docs/rules.md §6).
-func (s *Service) decideRequest(ctx context.Context, ps *parties, from *identity.User, m *Member) (policy.Decision, error) {
-	if m.UserID == "" {
-		return s.Policy.StartAddress(ctx, from, domainOf(m.Address))
-	}
-	pf, err := ps.get(ctx, from)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	pt, err := ps.get(ctx, &m.User)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	rel, err := s.Policy.Relation(ctx, from.ID, m.UserID)
-	if err != nil {
-		return policy.Decision{}, err
-	}
-	return policy.MayStart(pf, pt, rel), nil
-}
-
-// requestBlame decides the pending request to m and returns whose setting
-// refuses it ("" when it may stand): its sender's own side, or the
-// target's organisation. Only what a send refuses as chatReadOnly counts:
-// a held request is silent (docs/rules.md §4), and a decline or block on a request
-// answers recipientUnavailable to its sender alone. A request whose sender
-// is no longer an accepted member is no pair of the chat's members.
-func (s *Service) requestBlame(ctx context.Context, ps *parties, members []Member, m *Member) (string, error) {
-	from := memberOf(members, m.RequestFrom)
-	if from.UserID == "" || from.State != Accepted {
-		return "", nil
-	}
-	d, err := s.decideRequest(ctx, ps, &from.User, m)
-	if err != nil {
-		return "", err
-	}
-	if d.Outcome != policy.Refused || relationRefusal(&d) {
-		return "", nil
-	}
-	switch {
-	case d.Side == policy.OwnSide:
-		return blame(&from.User), nil
-	case m.UserID != "":
-		return blame(&m.User), nil
-	default:
-		// No account behind the address: its organisation, by domain.
-		return "domain:" + domainOf(m.Address), nil
-	}
-}
-
-// storeHolds stores members whose silent hold changed; a lifted hold
-// delivers the request to its target.
-func (s *Service) storeHolds(ctx context.Context, c *Chat, changed []Member, from *identity.User) error {
-	for i := range changed {
-		m := &changed[i]
+	for _, ch := range changes {
+		m := &members[ch.Index]
+		m.Held = ch.Hold
 		var drafts []event.Draft
-		if !m.Held {
-			drafts = s.arrivalDrafts(c, []Member{*m}, from)
+		if !ch.Hold {
+			// docs/rules.md §4: a lifted refusal delivers the request from
+			// now on, with only the messages sent after this moment.
+			m.VisibleFrom = now
+			drafts = s.arrivalDrafts(c, members[ch.Index:ch.Index+1], from)
 		}
 		evs, err := s.Store.UpdateMember(ctx, *m, drafts)
 		if err != nil {
@@ -321,10 +141,10 @@ func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
 	if err := s.setReadOnly(ctx, &c, members); err != nil {
 		return fmt.Errorf("reevaluate %s: %w", id, err)
 	}
-	// Silently held requests whose refusal was lifted are delivered now.
-	now := s.Now()
+	// Silently held requests whose refusal was lifted are delivered now,
+	// and delivered ones whose target's account now refuses are held.
 	for i := range members {
-		m := members[i]
+		m := &members[i]
 		if m.State != Pending || m.UserID == "" || m.RequestFrom == "" {
 			continue
 		}
@@ -336,59 +156,34 @@ func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
 		if err != nil {
 			return fmt.Errorf("reevaluate %s: %w", id, err)
 		}
-		hold := d.Outcome == policy.Held
-		if hold == m.Held || d.Outcome == policy.Refused {
+		mf := memberFacts(m)
+		hold, changed := msgrequest.Rehold(&mf, msgrequest.VerdictOf(&d))
+		if !changed {
 			continue
 		}
-		m.Held = hold
-		if !hold {
-			m.VisibleFrom = now
-		}
-		if err := s.storeHolds(ctx, &c, []Member{m}, &from); err != nil {
+		if err := s.storeHolds(ctx, &c, members, []msgrequest.Change{{Index: i, Hold: hold}}, &from); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// readOnlyBy decides whether a chat is read-only and whose setting made it
-// so ("" when writable): a pair of accepted members that may no longer talk
-// (docs/rules.md §4 mayTalk), or a pending request its sender may no longer make
-// (mayStart; maySend refuses the sender's messages alike).
-func (s *Service) readOnlyBy(ctx context.Context, c *Chat, members []Member) (string, error) {
-	ps := &parties{s: s, m: map[identity.UserID]*policy.Party{}}
-	d, blamed, err := s.talk(ctx, ps, c, members, nil)
-	if err != nil {
-		return "", err
-	}
-	if d != nil {
-		return blame(blamed), nil
-	}
-	for i := range members {
-		m := &members[i]
-		if m.State != Pending || m.RequestFrom == "" {
-			continue
-		}
-		by, err := s.requestBlame(ctx, ps, members, m)
-		if err != nil || by != "" {
-			return by, err
-		}
-	}
-	return "", nil
-}
-
-// setReadOnly re-decides a chat's read-only state and, when it changed,
-// stores it with a chatReadOnly or chatWritable event to every accepted
-// member, each told whose side's setting it is. Pending targets are not
-// told: the chat is not theirs yet (their request is), and a held target
-// must hear nothing (docs/rules.md §4).
+// setReadOnly re-decides a chat's read-only state (msgrequest.ReadOnlyBy)
+// and, when it changed, stores it with a chatReadOnly or chatWritable event
+// to every accepted member, each told whose side's setting it is. Pending
+// targets are not told: the chat is not theirs yet (their request is), and
+// a held target must hear nothing (docs/rules.md §4).
 func (s *Service) setReadOnly(ctx context.Context, c *Chat, members []Member) error {
-	by, err := s.readOnlyBy(ctx, c, members)
-	if err != nil || by == c.ReadOnlyBy {
+	var f msgrequest.Facts
+	if err := s.loadFacts(ctx, &f, c, members, nil, loadTalk|loadRequests); err != nil {
 		return err
 	}
+	by := msgrequest.ReadOnlyBy(&f)
+	if by == c.ReadOnlyBy {
+		return nil
+	}
 	typ := event.ChatWritable
-	if by != "" {
+	if !by.IsZero() {
 		typ = event.ChatReadOnly
 	}
 	c.ReadOnlyBy = by
@@ -399,8 +194,8 @@ func (s *Service) setReadOnly(ctx context.Context, c *Chat, members []Member) er
 			continue
 		}
 		reason := ""
-		if by != "" {
-			reason = readOnlyMessage(ownBlame(by, &m.User))
+		if !by.IsZero() {
+			reason = readOnlyMessage(by.Own(&m.User))
 		}
 		drafts = append(drafts, event.Draft{UserID: m.UserID, Type: typ, ChatID: string(c.ID), Payload: s.Encoder.NoticeEvent(&m.User, typ, c, reason)})
 	}
@@ -427,17 +222,67 @@ func (s *Service) reevaluateReadOnly(ctx context.Context, id ID) error {
 
 // ReadOnlyReason is the reason a chat is read-only for viewer, or "".
 func ReadOnlyReason(c *Chat, viewer *identity.User) string {
-	if c.ReadOnlyBy == "" {
+	if c.ReadOnlyBy.IsZero() {
 		return ""
 	}
-	return readOnlyMessage(ownBlame(c.ReadOnlyBy, viewer))
+	return readOnlyMessage(c.ReadOnlyBy.Own(viewer))
+}
+
+// writable refuses a change of a chat that is read-only for its members
+// (msgrequest.DecideChange): a pair of accepted members may no longer
+// talk, decided now as for a send, and told as a send is. Errors:
+// chatReadOnly.
+func (s *Service) writable(ctx context.Context, actor *identity.User, c *Chat, members []Member) error {
+	var buf [4]msgrequest.Member
+	f := msgrequest.Facts{Members: buf[:0]}
+	if err := s.loadFacts(ctx, &f, c, members, actor, loadTalk); err != nil {
+		return fmt.Errorf("decide change: %w", err)
+	}
+	return refusalError(msgrequest.DecideChange(&f), actor, acceptToChange)
+}
+
+// mayChange applies docs/rules.md §5 to a change of a chat (its topic, its
+// members) by actor (msgrequest.MayChange). Errors: forbidden.
+func mayChange(members []Member, actor *identity.User) error {
+	if !msgrequest.MayChange(memberState(members, actor.ID)) {
+		return errcode.New(errcode.Forbidden, "%s", acceptToChange)
+	}
+	return nil
+}
+
+// existingPair returns the pair's existing oneOnOne chat to the actor who
+// asks to create it again (msgrequest.Reopen): while the other person's
+// decline of a request from the actor (or their block on one) holds, it
+// fails with recipientUnavailable, as sends in the chat do; after the
+// cool-down the chat is returned as before. A chat that policy made
+// read-only is still returned, readable.
+func (s *Service) existingPair(ctx context.Context, actor *identity.User, existing Chat) (Chat, bool, error) {
+	if existing.ViewerState == Accepted && existing.External {
+		_, members, err := s.Store.FindChat(ctx, existing.ID, actor.ID)
+		if err != nil {
+			return Chat{}, false, fmt.Errorf("create chat: %w", err)
+		}
+		for i := range members {
+			o := &members[i]
+			if o.UserID == "" || o.UserID == actor.ID {
+				continue
+			}
+			d, err := s.Policy.Start(ctx, actor, &o.User)
+			if err != nil {
+				return Chat{}, false, fmt.Errorf("create chat: %w", err)
+			}
+			if msgrequest.Reopen(msgrequest.VerdictOf(&d)) == msgrequest.Unavailable {
+				return Chat{}, false, errcode.New(errcode.RecipientUnavailable, "%s", policy.UnavailableMessage)
+			}
+		}
+	}
+	return s.takeUp(ctx, actor, existing)
 }
 
 // takeUp returns the existing oneOnOne chat of a pair to the actor who asks
 // to create it again. An actor who is not an accepted member (a request to
-// them is pending, held silently, or was declined) starts the chat anew:
-// the policy decides as for a new chat, and if allowed the actor joins it
-// from now on and the pair become contacts (starting a chat is consent).
+// them is pending, held silently, or was declined) starts the chat anew
+// (msgrequest.TakeUp).
 func (s *Service) takeUp(ctx context.Context, actor *identity.User, existing Chat) (Chat, bool, error) {
 	if existing.ViewerState == Accepted {
 		return existing, false, nil
@@ -461,11 +306,12 @@ func (s *Service) takeUp(ctx context.Context, actor *identity.User, existing Cha
 	if err != nil {
 		return Chat{}, false, fmt.Errorf("take up chat: %w", err)
 	}
-	if d.Outcome == policy.Refused {
+	join, fromNow := msgrequest.TakeUp(me.State, me.Held, msgrequest.VerdictOf(&d))
+	if !join {
 		return Chat{}, false, refusal(&d)
 	}
 	m := *me
-	if m.Held || m.State == Declined {
+	if fromNow {
 		m.VisibleFrom = s.Now()
 	}
 	m.State, m.Held = Accepted, false

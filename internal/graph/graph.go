@@ -141,7 +141,7 @@ func NewChat(c *chat.Chat, viewer *identity.User) Chat {
 	}
 	return Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),
 		TenantID: strPtr(string(c.TenantID)), Viewpoint: Viewpoint{LastMessageReadDateTime: Time(c.LastReadAt)}, IsExternal: c.External, RequestState: string(c.ViewerState),
-		IsReadOnly: c.ReadOnlyBy != "", ReadOnlyReason: chat.ReadOnlyReason(c, viewer), UnreadMessageCount: c.UnreadCount}
+		IsReadOnly: !c.ReadOnlyBy.IsZero(), ReadOnlyReason: chat.ReadOnlyReason(c, viewer), UnreadMessageCount: c.UnreadCount}
 }
 
 // Member is Graph's aadUserConversationMember, plus Parley's fields.

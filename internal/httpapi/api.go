@@ -20,7 +20,6 @@ import (
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/meeting"
-	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 )
@@ -33,7 +32,7 @@ type Deps struct {
 	Chats       *chat.Service
 	Policy      *policy.Service
 	Users       *policy.UserService
-	Requests    *msgrequest.Service
+	Requests    *chat.Requests
 	Invites     *invite.Service
 	Meetings    *meeting.Service
 	PhoneRegion string

@@ -19,7 +19,6 @@ import (
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/mail"
 	"github.com/parleychat/parley/internal/meeting"
-	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/safety"
@@ -45,7 +44,7 @@ type Services struct {
 	Outbox   *outbox.Service
 	Invites  *invite.Service
 	Chats    *chat.Service
-	Requests *msgrequest.Service
+	Requests *chat.Requests
 	Apps     *app.Service
 	Meetings *meeting.Service
 }
@@ -117,7 +116,7 @@ func NewServices(w Wiring) (*Services, error) {
 		PhoneRegion: region, Audit: audits.Record, PasswordChanged: au.ForgetAll}
 	chats := chat.NewService(chat.Deps{Store: db, Bus: w.Bus, Encoder: graph.Encoder{}, Policy: pol, Inviter: invites, Safety: spam,
 		Audit: audits.Record, Now: now, PhoneRegion: region})
-	requests := &msgrequest.Service{Store: db, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Audit: audits.Record}
+	requests := &chat.Requests{Store: db, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Audit: audits.Record}
 
 	// A changed account forgets its cached tokens first, then its chats
 	// are re-decided (held requests delivered once a refusal is lifted).

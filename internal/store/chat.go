@@ -12,18 +12,20 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 )
 
 const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by, m.last_read_at, m.state`
 
 func scanChat(s scanner) (chat.Chat, error) {
 	var c chat.Chat
-	var typ, state string
+	var typ, state, by string
 	var created, updated, read int64
 	var ext int
-	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy, &read, &state); err != nil {
+	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by, &read, &state); err != nil {
 		return chat.Chat{}, err
 	}
+	c.ReadOnlyBy = msgrequest.ParseBlame(by)
 	c.Type, c.ViewerState = chat.Type(typ), chat.RequestState(state)
 	c.CreatedAt, c.UpdatedAt, c.LastReadAt = fromMicros(created), fromMicros(updated), fromMicros(read)
 	c.External = ext == 1
@@ -60,11 +62,11 @@ func (db *DB) updateMember(tx *sql.Tx, m chat.Member) error {
 	return nil
 }
 
-// SetReadOnly stores whose setting made a chat read-only ("" = writable).
-func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by string, drafts []event.Draft) ([]event.Event, error) {
+// SetReadOnly stores whose setting made a chat read-only (Nobody: writable).
+func (db *DB) SetReadOnly(ctx context.Context, chatID chat.ID, by msgrequest.Blame, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{chatID}}, func(tx *sql.Tx) error {
-		if _, err := db.txExec(tx, `UPDATE chats SET read_only_by = ? WHERE id = ?`, by, chatID); err != nil {
+		if _, err := db.txExec(tx, `UPDATE chats SET read_only_by = ? WHERE id = ?`, by.String(), chatID); err != nil {
 			return fmt.Errorf("set read-only: %w", err)
 		}
 		var err error
@@ -151,19 +153,20 @@ func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []cha
 	var out []chat.Member
 	for rows.Next() {
 		var m chat.Member
-		var typ, roles, state string
+		var typ, roles, state, by string
 		var created, updated int64
 		var ext int
 		var vis, joined, read int64
 		var uid string
 		var held, filtered int
 		var u nullableUser
-		dest := []any{&typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &c.ReadOnlyBy,
+		dest := []any{&typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by,
 			&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &filtered, &uid}
 		if err := rows.Scan(append(dest, u.dest()...)...); err != nil {
 			return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
 		}
 		c.Type, c.CreatedAt, c.UpdatedAt, c.External = chat.Type(typ), fromMicros(created), fromMicros(updated), ext == 1
+		c.ReadOnlyBy = msgrequest.ParseBlame(by)
 		m.ChatID, m.UserID, m.State = id, identity.UserID(uid), chat.RequestState(state)
 		m.VisibleFrom, m.JoinedAt, m.LastReadAt = fromMicros(vis), fromMicros(joined), fromMicros(read)
 		m.Roles = splitRoles(roles)

@@ -7,6 +7,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/store/storetest"
 )
@@ -60,11 +61,12 @@ func TestFindChatSeesEveryChange(t *testing.T) {
 		if _, ms := find(); byID(ms, mc.ID).State != chat.Pending {
 			t.Fatalf("after UpdateMember: state %s, want pending", byID(ms, mc.ID).State)
 		}
-		if _, err := db.SetReadOnly(ctx, ch.ID, "personal", nil); err != nil {
+		by := msgrequest.BlameOf(&a)
+		if _, err := db.SetReadOnly(ctx, ch.ID, by, nil); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := find(); got.ReadOnlyBy != "personal" {
-			t.Fatalf("after SetReadOnly: %q", got.ReadOnlyBy)
+		if got, _ := find(); got.ReadOnlyBy != by {
+			t.Fatalf("after SetReadOnly: %v, want %v", got.ReadOnlyBy, by)
 		}
 		ch.Topic, ch.UpdatedAt = "New topic", now.Add(time.Second)
 		if _, err := db.UpdateChat(ctx, ch, nil); err != nil {

@@ -85,7 +85,7 @@ func (db *DB) CreatePersonal(ctx context.Context, u identity.User, passwordHash,
 				return fmt.Errorf("hand over chat: %w", err)
 			}
 			if w.pair != "" {
-				if _, err := db.txExec(tx, `UPDATE chats SET pair_key = ? WHERE id = ?`, chat.PairKey(identity.UserID(w.from), u.ID), w.chat); err != nil {
+				if _, err := db.txExec(tx, `UPDATE chats SET pair_key = ? WHERE id = ?`, chat.PairKey(identity.UserID(w.from), chat.UserPeer(u.ID)), w.chat); err != nil {
 					return fmt.Errorf("re-key chat: %w", err)
 				}
 			}

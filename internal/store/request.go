@@ -9,7 +9,6 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/msgrequest"
 	"github.com/parleychat/parley/internal/policy"
 )
 
@@ -45,7 +44,7 @@ func (db *DB) FindPendingChats(ctx context.Context, user identity.UserID, filter
 }
 
 // AnswerRequest stores a target's answer to a request atomically.
-func (db *DB) AnswerRequest(ctx context.Context, a msgrequest.StoredAnswer, drafts []event.Draft) ([]event.Event, error) {
+func (db *DB) AnswerRequest(ctx context.Context, a chat.StoredAnswer, drafts []event.Draft) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		if err := db.updateMember(tx, a.Member); err != nil {

@@ -48,7 +48,7 @@ func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
 	}
 	for k := range pairs {
 		a, o := f.users[2*k], f.users[2*k+1]
-		c := chat.Chat{ID: chat.NewID(), Type: chat.OneOnOne, TenantID: t, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, PairKey: chat.PairKey(a.ID, o.ID)}
+		c := chat.Chat{ID: chat.NewID(), Type: chat.OneOnOne, TenantID: t, CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, PairKey: chat.PairKey(a.ID, chat.UserPeer(o.ID))}
 		var members []chat.Member
 		for _, u := range []identity.User{a, o} {
 			members = append(members, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, Roles: []string{"owner"},
