@@ -140,6 +140,14 @@ type Store interface {
 	DeleteToken(ctx context.Context, hash []byte) error
 	// FindUserByID returns a user; notFound when none.
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+	// PasswordHash returns a user's stored password hash; notFound when none.
+	PasswordHash(ctx context.Context, id identity.UserID) (string, error)
+	// SetPassword replaces oldHash by newHash and revokes every token of
+	// the user but keep, atomically; notFound when the hash is no longer
+	// oldHash.
+	SetPassword(ctx context.Context, id identity.UserID, oldHash, newHash string, keep []byte) error
+	// DeleteOtherTokens revokes every token of the user but keep.
+	DeleteOtherTokens(ctx context.Context, id identity.UserID, keep []byte) (int, error)
 }
 
 // Service signs people in and authenticates their tokens.

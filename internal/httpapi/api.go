@@ -133,6 +133,7 @@ func (a *API) routes() {
 	a.routesDaily()
 	a.routesApps()
 	a.routesMeetings()
+	a.routesProfile()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

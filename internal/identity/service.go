@@ -34,6 +34,8 @@ type Store interface {
 	// HasBlocked reports whether blocker has blocked blocked (from a request
 	// or from the blocked-people list).
 	HasBlocked(ctx context.Context, blocker, blocked UserID) (bool, error)
+	// SetDisplayName renames a user. Errors: notFound.
+	SetDisplayName(ctx context.Context, id UserID, name string) error
 }
 
 // Service creates tenants and users and decides who may see whom.

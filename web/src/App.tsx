@@ -1,6 +1,7 @@
 // The app: first-run setup, the pages before sign-in, and once signed in
 // the chat client (/, /chats/{id}, /requests, /new, /settings) and the admin
 // center (/admin/...).
+import { setPageTitle, setUnreadCount } from "./title";
 import { useEffect, useState } from "preact/hooks";
 import { get, getToken, onUnauthenticated, setToken, signOut } from "./api";
 import { Admin } from "./admin/Admin";
@@ -11,7 +12,7 @@ import { Settings } from "./chat/Settings";
 import { Sidebar } from "./chat/Sidebar";
 import { JoinPage, SetupPage, SignInPage, SignUpPage } from "./pages/account";
 import { match, navigate, usePath } from "./router";
-import { session, useSession } from "./session";
+import { session, unreadTotal, useSession } from "./session";
 import { Link, Notice } from "./ui";
 
 export function App() {
@@ -28,6 +29,7 @@ export function App() {
       setToken(null);
       setAuth(0);
       const here = location.pathname + location.search;
+      if (location.pathname === "/signin") return; // already there: keep its ?next=
       navigate(here === "/" ? "/signin" : `/signin?next=${encodeURIComponent(here)}`, true);
     });
   }, []);
@@ -109,8 +111,16 @@ function Shell(props: { path: string; onSignOut: () => void }) {
 
   useEffect(() => {
     session.start().catch((e) => setStartError(e instanceof Error ? e.message : String(e)));
-    return () => session.stop();
+    const visible = () => session.seen();
+    document.addEventListener("visibilitychange", visible);
+    return () => {
+      document.removeEventListener("visibilitychange", visible);
+      session.stop();
+      setUnreadCount(0);
+    };
   }, []);
+
+  useEffect(() => setUnreadCount(unreadTotal(s)));
 
   const chat = match("/chats/:id", path);
   const req = match("/requests/:id", path);
@@ -141,14 +151,14 @@ function Shell(props: { path: string; onSignOut: () => void }) {
 
   useEffect(() => {
     if (!chat && !req && path !== "/new" && path !== "/settings" && !admin) {
-      document.title = tab === "requests" ? "Requests · Parley" : "Chats · Parley";
+      setPageTitle(tab === "requests" ? "Requests" : "Chats");
     }
   }, [path]);
 
   return (
     <div class="app" data-view={hasMain ? "main" : "list"}>
       <header class="topbar">
-        <Link href="/" class="brand-link" aria-label="Parley, your chats">
+        <Link href="/" class="brand-link" title="Your chats">
           <span class="logo" aria-hidden="true">
             P
           </span>

@@ -33,6 +33,9 @@ export interface Chat {
   requestState?: string;
   isReadOnly: boolean;
   readOnlyReason?: string;
+  viewpoint?: { isHidden?: boolean; lastMessageReadDateTime?: string | null };
+  /** Parley's: the caller's unread messages in the chat (at most 999). */
+  unreadMessageCount?: number;
 }
 
 export interface Member {
@@ -70,6 +73,15 @@ export interface Message {
   body: { contentType: "text" | "html" | string; content: string };
   attachments: Attachment[];
   mentions: Mention[];
+  reactions?: Reaction[];
+}
+
+/** Reaction is Graph's chatMessageReaction. */
+export interface Reaction {
+  reactionType: string;
+  displayName: string | null;
+  createdDateTime: string | null;
+  user: { user: Identity | null };
 }
 
 export interface ChatRequest {

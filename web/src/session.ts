@@ -9,6 +9,7 @@ import {
   type Message,
   type Page,
   type User,
+  ApiError,
   del,
   enc,
   get,
@@ -19,13 +20,28 @@ import {
   post,
 } from "./api";
 import { type ConnState, type EventFrame, Events } from "./events";
+import { plainText } from "./richtext";
+import { navigate } from "./router";
 
 export interface ChatEntry {
   chat: Chat;
   members: Member[] | null;
-  unread: boolean;
+  /** unread counts messages from others not yet seen (0: none). */
+  unread: number;
   /** last is the newest message this client has seen (live or loaded). */
   last?: Message;
+}
+
+/** Outgoing is a message on its way (or that failed to go) from this tab. */
+export interface Outgoing {
+  key: string;
+  chatId: string;
+  body: unknown;
+  /** text is what the composer held, shown while sending and on failure. */
+  text: string;
+  createdDateTime: string;
+  state: "sending" | "failed";
+  error?: string;
 }
 
 export interface MessageList {
@@ -46,6 +62,16 @@ export interface State {
   conn: ConnState;
   openChatId: string | null;
   loadError?: string;
+  /** outgoing messages per chat, oldest first. */
+  outgoing: Record<string, Outgoing[]>;
+  /** chats whose other side can't be reached (a send answered recipientUnavailable). */
+  unreachable: Record<string, boolean>;
+  /** organisation names by tenant id, as requests name them. */
+  orgNames: Record<string, string>;
+  /** who is typing in each chat: user id -> name, until the signal expires. */
+  typing: Record<string, Record<string, { name: string; until: number }>>;
+  /** read receipts this session heard: chat -> user id -> name and when they read. */
+  receipts: Record<string, Record<string, { name: string; at: string }>>;
 }
 
 const initial = (): State => ({
@@ -57,7 +83,28 @@ const initial = (): State => ({
   messages: {},
   conn: "connecting",
   openChatId: null,
+  outgoing: {},
+  unreachable: {},
+  orgNames: loadOrgNames(),
+  typing: {},
+  receipts: {},
 });
+
+const ORG_KEY = "parley.orgNames";
+
+function loadOrgNames(): Record<string, string> {
+  try {
+    const v = JSON.parse(localStorage.getItem(ORG_KEY) ?? "{}");
+    return v && typeof v === "object" ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+let outgoingSeq = 0;
+
+/** TYPING_MS is how long a typing signal shows without a new one. */
+const TYPING_MS = 6000;
 
 export class Session {
   state: State = initial();
@@ -111,6 +158,11 @@ export class Session {
     void this.reload();
   }
 
+  /** setMe keeps the account after a change to it (a new name). */
+  setMe(me: User): void {
+    this.set({ me: { ...this.state.me, ...me } });
+  }
+
   stop(): void {
     this.events?.stop();
     this.events = null;
@@ -153,7 +205,7 @@ export class Session {
     for (const c of list) {
       const old = this.state.chats[c.id];
       const chat = old && this.stale(c.id, tick) ? old.chat : c;
-      chats[c.id] = { chat, members: old?.members ?? null, unread: old?.unread ?? false, last: old?.last };
+      chats[c.id] = { chat, members: old?.members ?? null, unread: serverUnread(c) ?? old?.unread ?? 0, last: old?.last };
     }
     // Chats that events brought in after the fetch started stay.
     for (const [id, e] of Object.entries(this.state.chats)) {
@@ -177,7 +229,16 @@ export class Session {
   private async loadLast(id: string): Promise<void> {
     const page = await get<Page<Message>>(`/v1.0/chats/${enc(id)}/messages?$top=1`);
     const m = page.value[0];
-    if (m) this.setChat(id, (e) => (e.last && Number(e.last.id) >= Number(m.id) ? e : { ...e, last: m }));
+    if (!m) return;
+    this.setChat(id, (e) => {
+      if (e.last && Number(e.last.id) >= Number(m.id)) return e;
+      // Without a count from the server, a newer message from someone else
+      // than the last read time means at least one unread.
+      const read = e.chat.viewpoint?.lastMessageReadDateTime;
+      const fromOther = m.from.user?.id !== this.state.me?.id && !m.deletedDateTime;
+      const unseen = fromOther && (!read || (m.createdDateTime ?? "") > read) && this.state.openChatId !== id;
+      return { ...e, last: m, unread: e.unread || (serverUnread(e.chat) === undefined && unseen ? 1 : 0) };
+    });
   }
 
   async loadMembers(id: string): Promise<void> {
@@ -197,7 +258,7 @@ export class Session {
     this.set({
       chats: {
         ...this.state.chats,
-        [chat.id]: { chat, members: old?.members ?? null, unread: old?.unread ?? false, last: old?.last },
+        [chat.id]: { chat, members: old?.members ?? null, unread: serverUnread(chat) ?? old?.unread ?? 0, last: old?.last },
       },
     });
   }
@@ -207,13 +268,34 @@ export class Session {
     const page = await get<{ value: ChatRequest[] }>("/parley/v1/me/requests");
     if (seq !== this.requestsSeq) return; // a newer load is on its way
     this.set({ requests: page.value, requestsLoaded: true });
+    this.learnOrgs(page.value);
+  }
+
+  /** learnOrgs keeps the organisation names requests give, to name them everywhere. */
+  private learnOrgs(rs: ChatRequest[]): void {
+    let changed = false;
+    const names = { ...this.state.orgNames };
+    for (const r of rs) {
+      const t = r.from.user.tenantId;
+      if (t && r.organizationName && names[t] !== r.organizationName) {
+        names[t] = r.organizationName;
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    this.set({ orgNames: names });
+    try {
+      localStorage.setItem(ORG_KEY, JSON.stringify(names));
+    } catch {
+      // no storage: names last as long as the page
+    }
   }
 
   /** openChat marks a chat as the one on screen and loads its messages. */
   async openChat(id: string | null): Promise<void> {
     this.set({ openChatId: id });
     if (!id) return;
-    if (this.state.chats[id]?.unread) this.setChat(id, (e) => ({ ...e, unread: false }));
+    if (this.state.chats[id]?.unread) this.setChat(id, (e) => ({ ...e, unread: 0 }));
     if (!this.state.chats[id]) {
       try {
         await this.loadChat(id);
@@ -276,14 +358,68 @@ export class Session {
     }
   }
 
-  async send(chatId: string, body: unknown): Promise<void> {
-    const m = await post<Message>(`/v1.0/chats/${enc(chatId)}/messages`, body);
-    this.putMessage(m);
-    this.touch(m);
+  /**
+   * send shows the message as "Sending…" at once, then posts it; a failure
+   * keeps it with the reason and a retry. recipientUnavailable marks the
+   * chat as unable to reach the other side.
+   */
+  send(chatId: string, body: unknown, text: string): void {
+    const o: Outgoing = {
+      key: `o${++outgoingSeq}`,
+      chatId,
+      body,
+      text,
+      createdDateTime: new Date().toISOString(),
+      state: "sending",
+    };
+    this.setOutgoing(chatId, (l) => [...l, o]);
+    // The next keystroke signals typing again at once.
+    this.lastTypingSent.delete(chatId);
+    void this.post(o);
+  }
+
+  /** retry sends a failed message again. */
+  retry(chatId: string, key: string): void {
+    const o = this.state.outgoing[chatId]?.find((x) => x.key === key);
+    if (!o || o.state !== "failed") return;
+    this.setOutgoing(chatId, (l) => l.map((x) => (x.key === key ? { ...x, state: "sending", error: undefined } : x)));
+    void this.post(o);
+  }
+
+  /** discard drops a failed message. */
+  discard(chatId: string, key: string): void {
+    this.setOutgoing(chatId, (l) => l.filter((x) => x.key !== key));
+  }
+
+  private setOutgoing(chatId: string, f: (l: Outgoing[]) => Outgoing[]): void {
+    this.set({ outgoing: { ...this.state.outgoing, [chatId]: f(this.state.outgoing[chatId] ?? []) } });
+  }
+
+  private async post(o: Outgoing): Promise<void> {
+    try {
+      const m = await post<Message>(`/v1.0/chats/${enc(o.chatId)}/messages`, o.body);
+      this.setOutgoing(o.chatId, (l) => l.filter((x) => x.key !== o.key));
+      this.putMessage(m);
+      this.touch(m);
+      if (this.state.unreachable[o.chatId]) this.set({ unreachable: { ...this.state.unreachable, [o.chatId]: false } });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      this.setOutgoing(o.chatId, (l) => l.map((x) => (x.key === o.key ? { ...x, state: "failed", error } : x)));
+      if (e instanceof ApiError && e.code === "recipientUnavailable") {
+        this.set({ unreachable: { ...this.state.unreachable, [o.chatId]: true } });
+      }
+    }
   }
 
   async edit(chatId: string, messageId: string, body: unknown): Promise<void> {
     await patch(`/v1.0/chats/${enc(chatId)}/messages/${enc(messageId)}`, body);
+    const m = await get<Message>(`/v1.0/chats/${enc(chatId)}/messages/${enc(messageId)}`);
+    this.putMessage(m);
+  }
+
+  /** react sets or removes one of my reactions on a message. */
+  async react(chatId: string, messageId: string, reactionType: string, on: boolean): Promise<void> {
+    await post(`/v1.0/chats/${enc(chatId)}/messages/${enc(messageId)}/${on ? "setReaction" : "unsetReaction"}`, { reactionType });
     const m = await get<Message>(`/v1.0/chats/${enc(chatId)}/messages/${enc(messageId)}`);
     this.putMessage(m);
   }
@@ -296,12 +432,82 @@ export class Session {
 
   /** touch moves a chat up the list for a new message. */
   private touch(m: Message): void {
+    const fromOther = m.from.user?.id !== this.state.me?.id;
+    const seen = this.state.openChatId === m.chatId && document.visibilityState === "visible";
     this.setChat(m.chatId, (e) => ({
       ...e,
       chat: { ...e.chat, lastUpdatedDateTime: m.createdDateTime ?? e.chat.lastUpdatedDateTime },
       last: m,
-      unread: e.unread || (this.state.openChatId !== m.chatId && m.from.user?.id !== this.state.me?.id),
+      unread: fromOther && !seen ? e.unread + 1 : e.unread,
     }));
+    if (fromOther && !seen) this.notify(m);
+  }
+
+  /** notify shows a browser notification for a message while the tab is hidden. */
+  private notify(m: Message): void {
+    if (document.visibilityState !== "hidden" || typeof Notification === "undefined" || Notification.permission !== "granted") return;
+    const e = this.state.chats[m.chatId];
+    const who = m.from.user?.displayName || "Someone";
+    const title = e && e.chat.chatType === "group" && e.chat.topic ? `${who} in ${e.chat.topic}` : who;
+    const text = m.attachments.length && !m.body.content ? "Sent a card" : plainText(m.body.contentType, m.body.content);
+    try {
+      const n = new Notification(title, { body: text.slice(0, 200), tag: m.chatId });
+      n.onclick = () => {
+        window.focus();
+        navigate(`/chats/${enc(m.chatId)}`);
+        n.close();
+      };
+    } catch {
+      // Some browsers allow notifications only from a service worker.
+    }
+  }
+
+  private typingTimer: number | undefined;
+  private lastTypingSent = new Map<string, number>();
+
+  private setTyping(chatId: string, userId: string, name: string, until: number): void {
+    const cur = { ...(this.state.typing[chatId] ?? {}) };
+    if (until > Date.now()) cur[userId] = { name, until };
+    else delete cur[userId];
+    this.set({ typing: { ...this.state.typing, [chatId]: cur } });
+    clearTimeout(this.typingTimer);
+    this.typingTimer = window.setTimeout(() => this.expireTyping(), 1000);
+  }
+
+  private expireTyping(): void {
+    const now = Date.now();
+    let left = false;
+    const next: State["typing"] = {};
+    for (const [c, who] of Object.entries(this.state.typing)) {
+      const keep = Object.fromEntries(Object.entries(who).filter(([, w]) => w.until > now));
+      next[c] = keep;
+      if (Object.keys(keep).length) left = true;
+    }
+    this.set({ typing: next });
+    if (left) this.typingTimer = window.setTimeout(() => this.expireTyping(), 1000);
+  }
+
+  /** typed tells the chat's other members that I am typing, at most every 3 s. */
+  typed(chatId: string): void {
+    const now = Date.now();
+    if (now - (this.lastTypingSent.get(chatId) ?? 0) < 3000) return;
+    this.lastTypingSent.set(chatId, now);
+    post(`/parley/v1/chats/${enc(chatId)}/typing`).catch(() => undefined);
+  }
+
+  /** dropEcho removes the oldest "Sending…" copy once the event brings the sent message. */
+  private dropEcho(chatId: string): void {
+    const l = this.state.outgoing[chatId];
+    const i = l?.findIndex((x) => x.state === "sending") ?? -1;
+    if (i >= 0) this.setOutgoing(chatId, (x) => x.filter((_, j) => j !== i));
+  }
+
+  /** seen clears the open chat's unread count once the tab is visible again. */
+  seen(): void {
+    const id = this.state.openChatId;
+    if (!id || document.visibilityState !== "visible" || !this.state.chats[id]?.unread) return;
+    this.setChat(id, (e) => ({ ...e, unread: 0 }));
+    post(`/v1.0/chats/${enc(id)}/markChatReadForUser`).catch(() => undefined);
   }
 
   async answer(chatId: string, answer: "accept" | "decline" | "block" | "reportSpam"): Promise<void> {
@@ -333,7 +539,9 @@ export class Session {
           this.putMessage(m);
           if (e.type === "messageCreated") this.touch(m);
           else if (this.state.chats[id]?.last?.id === m.id) this.setChat(id, (c) => ({ ...c, last: m }));
-          if (e.type === "messageCreated" && this.state.openChatId === id) {
+          if (e.type === "messageCreated" && m.from.user?.id === this.state.me?.id) this.dropEcho(id);
+          if (e.type === "messageCreated" && m.from.user?.id && this.state.typing[id]?.[m.from.user.id]) this.setTyping(id, m.from.user.id, "", 0);
+          if (e.type === "messageCreated" && this.state.openChatId === id && document.visibilityState === "visible") {
             post(`/v1.0/chats/${enc(id)}/markChatReadForUser`).catch(() => undefined);
           }
         }
@@ -366,10 +574,32 @@ export class Session {
       case "requestReceived":
       case "requestDeclined":
         void this.loadRequests().catch(() => undefined);
+        // The sender's side: the member's state tells the chat it can't reach them.
+        if (this.state.chats[id]) void this.loadMembers(id).catch(() => undefined);
         return;
       case "requestAccepted":
         // Either side: the chat joins the list, the member shows who it is.
         this.scheduleReload();
+        return;
+      case "typing": {
+        // Sent only between accepted members: a pending target never signals.
+        const u = e.user as { id?: string; displayName?: string } | undefined;
+        if (!u?.id || u.id === this.state.me?.id) return;
+        this.setTyping(id, u.id, u.displayName || "Someone", Date.now() + TYPING_MS);
+        return;
+      }
+      case "readReceipt": {
+        // Sent only by accepted members (docs/rules.md §5): never from a pending target.
+        const u = e.user as { id?: string; displayName?: string } | undefined;
+        const at = typeof e.dateTime === "string" ? e.dateTime : new Date().toISOString();
+        if (!u?.id || u.id === this.state.me?.id) return;
+        const cur = { ...(this.state.receipts[id] ?? {}), [u.id]: { name: u.displayName || "Someone", at } };
+        this.set({ receipts: { ...this.state.receipts, [id]: cur } });
+        return;
+      }
+      case "chatRead":
+        // I read the chat in another tab or device.
+        if (this.state.chats[id]?.unread) this.setChat(id, (c) => ({ ...c, unread: 0 }));
         return;
       case "chatReadOnly":
         this.setChat(id, (c) => ({ ...c, chat: { ...c.chat, isReadOnly: true, readOnlyReason: String(e.reason ?? "") } }));
@@ -391,6 +621,24 @@ export function useSession(): State {
   const [, bump] = useState(0);
   useEffect(() => session.subscribe(() => bump((n) => n + 1)), []);
   return session.state;
+}
+
+/** serverUnread is the server's unread count of a chat, when it gives one. */
+export function serverUnread(c: Chat): number | undefined {
+  const n = c.unreadMessageCount;
+  return typeof n === "number" ? n : undefined;
+}
+
+/** unreadTotal counts chats with unread messages and waiting requests, for the tab title. */
+export function unreadTotal(s: State): number {
+  let n = s.requests.length;
+  for (const e of Object.values(s.chats)) if (e.unread > 0) n++;
+  return n;
+}
+
+/** orgOf names a tenant's organisation, when a request or member told its name. */
+export function orgOf(s: State, tenantId: string | null | undefined): string | null {
+  return (tenantId && s.orgNames[tenantId]) || null;
 }
 
 /** chatTitle names a chat for me: its topic, or the other people. */

@@ -138,15 +138,36 @@ export function useAsync() {
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
+const yearDayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", year: "numeric", month: "long", day: "numeric" });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 
-export function Time(props: { iso: string | null | undefined }) {
+/** dayKey is a local calendar day, for telling days apart. */
+export function dayKey(iso: string | null | undefined): string {
+  return iso ? new Date(iso).toDateString() : "";
+}
+
+/** dayLabel names a day: Today, Yesterday, or its date (with the year when not this year). */
+export function dayLabel(iso: string, now = new Date()): string {
+  const d = new Date(iso);
+  const y = new Date(now);
+  y.setDate(y.getDate() - 1);
+  if (d.toDateString() === now.toDateString()) return "Today";
+  if (d.toDateString() === y.toDateString()) return "Yesterday";
+  return d.getFullYear() === now.getFullYear() ? weekdayFmt.format(d) : yearDayFmt.format(d);
+}
+
+/**
+ * Time shows when something happened: the time of day for today (or when
+ * clock is set, always), else the date; the full date and time in a tooltip.
+ */
+export function Time(props: { iso: string | null | undefined; clock?: boolean; class?: string }) {
   if (!props.iso) return null;
   const d = new Date(props.iso);
   const today = new Date().toDateString() === d.toDateString();
   return (
-    <time dateTime={props.iso} title={fullFmt.format(d)}>
-      {today ? timeFmt.format(d) : dayFmt.format(d)}
+    <time dateTime={props.iso} title={fullFmt.format(d)} class={props.class}>
+      {today || props.clock ? timeFmt.format(d) : dayFmt.format(d)}
     </time>
   );
 }
@@ -156,12 +177,12 @@ export function fullTime(iso: string | null | undefined): string {
 }
 
 /** identityLabel says what kind of account a person has, for a viewer. */
-export function identityLabel(t: string): string {
+export function identityLabel(t: string, org?: string | null): string {
   switch (t) {
     case "personalMicrosoftAccountUser":
       return "Personal account";
     case "federatedUser":
-      return "Another organisation";
+      return org || "Other organisation";
     case "emailUser":
       return "Invited by email";
     case "phoneUser":

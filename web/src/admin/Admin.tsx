@@ -1,10 +1,11 @@
 // The admin center (docs/rules.md §2, §3, §4 explain, §6 delivery failures, §10
 // audit), for users with isAdmin on GET /v1.0/me.
+import { setPageTitle } from "../title";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, del, enc, errorText, get, getToken, nextPath, patch, post } from "../api";
 import type { State } from "../session";
 import { ErrorBox, Link, Notice, Switch, Tag, fullTime, useAsync } from "../ui";
-import { UserField, UserName, notAvailable, remember, resolveUser } from "./common";
+import { UserField, UserName, lookupUser, notAvailable, remember, resolveUser } from "./common";
 
 const sections = [
   { path: "/admin", label: "External access" },
@@ -17,20 +18,12 @@ const sections = [
 export function Admin(props: { s: State; path: string }) {
   const { s, path } = props;
   const current = sections.find((x) => x.path === path) ?? sections[0];
+  const isAdmin = !!s.me?.isAdmin;
   useEffect(() => {
-    document.title = `${current.label} · Admin · Parley`;
-  }, [current.label]);
+    if (isAdmin) setPageTitle(`${current.label} · Admin`);
+  }, [current.label, isAdmin]);
   if (!s.me) return <p class="empty muted">Loading…</p>;
-  if (!s.me.isAdmin) {
-    return (
-      <main class="admin">
-        <div class="empty">
-          <p>The admin center is for your organisation's admins.</p>
-          <Link href="/">Back to chats</Link>
-        </div>
-      </main>
-    );
-  }
+  if (!s.me.isAdmin) return <NotAdmin s={s} />;
   return (
     <main class="admin">
       <nav class="admin-nav" aria-label="Admin sections">
@@ -46,6 +39,38 @@ export function Admin(props: { s: State; path: string }) {
         {current.path === "/admin/explain" && <Explain s={s} />}
         {current.path === "/admin/outbox" && <Outbox />}
         {current.path === "/admin/audit" && <Audit />}
+      </div>
+    </main>
+  );
+}
+
+/** NotAdmin is what someone without admin rights sees at /admin. */
+function NotAdmin(props: { s: State }) {
+  const personal = props.s.me?.userType === "Personal";
+  useEffect(() => setPageTitle("Admin center"), []);
+  return (
+    <main class="admin not-admin" aria-labelledby="not-admin-title">
+      <div class="panel narrow-panel">
+        <h1 id="not-admin-title">Admin center</h1>
+        {personal ? (
+          <p>
+            The admin center is where organisations manage who their people can chat with. A personal account has no organisation and no
+            admins: who can reach you is up to you, in your settings.
+          </p>
+        ) : (
+          <p>
+            Only your organisation's admins can open the admin center. If a setting keeps you from chatting with someone, ask one of
+            them.
+          </p>
+        )}
+        <div class="row">
+          <Link href="/" class="button primary">
+            Back to chats
+          </Link>
+          <Link href="/settings" class="button secondary">
+            Your settings
+          </Link>
+        </div>
       </div>
     </main>
   );
@@ -550,6 +575,32 @@ const ruleText: Record<string, string> = {
   otherOrganization: "The other side's organisation accepts this",
 };
 
+/** sourceText says where a check's value came from, in words (never a code). */
+function sourceText(src: string): string {
+  if (src.startsWith("policy ")) {
+    const name = src.slice(7);
+    if (name === "not loaded") return "Their policy could not be read";
+    if (name === "(unnamed)") return "Their policy";
+    return `Policy ${name}`;
+  }
+  const words: Record<string, string> = {
+    "tenant setting": "Organisation setting",
+    "tenant settings not loaded": "The organisation settings could not be read",
+    "personal setting": "Their own setting",
+    "block list": "Blocked people",
+    "request block": "Blocked from a message request",
+    "request decline": "A declined message request",
+    "tenant membership": "Same organisation",
+    "guest account": "Guest account",
+    "anonymous participant": "Anonymous meeting participant",
+    "account kind": "Account type",
+    directory: "Directory",
+  };
+  if (words[src]) return words[src];
+  // The other side's answer, already a sentence; anything else unknown is not shown.
+  return /^[A-Z]?[a-z' ]+$/.test(src) && src.includes(" ") ? src.charAt(0).toUpperCase() + src.slice(1) : "";
+}
+
 interface Explanation {
   allowed: boolean;
   checks: { rule: string; value: boolean; source: string }[];
@@ -622,8 +673,8 @@ function Explain(props: { s: State }) {
                 </span>
                 <span class="check-text">
                   <span class="visually-hidden">{c.value ? "Passes: " : "Fails: "}</span>
-                  {ruleText[c.rule] ?? c.rule}
-                  <span class="muted small check-source">{c.source}</span>
+                  {ruleText[c.rule] ?? (c.value ? "Another rule allows it" : "Another rule refuses it")}
+                  {sourceText(c.source) && <span class="muted small check-source">{sourceText(c.source)}</span>}
                 </span>
               </li>
             ))}
@@ -723,22 +774,171 @@ interface AuditRecord {
   actor: string;
   action: string;
   target: string;
-  details: Record<string, unknown>;
+  details: Record<string, unknown> | null;
 }
 
 const isID = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
-/** flatten turns audit details into "key value" lines, nested keys dotted. */
-function flatten(o: Record<string, unknown>, prefix = ""): [string, string][] {
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(o)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) out.push(...flatten(v as Record<string, unknown>, key));
-    else if (Array.isArray(v)) out.push([key, v.length ? v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(", ") : "(none)"]);
-    else out.push([key, String(v)]);
-  }
-  return out;
+/** settingLabel names the settings and policy switches audit records carry. */
+const settingLabel: Record<string, string> = {
+  allowTeamsConsumer: "Chat with personal accounts",
+  allowTeamsConsumerInbound: "Personal accounts can start chats",
+  allowFederatedUsers: "Chat with other organisations",
+  allowAllKnownDomains: "All domains allowed (except blocked ones)",
+  allowedDomains: "Allowed domains",
+  blockedDomains: "Blocked domains",
+  enableFederationAccess: "Can chat with other organisations",
+  enableTeamsConsumerAccess: "Can chat with personal accounts",
+  enableTeamsConsumerInbound: "Personal accounts can start chats with them",
+  name: "Name",
+  chatType: "Kind of chat",
+  members: "People",
+  usersReset: "People put back on Global",
+  userPrincipalName: "Sign-in address",
+  userType: "Account type",
+};
+
+function show(v: unknown): string {
+  if (v === true) return "on";
+  if (v === false) return "off";
+  if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(", ") : "none";
+  if (v === null || v === undefined || v === "") return "none";
+  if (v === "oneOnOne") return "one-to-one";
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
 }
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** AuditWhat says what happened, in words, with names for the people involved. */
+function AuditWhat(props: { r: AuditRecord }) {
+  const { r } = props;
+  const who = r.actor === "system" ? <span class="user-name">Parley</span> : isID(r.actor) ? <UserName id={r.actor} plain /> : <span>{r.actor}</span>;
+  const target = isID(r.target) ? <UserName id={r.target} plain /> : <strong>{r.target}</strong>;
+  let what;
+  switch (r.action) {
+    case "federationConfiguration.update":
+      what = <>changed the external access settings</>;
+      break;
+    case "externalAccessPolicy.create":
+      what = <>created the policy {target}</>;
+      break;
+    case "externalAccessPolicy.update":
+      what = <>changed the policy {target}</>;
+      break;
+    case "externalAccessPolicy.delete":
+      what = <>deleted the policy {target}</>;
+      break;
+    case "externalAccessPolicy.grant":
+      what = r.target === "Global" ? <>put people back on Global</> : <>gave the policy {target}</>;
+      break;
+    case "chat.externalCreated":
+      what = <>started a chat with people outside the organisation</>;
+      break;
+    case "request.accepted":
+      what = <>accepted a message request from {target}</>;
+      break;
+    case "request.declined":
+      what = <>declined a message request from {target}</>;
+      break;
+    case "request.blocked":
+      what = <>blocked {target} from a message request</>;
+      break;
+    case "request.reportedSpam":
+      what = <>reported {target} as spam</>;
+      break;
+    case "invitation.redeemed":
+      what = <>joined through an invitation</>;
+      break;
+    case "user.blocked":
+      what = <>blocked {target}</>;
+      break;
+    case "user.unblocked":
+      what = <>unblocked {target}</>;
+      break;
+    case "user.created":
+      what = <>created the account {target}</>;
+      break;
+    default:
+      what = (
+        <>
+          did <code>{r.action}</code> {r.target && target}
+        </>
+      );
+  }
+  return (
+    <p class="audit-what">
+      {who} {what}
+    </p>
+  );
+}
+
+/**
+ * AuditDetails shows what an entry changed: for a before/after pair only
+ * the fields that differ, people by name, and nothing the sentence says.
+ */
+function AuditDetails(props: { r: AuditRecord }) {
+  const d = props.r.details ?? {};
+  const rows: [string, preact.ComponentChildren][] = [];
+  const before = d.before as Record<string, unknown> | undefined;
+  const after = d.after as Record<string, unknown> | undefined;
+  if (before && after && typeof before === "object" && typeof after === "object") {
+    for (const k of Object.keys(after)) {
+      if (same(before[k], after[k])) continue;
+      if (Array.isArray(before[k]) && Array.isArray(after[k])) {
+        const b = before[k] as unknown[];
+        const a = after[k] as unknown[];
+        const added = a.filter((x) => !b.includes(x));
+        const removed = b.filter((x) => !a.includes(x));
+        rows.push([
+          settingLabel[k] ?? k,
+          [added.length ? `added ${show(added)}` : "", removed.length ? `removed ${show(removed)}` : ""].filter(Boolean).join("; "),
+        ]);
+      } else rows.push([settingLabel[k] ?? k, `${show(before[k])} → ${show(after[k])}`]);
+    }
+    if (!rows.length) rows.push(["", "nothing changed"]);
+  } else {
+    const flat = d.policy && typeof d.policy === "object" ? (d.policy as Record<string, unknown>) : d;
+    for (const [k, v] of Object.entries(flat)) {
+      if (k === "name" || k === "from" || k === "to" || k === "chatId") continue;
+      if (k === "userIds" && Array.isArray(v)) {
+        rows.push([
+          "People",
+          v.map((id, i) => (
+            <span key={String(id)}>
+              {i > 0 && ", "}
+              {typeof id === "string" && isID(id) ? <UserName id={id} plain /> : String(id)}
+            </span>
+          )),
+        ]);
+        continue;
+      }
+      rows.push([settingLabel[k] ?? k, show(v)]);
+    }
+  }
+  if (!rows.length) return null;
+  return (
+    <ul class="kv small">
+      {rows.map(([k, v], i) => (
+        <li key={i}>
+          {k && <span class="muted">{k}: </span>}
+          {v}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+const auditKinds: [string, string][] = [
+  ["", "Everything"],
+  ["federationConfiguration.", "External access settings"],
+  ["externalAccessPolicy.", "Policies and grants"],
+  ["chat.", "Chats with people outside"],
+  ["request.", "Message requests answered"],
+  ["user.blocked", "Blocks"],
+  ["invitation.", "Invitations"],
+  ["user.created", "Accounts created"],
+];
 
 function Audit() {
   const [filters, setFilters] = useState({ action: "", actor: "", since: "", until: "" });
@@ -748,6 +948,22 @@ function Audit() {
   const [err, setErr] = useState<unknown>(null);
   const { busy, run } = useAsync();
   const [exportError, setExportError] = useState<unknown>(null);
+  const [filterError, setFilterError] = useState<unknown>(null);
+
+  /** apply turns a typed sign-in address into the actor id the log keeps. */
+  async function apply() {
+    setFilterError(null);
+    let actor = filters.actor.trim();
+    if (actor && !isID(actor)) {
+      try {
+        actor = (await lookupUser(actor)).id;
+      } catch (e) {
+        setFilterError(e instanceof ApiError && e.status === 404 ? `No one signs in as "${actor}" in your organisation.` : e);
+        return;
+      }
+    }
+    setApplied({ ...filters, actor });
+  }
 
   const query = (f: typeof filters) => {
     const q = new URLSearchParams();
@@ -821,16 +1037,22 @@ function Audit() {
             class="panel filters"
             onSubmit={(e) => {
               e.preventDefault();
-              setApplied(filters);
+              void apply();
             }}
           >
             <div class="field">
-              <label for="audit-action">Action starts with</label>
-              <input id="audit-action" placeholder="policy." value={filters.action} onInput={set("action")} />
+              <label for="audit-action">What</label>
+              <select id="audit-action" value={filters.action} onChange={set("action")}>
+                {auditKinds.map(([v, label]) => (
+                  <option key={v} value={v}>
+                    {label}
+                  </option>
+                ))}
+              </select>
             </div>
             <div class="field">
-              <label for="audit-actor">Actor</label>
-              <input id="audit-actor" placeholder="user id or address" value={filters.actor} onInput={set("actor")} />
+              <label for="audit-actor">Who (sign-in address)</label>
+              <input id="audit-actor" placeholder="name@yourdomain.com" value={filters.actor} onInput={set("actor")} />
             </div>
             <div class="field">
               <label for="audit-since">From</label>
@@ -849,6 +1071,7 @@ function Audit() {
               </button>
             </div>
           </form>
+          <ErrorBox error={filterError} />
           <ErrorBox error={exportError} />
           {err ? (
             <ErrorBox error={err} />
@@ -857,40 +1080,20 @@ function Audit() {
           ) : rows.length === 0 ? (
             <p class="muted">Nothing recorded for these filters.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Target</th>
-                    <th scope="col">Details</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r) => (
-                    <tr key={r.id}>
-                      <td class="nowrap">{fullTime(r.time)}</td>
-                      <td>{isID(r.actor) ? <UserName id={r.actor} /> : r.actor}</td>
-                      <td class="nowrap">
-                        <code>{r.action}</code>
-                      </td>
-                      <td class="wrap">{isID(r.target) ? <UserName id={r.target} /> : r.target}</td>
-                      <td class="wrap small">
-                        <ul class="kv">
-                          {flatten(r.details).map(([k, v]) => (
-                            <li key={k}>
-                              <span class="muted">{k}</span> {v}
-                            </li>
-                          ))}
-                        </ul>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <ol class="audit-list" aria-label="Audit records">
+              {rows.map((r) => (
+                <li key={r.id} class="audit-row" data-action={r.action}>
+                  <div class="audit-head">
+                    <AuditWhat r={r} />
+                    <time dateTime={r.time} class="muted small nowrap" title={fullTime(r.time)}>
+                      {fullTime(r.time)}
+                    </time>
+                  </div>
+                  <AuditDetails r={r} />
+                  <code class="audit-action muted small">{r.action}</code>
+                </li>
+              ))}
+            </ol>
           )}
           {next && (
             <div class="center">

@@ -6,15 +6,39 @@ import { ApiError, type User, get } from "../api";
 import type { State } from "../session";
 
 const cache = new Map<string, User>();
+// Look-ups by id, answered or on their way, failures included: each id is
+// asked for once per page load, however many rows name it.
+const asked = new Map<string, Promise<User | null>>();
 
 /** lookupUser fetches (and remembers) a user by id or address. */
 export async function lookupUser(key: string): Promise<User> {
   const k = key.trim();
   const hit = cache.get(k) ?? Array.from(cache.values()).find((u) => same(u, k));
   if (hit) return hit;
-  const u = await get<User>(`/v1.0/users/${encodeURIComponent(k)}`);
+  const u = k.includes("@")
+    ? (await get<{ value: User[] }>(`/v1.0/users?$filter=${encodeURIComponent(`userPrincipalName eq '${k.replace(/'/g, "''")}'`)}`)).value[0]
+    : await get<User>(`/v1.0/users/${encodeURIComponent(k)}`);
+  if (!u) throw new ApiError(404, "notFound", `No user ${k}.`);
   remember(u);
   return u;
+}
+
+/** userById resolves an id once; null when the admin may not see that person. */
+export function userById(id: string): Promise<User | null> {
+  const hit = cache.get(id);
+  if (hit) return Promise.resolve(hit);
+  let p = asked.get(id);
+  if (!p) {
+    p = get<User>(`/v1.0/users/${encodeURIComponent(id)}`).then(
+      (u) => {
+        remember(u);
+        return u;
+      },
+      () => null,
+    );
+    asked.set(id, p);
+  }
+  return p;
 }
 
 export function remember(u: User): void {
@@ -57,9 +81,7 @@ export async function resolveUser(s: State, typed: string): Promise<User> {
     return await lookupUser(k);
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
-      throw new Error(
-        `No user "${k}" found. Enter the person's user id, or the address of someone you have chatted with (the server has no user search yet).`,
-      );
+      throw new Error(`No one signs in as "${k}" in your organisation. Check the address.`);
     }
     throw e;
   }
@@ -77,7 +99,7 @@ export function UserField(props: { id: string; label: string; s: State; value: s
         autoComplete="off"
         spellcheck={false}
         value={props.value}
-        placeholder="name@yourdomain.com or user id"
+        placeholder="name@yourdomain.com"
         aria-describedby={`${props.id}-hint`}
         onInput={(e) => props.onInput(e.currentTarget.value)}
       />
@@ -89,25 +111,30 @@ export function UserField(props: { id: string; label: string; s: State; value: s
         ))}
       </datalist>
       <p class="hint" id={`${props.id}-hint`}>
-        {props.hint ?? "A sign-in address of someone in your organisation, or their user id."}
+        {props.hint ?? "The sign-in address of someone in your organisation."}
       </p>
     </div>
   );
 }
 
-/** UserName shows a user id as a name once it is known. */
-export function UserName(props: { id: string }) {
-  const [u, setU] = useState<User | null>(cache.get(props.id) ?? null);
+/**
+ * UserName shows a user id as a name. Someone the admin may not see (a
+ * person of another organisation) is named as such, never by a raw id.
+ */
+export function UserName(props: { id: string; plain?: boolean }) {
+  const [u, setU] = useState<User | null | undefined>(cache.get(props.id));
   useEffect(() => {
     if (u) return;
-    lookupUser(props.id)
-      .then(setU)
-      .catch(() => undefined);
+    let live = true;
+    void userById(props.id).then((x) => live && setU(x));
+    return () => void (live = false);
   }, [props.id]);
-  if (!u) return <code>{props.id}</code>;
+  if (u === undefined) return <span class="muted">…</span>;
+  if (u === null) return <span class="user-name">someone outside your organisation</span>;
   return (
-    <span>
-      {u.displayName} <span class="muted small">{u.mail ?? u.userPrincipalName}</span>
+    <span class="user-name">
+      {u.displayName}
+      {!props.plain && <span class="muted small"> {u.mail ?? u.userPrincipalName}</span>}
     </span>
   );
 }

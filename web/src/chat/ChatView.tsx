@@ -1,12 +1,14 @@
 // One chat: its people, messages (live), the composer with @mentions, edit
 // and delete, the read-only banner and the pending-request notice.
+import { setPageTitle } from "../title";
+import { Fragment } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { type Member, type Message, memberFor, post } from "../api";
+import { type Attachment, type Member, type Message, memberFor, post } from "../api";
 import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody, plainText } from "../richtext";
 import { navigate } from "../router";
-import { type State, chatTitle, session } from "../session";
-import { Avatar, ErrorBox, ExternalBadge, Link, Notice, Tag, Time, fullTime, identityLabel, useAsync } from "../ui";
+import { type Outgoing, type State, chatTitle, orgOf, session } from "../session";
+import { Avatar, ErrorBox, ExternalBadge, Link, Notice, Tag, Time, dayKey, dayLabel, fullTime, identityLabel, useAsync } from "../ui";
 
 const CARD = "application/vnd.microsoft.card.adaptive";
 
@@ -15,12 +17,18 @@ export function ChatView(props: { s: State; id: string }) {
   const entry = s.chats[id];
   const list = s.messages[id];
   const [showPeople, setShowPeople] = useState(false);
+  const [editingId, setEditingId] = useState<string | null>(null);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
+  const peopleButton = useRef<HTMLButtonElement>(null);
   const stick = useRef(true);
+  const outgoing = s.outgoing[id] ?? [];
 
   useEffect(() => {
     void session.openChat(id);
     setShowPeople(false);
+    setEditingId(null);
+    setReplyTo(null);
     stick.current = true;
     return () => void session.openChat(null);
   }, [id]);
@@ -29,11 +37,11 @@ export function ChatView(props: { s: State; id: string }) {
   useLayoutEffect(() => {
     const el = logRef.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [list?.items.length, id]);
+  }, [list?.items.length, outgoing.length, id]);
 
   const title = entry ? chatTitle(entry, s.me) : "Chat";
   useEffect(() => {
-    document.title = `${title} · Parley`;
+    setPageTitle(title);
   }, [title]);
 
   if (!entry) {
@@ -52,10 +60,38 @@ export function ChatView(props: { s: State; id: string }) {
   const others = members.filter((m) => m.userId !== me?.id);
   const pending = others.filter((m) => m.requestState === "pending");
   const people = members.length === 1 ? "Just you" : `${members.length} people`;
-  const kinds = Array.from(new Set(others.map((m) => identityLabel(m.userIdentityType)).filter(Boolean)));
+  const kinds = Array.from(new Set(others.map((m) => identityLabel(m.userIdentityType, orgOf(s, m.tenantId))).filter(Boolean)));
+  // A 1:1 chat whose other side declined (or whose send was refused) can't
+  // reach them: say so instead of looking like a chat that works.
+  const unreachable =
+    !entry.chat.isReadOnly &&
+    (s.unreachable[id] || (entry.chat.chatType === "oneOnOne" && others.length > 0 && others.every((m) => m.requestState === "declined")));
+  const closed = entry.chat.isReadOnly || unreachable;
+  const items = list?.items ?? [];
+  // "Seen by" goes under my newest message that the reader's mark covers.
+  const myLast = [...items].reverse().find((m) => m.from.user?.id === me?.id && !m.deletedDateTime);
+  const seenBy = myLast
+    ? Object.values(s.receipts[id] ?? {})
+        .filter((r) => r.at >= (myLast.createdDateTime ?? ""))
+        .map((r) => r.name)
+    : [];
+  const editLast = () => {
+    const mine = items.filter((m) => m.from.user?.id === me?.id && !m.deletedDateTime);
+    if (mine.length && !closed) setEditingId(mine[mine.length - 1].id);
+  };
 
   return (
-    <section class="main chat" aria-label={`Chat: ${title}`}>
+    <section
+      class="main chat"
+      aria-label={`Chat: ${title}`}
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && showPeople && !e.defaultPrevented) {
+          e.preventDefault();
+          setShowPeople(false);
+          peopleButton.current?.focus();
+        }
+      }}
+    >
       <header class="chat-head">
         <BackLink />
         <Avatar name={title} external={entry.chat.isExternal} />
@@ -71,6 +107,7 @@ export function ChatView(props: { s: State; id: string }) {
         <button
           type="button"
           class="ghost"
+          ref={peopleButton}
           aria-expanded={showPeople}
           aria-controls="people-panel"
           onClick={() => setShowPeople(!showPeople)}
@@ -85,7 +122,13 @@ export function ChatView(props: { s: State; id: string }) {
           <span class="muted">You can still read the history.</span>
         </div>
       )}
-      {!entry.chat.isReadOnly && pending.length > 0 && (
+      {unreachable && (
+        <div class="banner readonly" role="status" data-testid="unreachable-banner">
+          <strong>{others.map((m) => m.displayName || m.email).join(", ") || "This person"} can't be reached.</strong>{" "}
+          Messages you send here won't be delivered. <span class="muted">You can still read the history.</span>
+        </div>
+      )}
+      {!closed && pending.length > 0 && (
         <div class="banner pending" role="status" data-testid="pending-banner">
           Waiting for {pending.map((m) => m.displayName || m.email).join(", ")} to accept your request. Until then they see your
           messages as a request, and you can send up to 10.
@@ -115,26 +158,59 @@ export function ChatView(props: { s: State; id: string }) {
           {list?.error && <ErrorBox error={list.error} />}
           {!list || (list.loading && !list.items.length) ? (
             <p class="empty muted">Loading messages…</p>
-          ) : list.items.length === 0 ? (
+          ) : list.items.length === 0 && outgoing.length === 0 ? (
             <p class="empty muted">No messages yet. Say hello.</p>
           ) : (
-            list.items.map((m, i) => (
-              <MessageItem
-                key={m.id}
-                m={m}
-                chatId={id}
-                mine={m.from.user?.id === me?.id}
-                grouped={i > 0 && sameRun(list.items[i - 1], m)}
-                members={members}
-                readOnly={entry.chat.isReadOnly}
-              />
+            items.map((m, i) => (
+              <Fragment key={m.id}>
+                {(i === 0 ? !list.next : dayKey(items[i - 1].createdDateTime) !== dayKey(m.createdDateTime)) && m.createdDateTime && (
+                  <DayDivider iso={m.createdDateTime} />
+                )}
+                <MessageItem
+                  m={m}
+                  chatId={id}
+                  mine={m.from.user?.id === me?.id}
+                  grouped={i > 0 && sameRun(items[i - 1], m)}
+                  members={members}
+                  readOnly={closed}
+                  editing={editingId === m.id}
+                  setEditing={(v) => setEditingId(v ? m.id : null)}
+                  meId={me?.id}
+                  onReply={() => {
+                    setReplyTo(m);
+                    document.getElementById("composer-input")?.focus();
+                  }}
+                />
+                {m === myLast && seenBy.length > 0 && (
+                  <p class="seen muted small" data-testid="seen">
+                    Seen by {seenBy.join(", ")}
+                  </p>
+                )}
+              </Fragment>
             ))
           )}
+          {outgoing.map((o, i) => (
+            <Fragment key={o.key}>
+              {dayKey(i > 0 ? outgoing[i - 1].createdDateTime : items[items.length - 1]?.createdDateTime) !== dayKey(o.createdDateTime) && (
+                <DayDivider iso={o.createdDateTime} />
+              )}
+              <OutgoingItem o={o} />
+            </Fragment>
+          ))}
         </div>
         {showPeople && <People s={s} id={id} members={members} group={entry.chat.chatType === "group"} />}
       </div>
 
-      <Composer chatId={id} members={others} readOnly={entry.chat.isReadOnly} />
+      <TypingLine who={Object.values(s.typing[id] ?? {}).map((w) => w.name)} />
+      <Composer
+        chatId={id}
+        members={others}
+        readOnly={entry.chat.isReadOnly}
+        unreachable={unreachable}
+        onEditLast={editLast}
+        replyTo={replyTo}
+        onClearReply={() => setReplyTo(null)}
+      />
     </section>
   );
 }
@@ -154,9 +230,179 @@ function sameRun(a: Message, b: Message): boolean {
   return tb - ta < 5 * 60 * 1000;
 }
 
-function MessageItem(props: { m: Message; chatId: string; mine: boolean; grouped: boolean; members: Member[]; readOnly: boolean }) {
-  const { m, mine } = props;
-  const [editing, setEditing] = useState(false);
+/** Quote shows the message a reply quotes; a click goes to it when it is loaded. */
+function Quote(props: { a: Attachment }) {
+  let q: { messageId?: string; messagePreview?: string; messageSender?: { user?: { displayName?: string } | null } } = {};
+  try {
+    q = JSON.parse(props.a.content ?? "{}");
+  } catch {
+    // not the server's shape: shown as an empty quote
+  }
+  const go = () => {
+    const el = document.querySelector(`[data-message-id="${CSS.escape(q.messageId ?? props.a.id)}"]`);
+    if (el instanceof HTMLElement) {
+      el.scrollIntoView({ block: "center" });
+      el.classList.add("flash");
+      setTimeout(() => el.classList.remove("flash"), 1500);
+    }
+  };
+  return (
+    <button type="button" class="quote" onClick={go} data-testid="quote">
+      <span class="quote-sender">{q.messageSender?.user?.displayName ?? "A message"}</span>
+      <span class="quote-text">{q.messagePreview ?? ""}</span>
+    </button>
+  );
+}
+
+/** REACTIONS are Graph's named reactions, with the emoji each shows as. */
+const REACTIONS: [string, string, string][] = [
+  ["like", "👍", "Like"],
+  ["heart", "❤️", "Heart"],
+  ["laugh", "😆", "Laugh"],
+  ["surprised", "😮", "Surprised"],
+  ["sad", "😢", "Sad"],
+  ["angry", "😠", "Angry"],
+];
+const emojiOf = (t: string) => REACTIONS.find((r) => r[0] === t)?.[1] ?? t;
+const nameOf = (t: string) => REACTIONS.find((r) => r[0] === t)?.[2] ?? t;
+
+/** Reactions lists a message's reactions by kind; a click adds or removes mine. */
+function Reactions(props: { m: Message; chatId: string; meId: string | undefined; readOnly: boolean }) {
+  const rs = props.m.reactions ?? [];
+  if (!rs.length) return null;
+  const groups = new Map<string, { names: string[]; mine: boolean }>();
+  for (const r of rs) {
+    const g = groups.get(r.reactionType) ?? { names: [], mine: false };
+    const mine = r.user.user?.id === props.meId;
+    g.names.push(mine ? "You" : (r.user.user?.displayName ?? "Someone"));
+    g.mine ||= mine;
+    groups.set(r.reactionType, g);
+  }
+  return (
+    <div class="reactions" data-testid="reactions">
+      {Array.from(groups, ([t, g]) => (
+        <button
+          key={t}
+          type="button"
+          class={`reaction${g.mine ? " mine" : ""}`}
+          aria-pressed={g.mine}
+          disabled={props.readOnly}
+          title={`${nameOf(t)}: ${g.names.join(", ")}`}
+          aria-label={`${nameOf(t)}, ${g.names.length}: ${g.names.join(", ")}`}
+          onClick={() => void session.react(props.chatId, props.m.id, t, !g.mine).catch(() => undefined)}
+        >
+          <span aria-hidden="true">{emojiOf(t)}</span> {g.names.length}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+/** ReactButton opens the six reactions; picking one adds (or removes) mine. */
+function ReactButton(props: { chatId: string; m: Message; meId: string | undefined }) {
+  const [open, setOpen] = useState(false);
+  const mine = new Set((props.m.reactions ?? []).filter((r) => r.user.user?.id === props.meId).map((r) => r.reactionType));
+  return (
+    <span class="react-wrap">
+      <button type="button" class="ghost small" aria-expanded={open} aria-label="React" onClick={() => setOpen(!open)}>
+        React
+      </button>
+      {open && (
+        <span
+          class="react-picker"
+          role="group"
+          aria-label="Reactions"
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.preventDefault();
+              e.stopPropagation();
+              setOpen(false);
+            }
+          }}
+        >
+          {REACTIONS.map(([t, emoji, label]) => (
+            <button
+              key={t}
+              type="button"
+              class="ghost small"
+              aria-label={label}
+              aria-pressed={mine.has(t)}
+              title={label}
+              onClick={() => {
+                setOpen(false);
+                void session.react(props.chatId, props.m.id, t, !mine.has(t)).catch(() => undefined);
+              }}
+            >
+              {emoji}
+            </button>
+          ))}
+        </span>
+      )}
+    </span>
+  );
+}
+
+/** TypingLine says who is typing (kept in place so the layout does not jump). */
+function TypingLine(props: { who: string[] }) {
+  const { who } = props;
+  const text =
+    who.length === 0 ? "" : who.length === 1 ? `${who[0]} is typing…` : who.length === 2 ? `${who[0]} and ${who[1]} are typing…` : "Several people are typing…";
+  return (
+    <div class="typing-line muted small" aria-live="polite" data-testid="typing">
+      {text}
+    </div>
+  );
+}
+
+function DayDivider(props: { iso: string }) {
+  return (
+    <div class="day-divider" role="separator" aria-label={dayLabel(props.iso)}>
+      <span>{dayLabel(props.iso)}</span>
+    </div>
+  );
+}
+
+/** OutgoingItem is a message of mine on its way, or one that failed, with retry. */
+function OutgoingItem(props: { o: Outgoing }) {
+  const { o } = props;
+  return (
+    <article class={`msg mine outgoing ${o.state}`} data-testid="outgoing" aria-label={o.state === "sending" ? "Sending" : "Not sent"}>
+      <span class="avatar-gap" />
+      <div class="msg-main">
+        <div class="msg-text">{o.text}</div>
+        {o.state === "sending" ? (
+          <span class="muted small" role="status">
+            Sending…
+          </span>
+        ) : (
+          <div class="send-failed" role="alert">
+            <span>Not sent: {o.error}</span>{" "}
+            <button type="button" class="link-button small" onClick={() => session.retry(o.chatId, o.key)}>
+              Retry
+            </button>{" "}
+            <button type="button" class="link-button small" onClick={() => session.discard(o.chatId, o.key)}>
+              Discard
+            </button>
+          </div>
+        )}
+      </div>
+    </article>
+  );
+}
+
+function MessageItem(props: {
+  m: Message;
+  chatId: string;
+  mine: boolean;
+  grouped: boolean;
+  members: Member[];
+  readOnly: boolean;
+  editing: boolean;
+  setEditing: (v: boolean) => void;
+  meId: string | undefined;
+  onReply: () => void;
+}) {
+  const { m, mine, editing, setEditing } = props;
   const [confirmDelete, setConfirmDelete] = useState(false);
   const { busy, error, setError, run } = useAsync();
   const sender = m.from.user;
@@ -169,13 +415,19 @@ function MessageItem(props: { m: Message; chatId: string; mine: boolean; grouped
       data-message-id={m.id}
       aria-label={`${name}, ${fullTime(m.createdDateTime)}`}
     >
-      {!props.grouped ? <Avatar name={name} external={sender?.isExternal} size="sm" /> : <span class="avatar-gap" />}
+      {!props.grouped ? (
+        <Avatar name={name} external={sender?.isExternal} size="sm" />
+      ) : (
+        <span class="avatar-gap">
+          <Time iso={m.createdDateTime} clock class="msg-time" />
+        </span>
+      )}
       <div class="msg-main">
         {!props.grouped && (
           <div class="msg-head">
             <span class="msg-sender">{mine ? "You" : name}</span>
             {sender?.isExternal && <ExternalBadge />}
-            <Time iso={m.createdDateTime} />
+            <Time iso={m.createdDateTime} clock class="msg-time" />
           </div>
         )}
         {deleted ? (
@@ -196,6 +448,11 @@ function MessageItem(props: { m: Message; chatId: string; mine: boolean; grouped
           />
         ) : (
           <>
+            {m.attachments
+              .filter((a) => a.contentType === "messageReference")
+              .map((a) => (
+                <Quote key={a.id} a={a} />
+              ))}
             {m.body.content && <RichText contentType={m.body.contentType} content={m.body.content} />}
             {m.attachments
               .filter((a) => a.contentType === CARD && a.content)
@@ -210,7 +467,8 @@ function MessageItem(props: { m: Message; chatId: string; mine: boolean; grouped
           </>
         )}
         <ErrorBox error={error} onDismiss={() => setError(null)} />
-        {mine && !deleted && !editing && !props.readOnly && (
+        {!deleted && <Reactions m={m} chatId={props.chatId} meId={props.meId} readOnly={props.readOnly} />}
+        {!deleted && !editing && !props.readOnly && (
           <div class="msg-actions">
             {confirmDelete ? (
               <>
@@ -232,12 +490,20 @@ function MessageItem(props: { m: Message; chatId: string; mine: boolean; grouped
               </>
             ) : (
               <>
-                <button type="button" class="ghost small" onClick={() => setEditing(true)} aria-label="Edit message">
-                  Edit
+                <ReactButton chatId={props.chatId} m={m} meId={props.meId} />
+                <button type="button" class="ghost small" onClick={props.onReply} aria-label={`Reply to ${name}`}>
+                  Reply
                 </button>
-                <button type="button" class="ghost small" onClick={() => setConfirmDelete(true)} aria-label="Delete message">
-                  Delete
-                </button>
+                {mine && (
+                  <>
+                    <button type="button" class="ghost small" onClick={() => setEditing(true)} aria-label="Edit message">
+                      Edit
+                    </button>
+                    <button type="button" class="ghost small" onClick={() => setConfirmDelete(true)} aria-label="Delete message">
+                      Delete
+                    </button>
+                  </>
+                )}
               </>
             )}
           </div>
@@ -302,20 +568,38 @@ function EditBox(props: {
   );
 }
 
-function Composer(props: { chatId: string; members: Member[]; readOnly: boolean }) {
+function Composer(props: {
+  chatId: string;
+  members: Member[];
+  readOnly: boolean;
+  unreachable: boolean;
+  onEditLast: () => void;
+  replyTo: Message | null;
+  onClearReply: () => void;
+}) {
   const [text, setText] = useState("");
   const [picked, setPicked] = useState<Picked[]>([]);
   const [query, setQuery] = useState<{ start: number; q: string } | null>(null);
   const [active, setActive] = useState(0);
-  const { busy, error, setError, run } = useAsync();
   const ta = useRef<HTMLTextAreaElement>(null);
+  const closed = props.readOnly || props.unreachable;
 
   useEffect(() => {
     setText("");
     setPicked([]);
     setQuery(null);
-    setError(null);
+    resize();
+    // Ready to type on opening a chat (not on touch screens, where focus
+    // would pop up the keyboard over the messages).
+    if (matchMedia("(pointer: fine)").matches) ta.current?.focus();
   }, [props.chatId]);
+
+  function resize() {
+    const el = ta.current;
+    if (!el) return;
+    el.style.height = "auto";
+    if (el.value) el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+  }
 
   const candidates = useMemo(() => {
     if (!query) return [];
@@ -352,30 +636,39 @@ function Composer(props: { chatId: string; members: Member[]; readOnly: boolean 
     });
   }
 
-  async function send() {
+  function send() {
     const t = text.trim();
-    if (!t || busy || props.readOnly) return;
+    if (!t || closed) return;
     const { body, mentions } = composeBody(t, picked);
-    const ok = await run(async () => {
-      await session.send(props.chatId, mentions ? { body, mentions } : { body });
-      return true;
-    });
-    if (ok) {
-      setText("");
-      setPicked([]);
-      ta.current?.focus();
-    }
+    const msg: Record<string, unknown> = mentions ? { body, mentions } : { body };
+    // A quoted reply, as Graph writes them: a messageReference attachment (the server fills it).
+    if (props.replyTo) msg.attachments = [{ id: props.replyTo.id, contentType: "messageReference" }];
+    session.send(props.chatId, msg, t);
+    props.onClearReply();
+    setText("");
+    setPicked([]);
+    if (ta.current) ta.current.value = "";
+    resize();
+    ta.current?.focus();
   }
 
   const listId = `mentions-${props.chatId}`;
   return (
     <div class="composer-wrap">
-      <ErrorBox error={error} onDismiss={() => setError(null)} />
+      {props.replyTo && (
+        <div class="reply-to" data-testid="reply-to">
+          <span class="muted small">Replying to {props.replyTo.from.user?.displayName ?? "a message"}:</span>{" "}
+          <span class="reply-preview">{plainText(props.replyTo.body.contentType, props.replyTo.body.content).slice(0, 140)}</span>
+          <button type="button" class="chip-x" aria-label="Cancel the reply" onClick={props.onClearReply}>
+            ×
+          </button>
+        </div>
+      )}
       <form
         class="composer"
         onSubmit={(e) => {
           e.preventDefault();
-          void send();
+          send();
         }}
       >
         <label for="composer-input" class="visually-hidden">
@@ -407,17 +700,17 @@ function Composer(props: { chatId: string; members: Member[]; readOnly: boolean 
           ref={ta}
           rows={1}
           value={text}
-          disabled={props.readOnly}
-          placeholder={props.readOnly ? "This chat is read-only" : "Type a message"}
-          aria-controls={listId}
+          disabled={closed}
+          placeholder={props.readOnly ? "This chat is read-only" : props.unreachable ? "They can't be reached" : "Type a message"}
+          aria-controls={query && candidates.length ? listId : undefined}
           aria-autocomplete="list"
           aria-activedescendant={query && candidates.length ? `${listId}-${active}` : undefined}
           onInput={(e) => {
             const el = e.currentTarget;
             setText(el.value);
             updateQuery(el.value, el.selectionStart ?? el.value.length);
-            el.style.height = "auto";
-            el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+            if (el.value.trim()) session.typed(props.chatId);
+            resize();
           }}
           onKeyDown={(e) => {
             if (query && candidates.length) {
@@ -441,13 +734,22 @@ function Composer(props: { chatId: string; members: Member[]; readOnly: boolean 
                 return;
               }
             }
+            if (e.key === "Escape" && props.replyTo) {
+              e.preventDefault();
+              props.onClearReply();
+              return;
+            }
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
-              void send();
+              send();
+            } else if (e.key === "ArrowUp" && !text) {
+              // Up in an empty box edits my last message, as in Teams and Slack.
+              e.preventDefault();
+              props.onEditLast();
             }
           }}
         />
-        <button type="submit" class="primary" disabled={busy || !text.trim() || props.readOnly}>
+        <button type="submit" class="primary" disabled={!text.trim() || closed}>
           Send
         </button>
       </form>
@@ -500,7 +802,9 @@ function People(props: { s: State; id: string; members: Member[]; group: boolean
                   {m.requestState === "pending" && <Tag kind="pending">Pending</Tag>}
                 </div>
                 {m.email && m.email !== m.displayName && <div class="muted small">{m.email}</div>}
-                {identityLabel(m.userIdentityType) && <div class="muted small">{identityLabel(m.userIdentityType)}</div>}
+                {identityLabel(m.userIdentityType, orgOf(s, m.tenantId)) && (
+                  <div class="muted small">{identityLabel(m.userIdentityType, orgOf(s, m.tenantId))}</div>
+                )}
                 {!isMe && m.isExternal && m.userId && m.requestState === "accepted" && (
                   <button type="button" class="link-button small" onClick={() => void block(m)}>
                     Block

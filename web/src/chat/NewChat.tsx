@@ -1,6 +1,7 @@
 // Starting a chat by typing email addresses or phone numbers (docs/rules.md §6):
 // one address makes a 1:1 chat, several a group chat with a topic.
-import { useEffect, useState } from "preact/hooks";
+import { setPageTitle } from "../title";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type Chat, memberFor, post } from "../api";
 import { navigate } from "../router";
 import { type State, session } from "../session";
@@ -20,8 +21,11 @@ export function NewChat(props: { s: State }) {
   const { busy, error, run } = useAsync();
   const personal = props.s.me?.userType === "Personal";
 
+  const addressRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    document.title = "New chat · Parley";
+    setPageTitle("New chat");
+    // autofocus acts only on the first page load; focus here on every visit.
+    addressRef.current?.focus();
   }, []);
 
   const all = [...people, ...split(input)].filter((v, i, a) => a.indexOf(v) === i);
@@ -101,7 +105,7 @@ export function NewChat(props: { s: State }) {
                 }
               }}
               aria-describedby="new-chat-hint"
-              autoFocus
+              ref={addressRef}
             />
             <button type="button" class="secondary" onClick={addTyped} disabled={!input.trim()}>
               Add another

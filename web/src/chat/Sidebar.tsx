@@ -36,6 +36,25 @@ export function Sidebar(props: { s: State; tab: "chats" | "requests"; selected: 
   );
 }
 
+/**
+ * arrows moves focus through a list of chats with the arrow keys (and Home,
+ * End), as in a list box; Enter opens the focused one.
+ */
+function arrows(e: KeyboardEvent): void {
+  if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(e.key)) return;
+  const list = e.currentTarget as HTMLElement;
+  const links = Array.from(list.querySelectorAll<HTMLAnchorElement>("a.conv"));
+  if (!links.length) return;
+  const i = links.indexOf(document.activeElement as HTMLAnchorElement);
+  let j = i;
+  if (e.key === "ArrowDown") j = i < 0 ? 0 : Math.min(links.length - 1, i + 1);
+  else if (e.key === "ArrowUp") j = i < 0 ? 0 : Math.max(0, i - 1);
+  else if (e.key === "Home") j = 0;
+  else j = links.length - 1;
+  e.preventDefault();
+  links[j].focus();
+}
+
 function lastLine(e: ChatEntry, s: State): string {
   if (e.last) {
     if (e.last.deletedDateTime) return "Message deleted";
@@ -43,8 +62,8 @@ function lastLine(e: ChatEntry, s: State): string {
     const t = plainText(e.last.body.contentType, e.last.body.content);
     return who + (t || (e.last.attachments.length ? "Card" : ""));
   }
-  const pending = (e.members ?? []).filter((m) => m.requestState === "pending" && m.userId !== s.me?.id);
-  if (pending.length) return "Waiting for them to accept";
+  const others = (e.members ?? []).filter((m) => m.userId !== s.me?.id);
+  if (others.some((m) => m.requestState === "pending")) return "Waiting for them to accept";
   return "";
 }
 
@@ -61,10 +80,13 @@ function ChatList(props: { s: State; selected: string | null }) {
     );
   }
   return (
-    <ul class="conv-list" aria-label="Chats">
+    <ul class="conv-list" aria-label="Chats" onKeyDown={arrows}>
       {list.map((e) => {
         const title = chatTitle(e, s.me);
-        const pending = (e.members ?? []).some((m) => m.requestState === "pending" && m.userId !== s.me?.id);
+        const others = (e.members ?? []).filter((m) => m.userId !== s.me?.id);
+        const pending = others.some((m) => m.requestState === "pending");
+        const unreachable =
+          s.unreachable[e.chat.id] || (e.chat.chatType === "oneOnOne" && others.length > 0 && others.every((m) => m.requestState === "declined"));
         return (
           <li key={e.chat.id}>
             <Link
@@ -82,8 +104,13 @@ function ChatList(props: { s: State; selected: string | null }) {
                 <span class="conv-tags">
                   {e.chat.isExternal && <ExternalBadge title="This chat has people from outside your organisation" />}
                   {e.chat.isReadOnly && <Tag kind="readonly">Read-only</Tag>}
-                  {pending && <Tag kind="pending">Pending</Tag>}
-                  {e.unread && <span class="dot" aria-label="New messages" />}
+                  {pending && !unreachable && <Tag kind="pending">Pending</Tag>}
+                  {unreachable && <Tag kind="readonly">Can't be reached</Tag>}
+                  {e.unread > 0 && (
+                    <span class="unread-count" aria-label={`${e.unread} unread`} data-testid="unread">
+                      {e.unread > 99 ? "99+" : e.unread}
+                    </span>
+                  )}
                 </span>
                 <span class="conv-last">{lastLine(e, s)}</span>
               </span>
@@ -111,7 +138,7 @@ function RequestList(props: { s: State; selected: string | null }) {
     );
   }
   return (
-    <ul class="conv-list" aria-label="Requests">
+    <ul class="conv-list" aria-label="Requests" onKeyDown={arrows}>
       {s.requests.map((r) => {
         const name = r.from.user.displayName;
         // The newest preview, whatever order they came in.

@@ -1,6 +1,7 @@
 // The pages before sign-in: sign in (with the demo accounts under --demo),
 // personal sign-up with the 6-digit code, the invitation page /join/{token},
 // and the first-run setup.
+import { setPageTitle } from "../title";
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type User, errorText, get, post, signIn } from "../api";
@@ -9,7 +10,7 @@ import { ErrorBox, Field, Link, Notice, useAsync } from "../ui";
 
 function Frame(props: { title: string; subtitle?: string; children: ComponentChildren; wide?: boolean }) {
   useEffect(() => {
-    document.title = `${props.title} · Parley`;
+    setPageTitle(props.title);
   }, [props.title]);
   return (
     <main class="auth-page">
