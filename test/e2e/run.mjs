@@ -510,6 +510,27 @@ await step("@mention, edit and delete reach the other side live", async () => {
   await N.page.locator(".msg.deleted").getByText("This message was deleted.").waitFor();
 });
 
+await step("reactions and quoted replies, live on the other side", async () => {
+  const theirs = N.page.locator(".msg", { hasText: "Great, welcome aboard!" });
+  await theirs.hover();
+  await theirs.getByRole("button", { name: "React" }).click();
+  await theirs.getByRole("button", { name: "Like" }).click();
+  const chip = A.page.locator(".msg", { hasText: "Great, welcome aboard!" }).locator(".reaction");
+  await chip.filter({ hasText: "1" }).waitFor();
+  check((await chip.getAttribute("aria-label")).includes(NINA_NAME), `the reaction does not say who: ${await chip.getAttribute("aria-label")}`);
+  // Alice answers with a quote of Nina's first message.
+  const hers = A.page.locator(".msg", { hasText: "Hi Alice, happy to chat." });
+  await hers.hover();
+  await hers.getByRole("button", { name: /^Reply to/ }).click();
+  await A.page.getByTestId("reply-to").getByText("Hi Alice, happy to chat.").waitFor();
+  check((await focused(A.page)) === "composer-input", "Reply did not put the focus in the message box");
+  await send(A.page, "Glad to hear it");
+  const quoted = N.page.locator(".msg", { hasText: "Glad to hear it" }).getByTestId("quote");
+  await quoted.getByText("Hi Alice, happy to chat.").waitFor();
+  check((await quoted.textContent()).includes(NINA_NAME), "the quote does not name its sender");
+  await A.page.getByTestId("reply-to").waitFor({ state: "detached" });
+});
+
 await step("an Adaptive Card sent through the API renders with the adaptivecards library", async () => {
   aliceToken = await token(ALICE);
   const card = {
