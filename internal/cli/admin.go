@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -200,7 +201,9 @@ Connection flags (every command): --url, --user, --password, --token
 (env PARLEY_URL, PARLEY_ADMIN_USER, PARLEY_ADMIN_PASSWORD, PARLEY_TOKEN).
 `
 
-// runAdmin dispatches the admin commands.
+// runAdmin runs 'parley admin <command>': it finds the command in
+// adminCommands, parses the connection flags and the command's own, checks
+// them before connecting, signs in and runs the command.
 func runAdmin(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(e.stdout, adminUsage+"\n"+adminAppsUsage)
@@ -209,97 +212,126 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	cmd := args[0]
-	rest := args[1:]
-	if isAppsCommand(cmd) {
+	if isAppsCommand(args[0]) {
 		return runAdminApps(ctx, e, args)
 	}
-	if cmd == "audit" && len(rest) > 0 && rest[0] == "export" {
+	if args[0] == "audit" && len(args) > 1 && args[1] == "export" {
 		return runAdminAudit(ctx, e, args)
 	}
-	if (cmd == "federation" || cmd == "policy" || cmd == "audit") && len(rest) > 0 {
-		cmd += " " + rest[0]
-		rest = rest[1:]
+	cmds := adminCommands()
+	name, rest := args[0], args[1:]
+	if len(rest) > 0 && slices.ContainsFunc(cmds, func(c adminCommand) bool { return strings.HasPrefix(c.name, name+" ") }) {
+		name, rest = name+" "+rest[0], rest[1:]
 	}
-	fs := newFlagSet(e, "admin "+cmd, "[flags]")
-	var af adminFlags
-	af.register(fs, e)
-	var name string
-	needName := map[string]bool{"policy show": true, "policy create": true, "policy set": true, "policy delete": true, "policy grant": true, "policy of": true}
-	if needName[cmd] {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
-			fmt.Fprintf(e.stderr, "parley admin %s needs a name\n\n%s", cmd, adminUsage)
-			return errUsage
-		}
-		name, rest = rest[0], rest[1:]
-	}
-	var tc, tci, fed, all, pFed, pCon, pIn optBool
-	var allowed, blocked, users optList
-	var resetUsers, withUsers, asJSON bool
-	var forUser, addr, status, action, since string
-	var top int
-	switch cmd {
-	case "federation set":
-		fs.Var(&tc, "allow-teams-consumer", "chat between your users and personal accounts")
-		fs.Var(&tci, "allow-teams-consumer-inbound", "personal accounts may start chats with your users")
-		fs.Var(&fed, "allow-federated-users", "chat with other organisations")
-		fs.Var(&all, "allow-all-known-domains", "admit every domain not blocked (false: only --allowed-domains)")
-		fs.Var(&allowed, "allowed-domains", "comma-separated domains admitted when --allow-all-known-domains=false")
-		fs.Var(&blocked, "blocked-domains", "comma-separated domains never admitted")
-	case "policy create", "policy set":
-		fs.Var(&pFed, "federation", "enableFederationAccess")
-		fs.Var(&pCon, "consumer", "enableTeamsConsumerAccess")
-		fs.Var(&pIn, "consumer-inbound", "enableTeamsConsumerInbound")
-	case "policy delete":
-		fs.BoolVar(&resetUsers, "reset-users", false, "move the users holding it to Global, then delete")
-	case "policy grant":
-		fs.Var(&users, "users", "comma-separated user ids or sign-in addresses")
-	case "policy list":
-		fs.BoolVar(&withUsers, "users", false, "list who holds each policy")
-	case "explain":
-		fs.StringVar(&forUser, "for", "", "the user (id or sign-in address) whose side to explain")
-		fs.StringVar(&addr, "address", "", "the e-mail address or phone number they want to chat with")
-		fs.BoolVar(&asJSON, "json", false, "print the API's JSON answer instead of the verdict and one line per rule")
-	case "outbox":
-		fs.StringVar(&status, "status", "all", "all, failed, pending, sent or logged")
-	case "audit list":
-		fs.StringVar(&action, "action", "", "action prefix, e.g. request. or externalAccessPolicy.")
-		fs.StringVar(&since, "since", "", "only entries since this time (RFC 3339 or YYYY-MM-DD)")
-		fs.IntVar(&top, "top", 50, "how many entries")
-	case "federation show", "policy show", "policy of":
-	default:
-		fmt.Fprintf(e.stderr, "parley admin: unknown command %q\n\n%s", cmd, adminUsage)
+	i := slices.IndexFunc(cmds, func(c adminCommand) bool { return c.name == name })
+	if i < 0 {
+		fmt.Fprintf(e.stderr, "parley admin: unknown command %q\n\n%s", name, adminUsage)
 		return errUsage
 	}
+	cmd := cmds[i]
+	fs := newFlagSet(e, "admin "+cmd.name, "[flags]")
+	var af adminFlags
+	af.register(fs, e)
+	var arg string
+	if cmd.needName {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintf(e.stderr, "parley admin %s needs a name\n\n%s", cmd.name, adminUsage)
+			return errUsage
+		}
+		arg, rest = rest[0], rest[1:]
+	}
+	act := cmd.define(fs)
 	if err := parse(fs, rest); err != nil {
 		return err
 	}
-	switch cmd {
-	case "explain":
-		if err := require(fs, need{"--for", forUser}, need{"--address", addr}); err != nil {
+	if act.check != nil {
+		if err := act.check(fs); err != nil {
 			return err
-		}
-	case "policy grant":
-		if err := require(fs, need{"--users", users.String()}); err != nil {
-			return err
-		}
-	case "outbox":
-		switch status {
-		case "all", "failed", "pending", "sent", "logged":
-		default:
-			fmt.Fprintf(fs.Output(), "%s: --status %q: want all, failed, pending, sent or logged\n", fs.Name(), status)
-			return errUsage
 		}
 	}
 	c, err := af.connect(ctx)
 	if err != nil {
 		return err
 	}
+	return act.run(ctx, adminCall{c: c, out: e.stdout, name: arg})
+}
+
+// adminCommand is one 'parley admin' command.
+type adminCommand struct {
+	name     string // "policy grant"
+	needName bool   // takes NAME (or ID|ADDRESS) before its flags
+	// define registers the command's flags and returns its action, which
+	// reads them once parsed.
+	define func(fs *flag.FlagSet) adminAction
+}
+
+// adminAction is what a command does with its parsed flags: check refuses
+// bad or missing ones before connecting (nil: none), run calls the API.
+type adminAction struct {
+	check func(fs *flag.FlagSet) error
+	run   func(ctx context.Context, x adminCall) error
+}
+
+// adminCall is a running command's connection, output and NAME.
+type adminCall struct {
+	c    *adminClient
+	out  io.Writer
+	name string
+}
+
+// show calls the API and prints its JSON answer.
+func (x adminCall) show(ctx context.Context, method, path string, body any) error {
 	var out any
-	switch cmd {
-	case "federation show":
-		err = c.do(ctx, "GET", "/parley/v1/admin/federationConfiguration", nil, &out)
-	case "federation set":
+	if err := x.c.do(ctx, method, path, body, &out); err != nil {
+		return err
+	}
+	return printJSON(x.out, out)
+}
+
+const (
+	federationPath = "/parley/v1/admin/federationConfiguration"
+	policiesPath   = "/parley/v1/admin/externalAccessPolicies"
+)
+
+// policyPath is the path of the policy the command names.
+func (x adminCall) policyPath() string { return policiesPath + "/" + url.PathEscape(x.name) }
+
+// adminCommands are the admin commands, in the order of adminUsage (the
+// apps commands and 'audit export' have their own runners).
+func adminCommands() []adminCommand {
+	return []adminCommand{
+		{"federation show", false, getter(func(adminCall) string { return federationPath })},
+		{"federation set", false, federationSet},
+		{"policy list", false, policyList},
+		{"policy show", true, getter(adminCall.policyPath)},
+		{"policy create", true, policyWrite(true)},
+		{"policy set", true, policyWrite(false)},
+		{"policy delete", true, policyDelete},
+		{"policy grant", true, policyGrant},
+		{"policy of", true, policyOf},
+		{"explain", false, explain},
+		{"outbox", false, outboxList},
+		{"audit list", false, auditList},
+	}
+}
+
+// getter defines a command without flags that prints the answer of a GET.
+func getter(path func(adminCall) string) func(*flag.FlagSet) adminAction {
+	return func(*flag.FlagSet) adminAction {
+		return adminAction{run: func(ctx context.Context, x adminCall) error { return x.show(ctx, "GET", path(x), nil) }}
+	}
+}
+
+func federationSet(fs *flag.FlagSet) adminAction {
+	var tc, tci, fed, all optBool
+	var allowed, blocked optList
+	fs.Var(&tc, "allow-teams-consumer", "chat between your users and personal accounts")
+	fs.Var(&tci, "allow-teams-consumer-inbound", "personal accounts may start chats with your users")
+	fs.Var(&fed, "allow-federated-users", "chat with other organisations")
+	fs.Var(&all, "allow-all-known-domains", "admit every domain not blocked (false: only --allowed-domains)")
+	fs.Var(&allowed, "allowed-domains", "comma-separated domains admitted when --allow-all-known-domains=false")
+	fs.Var(&blocked, "blocked-domains", "comma-separated domains never admitted")
+	return adminAction{run: func(ctx context.Context, x adminCall) error {
 		patch := map[string]any{}
 		for k, o := range map[string]*optBool{"allowTeamsConsumer": &tc, "allowTeamsConsumerInbound": &tci, "allowFederatedUsers": &fed, "allowAllKnownDomains": &all} {
 			if o.set {
@@ -314,34 +346,52 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 		if len(patch) == 0 {
 			return fmt.Errorf("nothing to set: give at least one setting flag")
 		}
-		err = c.do(ctx, "PATCH", "/parley/v1/admin/federationConfiguration", patch, &out)
-	case "policy list":
-		path := "/parley/v1/admin/externalAccessPolicies"
-		if withUsers {
+		return x.show(ctx, "PATCH", federationPath, patch)
+	}}
+}
+
+func policyList(fs *flag.FlagSet) adminAction {
+	withUsers := fs.Bool("users", false, "list who holds each policy")
+	return adminAction{run: func(ctx context.Context, x adminCall) error {
+		path := policiesPath
+		if *withUsers {
 			path += "?expand=users"
 		}
-		err = c.do(ctx, "GET", path, nil, &out)
-	case "policy show":
-		err = c.do(ctx, "GET", "/parley/v1/admin/externalAccessPolicies/"+url.PathEscape(name), nil, &out)
-	case "policy create", "policy set":
-		body := map[string]any{}
-		for k, o := range map[string]*optBool{"enableFederationAccess": &pFed, "enableTeamsConsumerAccess": &pCon, "enableTeamsConsumerInbound": &pIn} {
-			if o.set {
-				body[k] = o.v
+		return x.show(ctx, "GET", path, nil)
+	}}
+}
+
+// policyWrite defines policy create (create) and policy set.
+func policyWrite(create bool) func(*flag.FlagSet) adminAction {
+	return func(fs *flag.FlagSet) adminAction {
+		var pFed, pCon, pIn optBool
+		fs.Var(&pFed, "federation", "enableFederationAccess")
+		fs.Var(&pCon, "consumer", "enableTeamsConsumerAccess")
+		fs.Var(&pIn, "consumer-inbound", "enableTeamsConsumerInbound")
+		return adminAction{run: func(ctx context.Context, x adminCall) error {
+			body := map[string]any{}
+			for k, o := range map[string]*optBool{"enableFederationAccess": &pFed, "enableTeamsConsumerAccess": &pCon, "enableTeamsConsumerInbound": &pIn} {
+				if o.set {
+					body[k] = o.v
+				}
 			}
-		}
-		if cmd == "policy create" {
-			body["name"] = name
-			err = c.do(ctx, "POST", "/parley/v1/admin/externalAccessPolicies", body, &out)
-		} else {
-			err = c.do(ctx, "PATCH", "/parley/v1/admin/externalAccessPolicies/"+url.PathEscape(name), body, &out)
-		}
-	case "policy delete":
-		path := "/parley/v1/admin/externalAccessPolicies/" + url.PathEscape(name)
-		if resetUsers {
+			if create {
+				body["name"] = x.name
+				return x.show(ctx, "POST", policiesPath, body)
+			}
+			return x.show(ctx, "PATCH", x.policyPath(), body)
+		}}
+	}
+}
+
+func policyDelete(fs *flag.FlagSet) adminAction {
+	resetUsers := fs.Bool("reset-users", false, "move the users holding it to Global, then delete")
+	return adminAction{run: func(ctx context.Context, x adminCall) error {
+		path := x.policyPath()
+		if *resetUsers {
 			path += "?resetUsers=true"
 		}
-		err = c.do(ctx, "DELETE", path, nil, nil)
+		err := x.c.do(ctx, "DELETE", path, nil, nil)
 		var ae *apiError
 		if errors.As(err, &ae) && ae.Code == "policyInUse" {
 			// The API names its query parameter; here it is a flag.
@@ -351,62 +401,105 @@ func runAdmin(ctx context.Context, e env, args []string) error {
 			}
 			return &apiError{Code: ae.Code, Message: msg}
 		}
-		if err == nil {
-			_, err = fmt.Fprintf(e.stdout, "Deleted policy %s.\n", name)
+		if err != nil {
+			return err
 		}
+		_, err = fmt.Fprintf(x.out, "Deleted policy %s.\n", x.name)
 		return err
-	case "policy grant":
-		var ids []string
-		if ids, err = c.userIDs(ctx, users.v); err != nil {
+	}}
+}
+
+func policyGrant(fs *flag.FlagSet) adminAction {
+	var users optList
+	fs.Var(&users, "users", "comma-separated user ids or sign-in addresses")
+	return adminAction{
+		check: func(fs *flag.FlagSet) error { return require(fs, need{"--users", users.String()}) },
+		run: func(ctx context.Context, x adminCall) error {
+			ids, err := x.c.userIDs(ctx, users.v)
+			if err != nil {
+				return err
+			}
+			if err := x.c.do(ctx, "POST", x.policyPath()+"/grant", map[string]any{"userIds": ids}, nil); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(x.out, "Granted %s to %d user(s).\n", x.name, len(ids))
 			return err
-		}
-		if err = c.do(ctx, "POST", "/parley/v1/admin/externalAccessPolicies/"+url.PathEscape(name)+"/grant", map[string]any{"userIds": ids}, nil); err == nil {
-			_, err = fmt.Fprintf(e.stdout, "Granted %s to %d user(s).\n", name, len(ids))
-		}
-		return err
-	case "policy of":
-		var ids []string
-		if ids, err = c.userIDs(ctx, []string{name}); err != nil {
-			return err
-		}
-		err = c.do(ctx, "GET", "/parley/v1/admin/users/"+url.PathEscape(ids[0])+"/externalAccessPolicy", nil, &out)
-	case "explain":
-		var ids []string
-		if ids, err = c.userIDs(ctx, []string{forUser}); err != nil {
-			return err
-		}
-		var raw json.RawMessage
-		if err = c.do(ctx, "GET", "/parley/v1/admin/explain?userId="+url.QueryEscape(ids[0])+"&address="+url.QueryEscape(addr), nil, &raw); err != nil {
-			return err
-		}
-		if asJSON {
-			return printJSON(e.stdout, raw)
-		}
-		var ex explanation
-		if err := json.Unmarshal(raw, &ex); err != nil {
-			return fmt.Errorf("decode answer: %w", err)
-		}
-		return ex.print(e.stdout, forUser, addr)
-	case "outbox":
-		path := "/parley/v1/admin/outbox"
-		if status != "all" {
-			path += "?status=" + url.QueryEscape(status)
-		}
-		err = c.do(ctx, "GET", path, nil, &out)
-	case "audit list":
-		q := url.Values{"$top": {fmt.Sprint(top)}}
-		if action != "" {
-			q.Set("action", action)
-		}
-		if since != "" {
-			q.Set("since", since)
-		}
-		err = c.do(ctx, "GET", "/parley/v1/admin/audit?"+q.Encode(), nil, &out)
+		},
 	}
-	if err != nil {
-		return err
+}
+
+func policyOf(*flag.FlagSet) adminAction {
+	return adminAction{run: func(ctx context.Context, x adminCall) error {
+		ids, err := x.c.userIDs(ctx, []string{x.name})
+		if err != nil {
+			return err
+		}
+		return x.show(ctx, "GET", "/parley/v1/admin/users/"+url.PathEscape(ids[0])+"/externalAccessPolicy", nil)
+	}}
+}
+
+func explain(fs *flag.FlagSet) adminAction {
+	forUser := fs.String("for", "", "the user (id or sign-in address) whose side to explain")
+	addr := fs.String("address", "", "the e-mail address or phone number they want to chat with")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer instead of the verdict and one line per rule")
+	return adminAction{
+		check: func(fs *flag.FlagSet) error { return require(fs, need{"--for", *forUser}, need{"--address", *addr}) },
+		run: func(ctx context.Context, x adminCall) error {
+			ids, err := x.c.userIDs(ctx, []string{*forUser})
+			if err != nil {
+				return err
+			}
+			var raw json.RawMessage
+			if err := x.c.do(ctx, "GET", "/parley/v1/admin/explain?userId="+url.QueryEscape(ids[0])+"&address="+url.QueryEscape(*addr), nil, &raw); err != nil {
+				return err
+			}
+			if *asJSON {
+				return printJSON(x.out, raw)
+			}
+			var ex explanation
+			if err := json.Unmarshal(raw, &ex); err != nil {
+				return fmt.Errorf("decode answer: %w", err)
+			}
+			return ex.print(x.out, *forUser, *addr)
+		},
 	}
-	return printJSON(e.stdout, out)
+}
+
+func outboxList(fs *flag.FlagSet) adminAction {
+	status := fs.String("status", "all", "all, failed, pending, sent or logged")
+	return adminAction{
+		check: func(fs *flag.FlagSet) error {
+			switch *status {
+			case "all", "failed", "pending", "sent", "logged":
+				return nil
+			}
+			fmt.Fprintf(fs.Output(), "%s: --status %q: want all, failed, pending, sent or logged\n", fs.Name(), *status)
+			return errUsage
+		},
+		run: func(ctx context.Context, x adminCall) error {
+			path := "/parley/v1/admin/outbox"
+			if *status != "all" {
+				path += "?status=" + url.QueryEscape(*status)
+			}
+			return x.show(ctx, "GET", path, nil)
+		},
+	}
+}
+
+func auditList(fs *flag.FlagSet) adminAction {
+	action := fs.String("action", "", "action prefix, e.g. request. or externalAccessPolicy.")
+	since := fs.String("since", "", "only entries since this time (RFC 3339 or YYYY-MM-DD)")
+	top := fs.Int("top", 50, "how many entries")
+	return adminAction{run: func(ctx context.Context, x adminCall) error {
+		q := url.Values{"$top": {fmt.Sprint(*top)}}
+		if *action != "" {
+			q.Set("action", *action)
+		}
+		if *since != "" {
+			q.Set("since", *since)
+		}
+		return x.show(ctx, "GET", "/parley/v1/admin/audit?"+q.Encode(), nil)
+	}}
 }
 
 // userIDs turns user ids or sign-in addresses into ids.
