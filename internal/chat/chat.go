@@ -107,6 +107,11 @@ type Mention struct {
 	ID          int
 	MentionText string
 	UserID      identity.UserID
+	// Conversation is "team" or "channel" for an @team or @channel mention
+	// in a channel (docs/rules.md §8), with ConversationID the team's or
+	// channel's id; UserID is then empty.
+	Conversation   string
+	ConversationID string
 }
 
 // Attachment is a message attachment; Parley accepts Adaptive Cards.

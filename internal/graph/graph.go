@@ -205,9 +205,19 @@ type Mention struct {
 	Mentioned   MentionedIdentity `json:"mentioned"`
 }
 
-// MentionedIdentity is Graph's chatMessageMentionedIdentitySet.
+// MentionedIdentity is Graph's chatMessageMentionedIdentitySet: a user,
+// or in a channel the team or channel itself (@team, @channel).
 type MentionedIdentity struct {
-	User *Identity `json:"user"`
+	User         *Identity             `json:"user"`
+	Conversation *ConversationIdentity `json:"conversation,omitempty"`
+}
+
+// ConversationIdentity is Graph's teamworkConversationIdentity.
+type ConversationIdentity struct {
+	ODataType                string `json:"@odata.type"`
+	ID                       string `json:"id"`
+	DisplayName              string `json:"displayName"`
+	ConversationIdentityType string `json:"conversationIdentityType"`
 }
 
 // Attachment is Graph's chatMessageAttachment.
@@ -287,6 +297,11 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 	}
 	for i := range m.Mentions {
 		mn := &m.Mentions[i]
+		if mn.Conversation != "" {
+			w.Mentions = append(w.Mentions, Mention{ID: mn.ID, MentionText: mn.MentionText, Mentioned: MentionedIdentity{Conversation: &ConversationIdentity{
+				ODataType: "#microsoft.graph.teamworkConversationIdentity", ID: mn.ConversationID, DisplayName: mn.MentionText, ConversationIdentityType: mn.Conversation}}})
+			continue
+		}
 		w.Mentions = append(w.Mentions, Mention{ID: mn.ID, MentionText: mn.MentionText, Mentioned: MentionedIdentity{User: mentioned(mn, m, viewer)}})
 	}
 	return w

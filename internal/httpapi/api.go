@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/internal/meeting"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // Deps are the services the API calls.
@@ -30,6 +31,7 @@ type Deps struct {
 	Auth        *auth.Service
 	Identity    *identity.Service
 	Chats       *chat.Service
+	Teams       *team.Service
 	Policy      *policy.Service
 	Users       *policy.UserService
 	Requests    *chat.Requests
@@ -134,6 +136,7 @@ func (a *API) routes() {
 	a.routesApps()
 	a.routesMeetings()
 	a.routesProfile()
+	a.routesTeams()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

@@ -269,6 +269,11 @@ type messageIn struct {
 			User struct {
 				ID string `json:"id"`
 			} `json:"user"`
+			// Conversation is an @team or @channel mention in a channel.
+			Conversation *struct {
+				ID                       string `json:"id"`
+				ConversationIdentityType string `json:"conversationIdentityType"`
+			} `json:"conversation"`
 		} `json:"mentioned"`
 	} `json:"mentions"`
 	Attachments []struct {
@@ -285,6 +290,13 @@ func (in *messageIn) domain() (chat.Body, error) {
 	}
 	b := chat.Body{ContentType: in.Body.ContentType, Content: in.Body.Content}
 	for _, m := range in.Mentions {
+		if c := m.Mentioned.Conversation; c != nil && m.Mentioned.User.ID == "" {
+			if c.ID == "" || c.ConversationIdentityType == "" {
+				return chat.Body{}, errcode.New(errcode.BadRequest, "A conversation mention needs mentioned.conversation.id and conversationIdentityType.")
+			}
+			b.Mentions = append(b.Mentions, chat.Mention{ID: m.ID, MentionText: m.MentionText, Conversation: c.ConversationIdentityType, ConversationID: c.ID})
+			continue
+		}
 		if m.Mentioned.User.ID == "" {
 			return chat.Body{}, errcode.New(errcode.BadRequest, "Each mention needs mentioned.user.id.")
 		}

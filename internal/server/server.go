@@ -127,7 +127,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
 		WriteError: httpapi.ErrorWriter(s.Log)}
 	s.API = httpapi.New(httpapi.Deps{
-		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Setup: s.Setup,
+		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Teams: s.Teams, Setup: s.Setup,
 		Web: web.Handler(), Demo: s.demoAccounts,
 		Audit:  s.Audit,
 		Stats:  s.stats,

@@ -24,6 +24,7 @@ import (
 	"github.com/parleychat/parley/internal/safety"
 	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // Services are Parley's domain services over one store. NewServices builds
@@ -44,6 +45,7 @@ type Services struct {
 	Outbox   *outbox.Service
 	Invites  *invite.Service
 	Chats    *chat.Service
+	Teams    *team.Service
 	Requests *chat.Requests
 	Apps     *app.Service
 	Meetings *meeting.Service
@@ -117,6 +119,7 @@ func NewServices(w Wiring) (*Services, error) {
 	chats := chat.NewService(chat.Deps{Store: db, Bus: w.Bus, Encoder: graph.Encoder{}, Policy: pol, Inviter: invites, Safety: spam,
 		Audit: audits.Record, Now: now, PhoneRegion: region})
 	requests := &chat.Requests{Store: db, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Audit: audits.Record}
+	teams := &team.Service{Store: db, Bus: w.Bus, Encoder: graph.Encoder{}, Bodies: chats, Sees: ids.Sees, Audit: audits.Record, Now: now}
 
 	// A changed account forgets its cached tokens first, then its chats
 	// are re-decided (held requests delivered once a refusal is lifted).
@@ -140,7 +143,7 @@ func NewServices(w Wiring) (*Services, error) {
 		}}
 
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
-		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Requests: requests, Apps: apps, Meetings: meetings}, nil
+		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured

@@ -40,7 +40,25 @@ func FuzzListSkipToken(f *testing.F) {
 		admin.Must(http.StatusNoContent, "POST", "/parley/v1/me/blockedUsers", map[string]any{"userId": u.UserID})
 	}
 	admin.Must(http.StatusCreated, "POST", "/parley/v1/admin/externalAccessPolicies", map[string]any{"name": "Partners", "enableFederationAccess": false})
+	// Two teams, two members, two channels, two messages with two replies.
+	team := admin.Must(http.StatusCreated, "POST", "/v1.0/teams", map[string]any{"displayName": "One"}).Map(f)["id"].(string)
+	admin.Must(http.StatusCreated, "POST", "/v1.0/teams", map[string]any{"displayName": "Two"})
+	admin.Must(http.StatusCreated, "POST", "/v1.0/teams/"+team+"/members", parleytest.Bind(alice.UserID, false))
+	channel := admin.Must(http.StatusCreated, "POST", "/v1.0/teams/"+team+"/channels", map[string]any{"displayName": "Second"}).Map(f)["id"].(string)
+	msgs := "/v1.0/teams/" + team + "/channels/" + channel + "/messages"
+	var root string
+	for _, text := range []string{"one", "two"} {
+		root = admin.Must(http.StatusCreated, "POST", msgs, map[string]any{"body": map[string]string{"content": text}}).Map(f)["id"].(string)
+		admin.Must(http.StatusCreated, "POST", msgs+"/"+root+"/replies", map[string]any{"body": map[string]string{"content": text}})
+		admin.Must(http.StatusCreated, "POST", msgs+"/"+root+"/replies", map[string]any{"body": map[string]string{"content": text}})
+	}
 	lists := []string{
+		"/v1.0/me/joinedTeams?$top=1",
+		"/v1.0/teams/" + team + "/members?$top=1",
+		"/v1.0/teams/" + team + "/channels?$top=1",
+		msgs + "?$top=1",
+		msgs + "/" + root + "/replies?$top=1",
+		"/parley/v1/admin/teams?$top=1",
 		"/v1.0/me/chats?$top=1",
 		"/v1.0/chats/" + chat + "/messages?$top=1",
 		"/v1.0/chats/" + chat + "/members?$top=1",

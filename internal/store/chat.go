@@ -349,6 +349,9 @@ type wireMention struct {
 	ID   int    `json:"i"`
 	Text string `json:"t"`
 	User string `json:"u"`
+	// Conversation mentions (@team, @channel): kind and id.
+	Kind string `json:"k,omitempty"`
+	Conv string `json:"c,omitempty"`
 }
 
 type wireAttachment struct {
@@ -363,7 +366,7 @@ func encodeExtras(m *chat.Message) (string, string, error) {
 	if len(m.Mentions) > 0 {
 		ws := make([]wireMention, len(m.Mentions))
 		for i, mn := range m.Mentions {
-			ws[i] = wireMention{mn.ID, mn.MentionText, string(mn.UserID)}
+			ws[i] = wireMention{mn.ID, mn.MentionText, string(mn.UserID), mn.Conversation, mn.ConversationID}
 		}
 		b, err := json.Marshal(ws)
 		if err != nil {
@@ -392,7 +395,7 @@ func decodeExtras(m *chat.Message, mentions, atts string) error {
 			return fmt.Errorf("decode mentions of %d: %w", m.ID, err)
 		}
 		for _, w := range ws {
-			m.Mentions = append(m.Mentions, chat.Mention{ID: w.ID, MentionText: w.Text, UserID: identity.UserID(w.User)})
+			m.Mentions = append(m.Mentions, chat.Mention{ID: w.ID, MentionText: w.Text, UserID: identity.UserID(w.User), Conversation: w.Kind, ConversationID: w.Conv})
 		}
 	}
 	if atts != "" {

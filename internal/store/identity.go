@@ -164,8 +164,8 @@ func (db *DB) FindUsers(ctx context.Context, tenant identity.TenantID, f identit
 	}
 	if f.SharesChatWith != "" {
 		q += ` AND (u.id = ? OR u.id IN (SELECT y.user_id FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
-			WHERE x.user_id = ? AND ` + sharesChat + `))`
-		args = append(args, f.SharesChatWith, f.SharesChatWith)
+			WHERE x.user_id = ? AND ` + sharesChat + `) OR u.id IN (` + sharesTeam + `))`
+		args = append(args, f.SharesChatWith, f.SharesChatWith, f.SharesChatWith)
 	}
 	if f.After.ID != "" {
 		q += ` AND (u.created_at > ? OR (u.created_at = ? AND u.id > ?))`
@@ -213,10 +213,14 @@ func (db *DB) FindUsersByAddress(ctx context.Context, addr string) ([]identity.U
 // accepted member, and a is accepted or the target of a delivered request.
 // A held request shows nothing to either side (docs/rules.md §4), and a pending
 // target stays unknown to the sender until they accept (docs/rules.md §5).
+//
+// People in one team see each other too (docs/rules.md §10: a guest sees
+// the people it shares a chat, team or meeting with).
 func (db *DB) SharesChat(ctx context.Context, a, b identity.UserID) (bool, error) {
 	var n int
-	err := db.queryRow(ctx, `SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
-		WHERE x.user_id = ? AND y.user_id = ? AND `+sharesChat, a, b).Scan(&n)
+	err := db.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM chat_members x JOIN chat_members y ON x.chat_id = y.chat_id
+		WHERE x.user_id = ? AND y.user_id = ? AND `+sharesChat+`) + (SELECT COUNT(*) FROM team_members a JOIN team_members b ON a.team_id = b.team_id
+		WHERE a.user_id = ? AND b.user_id = ?)`, a, b, a, b).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("shares chat: %w", err)
 	}
@@ -226,6 +230,9 @@ func (db *DB) SharesChat(ctx context.Context, a, b identity.UserID) (bool, error
 // sharesChat is SharesChat's condition on the viewer's membership x and the
 // seen person's y in one chat.
 const sharesChat = `y.state = 'accepted' AND (x.state = 'accepted' OR (x.state = 'pending' AND x.held = 0))`
+
+// sharesTeam selects the people who share a team with the bound user.
+const sharesTeam = `SELECT b.user_id FROM team_members a JOIN team_members b ON a.team_id = b.team_id WHERE a.user_id = ?`
 
 // HasBlocked reports whether blocker has blocked blocked, either kind.
 func (db *DB) HasBlocked(ctx context.Context, blocker, blocked identity.UserID) (bool, error) {
