@@ -194,6 +194,9 @@ Commands (they call the admin API of a running server as a tenant admin):
   outbox           [--status all|failed|pending|sent|logged]   (default all, newest first)
   audit list       [--action PREFIX] [--since T] [--top N]
   audit export     --tenant DOMAIN|ID …   (operator; reads the data directory)
+  meeting-config get
+  meeting-config set [--allow-anonymous=BOOL] [--lobby-bypass organizer|organization|everyone]
+                     [--anonymous-apps=BOOL]
 
   app, bot, app-policy, explain-app   (apps and bots: see below)
 
@@ -312,6 +315,8 @@ func adminCommands() []adminCommand {
 		{"explain", false, explain},
 		{"outbox", false, outboxList},
 		{"audit list", false, auditList},
+		{"meeting-config get", false, getter(func(adminCall) string { return meetingConfigPath })},
+		{"meeting-config set", false, meetingConfigSet},
 	}
 }
 

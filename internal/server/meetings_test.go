@@ -292,7 +292,7 @@ func TestMeetings(t *testing.T) {
 			// Removal: the token is refused and the open connection closed.
 			e.alice.Must(204, "DELETE", "/parley/v1/meetings/"+id+"/participants/"+anna.UserID, nil)
 			ev.WaitCount("sessionEnded", 1, 5*time.Second)
-			expect401(t, anna, [][2]string{{"GET", "/v1.0/chats/" + thread}, {"POST", "/v1.0/chats/" + thread + "/messages"}})
+			expect401(t, anna, [][2]string{{"GET", "/v1.0/chats/" + thread}, {"POST", "/v1.0/chats/" + thread + "/messages"}, {"GET", "/parley/v1/events"}})
 			if strings.Contains(e.alice.Must(200, "GET", "/v1.0/chats/"+thread+"/members", nil).Body2(), "Anna (Unverified)") {
 				t.Fatal("a removed anonymous person is still a member")
 			}
@@ -368,7 +368,8 @@ func TestMeetings(t *testing.T) {
 			meetingConfig(t, e.contoso.Admin, map[string]any{"allowAnonymousUsersToJoinMeeting": true, "lobbyBypass": "organization"})
 			// Audited.
 			audit := e.contoso.Admin.Must(200, "GET", "/parley/v1/admin/audit", nil).Body2()
-			for _, action := range []string{"meetingConfiguration.updated", "meeting.anonymousJoined", "meeting.lobbyAdmitted", "meeting.lobbyDenied", "meeting.ended"} {
+			for _, action := range []string{"meetingConfiguration.updated", "meeting.anonymousJoined", "meeting.lobbyAdmitted", "meeting.lobbyDenied", "meeting.ended",
+				"meeting.externalCreated", "meeting.externalInvited", "meeting.anonymousRemoved"} {
 				if !strings.Contains(audit, action) {
 					t.Errorf("audit has no %s", action)
 				}
