@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/internal/meeting"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
+	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/team"
 )
 
@@ -41,6 +42,7 @@ type Deps struct {
 	Audit       *audit.Service
 	Outbox      *outbox.Service
 	Apps        *app.Service // nil: no apps
+	Search      *search.Service
 	Setup       Setup
 	Events      http.Handler // the WebSocket endpoint (realtime)
 	Web         http.Handler // the web client, served at / (nil: a plain page)
@@ -137,6 +139,7 @@ func (a *API) routes() {
 	a.routesMeetings()
 	a.routesProfile()
 	a.routesTeams()
+	a.routesSearch()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

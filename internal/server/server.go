@@ -136,6 +136,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
 		Events: s.events,
 		Apps:   s.Apps,
+		Search: s.Search,
 	})
 	s.http = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}

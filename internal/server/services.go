@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
 	"github.com/parleychat/parley/internal/safety"
+	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/sms"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/team"
@@ -49,6 +50,7 @@ type Services struct {
 	Requests *chat.Requests
 	Apps     *app.Service
 	Meetings *meeting.Service
+	Search   *search.Service
 }
 
 // Wiring is what the services are built over. Only Config and DB are
@@ -143,7 +145,8 @@ func NewServices(w Wiring) (*Services, error) {
 		}}
 
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
-		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings}, nil
+		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings,
+		Search: &search.Service{Store: db, Directory: db, Preview: chats.Preview}}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured

@@ -13,6 +13,7 @@ import (
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/msgrequest"
+	"github.com/parleychat/parley/internal/search"
 )
 
 const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by, m.last_read_at, m.state`
@@ -419,7 +420,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, capped int, bu
 	if err != nil {
 		return nil, err
 	}
-	w := &msgWrite{m: m, mentions: mentions, atts: atts, build: build, capped: capped}
+	w := &msgWrite{m: m, mentions: mentions, atts: atts, build: build, capped: capped, plain: search.PlainText(m.ContentType, m.Content)}
 	err = db.inWriteJob(ctx, &job{ctx: ctx, msg: w, touch: touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)},
 		fn: func(tx *sql.Tx) error {
 			if err := db.writeMessages(tx, []*msgWrite{w}); err != nil {
@@ -438,18 +439,27 @@ const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_a
 
 func scanMessage(s scanner) (chat.Message, error) {
 	var m chat.Message
+	err := scanMessageInto(s, &m)
+	return m, err
+}
+
+// scanMessageInto scans messageColumns into m, then the extra columns.
+func scanMessageInto(s scanner, into *chat.Message, extra ...any) error {
+	var m chat.Message
 	var created, modified, deleted int64
 	var mentions, atts, reactions string
 	var u nullableUser
-	if err := s.Scan(append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions}, u.dest()...)...); err != nil {
-		return chat.Message{}, err
+	dest := append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions}, u.dest()...)
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		return err
 	}
+	defer func() { *into = m }()
 	m.CreatedAt, m.ModifiedAt, m.DeletedAt = fromMicros(created), fromMicros(modified), fromMicros(deleted)
 	m.Sender = u.user()
 	if err := decodeReactions(&m, reactions); err != nil {
-		return chat.Message{}, err
+		return err
 	}
-	return m, decodeExtras(&m, mentions, atts)
+	return decodeExtras(&m, mentions, atts)
 }
 
 // FindMessage returns one message of a chat. Errors: notFound.
@@ -493,10 +503,14 @@ func (db *DB) UpdateMessage(ctx context.Context, m chat.Message, drafts []event.
 	if err != nil {
 		return nil, err
 	}
+	plain := ""
+	if !m.Deleted() {
+		plain = search.PlainText(m.ContentType, m.Content)
+	}
 	var evs []event.Event
 	err = db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
-		_, err := db.txExec(tx, `UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ? WHERE chat_id = ? AND id = ?`,
-			micros(m.ModifiedAt), micros(m.DeletedAt), m.ContentType, m.Content, mentions, atts, m.ChatID, m.ID)
+		_, err := db.txExec(tx, `UPDATE messages SET modified_at = ?, deleted_at = ?, content_type = ?, content = ?, mentions = ?, attachments = ?, plain = ? WHERE chat_id = ? AND id = ?`,
+			micros(m.ModifiedAt), micros(m.DeletedAt), m.ContentType, m.Content, mentions, atts, plain, m.ChatID, m.ID)
 		if err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}

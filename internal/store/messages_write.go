@@ -17,7 +17,10 @@ import (
 type msgWrite struct {
 	m              *chat.Message
 	mentions, atts string
-	build          func(*chat.Message) []event.Draft
+	// plain is the text the search index reads (search.PlainText),
+	// computed before the write is queued.
+	plain string
+	build func(*chat.Message) []event.Draft
 	// capped > 0: the sender may have at most capped messages in the chat
 	// (a pending request's cap), counted inside the write.
 	capped int
@@ -29,8 +32,8 @@ type msgWrite struct {
 const messageChunk = 64
 
 var (
-	messageInserts = multiRowSQL(`INSERT INTO messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments)`,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, messageChunk)
+	messageInserts = multiRowSQL(`INSERT INTO messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain)`,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, messageChunk)
 	// (id, time) pairs: see pairChunk.
 	chatTouches = multiRowSQL(`UPDATE chats SET updated_at = CASE WHEN chats.updated_at > v.column2 THEN chats.updated_at ELSE v.column2 END FROM (`,
 		`(CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS v WHERE chats.id = v.column1`, pairChunk)
@@ -53,7 +56,7 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 		args = args[:0]
 		for i := lo; i < hi; i++ {
 			m := ws[i].m
-			args = append(args, ids[i], m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, ws[i].mentions, ws[i].atts)
+			args = append(args, ids[i], m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, ws[i].mentions, ws[i].atts, ws[i].plain)
 		}
 		if _, err := db.txExec(tx, messageInserts[hi-lo], args...); err != nil {
 			return fmt.Errorf("insert messages: %w", err)
