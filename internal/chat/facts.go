@@ -56,8 +56,8 @@ const (
 )
 
 // loadFacts gathers into f the facts of a chat for msgrequest's
-// decisions: the members (appended to f.Members, whose capacity the caller
-// may give from its stack), and for an external chat the first pair of
+// decisions, f.Members being the facts of members (appendMemberFacts): for
+// an external chat the first pair of
 // accepted members that may no longer talk (the sender's pairs first) and,
 // while every pair may, the decision of each pending request whose sender
 // is the sender or an accepted member. sender is nil when the chat is
@@ -66,9 +66,6 @@ const (
 // (docs/rules.md §7).
 func (s *Service) loadFacts(ctx context.Context, f *msgrequest.Facts, c *Chat, members []Member, sender *identity.User, what int) error {
 	f.OneOnOne, f.External = c.Type == OneOnOne, c.External
-	for i := range members {
-		f.Members = append(f.Members, memberFacts(&members[i]))
-	}
 	if sender != nil {
 		f.Sender = sender.ID
 	}
@@ -90,6 +87,16 @@ func (s *Service) loadFacts(ctx context.Context, f *msgrequest.Facts, c *Chat, m
 		return s.loadRequests(ctx, ps, f, members, sender)
 	}
 	return nil
+}
+
+// appendMemberFacts appends the facts of members to dst. It returns dst
+// rather than appending through a pointer, so a caller's array on its
+// stack stays there.
+func appendMemberFacts(dst []msgrequest.Member, members []Member) []msgrequest.Member {
+	for i := range members {
+		dst = append(dst, memberFacts(&members[i]))
+	}
+	return dst
 }
 
 // memberState is the state of a chat's member id ("" when none).

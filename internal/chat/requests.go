@@ -3,7 +3,10 @@ package chat
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
@@ -18,7 +21,8 @@ import (
 // decides what an answer changes (DecideAnswer); Requests loads the
 // request and writes the answer.
 
-// Request is a pending request as its target sees it.
+// Request is a pending request as its target sees it, its previews in the
+// preview form.
 type Request struct {
 	Chat             Chat
 	From             identity.User
@@ -136,12 +140,28 @@ func (s *Requests) load(ctx context.Context, actor *identity.User, id ID) (Reque
 	if err != nil {
 		return Request{}, Member{}, fmt.Errorf("load request %s: %w", id, err)
 	}
-	for _, m := range msgs {
-		if !m.Deleted() {
-			r.Previews = append(r.Previews, m)
+	for i := range msgs {
+		if !msgs[i].Deleted() {
+			r.Previews = append(r.Previews, requestPreview(&msgs[i]))
 		}
 	}
 	return r, me, nil
+}
+
+// plainText strips every tag.
+var plainText = bluemonday.StrictPolicy()
+
+// requestPreview is a message as the requests list previews it
+// (msgrequest.PreviewForm, docs/rules.md §5): an HTML body as text with
+// every tag stripped, so links are not links, and no attachments (cards may
+// hold images) or reactions.
+func requestPreview(m *Message) Message {
+	p := *m
+	if p.ContentType == "html" {
+		p.ContentType, p.Content = "text", strings.TrimSpace(plainText.Sanitize(p.Content))
+	}
+	p.Attachments, p.Reactions = nil, nil
+	return p
 }
 
 // Answer applies the actor's answer to the request in chat id

@@ -70,8 +70,8 @@ const (
 // says read-only), the chat is re-decided and its members told, as after a
 // policy change.
 func (s *Service) maySend(ctx context.Context, actor *identity.User, c *Chat, members []Member, store bool) (int, error) {
-	var buf [4]msgrequest.Member
-	f := msgrequest.Facts{Members: buf[:0]}
+	var buf [4]msgrequest.Member // a small chat's facts stay on the stack
+	f := msgrequest.Facts{Members: appendMemberFacts(buf[:0], members)}
 	if err := s.loadFacts(ctx, &f, c, members, actor, loadTalk|loadRequests); err != nil {
 		return 0, fmt.Errorf("decide send: %w", err)
 	}
@@ -174,7 +174,7 @@ func (s *Service) reevaluateChat(ctx context.Context, id ID) error {
 // targets are not told: the chat is not theirs yet (their request is), and
 // a held target must hear nothing (docs/rules.md §4).
 func (s *Service) setReadOnly(ctx context.Context, c *Chat, members []Member) error {
-	var f msgrequest.Facts
+	f := msgrequest.Facts{Members: appendMemberFacts(nil, members)}
 	if err := s.loadFacts(ctx, &f, c, members, nil, loadTalk|loadRequests); err != nil {
 		return err
 	}
@@ -233,8 +233,8 @@ func ReadOnlyReason(c *Chat, viewer *identity.User) string {
 // talk, decided now as for a send, and told as a send is. Errors:
 // chatReadOnly.
 func (s *Service) writable(ctx context.Context, actor *identity.User, c *Chat, members []Member) error {
-	var buf [4]msgrequest.Member
-	f := msgrequest.Facts{Members: buf[:0]}
+	var buf [4]msgrequest.Member // a small chat's facts stay on the stack
+	f := msgrequest.Facts{Members: appendMemberFacts(buf[:0], members)}
 	if err := s.loadFacts(ctx, &f, c, members, actor, loadTalk); err != nil {
 		return fmt.Errorf("decide change: %w", err)
 	}

