@@ -36,6 +36,14 @@
 //     chat id; recorded in the inviter's tenant.
 //   - user.blocked, user.unblocked: target the blocked user id.
 //   - user.created: target the new user id; details kind and role.
+//   - team.created: target the team id; details "displayName",
+//     "generalChannelId".
+//   - team.memberAdded, team.memberRemoved: target the team id; details
+//     "userId" and "guest" (true for a guest; memberAdded adds "roles").
+//   - team.memberRolesChanged: target the team id; details "userId",
+//     "before", "after".
+//   - team.channelCreated, team.channelDeleted: target the channel id;
+//     details "teamId", "displayName".
 //
 // The actor is the acting user's id, or "system" (System) for what the
 // server does by itself.

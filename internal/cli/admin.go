@@ -197,6 +197,8 @@ Commands (they call the admin API of a running server as a tenant admin):
   meeting-config get
   meeting-config set [--allow-anonymous=BOOL] [--lobby-bypass organizer|organization|everyone]
                      [--anonymous-apps=BOOL]
+  teams list       (every team of the organisation, with its owners, members and guests counted)
+  teams members    ID   (a team's members; guests have roles ["guest"])
 
   app, bot, app-policy, explain-app   (apps and bots: see below)
 
@@ -317,6 +319,8 @@ func adminCommands() []adminCommand {
 		{"audit list", false, auditList},
 		{"meeting-config get", false, getter(func(adminCall) string { return meetingConfigPath })},
 		{"meeting-config set", false, meetingConfigSet},
+		{"teams list", false, teamsList},
+		{"teams members", true, getter(func(x adminCall) string { return "/parley/v1/admin/teams/" + url.PathEscape(x.name) + "/members" })},
 	}
 }
 
@@ -530,4 +534,31 @@ func (c *adminClient) userIDs(ctx context.Context, refs []string) ([]string, err
 		ids = append(ids, page.Value[0].ID)
 	}
 	return ids, nil
+}
+
+// teamsList prints every team of the organisation, following the pages.
+func teamsList(*flag.FlagSet) adminAction {
+	return adminAction{run: func(ctx context.Context, x adminCall) error {
+		all := []json.RawMessage{}
+		next := "/parley/v1/admin/teams?$top=50"
+		for next != "" {
+			var page struct {
+				Value    []json.RawMessage `json:"value"`
+				NextLink string            `json:"@odata.nextLink"`
+			}
+			if err := x.c.do(ctx, "GET", next, nil, &page); err != nil {
+				return err
+			}
+			all = append(all, page.Value...)
+			next = ""
+			if page.NextLink != "" {
+				u, err := url.Parse(page.NextLink)
+				if err != nil {
+					return fmt.Errorf("list teams: next page: %w", err)
+				}
+				next = u.RequestURI()
+			}
+		}
+		return printJSON(x.out, map[string]any{"value": all})
+	}}
 }

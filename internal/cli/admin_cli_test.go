@@ -213,3 +213,53 @@ func TestAdminMissingFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminCLITeams: 'parley admin teams list' lists every team of the
+// admin's organisation (the admin need not be in them) with its people
+// counted, and 'teams members' shows who is in one, guests marked.
+func TestAdminCLITeams(t *testing.T) {
+	s := parleytest.StartStore(t, "sqlite")
+	contoso := s.CreateTenant("Contoso", "contoso.com")
+	alice := s.User(contoso, "alice", false)
+	gina := s.User(contoso, "gina@gmail.com", true)
+	var ids []string
+	for _, name := range []string{"Launch", "Ops"} {
+		ids = append(ids, alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": name}).Map(t)["id"].(string))
+	}
+	alice.Must(201, "POST", "/v1.0/teams/"+ids[0]+"/members", parleytest.Bind(gina.UserID, false))
+	fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
+	other := s.User(fabrikam, "erin", false).Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Elsewhere"}).Map(t)["id"].(string)
+
+	env := func(k string) string {
+		return map[string]string{"PARLEY_URL": s.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
+	}
+	run := func(want int, args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
+			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String() + errb.String()
+	}
+	var list struct {
+		Value []struct {
+			ID          string
+			DisplayName string
+			Summary     struct{ OwnersCount, MembersCount, GuestsCount int }
+		}
+	}
+	if err := json.Unmarshal([]byte(run(0, "teams", "list")), &list); err != nil || len(list.Value) != 2 {
+		t.Fatalf("teams list: %v %+v", err, list)
+	}
+	if v := list.Value[0]; v.ID != ids[0] || v.DisplayName != "Launch" || v.Summary.OwnersCount != 1 || v.Summary.GuestsCount != 1 || v.Summary.MembersCount != 0 {
+		t.Fatalf("teams list: %+v", v)
+	}
+	out := run(0, "teams", "members", ids[0])
+	if !strings.Contains(out, gina.UserID) || !strings.Contains(out, `"guest"`) {
+		t.Fatalf("teams members: %s", out)
+	}
+	if out := run(1, "teams", "members", other); !strings.Contains(out, "notFound") {
+		t.Fatalf("another organisation's team: %s", out)
+	}
+	run(2, "teams", "members")
+}

@@ -16,12 +16,22 @@ type Team struct {
 	Visibility      string  `json:"visibility"`
 	IsArchived      bool    `json:"isArchived"`
 	WebURL          *string `json:"webUrl"`
+	Summary         Summary `json:"summary"`
+}
+
+// Summary is Graph's teamSummary: owners, members who are not owners, and
+// guests.
+type Summary struct {
+	OwnersCount  int `json:"ownersCount"`
+	MembersCount int `json:"membersCount"`
+	GuestsCount  int `json:"guestsCount"`
 }
 
 // NewTeam converts a team.
 func NewTeam(t *team.Team) Team {
 	return Team{ID: string(t.ID), DisplayName: t.DisplayName, Description: strPtr(t.Description), CreatedDateTime: Time(t.CreatedAt),
-		TenantID: string(t.TenantID), Visibility: "private"}
+		TenantID: string(t.TenantID), Visibility: "private",
+		Summary: Summary{OwnersCount: t.Summary.Owners, MembersCount: t.Summary.Members, GuestsCount: t.Summary.Guests}}
 }
 
 // Channel is Graph's channel, plus Parley's read state: the viewer's read

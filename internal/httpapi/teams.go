@@ -50,6 +50,7 @@ func (a *API) routesTeams() {
 	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/markRead", a.authed(a.markChannelRead(true)))
 	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/markUnread", a.authed(a.markChannelRead(false)))
 	a.handle("GET /parley/v1/admin/teams", a.authed(a.listTenantTeams))
+	a.handle("GET /parley/v1/admin/teams/{id}/members", a.authed(a.listTenantTeamMembers))
 }
 
 func teamID(r *http.Request) team.ID { return team.ID(r.PathValue("id")) }
@@ -229,6 +230,23 @@ func (a *API) listTeamMembers(w http.ResponseWriter, r *http.Request) error {
 	if more {
 		last := members[len(members)-1]
 		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(last.JoinedAt), last.ID))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listTenantTeamMembers lists the members of a team of the admin's
+// organisation, in the order they joined (all of them: at most
+// team.MaxMembers).
+func (a *API) listTenantTeamMembers(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	_, members, err := a.Teams.TenantMembers(r.Context(), me, teamID(r))
+	if err != nil {
+		return err
+	}
+	out := page[graph.TeamMember]{Value: make([]graph.TeamMember, 0, len(members))}
+	for i := range members {
+		out.Value = append(out.Value, graph.NewTeamMember(&members[i], me))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -20,12 +20,17 @@ var _ team.Store = (*DB)(nil)
 // chat cache alone (touchNone). Channel messages are stored as chat
 // messages are (writeMessages), under the channel's id.
 
-const teamColumns = `t.id, t.tenant_id, t.display_name, t.description, t.created_by, t.created_at, t.updated_at`
+// teamColumns select a team with its summary: owners, members who are
+// not owners, guests.
+const teamColumns = `t.id, t.tenant_id, t.display_name, t.description, t.created_by, t.created_at, t.updated_at,
+	(SELECT COUNT(*) FROM team_members c WHERE c.team_id = t.id AND c.roles = 'owner'),
+	(SELECT COUNT(*) FROM team_members c WHERE c.team_id = t.id AND c.roles = ''),
+	(SELECT COUNT(*) FROM team_members c WHERE c.team_id = t.id AND c.roles = 'guest')`
 
 func scanTeam(s scanner) (team.Team, error) {
 	var t team.Team
 	var created, updated int64
-	if err := s.Scan(&t.ID, &t.TenantID, &t.DisplayName, &t.Description, &t.CreatedBy, &created, &updated); err != nil {
+	if err := s.Scan(&t.ID, &t.TenantID, &t.DisplayName, &t.Description, &t.CreatedBy, &created, &updated, &t.Summary.Owners, &t.Summary.Members, &t.Summary.Guests); err != nil {
 		return team.Team{}, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)

@@ -231,7 +231,7 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nt NewTeam) 
 		return Team{}, err
 	}
 	now := s.Now()
-	t := Team{ID: NewID(), TenantID: actor.TenantID, DisplayName: name, Description: desc, CreatedBy: actor.ID, CreatedAt: now, UpdatedAt: now}
+	t := Team{ID: NewID(), TenantID: actor.TenantID, DisplayName: name, Description: desc, CreatedBy: actor.ID, CreatedAt: now, UpdatedAt: now, Summary: Summary{Owners: 1}}
 	owner := Member{ID: NewMemberID(), TeamID: t.ID, UserID: actor.ID, User: *actor, Roles: []string{"owner"}, JoinedAt: now, AddedBy: actor.ID}
 	general := Channel{ID: NewChannelID(), TeamID: t.ID, DisplayName: GeneralName, General: true, CreatedBy: actor.ID, CreatedAt: now}
 	evs, err := s.Store.CreateTeam(ctx, t, owner, general, s.memberDrafts(&t, []Member{owner}, event.MemberAdded, &owner))
@@ -284,6 +284,23 @@ func (s *Service) Tenant(ctx context.Context, actor *identity.User, after Cursor
 		return nil, Cursor{}, errcode.New(errcode.Forbidden, "Only admins of the organisation may list all its teams.")
 	}
 	return s.list(ctx, Filter{Tenant: actor.TenantID}, after, limit)
+}
+
+// TenantMembers returns the members of a team of the actor's tenant, for
+// its admins, who need not be in the team; another tenant's team is
+// notFound, as one that does not exist. Errors: forbidden, notFound.
+func (s *Service) TenantMembers(ctx context.Context, actor *identity.User, id ID) (Team, []Member, error) {
+	if !actor.IsAdmin() {
+		return Team{}, nil, errcode.New(errcode.Forbidden, "Only admins of the organisation may list the members of its teams.")
+	}
+	t, members, err := s.Store.FindTeam(ctx, id)
+	if errcode.Is(err, errcode.NotFound) || (err == nil && t.TenantID != actor.TenantID) {
+		return Team{}, nil, noTeam(id)
+	}
+	if err != nil {
+		return Team{}, nil, fmt.Errorf("load team %s: %w", id, err)
+	}
+	return t, members, nil
 }
 
 // TeamUpdate is a change of a team; nil fields stay.

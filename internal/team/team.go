@@ -54,6 +54,14 @@ type Team struct {
 	CreatedBy   identity.UserID
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Summary counts the team's people by role.
+	Summary Summary
+}
+
+// Summary counts a team's people: owners, members who are not owners,
+// and guests (Graph's teamSummary).
+type Summary struct {
+	Owners, Members, Guests int
 }
 
 // Member is a person in a team, with its account.
