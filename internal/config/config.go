@@ -35,6 +35,9 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (413 above it).
 	MaxBodyBytes int64
 	Safety       Safety
+	// PresenceIdle is how long without activity turns a connected person
+	// from available to away (docs/rules.md §7 presence).
+	PresenceIdle time.Duration
 }
 
 // Safety holds the spam and rate limits of docs/rules.md §10 (see README "External access").
@@ -92,6 +95,7 @@ func Default() Config {
 		PhoneRegion:  "US",
 		TokenTTL:     24 * time.Hour,
 		MaxBodyBytes: 1 << 20,
+		PresenceIdle: 5 * time.Minute,
 		Safety: Safety{RequestsPerHour: 30, InvitationsPerDay: 100, NewSenderAge: 24 * time.Hour,
 			RepeatRecipients: 5, RepeatWindow: time.Hour, ReportThreshold: 3},
 	}
@@ -131,6 +135,7 @@ func (c *Config) options() []option {
 		{"spam-repeat-recipients", "the same text sent as a request to this many people within --spam-repeat-window is filtered (0: off)", false, &c.Safety.RepeatRecipients},
 		{"spam-repeat-window", "window of --spam-repeat-recipients", false, &c.Safety.RepeatWindow},
 		{"spam-report-threshold", "spam reports from this many people suspend a sender's new requests (0: off)", false, &c.Safety.ReportThreshold},
+		{"presence-idle", "time without activity after which a connected person shows as away", false, &c.PresenceIdle},
 	}
 }
 
@@ -261,6 +266,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Safety.RepeatWindow <= 0 {
 		errs = append(errs, errors.New("--spam-repeat-window must be positive"))
+	}
+	if c.PresenceIdle < 100*time.Millisecond {
+		errs = append(errs, errors.New("--presence-idle must be at least 100ms"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))

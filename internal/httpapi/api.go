@@ -22,6 +22,7 @@ import (
 	"github.com/parleychat/parley/internal/meeting"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
+	"github.com/parleychat/parley/internal/presence"
 	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/team"
 )
@@ -43,9 +44,12 @@ type Deps struct {
 	Outbox      *outbox.Service
 	Apps        *app.Service // nil: no apps
 	Search      *search.Service
-	Setup       Setup
-	Events      http.Handler // the WebSocket endpoint (realtime)
-	Web         http.Handler // the web client, served at / (nil: a plain page)
+	Presence    *presence.Service
+	// Activity notes that a person acted (presence; may be nil).
+	Activity func(identity.UserID)
+	Setup    Setup
+	Events   http.Handler // the WebSocket endpoint (realtime)
+	Web      http.Handler // the web client, served at / (nil: a plain page)
 	// Stats adds the node's counters to the operator's stats (may be nil).
 	Stats func() map[string]any
 	// Demo lists the demo sign-ins when the server runs with --demo.
@@ -140,6 +144,7 @@ func (a *API) routes() {
 	a.routesProfile()
 	a.routesTeams()
 	a.routesSearch()
+	a.routesPresence()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

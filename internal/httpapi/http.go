@@ -487,6 +487,9 @@ func (a *API) authed(h handlerFunc) handlerFunc {
 				return err
 			}
 		}
+		if a.Activity != nil {
+			a.Activity(u.ID) // presence: an API call is activity (never blocks)
+		}
 		r = r.WithContext(context.WithValue(r.Context(), userKey, &u))
 		return h(w, r)
 	}

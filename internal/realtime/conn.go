@@ -467,6 +467,9 @@ func (c *conn) release() {
 	_ = c.nc.Close() // closed already, or the end of a closing handshake
 	c.sub.Close()
 	c.h.unregister(c)
+	if c.h.Presence != nil {
+		c.h.Presence.Disconnected(c.uid)
+	}
 	c.h.wg.Done()
 }
 

@@ -71,6 +71,12 @@ type Handler struct {
 	// PingInterval keeps idle connections alive through proxies; a client
 	// that does not answer a ping within writeTimeout is disconnected.
 	PingInterval time.Duration
+	// Presence is told when a person's connection opens and closes (nil:
+	// no one is). Its methods must not block.
+	Presence interface {
+		Connected(identity.UserID)
+		Disconnected(identity.UserID)
+	}
 	// OriginPatterns are the extra origins browsers may connect from
 	// (path.Match patterns, matched against the origin's host, or against
 	// scheme://host when the pattern has "://"). The request's own host is
@@ -184,6 +190,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.sub.Close()
 		c.end(ws.StatusGoingAway, "server shutting down", false)
 		return
+	}
+	if h.Presence != nil {
+		h.Presence.Connected(c.uid)
 	}
 	// Returning frees net/http's goroutine; the reader and the first writer
 	// (the replay) carry the connection from here.

@@ -24,6 +24,7 @@ import (
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/presence"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
 	"github.com/parleychat/parley/internal/web"
@@ -42,6 +43,8 @@ type Server struct {
 	*Services
 	API *httpapi.API
 
+	// presence is this node's part of automatic presence.
+	presence *presence.Tracker
 	// demoAccounts are the sign-ins --demo seeded, shown on the sign-in page.
 	demoAccounts []httpapi.DemoAccount
 	http         *http.Server
@@ -123,7 +126,8 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	s.events = &realtime.Handler{Auth: sessionAuth{s.Auth, s.Meetings}, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second,
+	s.presence = presence.NewTracker(s.Presence, s.Log)
+	s.events = &realtime.Handler{Auth: sessionAuth{s.Auth, s.Meetings}, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second, Presence: s.presence,
 		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
 		WriteError: httpapi.ErrorWriter(s.Log)}
 	s.API = httpapi.New(httpapi.Deps{
@@ -134,9 +138,10 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		Meetings:      s.Meetings,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
-		Events: s.events,
-		Apps:   s.Apps,
-		Search: s.Search,
+		Events:   s.events,
+		Apps:     s.Apps,
+		Search:   s.Search,
+		Presence: s.Presence, Activity: s.presence.Active,
 	})
 	s.http = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
@@ -223,7 +228,13 @@ func (s *Server) startWork() {
 	s.stopWork, s.workDone = cancel, make(chan struct{})
 	go func() {
 		defer close(s.workDone)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.presence.Run(ctx)
+		}()
 		s.Outbox.Run(ctx)
+		<-done
 	}()
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/parleychat/parley/internal/meeting"
 	"github.com/parleychat/parley/internal/outbox"
 	"github.com/parleychat/parley/internal/policy"
+	"github.com/parleychat/parley/internal/presence"
 	"github.com/parleychat/parley/internal/safety"
 	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/sms"
@@ -51,6 +52,7 @@ type Services struct {
 	Apps     *app.Service
 	Meetings *meeting.Service
 	Search   *search.Service
+	Presence *presence.Service
 }
 
 // Wiring is what the services are built over. Only Config and DB are
@@ -146,7 +148,8 @@ func NewServices(w Wiring) (*Services, error) {
 
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
 		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings,
-		Search: &search.Service{Store: db, Directory: db, Preview: chats.Preview}}, nil
+		Search:   &search.Service{Store: db, Directory: db, Preview: chats.Preview},
+		Presence: &presence.Service{Store: db, Users: ids, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Idle: cfg.PresenceIdle, Tick: min(cfg.PresenceIdle/4, 10*time.Second)}}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured
