@@ -242,6 +242,25 @@ func TestService(t *testing.T) {
 			wantCode(t, w.reqs.Answer(ctx, &p, c.ID, msgrequest.Accept), errcode.NotFound)
 		})
 
+		t.Run("BlockAndReportOnARequest", func(t *testing.T) {
+			// docs/rules.md §5: a block on a request is the recipient's
+			// answer, told as recipientUnavailable; a report also records it.
+			for _, a := range []msgrequest.Answer{msgrequest.Block, msgrequest.ReportSpam} {
+				s, p := w.member(t), w.personal(t, true)
+				c := w.oneOnOne(t, &s, chat.NewMember{Email: p.Mail})
+				if err := w.reqs.Answer(ctx, &p, c.ID, a); err != nil {
+					t.Fatal(err)
+				}
+				wantCode(t, w.send(&s, c.ID, "again"), errcode.RecipientUnavailable)
+				_, _, err := w.chats.Create(ctx, &s, chat.NewChat{Type: chat.Group, Topic: "new", Members: []chat.NewMember{{Email: p.Mail}, {UserID: w.member(t).ID}}})
+				wantCode(t, err, errcode.RecipientUnavailable)
+				n, err := db.CountSpamReports(ctx, s.ID)
+				if err != nil || (n == 1) != (a == msgrequest.ReportSpam) {
+					t.Fatalf("%s: %d reports, %v", a, n, err)
+				}
+			}
+		})
+
 		t.Run("PreviewFormUntilAccepted", func(t *testing.T) {
 			a, p := w.member(t), w.personal(t, true)
 			c := w.oneOnOne(t, &a, chat.NewMember{Email: p.Mail})

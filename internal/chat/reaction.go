@@ -11,6 +11,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 )
 
 // Reaction is one member's reaction to a message (Graph
@@ -94,7 +95,7 @@ func (s *Service) React(ctx context.Context, actor *identity.User, id ID, mid Me
 		return fmt.Errorf("react in %s: %w", id, err)
 	}
 	me := memberOf(members, actor.ID)
-	if me.State != Accepted {
+	if !msgrequest.MayChange(me.State) {
 		return errcode.New(errcode.Forbidden, "Accept the message request before reacting.")
 	}
 	if err := CheckReactionType(typ); err != nil {
@@ -175,7 +176,7 @@ func (s *Service) reactionDrafts(members []Member, m *Message) []event.Draft {
 	drafts := make([]event.Draft, 0, len(members))
 	for i := range members {
 		mb := &members[i]
-		if mb.UserID == "" || mb.Held || mb.State != Accepted || m.CreatedAt.Before(mb.VisibleFrom) {
+		if mb.UserID == "" || msgrequest.MessageForm(mb.State, mb.Held) != msgrequest.Full || m.CreatedAt.Before(mb.VisibleFrom) {
 			continue
 		}
 		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: event.MessageUpdated, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, event.MessageUpdated, m)})

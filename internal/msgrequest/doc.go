@@ -2,10 +2,10 @@
 // rule of silence of docs/rules.md §4 as it applies to them. It is the pure
 // decision: it does no I/O, reads no clock (callers pass the time), keeps
 // no state, allocates nothing on the send path, and imports no Parley
-// package but identity, policy and errcode. chat loads the facts (members,
-// parties, policy decisions), calls one function here, and writes what it
-// returns; chat holds the requests' storage and the target's list, so this
-// package never imports chat.
+// package but identity and policy (deps_test.go). chat loads the facts
+// (members, parties, policy decisions), calls one function here, and
+// writes what it returns; chat holds the requests' storage and the
+// target's list, so this package never imports chat.
 //
 // Where each rule lives:
 //

@@ -141,38 +141,23 @@ func DecideSend(f *Facts, changes []Change) (Send, []Change) {
 		if m.User == f.Sender {
 			continue
 		}
-		switch m.State {
-		case Declined:
-			if f.OneOnOne {
-				return Send{Refusal: Unavailable}, changes[:base]
+		switch {
+		case m.State == Declined && f.OneOnOne:
+			return Send{Refusal: Unavailable}, changes[:base]
+		case m.State != Pending || m.RequestFrom == "":
+		case m.RequestFrom != f.Sender:
+			// Another member's request.
+			if b := f.requestBlame(m); !b.IsZero() {
+				return Send{Refusal: ReadOnly, Blame: b}, changes[:base]
 			}
-		case Pending:
-			if m.RequestFrom == "" {
-				continue
-			}
-			if m.RequestFrom != f.Sender {
-				if b := f.requestBlame(m); !b.IsZero() {
-					return Send{Refusal: ReadOnly, Blame: b}, changes[:base]
-				}
-				continue
-			}
+		default:
 			mine = true
-			v := m.Request
-			switch {
-			case v.Refused() && v.Answered:
-				return Send{Refusal: Unavailable}, changes[:base]
-			case v.Refused() && v.Side == policy.OwnSide:
-				return Send{Refusal: ReadOnly, Blame: me.Party}, changes[:base]
-			case v.Refused():
-				return Send{Refusal: ReadOnly, Blame: m.Party}, changes[:base]
-			case v.Held():
-				if m.User != "" && !m.Held {
-					changes = append(changes, Change{Index: i, Hold: true})
-				}
-			default:
-				if m.User != "" && m.Held {
-					changes = append(changes, Change{Index: i})
-				}
+			d, hold, change := ownRequest(me, m)
+			if d.Refusal != NotRefused {
+				return d, changes[:base]
+			}
+			if change {
+				changes = append(changes, Change{Index: i, Hold: hold})
 			}
 		}
 	}
@@ -180,6 +165,25 @@ func DecideSend(f *Facts, changes []Change) (Send, []Change) {
 		return Send{Cap: PendingCap}, changes
 	}
 	return Send{}, changes
+}
+
+// ownRequest decides the sender's pending request to m at a send: the
+// recipient's answer is recipientUnavailable; a setting's refusal makes
+// the chat read-only, naming the sender's side or m's; a silent refusal
+// holds the request and a lifted one releases it (change, with hold the
+// new state). A member without an account has no hold.
+func ownRequest(me, m *Member) (d Send, hold, change bool) {
+	v := m.Request
+	switch {
+	case v.Refused() && v.Answered:
+		return Send{Refusal: Unavailable}, false, false
+	case v.Refused() && v.Side == policy.OwnSide:
+		return Send{Refusal: ReadOnly, Blame: me.Party}, false, false
+	case v.Refused():
+		return Send{Refusal: ReadOnly, Blame: m.Party}, false, false
+	}
+	hold = v.Held()
+	return Send{}, hold, m.User != "" && hold != m.Held
 }
 
 // DecideChange decides a change of an external chat's topic by f.Sender:
