@@ -198,6 +198,17 @@ func TooManyMembers(max int) error {
 	return errcode.New(errcode.BadRequest, "A chat may have at most %d members.", max)
 }
 
+// checkMemberCount is the one check of the member limit before a write
+// (docs/rules.md §7): a chat of n members, the creator or adder included,
+// may exist. The store checks again inside the write that adds a member
+// (Store.AddMember), so adds that race cannot pass the limit together.
+func checkMemberCount(n int) error {
+	if n > MaxGroupMembers {
+		return TooManyMembers(MaxGroupMembers)
+	}
+	return nil
+}
+
 // RequestCapReached is the answer to a send over the cap of messages in a
 // pending request (msgrequest.PendingCap, docs/rules.md §5); the store gives
 // it when it decides the count inside the write.

@@ -87,8 +87,10 @@ func checkNewChat(actor *identity.User, nc NewChat) (string, error) {
 	if nc.Type == OneOnOne && topic != "" {
 		return "", errcode.New(errcode.BadRequest, "A oneOnOne chat has no topic.")
 	}
-	if len(nc.Members)+1 > MaxGroupMembers+1 {
-		return "", errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
+	// Before resolving (nc.Members may list the caller): no list longer
+	// than a full chat is looked at; the exact count is checked below.
+	if err := checkMemberCount(len(nc.Members)); err != nil {
+		return "", err
 	}
 	if nc.Type == OneOnOne {
 		// Before resolving: members bound by id other than the caller, and
@@ -144,10 +146,8 @@ func (s *Service) newTargets(ctx context.Context, actor *identity.User, nc NewCh
 		return targets{}, errcode.New(errcode.BadRequest, "A oneOnOne chat has exactly two members: you and one other person.")
 	case nc.Type == Group && len(ts.list) < 1:
 		return targets{}, errcode.New(errcode.BadRequest, "A group chat needs at least one other member.")
-	case len(ts.list)+1 > MaxGroupMembers:
-		return targets{}, errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
 	}
-	return ts, nil
+	return ts, checkMemberCount(len(ts.list)+1)
 }
 
 // admitAll builds the members of a new chat: the actor, an owner and

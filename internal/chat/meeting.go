@@ -50,8 +50,8 @@ func (s *Service) CreateMeetingChat(ctx context.Context, actor *identity.User, t
 	if utf8.RuneCountInString(topic) > MaxTopicRunes {
 		return Chat{}, nil, errcode.New(errcode.BadRequest, "The subject may have at most %d characters.", MaxTopicRunes)
 	}
-	if len(invitees)+1 > MaxGroupMembers {
-		return Chat{}, nil, errcode.New(errcode.BadRequest, "A meeting may invite at most %d people at once.", MaxGroupMembers-1)
+	if err := checkMemberCount(len(invitees) + 1); err != nil {
+		return Chat{}, nil, err
 	}
 	var targets []target
 	seen := map[string]bool{}

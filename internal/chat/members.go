@@ -72,10 +72,7 @@ func checkAdd(c *Chat, members []Member, actor *identity.User) error {
 	if c.Type != Group {
 		return errcode.New(errcode.BadRequest, "Members can be added to group chats only; start a group chat instead.")
 	}
-	if len(members) >= MaxGroupMembers {
-		return errcode.New(errcode.BadRequest, "A chat may have at most %d members.", MaxGroupMembers)
-	}
-	return nil
+	return checkMemberCount(len(members) + 1)
 }
 
 // mayAdd decides whether tg may join chat c beside its members, before the
