@@ -145,6 +145,7 @@ func (a *API) routes() {
 	a.routesTeams()
 	a.routesSearch()
 	a.routesPresence()
+	a.routesOperatorUsers()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,6 +19,9 @@ type Store interface {
 	CreateTenant(ctx context.Context, t Tenant, admin User, passwordHash string) error
 	// CreateUser stores a user. Errors: conflict when the sign-in name is taken.
 	CreateUser(ctx context.Context, u User, passwordHash string) error
+	// CreateUsers stores users that share one password hash, all or none.
+	// Errors: conflict when a sign-in name or phone number is taken.
+	CreateUsers(ctx context.Context, us []User, passwordHash string) error
 	// FindUserByID returns a user. Errors: notFound.
 	FindUserByID(ctx context.Context, id UserID) (User, error)
 	// FindTenantByID returns a tenant. Errors: notFound.
@@ -113,26 +117,39 @@ func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (Tenant, User,
 
 // newUser validates an account of tenant t and hashes its password.
 func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, string, error) {
-	name, err := cleanName(na.DisplayName, "displayName")
+	u, err := s.newAccount(ctx, t, na)
 	if err != nil {
 		return User{}, "", err
+	}
+	hash, err := s.Hash(ctx, na.Password)
+	if err != nil {
+		return User{}, "", err
+	}
+	return u, hash, nil
+}
+
+// newAccount validates an account of tenant t (not its password).
+func (s *Service) newAccount(ctx context.Context, t *Tenant, na NewAccount) (User, error) {
+	name, err := cleanName(na.DisplayName, "displayName")
+	if err != nil {
+		return User{}, err
 	}
 	addr, err := address.ParseEmail(na.UPN)
 	upn := addr.Value
 	if err != nil {
 		// The parser's message says what is wrong (a lookalike, an invisible character).
-		return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName: %s.", errcode.Message(err))
+		return User{}, errcode.New(errcode.BadRequest, "userPrincipalName: %s.", errcode.Message(err))
 	}
 	domain := upn[strings.LastIndexByte(upn, '@')+1:]
 	switch na.Kind {
 	case Member:
 		// docs/rules.md §1: a managed user signs in with an address in its tenant's domains.
 		if !slices.Contains(t.Domains, domain) {
-			return User{}, "", errcode.New(errcode.BadRequest, "userPrincipalName must be in one of the organisation's domains (%s).", strings.Join(t.Domains, ", "))
+			return User{}, errcode.New(errcode.BadRequest, "userPrincipalName must be in one of the organisation's domains (%s).", strings.Join(t.Domains, ", "))
 		}
 	case Guest:
 		if slices.Contains(t.Domains, domain) {
-			return User{}, "", errcode.New(errcode.BadRequest, "Guests come from outside: %s is one of the organisation's own domains.", domain)
+			return User{}, errcode.New(errcode.BadRequest, "Guests come from outside: %s is one of the organisation's own domains.", domain)
 		}
 		// docs/rules.md §1, one address one account: an address of an organisation's
 		// verified domain is that organisation's person, reached through
@@ -140,12 +157,12 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 		// address, with a password its host chose. The answer depends on the
 		// domain alone, so it says nothing about who has an account.
 		if _, err := s.Store.FindTenantByDomain(ctx, domain); err == nil {
-			return User{}, "", errcode.New(errcode.Conflict, "%s is a domain of another organisation on this server: its people are reached through external access, not as guests.", domain)
+			return User{}, errcode.New(errcode.Conflict, "%s is a domain of another organisation on this server: its people are reached through external access, not as guests.", domain)
 		} else if !errcode.Is(err, errcode.NotFound) {
-			return User{}, "", fmt.Errorf("check guest domain %s: %w", domain, err)
+			return User{}, fmt.Errorf("check guest domain %s: %w", domain, err)
 		}
 	default:
-		return User{}, "", errcode.New(errcode.BadRequest, "userType must be Member or Guest.")
+		return User{}, errcode.New(errcode.BadRequest, "userType must be Member or Guest.")
 	}
 	if na.Role == "" {
 		na.Role = RoleMember
@@ -154,14 +171,10 @@ func (s *Service) newUser(ctx context.Context, t *Tenant, na NewAccount) (User, 
 		AllowChatsFromOrganizations: true, CreatedAt: s.Now()}
 	if na.Phone != "" {
 		if u.Phone, err = s.NormalizePhone(na.Phone); err != nil {
-			return User{}, "", err
+			return User{}, err
 		}
 	}
-	hash, err := s.Hash(ctx, na.Password)
-	if err != nil {
-		return User{}, "", err
-	}
-	return u, hash, nil
+	return u, nil
 }
 
 // CreateUser creates a member or guest in the actor's tenant; only tenant
@@ -193,6 +206,48 @@ func (s *Service) CreateUserInTenant(ctx context.Context, t *Tenant, na NewAccou
 		return User{}, fmt.Errorf("create user %s: %w", u.UPN, err)
 	}
 	return u, nil
+}
+
+// MaxBulkUsers bounds one CreateUsersInTenant call.
+const MaxBulkUsers = 1000
+
+// CreateUsersInTenant creates up to MaxBulkUsers users of a tenant that share one
+// password, all or none (operator path: the load tool and imports). The
+// password is hashed once, so n users cost one argon2id hash, not n.
+// Errors: notFound (no such tenant), badRequest (an account is invalid,
+// names repeat, too many), conflict (a sign-in name or phone number is taken).
+func (s *Service) CreateUsersInTenant(ctx context.Context, tenant TenantID, password string, nas []NewAccount) ([]User, error) {
+	if len(nas) == 0 || len(nas) > MaxBulkUsers {
+		return nil, errcode.New(errcode.BadRequest, "users must hold between 1 and %d accounts.", MaxBulkUsers)
+	}
+	t, err := s.Store.FindTenantByID(ctx, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("create users: %w", err)
+	}
+	us := make([]User, 0, len(nas))
+	seen := make(map[string]int, len(nas))
+	for i, na := range nas {
+		u, err := s.newAccount(ctx, &t, na)
+		if err != nil {
+			if _, ok := errors.AsType[*errcode.Error](err); ok {
+				return nil, errcode.Wrap(err, errcode.Of(err), fmt.Sprintf("users[%d]: %s", i, errcode.Message(err)))
+			}
+			return nil, fmt.Errorf("users[%d]: %w", i, err)
+		}
+		if j, dup := seen[u.UPN]; dup {
+			return nil, errcode.New(errcode.BadRequest, "users[%d]: userPrincipalName %s repeats users[%d].", i, u.UPN, j)
+		}
+		seen[u.UPN] = i
+		us = append(us, u)
+	}
+	hash, err := s.Hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.CreateUsers(ctx, us, hash); err != nil {
+		return nil, fmt.Errorf("create %d users in %s: %w", len(us), t.ID, err)
+	}
+	return us, nil
 }
 
 // Visible returns user id as actor may see it (Sees). Errors: notFound,

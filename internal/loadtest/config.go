@@ -54,9 +54,12 @@ type Config struct {
 	// are idle: they belong to users in no chat, IdlePerUser per user.
 	Clients     int
 	IdlePerUser int
-	// SetupWorkers bounds the concurrent setup calls (each user costs two
-	// argon2id hashes on the server).
+	// SetupWorkers bounds the concurrent setup calls.
 	SetupWorkers int
+	// SlowSetup creates each user with POST /v1.0/users and signs it in
+	// (two argon2id hashes per user) instead of the operator bulk route
+	// (one hash per 500 users): for servers older than the bulk route.
+	SlowSetup bool
 
 	// Senders is the number of concurrent senders (closed loop), or the
 	// number of workers that carry out the scheduled sends (Rate > 0).

@@ -326,3 +326,16 @@ func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 		return nil
 	})
 }
+
+// CreateUsers stores users sharing one password hash in one transaction:
+// all or none. Errors: conflict when a sign-in name or phone number is taken.
+func (db *DB) CreateUsers(ctx context.Context, us []identity.User, passwordHash string) error {
+	return db.inWrite(ctx, func(tx *sql.Tx) error {
+		for _, u := range us {
+			if err := db.insertUser(tx, u, passwordHash); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
