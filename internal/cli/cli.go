@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -164,7 +166,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	srv := server.New(cfg, logger(e.stderr), e.stdout)
+	log := logger(e.stderr)
+	if cfg.Ops.LogFormat == "json" {
+		log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	// Printed before the store opens: under go run, the first line comes
+	// only after minutes of compiling, so it says at once that this is it.
+	fmt.Fprintln(e.stdout, "Parley is starting…")
+	srv := server.New(cfg, log, e.stdout)
+	srv.Command = selfCommand(os.Args[0])
 	if err := srv.Open(ctx); err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("%w\nAnother program (perhaps another parley serve) listens on %s; stop it, or choose a free address with --listen, for example --listen %s",
@@ -175,6 +185,21 @@ func runServe(ctx context.Context, e env, args []string) error {
 	<-ctx.Done()
 	fmt.Fprintln(e.stdout, "Parley is stopping…")
 	return srv.Close()
+}
+
+// selfCommand is how the person who started this program runs it again,
+// for the commands it prints: "go run ./cmd/parley" under go run (whose
+// binary lives in a go-build temporary directory), the path as typed for a
+// binary named parley ("./parley", "parley"), else "parley".
+func selfCommand(argv0 string) string {
+	dir := filepath.Dir(argv0)
+	if filepath.Base(dir) == "exe" && strings.Contains(dir, "go-build") {
+		return "go run ./cmd/parley"
+	}
+	if filepath.Base(argv0) == "parley" {
+		return argv0
+	}
+	return "parley"
 }
 
 // nextPort returns addr with the port after its own, for a suggestion.

@@ -38,6 +38,20 @@ type Config struct {
 	// PresenceIdle is how long without activity turns a connected person
 	// from available to away (docs/rules.md §7 presence).
 	PresenceIdle time.Duration
+	Ops          Ops
+}
+
+// Ops configures what an operator watches: metrics, logs, shutdown.
+type Ops struct {
+	// MetricsListen is the address of the Prometheus /metrics listener
+	// ("": no metrics); it is kept off the public listener.
+	MetricsListen string
+	// LogFormat is text or json.
+	LogFormat string
+	// AccessLog writes one line per request.
+	AccessLog bool
+	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
+	ShutdownTimeout time.Duration
 }
 
 // Safety holds the spam and rate limits of docs/rules.md §10 (see README "External access").
@@ -98,6 +112,7 @@ func Default() Config {
 		PresenceIdle: 5 * time.Minute,
 		Safety: Safety{RequestsPerHour: 30, InvitationsPerDay: 100, NewSenderAge: 24 * time.Hour,
 			RepeatRecipients: 5, RepeatWindow: time.Hour, ReportThreshold: 3},
+		Ops: Ops{LogFormat: "text", AccessLog: true, ShutdownTimeout: 30 * time.Second},
 	}
 }
 
@@ -136,6 +151,10 @@ func (c *Config) options() []option {
 		{"spam-repeat-window", "window of --spam-repeat-recipients", false, &c.Safety.RepeatWindow},
 		{"spam-report-threshold", "spam reports from this many people suspend a sender's new requests (0: off)", false, &c.Safety.ReportThreshold},
 		{"presence-idle", "time without activity after which a connected person shows as away", false, &c.PresenceIdle},
+		{"metrics-listen", "address of a separate listener serving Prometheus /metrics (empty: none), e.g. 127.0.0.1:9090", false, &c.Ops.MetricsListen},
+		{"log-format", "log format: text or json", false, &c.Ops.LogFormat},
+		{"access-log", "log one line per request (request id, route, status, duration, bytes)", false, &c.Ops.AccessLog},
+		{"shutdown-timeout", "at shutdown, how long in-flight requests may take to finish", false, &c.Ops.ShutdownTimeout},
 	}
 }
 
@@ -269,6 +288,17 @@ func (c *Config) Validate() error {
 	}
 	if c.PresenceIdle < 100*time.Millisecond {
 		errs = append(errs, errors.New("--presence-idle must be at least 100ms"))
+	}
+	if c.Ops.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.Ops.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("--metrics-listen %q: want host:port", c.Ops.MetricsListen))
+		}
+	}
+	if c.Ops.LogFormat != "text" && c.Ops.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.Ops.LogFormat))
+	}
+	if c.Ops.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("--max-body-bytes must be at least 1024"))

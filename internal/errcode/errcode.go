@@ -32,7 +32,8 @@ const (
 	RateLimited                Code = "rateLimited"
 	DomainTaken                Code = "domainTaken"
 	PolicyInUse                Code = "policyInUse"
-	MethodNotAllowed           Code = "methodNotAllowed" // a known path asked with a method it does not take (405)
+	MethodNotAllowed           Code = "methodNotAllowed"    // a known path asked with a method it does not take (405)
+	ServiceNotAvailable        Code = "serviceNotAvailable" // Graph's code for a 503: not ready, or shutting down
 	Internal                   Code = "internalServerError"
 )
 

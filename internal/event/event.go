@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleychat/parley/internal/identity"
@@ -128,6 +129,8 @@ type Local struct {
 	mu   sync.RWMutex
 	subs map[identity.UserID][]*Subscription
 	n    int
+	// delivered counts events handed to receivers (metrics).
+	delivered atomic.Uint64
 }
 
 // NewLocal returns an in-process bus.
@@ -139,13 +142,21 @@ func NewLocal() *Local {
 func (b *Local) Publish(_ context.Context, events []Event) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	n := 0
 	for i := range events {
 		for _, s := range b.subs[events[i].UserID] {
 			s.r.Receive(events[i])
+			n++
 		}
+	}
+	if n > 0 {
+		b.delivered.Add(uint64(n))
 	}
 	return nil
 }
+
+// Delivered returns how many events were handed to receivers (metrics).
+func (b *Local) Delivered() uint64 { return b.delivered.Load() }
 
 // Subscribe registers r for the user's events.
 func (b *Local) Subscribe(userID identity.UserID, r Receiver) *Subscription {

@@ -59,6 +59,14 @@ type Deps struct {
 	PublicURL    string
 	MaxBodyBytes int64
 	Now          func() time.Time
+	// Ready reports whether the node should get traffic (GET /readyz); nil
+	// means always.
+	Ready func(ctx context.Context) error
+	// AccessLog logs every request at Info (otherwise at Debug; 5xx at Warn).
+	AccessLog bool
+	// Observe, when set, is told of every request's route pattern, status
+	// and duration (metrics). It runs on the request path: keep it cheap.
+	Observe func(route string, status int, took time.Duration)
 }
 
 // Setup creates the first organisation with the one-time setup token.
@@ -148,6 +156,7 @@ func (a *API) routes() {
 	a.routesOperatorUsers()
 
 	a.handle("GET /openapi.json", a.openAPI)
+	a.routesOps() // GET /readyz, beside /healthz below
 	a.handle("GET /healthz", func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", "text/plain")
 		_, err := w.Write([]byte("ok\n"))

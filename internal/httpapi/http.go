@@ -61,6 +61,8 @@ func statusOf(code errcode.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case errcode.RateLimited:
 		return http.StatusTooManyRequests
+	case errcode.ServiceNotAvailable:
+		return http.StatusServiceUnavailable
 	case errcode.Forbidden, errcode.ForbiddenByPolicy, errcode.RecipientUnavailable, errcode.MessageRequestLimitReached,
 		errcode.ChatReadOnly, errcode.ExternalMemberNotAllowed:
 		return http.StatusForbidden
@@ -388,10 +390,12 @@ func jsonType(kind string) string {
 	}
 }
 
-// statusRecorder keeps the status for the access log.
+// statusRecorder keeps the status and the bytes written for the access
+// log and the metrics.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -405,23 +409,56 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(b)
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the connection (WebSocket hijack).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// requestID returns the client's X-Request-Id (or Graph's client-request-id)
+// when it is a short printable token, else a new random id.
+func requestID(r *http.Request) string {
+	for _, h := range []string{"X-Request-Id", "client-request-id"} {
+		if id := r.Header.Get(h); id != "" && len(id) <= 64 && printableToken(id) {
+			return id
+		}
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	return hex.EncodeToString(b)
+}
+
+// printableToken reports whether id is visible ASCII without spaces, so it
+// goes into logs and headers as it is.
+func printableToken(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// routeOf is the route pattern the router matched ("POST
+// /v1.0/chats/{id}/messages"), or "unmatched". Logs and metrics name the
+// pattern, never the path: paths hold invitation tokens and ids.
+func routeOf(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
 func (a *API) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("client-request-id")
-		if id == "" || len(id) > 64 {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
-			id = hex.EncodeToString(b)
-		}
-		w.Header().Set("request-id", id)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		id := requestID(r)
+		h := w.Header()
+		h.Set("request-id", id)
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		r = r.WithContext(ctx)
 		if r.Body != nil && a.MaxBodyBytes > 0 {
@@ -438,14 +475,40 @@ func (a *API) middleware(next http.Handler) http.Handler {
 					a.WriteError(rec, r, fmt.Errorf("panic: %v", v))
 				}
 			}
-			if rec.status >= 500 {
-				a.logger(r).Warn("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
-			} else {
-				a.logger(r).Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "ms", time.Since(start).Milliseconds())
-			}
+			a.finished(r, rec, start)
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// finished records a request in the metrics and the access log. The log
+// line has no query string (access_token), no headers (Authorization) and
+// no body (message text).
+func (a *API) finished(r *http.Request, rec *statusRecorder, start time.Time) {
+	took := time.Since(start)
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK // nothing written: net/http sends 200
+	}
+	route := routeOf(r)
+	if a.Observe != nil {
+		a.Observe(route, status, took)
+	}
+	level := slog.LevelDebug
+	switch {
+	case status >= 500:
+		level = slog.LevelWarn
+	case a.AccessLog:
+		level = slog.LevelInfo
+	}
+	if !a.Log.Enabled(r.Context(), level) {
+		return
+	}
+	id, _ := r.Context().Value(requestIDKey).(string)
+	a.Log.LogAttrs(r.Context(), level, "request",
+		slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
+		slog.Int("status", status), slog.Float64("ms", float64(took.Microseconds())/1000), slog.Int64("bytes", rec.bytes),
+		slog.String("remote", clientAddr(r)))
 }
 
 func (a *API) logger(r *http.Request) *slog.Logger { return requestLogger(a.Log, r) }

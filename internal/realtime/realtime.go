@@ -200,9 +200,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.write()
 }
 
-// codeServiceNotAvailable is Graph's code for a 503; errcode has none,
-// since only this endpoint answers 503 (while the server shuts down).
-const codeServiceNotAvailable errcode.Code = "serviceNotAvailable"
+// codeServiceNotAvailable is Graph's code for a 503 (while the server
+// shuts down).
+const codeServiceNotAvailable = errcode.ServiceNotAvailable
 
 // writeError answers a refused handshake in the API's error shape
 // (API.md: every error is {"error":{"code","message"}}) with a status the

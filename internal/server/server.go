@@ -5,16 +5,21 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleychat/parley/internal/auth"
@@ -38,6 +43,9 @@ type Server struct {
 	Out io.Writer
 	// Now is the clock of every service (tests replace it).
 	Now func() time.Time
+	// Command is how the person who started the server runs the CLI, for
+	// the commands it prints ("parley", "./parley", "go run ./cmd/parley").
+	Command string
 
 	// Services are the domain services, built by Open (NewServices).
 	*Services
@@ -57,6 +65,11 @@ type Server struct {
 	closeMu      sync.Mutex
 	closed       bool
 	serveErr     chan error
+	// draining is set when shutdown begins: /readyz answers 503 from then.
+	draining    atomic.Bool
+	metrics     *metrics // nil without --metrics-listen
+	metricsHTTP *http.Server
+	metricsURL  string
 }
 
 // New returns a server for cfg; Open starts it.
@@ -76,7 +89,13 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.Config.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	db, err := OpenStore(ctx, s.Config, s.Log)
+	var observe func(string, int, time.Duration)
+	var onGroup func(int, time.Duration)
+	if s.Config.Ops.MetricsListen != "" {
+		s.metrics = newMetrics()
+		onGroup, observe = s.metrics.observeGroup, s.metrics.observeRequest
+	}
+	db, err := openStore(ctx, s.Config, s.Log, onGroup)
 	if err != nil {
 		return err
 	}
@@ -131,7 +150,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
 		WriteError: httpapi.ErrorWriter(s.Log)}
 	s.API = httpapi.New(httpapi.Deps{
-		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Teams: s.Teams, Setup: s.Setup,
+		Log: s.Log, Auth: s.Auth, Identity: s.Identity, Chats: s.Chats, Teams: s.Teams, Setup: setupThenForget{s.Setup, func() { s.setupTokenFile("") }},
 		Web: web.Handler(), Demo: s.demoAccounts,
 		Audit:  s.Audit,
 		Stats:  s.stats,
@@ -142,7 +161,16 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Apps:     s.Apps,
 		Search:   s.Search,
 		Presence: s.Presence, Activity: s.presence.Active,
+		Ready: s.ready, AccessLog: s.Config.Ops.AccessLog, Observe: observe,
 	})
+	if s.metrics != nil {
+		s.registerNode(s.metrics)
+		if err := s.serveMetrics(); err != nil {
+			_ = ln.Close() // the listen error is the one to report
+			_ = db.Close()
+			return err
+		}
+	}
 	s.http = &http.Server{Handler: s.API, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug)}
 	s.serveErr = make(chan error, 1)
@@ -150,6 +178,9 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	s.startWork()
 
 	fmt.Fprintf(s.Out, "Parley is listening on %s\n", s.url)
+	if s.metricsURL != "" {
+		fmt.Fprintf(s.Out, "Metrics for Prometheus: %s/metrics\n", s.metricsURL)
+	}
 	if s.Config.Demo {
 		s.printDemo()
 	}
@@ -157,12 +188,53 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return errors.Join(err, s.Close())
 	}
+	tokenFile := s.setupTokenFile(tok)
 	if tok != "" {
 		fmt.Fprintf(s.Out, "\nNo organisation exists yet. Create the first one and its admin with this one-time setup token:\n\n"+
-			"  parley setup --url %s --token %s --org \"Contoso\" --domain contoso.com \\\n"+
-			"      --admin-name \"Ada Admin\" --admin-email ada@contoso.com --admin-password 'choose-a-long-one'\n\n", s.url, tok)
+			"  %s setup --url %s --token %s --org \"Contoso\" --domain contoso.com \\\n"+
+			"      --admin-name \"Ada Admin\" --admin-email ada@contoso.com --admin-password 'choose-a-long-one'\n\n", cmp.Or(s.Command, "parley"), s.url, tok)
+		if tokenFile != "" {
+			fmt.Fprintf(s.Out, "The token is also in %s until setup is done.\n\n", tokenFile)
+		}
 	}
 	return nil
+}
+
+// setupThenForget removes the setup token file once setup is done.
+type setupThenForget struct {
+	*identity.Setup
+	done func()
+}
+
+func (f setupThenForget) Complete(ctx context.Context, token string, nt identity.NewTenant) (identity.Tenant, identity.User, error) {
+	t, u, err := f.Setup.Complete(ctx, token, nt)
+	if err == nil {
+		f.done()
+	}
+	return t, u, err
+}
+
+// setupTokenFile keeps the one-time setup token in the data directory
+// (SQLite), readable by its owner only, so that a script can read it
+// (`cat data/setup-token`); with no token (setup is done) it removes the
+// file. It returns the file's path when it wrote one. A failure is logged:
+// the token is printed anyway.
+func (s *Server) setupTokenFile(tok string) string {
+	if s.Config.Store.Kind != "sqlite" || s.Config.Store.DataDir == "" {
+		return ""
+	}
+	path := filepath.Join(s.Config.Store.DataDir, "setup-token")
+	if tok == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.Log.Warn("remove the used setup token file", "path", path, "err", err)
+		}
+		return ""
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		s.Log.Warn("write the setup token file", "path", path, "err", err)
+		return ""
+	}
+	return path
 }
 
 // URL returns the base URL the server listens on.
@@ -176,8 +248,11 @@ func (s *Server) PublicURL() string {
 	return s.url
 }
 
-// Close stops serving, waits for in-flight requests briefly, and closes the
-// store. It is idempotent.
+// Close shuts the node down gracefully and is idempotent: /readyz turns
+// 503 first, then the listener stops accepting and in-flight requests
+// finish (at most --shutdown-timeout), WebSockets are closed with 1001, the
+// background workers stop, and the store's writer commits what is queued
+// before the store closes. A write acknowledged before Close is on disk.
 func (s *Server) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
@@ -185,9 +260,14 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.draining.Store(true)
 	var errs []error
 	if s.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		timeout := s.Config.Ops.ShutdownTimeout
+		if timeout <= 0 {
+			timeout = 5 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		if err := s.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down http: %w", err))
 			_ = s.http.Close() // force; the Shutdown error is reported
@@ -208,18 +288,54 @@ func (s *Server) Close() error {
 		s.stopWork()
 		<-s.workDone
 	}
+	// Scrapes read the store: the metrics listener goes before it.
+	if s.metricsHTTP != nil {
+		if err := s.metricsHTTP.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close metrics listener: %w", err))
+		}
+	}
 	// After the last write's publish, before the store (a catch-up reads it).
 	if s.nats != nil {
 		if err := s.nats.Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if s.Services != nil {
+	if s.DB != nil {
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Drain turns /readyz to 503 without stopping anything, so a load balancer
+// stops sending new work before Close (and tests can watch it).
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// ready is /readyz: the node is not shutting down, its store answers and,
+// with several nodes, it is connected to NATS. The reasons are general;
+// the store's error goes to the log.
+func (s *Server) ready(ctx context.Context) error {
+	if s.draining.Load() {
+		return errors.New("the server is shutting down")
+	}
+	if err := s.DB.Ping(ctx); err != nil {
+		s.Log.Warn("readiness: the store does not answer", "err", err)
+		return errors.New("the store does not answer")
+	}
+	if s.nats != nil && !s.nats.Stats().Connected {
+		return errors.New("NATS is not connected")
+	}
+	return nil
+}
+
+// localBus is the bus of this node's own connections.
+func (s *Server) localBus() *event.Local {
+	if s.nats != nil {
+		return s.nats.Local()
+	}
+	l, _ := s.Bus.(*event.Local)
+	return l
 }
 
 // startWork starts the background workers; Close stops them before the store.

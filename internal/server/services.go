@@ -76,7 +76,12 @@ type Wiring struct {
 
 // OpenStore opens the store cfg names and applies its migrations.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.DB, error) {
-	return store.Open(ctx, store.Config{Dialect: store.Dialect(cfg.Store.Kind), Path: cfg.SQLitePath(), PostgresURL: cfg.Store.PostgresURL, Logger: log})
+	return openStore(ctx, cfg, log, nil)
+}
+
+// openStore is OpenStore telling onGroup (when set) of every group commit.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, onGroup func(int, time.Duration)) (*store.DB, error) {
+	return store.Open(ctx, store.Config{Dialect: store.Dialect(cfg.Store.Kind), Path: cfg.SQLitePath(), PostgresURL: cfg.Store.PostgresURL, Logger: log, OnGroup: onGroup})
 }
 
 // NewServices builds every domain service over w, in dependency order:

@@ -180,3 +180,15 @@ func collectOutbox(rows *sql.Rows, what string) ([]outbox.Message, error) {
 	}
 	return out, nil
 }
+
+// OutboxDepth counts the messages waiting to go out (pending, retries
+// included) and those given up (failed), for metrics.
+func (db *DB) OutboxDepth(ctx context.Context) (pending, failed int64, err error) {
+	err = db.queryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM outbox WHERE `+outboxPending+`),
+		(SELECT COUNT(*) FROM outbox WHERE sent_at = 0 AND failed_at <> 0)`).Scan(&pending, &failed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count outbox: %w", err)
+	}
+	return pending, failed, nil
+}

@@ -48,6 +48,10 @@ type Config struct {
 	// MaxBatch caps the writes grouped into one transaction.
 	MaxBatch int
 	Logger   *slog.Logger
+	// OnGroup, when set, is told of every group the writer ran: how many
+	// writes it held and how long its transaction took, begin to commit
+	// (metrics). It runs on the writer goroutine: keep it cheap.
+	OnGroup func(writes int, took time.Duration)
 }
 
 // DB is an open store.
@@ -73,7 +77,8 @@ type DB struct {
 
 	readStmts, writeStmts sync.Map // query text -> *sql.Stmt
 
-	writes, commits atomic.Int64
+	writes, commits, messages atomic.Int64
+	onGroup                   func(writes int, took time.Duration)
 	// walFrames is the WAL's length at the checkpointer's last run.
 	walFrames        atomic.Int64
 	walRestartFrames int64
@@ -88,13 +93,25 @@ type DB struct {
 
 // WriteStats counts the writes acknowledged and the transactions that
 // committed them: with group commit, commits < writes under concurrency.
+// Messages counts the chat messages among the writes; Queued is how many
+// writes wait for the writer now.
 type WriteStats struct {
-	Writes, Commits int64
+	Writes, Commits, Messages int64
+	Queued                    int
 }
 
 // Stats returns the write counters.
 func (db *DB) Stats() WriteStats {
-	return WriteStats{Writes: db.writes.Load(), Commits: db.commits.Load()}
+	return WriteStats{Writes: db.writes.Load(), Commits: db.commits.Load(), Messages: db.messages.Load(), Queued: len(db.jobs)}
+}
+
+// Ping reports whether the database answers a query (readiness).
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("ping %s: %w", db.dialect, err)
+	}
+	return nil
 }
 
 type job struct {
@@ -113,7 +130,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{dialect: cfg.Dialect, log: cfg.Logger, jobs: make(chan *job, 4096), maxBatch: cfg.MaxBatch,
+	db := &DB{dialect: cfg.Dialect, log: cfg.Logger, jobs: make(chan *job, 4096), maxBatch: cfg.MaxBatch, onGroup: cfg.OnGroup,
 		stop: make(chan struct{}), done: make(chan struct{}), seq: newSeqs(), chats: newChatCache(chatCacheSize, chatCacheMembers), walRestartFrames: walRestartFrames}
 	var err error
 	switch cfg.Dialect {
@@ -481,6 +498,10 @@ func (db *DB) begin() (*sql.Tx, error) {
 // each in its own savepoint, so the failure is isolated. A failure is rare
 // (a conflict, a vanished row), so the common group pays for no savepoints.
 func (db *DB) runBatch(batch []*job) {
+	if db.onGroup != nil {
+		start := time.Now()
+		defer func() { db.onGroup(len(batch), time.Since(start)) }()
+	}
 	if len(batch) > 1 && db.runTogether(batch) {
 		return
 	}
@@ -600,6 +621,15 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 	db.seq.batchEnded(true)
 	db.commits.Add(1)
 	db.writes.Add(int64(len(batch)))
+	msgs := 0
+	for i, j := range batch {
+		if j.msg != nil && results[i] == nil {
+			msgs++
+		}
+	}
+	if msgs > 0 {
+		db.messages.Add(int64(msgs))
+	}
 	// Invalidate after COMMIT and before answering: a reader that starts
 	// after the answer reads the new rows, one that raced holds a ticket
 	// this voids.
