@@ -300,7 +300,7 @@ func (s *Server) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if s.DB != nil {
+	if s.Services != nil {
 		if err := s.DB.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close store: %w", err))
 		}
