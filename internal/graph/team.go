@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"time"
+
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/team"
@@ -163,4 +165,18 @@ func (Encoder) ChannelEvent(_ *identity.User, typ event.Type, t *team.Team, c *t
 // ChannelMessageEvent returns the payload of a channel message event.
 func (Encoder) ChannelMessageEvent(viewer *identity.User, typ event.Type, t *team.Team, c *team.Channel, m *team.Message) []byte {
 	return mustJSON(channelMessageEvent{Type: typ, TeamID: string(t.ID), ChannelID: string(c.ID), ChatID: string(c.ID), Message: NewChannelMessage(t.ID, m, viewer)})
+}
+
+// ChannelTypingEvent returns the payload of typing in a channel: the
+// team, the channel, who and when.
+func (Encoder) ChannelTypingEvent(viewer *identity.User, t *team.Team, c *team.Channel, who *identity.User, at time.Time) []byte {
+	id := NewIdentity(who, viewer)
+	return mustJSON(struct {
+		Type      event.Type `json:"type"`
+		TeamID    string     `json:"teamId"`
+		ChannelID string     `json:"channelId"`
+		ChatID    string     `json:"chatId"`
+		User      Identity   `json:"user"`
+		At        *string    `json:"dateTime"`
+	}{event.Typing, string(t.ID), string(c.ID), string(c.ID), id, Time(at)})
 }

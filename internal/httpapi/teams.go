@@ -47,6 +47,11 @@ func (a *API) routesTeams() {
 	a.handle("PATCH "+msgs+"/{mid}/replies/{rid}", a.authed(a.editChannelMessage(true)))
 	a.handle("DELETE "+msgs+"/{mid}/replies/{rid}", a.authed(a.deleteChannelMessage(true)))
 	a.handle("POST "+msgs+"/{mid}/replies/{rid}/softDelete", a.authed(a.deleteChannelMessage(true)))
+	a.handle("POST "+msgs+"/{mid}/setReaction", a.authed(a.reactChannelMessage(false, true)))
+	a.handle("POST "+msgs+"/{mid}/unsetReaction", a.authed(a.reactChannelMessage(false, false)))
+	a.handle("POST "+msgs+"/{mid}/replies/{rid}/setReaction", a.authed(a.reactChannelMessage(true, true)))
+	a.handle("POST "+msgs+"/{mid}/replies/{rid}/unsetReaction", a.authed(a.reactChannelMessage(true, false)))
+	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/typing", a.authed(a.channelTyping))
 	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/markRead", a.authed(a.markChannelRead(true)))
 	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/markUnread", a.authed(a.markChannelRead(false)))
 	a.handle("GET /parley/v1/admin/teams", a.authed(a.listTenantTeams))
@@ -599,4 +604,38 @@ func (a *API) markChannelRead(read bool) handlerFunc {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+}
+
+// reactChannelMessage sets or removes the caller's reaction on a channel
+// message or reply (Graph setReaction, unsetReaction): 204 either way.
+func (a *API) reactChannelMessage(reply, set bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		replyOf, mid, err := channelMessageIDs(r, reply, true)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			ReactionType *string `json:"reactionType"`
+		}
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+		if in.ReactionType == nil {
+			return errcode.New(errcode.BadRequest, "reactionType is required: an emoji, or like, heart, laugh, surprised, sad, angry.")
+		}
+		if err := a.Teams.React(r.Context(), userOf(r), teamID(r), channelID(r), replyOf, mid, *in.ReactionType, set); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+// channelTyping tells the team's other members the caller is typing.
+func (a *API) channelTyping(w http.ResponseWriter, r *http.Request) error {
+	if err := a.Teams.Typing(r.Context(), userOf(r), teamID(r), channelID(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -534,6 +534,48 @@ func TestS8_Teams(t *testing.T) {
 			}
 		})
 
+		t.Run("reactions and typing: everyone in the team, as in chats; outsiders 404", func(t *testing.T) {
+			id, general := createTeam(t, alice, "Reactions")
+			addMember(t, alice, id, gina.UserID)
+			base := "/v1.0/teams/" + id + "/channels/" + general + "/messages"
+			root := post(t, alice, base, "vote")
+			reply := post(t, alice, base+"/"+root+"/replies", "here")
+			ev := alice.Events(-1)
+			gina.Must(204, "POST", base+"/"+root+"/setReaction", map[string]any{"reactionType": "like"})
+			gina.Must(204, "POST", base+"/"+root+"/setReaction", map[string]any{"reactionType": "like"}) // again: no change
+			gina.Must(204, "POST", base+"/"+root+"/replies/"+reply+"/setReaction", map[string]any{"reactionType": "👍"})
+			m := alice.Must(200, "GET", base+"/"+root, nil).Map(t)
+			rs := m["reactions"].([]any)
+			if len(rs) != 1 || rs[0].(map[string]any)["reactionType"] != "like" {
+				t.Fatalf("reactions = %v", m["reactions"])
+			}
+			if rs := alice.Must(200, "GET", base+"/"+root+"/replies/"+reply, nil).Map(t)["reactions"].([]any); len(rs) != 1 {
+				t.Fatalf("reply's reactions = %v", rs)
+			}
+			evs := ev.WaitCount("messageUpdated", 2, 5*time.Second)
+			if n := parleytest.Count(evs, "messageUpdated"); n != 2 {
+				t.Fatalf("messageUpdated events = %d, want 2 (a repeated reaction changes nothing)", n)
+			}
+			if e := evs[len(evs)-1]; e.Raw["teamId"] != id || e.Raw["message"].(map[string]any)["replyToId"] != root {
+				t.Fatalf("reply's reaction event = %v", e.Raw)
+			}
+			gina.Must(204, "POST", base+"/"+root+"/unsetReaction", map[string]any{"reactionType": "like"})
+			if rs := alice.Must(200, "GET", base+"/"+root, nil).Map(t)["reactions"].([]any); len(rs) != 0 {
+				t.Fatalf("after unset = %v", rs)
+			}
+			wantCode(t, gina.Do("POST", base+"/"+root+"/setReaction", map[string]any{"reactionType": "not an emoji"}), 400, "badRequest")
+			wantCode(t, gina.Do("POST", base+"/"+reply+"/setReaction", map[string]any{"reactionType": "like"}), 404, "notFound")
+			wantCode(t, carol.Do("POST", base+"/"+root+"/setReaction", map[string]any{"reactionType": "like"}), 404, "notFound")
+			// Typing reaches the others, ephemeral.
+			gina.Must(204, "POST", "/parley/v1/teams/"+id+"/channels/"+general+"/typing", nil)
+			typing := ev.WaitCount("typing", 1, 5*time.Second)
+			e := typing[slices.IndexFunc(typing, func(e parleytest.Event) bool { return e.Type == "typing" })]
+			if e.Seq != 0 || e.Raw["channelId"] != general || e.Raw["user"].(map[string]any)["id"] != gina.UserID {
+				t.Fatalf("typing = %v", e.Raw)
+			}
+			wantCode(t, carol.Do("POST", "/parley/v1/teams/"+id+"/channels/"+general+"/typing", nil), 404, "notFound")
+		})
+
 		t.Run("bad input changes nothing", func(t *testing.T) {
 			id, general := createTeam(t, alice, "Input")
 			wantCode(t, alice.Do("POST", "/v1.0/teams", "{"), 400, "badRequest")

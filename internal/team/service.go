@@ -66,7 +66,7 @@ type Store interface {
 	// viewer's read marks and unread counts.
 	FindChannels(ctx context.Context, teamID ID, viewer identity.UserID) ([]Channel, error)
 	// FindChannel returns a live channel of a team with viewer's read
-	// mark. Errors: notFound.
+	// mark and unread count (none with viewer ""). Errors: notFound.
 	FindChannel(ctx context.Context, teamID ID, id ChannelID, viewer identity.UserID) (Channel, error)
 	// CreateChannel stores a channel. Errors: conflict (NameTaken),
 	// badRequest (TooManyChannels, counted inside the write).
@@ -87,6 +87,10 @@ type Store interface {
 	FindChannelMessages(ctx context.Context, channel ChannelID, replyTo, before chat.MessageID, limit int) ([]Message, error)
 	// UpdateMessage stores an edit or a soft delete.
 	UpdateMessage(ctx context.Context, m chat.Message, drafts []event.Draft) ([]event.Event, error)
+	// UpdateReactions changes a message's reactions inside the write:
+	// change edits the stored message, build returns its events.
+	// Errors: notFound, and change's.
+	UpdateReactions(ctx context.Context, chatID chat.ID, id chat.MessageID, change func(*chat.Message) error, build func(*chat.Message) []event.Draft) ([]event.Event, error)
 	// MarkChannelRead sets a member's read mark on a channel (zero: unread).
 	MarkChannelRead(ctx context.Context, channel ChannelID, user identity.UserID, at time.Time, drafts []event.Draft) ([]event.Event, error)
 }
@@ -99,6 +103,8 @@ type Encoder interface {
 	TeamMemberEvent(viewer *identity.User, typ event.Type, t *Team, m *Member) []byte
 	ChannelEvent(viewer *identity.User, typ event.Type, t *Team, c *Channel) []byte
 	ChannelMessageEvent(viewer *identity.User, typ event.Type, t *Team, c *Channel, m *Message) []byte
+	// ChannelTypingEvent is the payload of typing in a channel: who, when.
+	ChannelTypingEvent(viewer *identity.User, t *Team, c *Channel, who *identity.User, at time.Time) []byte
 }
 
 // Bodies checks and sanitises message bodies; chat.Service implements it,
@@ -247,6 +253,16 @@ func (s *Service) Create(ctx context.Context, actor *identity.User, nt NewTeam) 
 func (s *Service) Get(ctx context.Context, actor *identity.User, id ID) (Team, error) {
 	t, _, _, err := s.load(ctx, actor, id, Read)
 	return t, err
+}
+
+// Role returns a team and the actor's role in it, for other services that
+// act in teams (apps installed in a team). Errors: notFound (not in it).
+func (s *Service) Role(ctx context.Context, actor *identity.User, id ID) (Team, Role, error) {
+	t, _, me, err := s.load(ctx, actor, id, Read)
+	if err != nil {
+		return Team{}, None, err
+	}
+	return t, me.Role(), nil
 }
 
 func clampPage(n int) int {
@@ -503,7 +519,13 @@ func (s *Service) channel(ctx context.Context, actor *identity.User, id ID, cid 
 	if err != nil {
 		return Team{}, nil, Channel{}, err
 	}
-	c, err := s.Store.FindChannel(ctx, id, cid, actor.ID)
+	// The read state is the viewer's, and costs a count: only a read
+	// shows it.
+	viewer := actor.ID
+	if a != Read {
+		viewer = ""
+	}
+	c, err := s.Store.FindChannel(ctx, id, cid, viewer)
 	if errcode.Is(err, errcode.NotFound) {
 		return Team{}, nil, Channel{}, errcode.New(errcode.NotFound, "No channel %s in this team.", cid)
 	}
@@ -811,6 +833,66 @@ func (s *Service) MarkRead(ctx context.Context, actor *identity.User, id ID, cid
 	evs, err := s.Store.MarkChannelRead(ctx, c.ID, actor.ID, at, []event.Draft{d})
 	if err != nil {
 		return fmt.Errorf("mark %s read: %w", cid, err)
+	}
+	s.publish(ctx, evs)
+	return nil
+}
+
+// React sets (set=true) or removes the actor's reaction typ on a channel
+// message (top-level when replyOf is 0, else a reply to replyOf), as in
+// chats: the same reaction types and limits; setting one that is there or
+// removing one that is not changes nothing. Everyone in the team gets the
+// message again (messageUpdated). Errors: notFound, badRequest.
+func (s *Service) React(ctx context.Context, actor *identity.User, id ID, cid ChannelID, replyOf, mid chat.MessageID, typ string, set bool) error {
+	t, members, c, err := s.channel(ctx, actor, id, cid, Post)
+	if err != nil {
+		return err
+	}
+	if err := chat.CheckReactionType(typ); err != nil {
+		return err
+	}
+	if _, err := s.message(ctx, cid, replyOf, mid); err != nil {
+		return err
+	}
+	now := s.Now()
+	changed := false
+	evs, err := s.Store.UpdateReactions(ctx, chat.ID(cid), mid, func(m *chat.Message) error {
+		if m.Deleted() {
+			return errcode.New(errcode.NotFound, "No message %d here.", mid)
+		}
+		var err error
+		m.Reactions, changed, err = chat.ApplyReaction(m.Reactions, actor, typ, set, now)
+		return err
+	}, func(m *chat.Message) []event.Draft {
+		if !changed {
+			return nil
+		}
+		msg := Message{Message: *m, ReplyTo: replyOf}
+		return s.messageDrafts(&t, members, event.MessageUpdated, &c, &msg)
+	})
+	if err != nil {
+		return fmt.Errorf("react to %d: %w", mid, err)
+	}
+	s.publish(ctx, evs)
+	return nil
+}
+
+// Typing tells the team's other members that the actor is typing in a
+// channel. It is ephemeral: published, not stored, not replayed.
+// Errors: notFound.
+func (s *Service) Typing(ctx context.Context, actor *identity.User, id ID, cid ChannelID) error {
+	t, members, c, err := s.channel(ctx, actor, id, cid, Post)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	evs := make([]event.Event, 0, len(members))
+	for i := range members {
+		o := &members[i]
+		if o.UserID == actor.ID {
+			continue
+		}
+		evs = append(evs, event.Event{UserID: o.UserID, Type: event.Typing, ChatID: string(c.ID), Payload: s.Encoder.ChannelTypingEvent(&o.User, &t, &c, actor, now), CreatedAt: now})
 	}
 	s.publish(ctx, evs)
 	return nil
