@@ -147,7 +147,7 @@ func (s *Service) newTargets(ctx context.Context, actor *identity.User, nc NewCh
 	case nc.Type == Group && len(ts.list) < 1:
 		return targets{}, errcode.New(errcode.BadRequest, "A group chat needs at least one other member.")
 	}
-	return ts, checkMemberCount(len(ts.list)+1)
+	return ts, checkMemberCount(len(ts.list) + 1)
 }
 
 // admitAll builds the members of a new chat: the actor, an owner and

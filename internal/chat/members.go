@@ -1,12 +1,15 @@
 package chat
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/keyset"
 )
 
 // Members returns a chat's members. Errors: notFound.
@@ -16,6 +19,24 @@ func (s *Service) Members(ctx context.Context, actor *identity.User, id ID) ([]M
 		return nil, fmt.Errorf("list members of %s: %w", id, err)
 	}
 	return members, nil
+}
+
+// ListMembers returns a page of a chat's members in the order they
+// joined: those after the member after (by join time in microseconds, as
+// the store keeps it, then id; nil: from the start), at most limit of them
+// (0: all, at most MaxGroupMembers), and whether more follow. Errors:
+// notFound.
+func (s *Service) ListMembers(ctx context.Context, actor *identity.User, id ID, after *Member, limit int) ([]Member, bool, error) {
+	members, err := s.Members(ctx, actor, id)
+	if err != nil {
+		return nil, false, err
+	}
+	page, more := keyset.Page(members, compareMembers, after, limit)
+	return page, more, nil
+}
+
+func compareMembers(a, b Member) int {
+	return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
 }
 
 // AddMember adds a person to a group chat, by id or address. Errors:

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/keyset"
 )
 
 // memberIn is Graph's conversationMember as clients send it.
@@ -191,34 +189,23 @@ func (a *API) updateChat(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listMembers lists a chat's members in the order they joined, all of
-// them without $top (a chat has at most chat.MaxGroupMembers). The service
-// returns the whole list, so it is paged here (paging.go).
+// them without $top (a chat has at most chat.MaxGroupMembers).
 func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
 	limit, err := pageSize(r)
 	if err != nil {
 		return err
 	}
-	keys, err := skipToken(r, 2)
-	if err != nil {
-		return err
-	}
 	var after *chat.Member
-	if keys != nil {
-		t, err := parseTimeKey(keys[0])
-		if err != nil {
-			return err
-		}
-		after = &chat.Member{JoinedAt: t, ID: keys[1]}
+	if t, id, ok, err := timeIDSkipToken(r); err != nil {
+		return err
+	} else if ok {
+		after = &chat.Member{JoinedAt: t, ID: id}
 	}
-	members, err := a.Chats.Members(r.Context(), me, chatID(r))
+	members, more, err := a.Chats.ListMembers(r.Context(), me, chatID(r), after, limit)
 	if err != nil {
 		return err
 	}
-	members, more := keyset.Page(members, func(a, b chat.Member) int {
-		// In microseconds, as the skip token (and the store) keep it.
-		return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
-	}, after, limit)
 	out := page[graph.Member]{Value: make([]graph.Member, 0, len(members))}
 	for i := range members {
 		out.Value = append(out.Value, graph.NewMember(&members[i], me))
