@@ -137,7 +137,9 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 		}
 	}
 	t.OperatorToken = randomHex(16)
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--operator-token", t.OperatorToken}
+	// No access log: a line per request to a file would be part of every
+	// figure, and the figures before it existed had none.
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--operator-token", t.OperatorToken, "--access-log=false"}
 	if c.Store == "postgres" {
 		pg, err := t.postgresSchema(ctx, c.PostgresURL, c.KeepData, c.Log)
 		if err != nil {
