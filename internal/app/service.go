@@ -124,17 +124,56 @@ type Store interface {
 	FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
 }
 
-// Chats are the chats as a person sees them.
+// Chats are the chats as a person sees them, and a bot's writes.
 type Chats interface {
 	// Get returns a chat the actor is in. Errors: notFound.
 	Get(ctx context.Context, actor *identity.User, id chat.ID) (chat.Chat, error)
+	// Message returns a message of a chat the actor is in. Errors: notFound.
+	Message(ctx context.Context, actor *identity.User, id chat.ID, mid chat.MessageID) (chat.Message, error)
+	SendAsApp(ctx context.Context, id chat.ID, a chat.Application, b chat.Body) (chat.Message, error)
+	EditAsApp(ctx context.Context, id chat.ID, mid chat.MessageID, appID string, b chat.Body) (chat.Message, error)
+	DeleteAsApp(ctx context.Context, id chat.ID, mid chat.MessageID, appID string) error
+	AppChat(ctx context.Context, tenant identity.TenantID, appID string, u *identity.User) (chat.Chat, error)
 }
 
-// Notifier tells bots what happened to them (internal/bot posts
-// conversationUpdate activities). It must not block: delivery is queued.
+// Notifier tells bots what happened (internal/bot posts Activities).
+// Installed, Removed and Message must not block: delivery is queued per
+// bot. Invoke waits for the bot's answer, within a timeout.
 type Notifier interface {
 	Installed(ctx context.Context, ev InstallEvent)
 	Removed(ctx context.Context, ev InstallEvent)
+	Message(ctx context.Context, ev MessageEvent)
+	Invoke(ctx context.Context, ev MessageEvent) (InvokeResponse, error)
+}
+
+// MessageEvent is a person's message, card action or extension query that
+// reaches a bot.
+type MessageEvent struct {
+	Bot  Bot
+	App  App
+	Chat chat.Chat
+	// From is the person and Who their kind toward the host tenant.
+	From identity.User
+	Who  Who
+	// Message is the person's message (a message activity), or for a card
+	// action the bot's message whose card was acted on (ReplyTo).
+	Message chat.Message
+	// Value is an Action.Submit's or Action.Execute's data; Name the
+	// invoke's name (adaptiveCard/action, composeExtension/query) and Verb
+	// an Action.Execute's verb.
+	Value []byte
+	Name  string
+	Verb  string
+}
+
+// InvokeResponse is a bot's answer to an invoke: its status and body.
+type InvokeResponse struct {
+	Status int
+	// Type and Value of an adaptiveCard/action answer: a card
+	// (application/vnd.microsoft.card.adaptive) replaces the message.
+	Type  string
+	Value []byte
+	Body  []byte
 }
 
 // InstallEvent is a bot added to or removed from a conversation.

@@ -125,12 +125,20 @@ type Attachment struct {
 // AdaptiveCardType is the content type of Adaptive Card attachments.
 const AdaptiveCardType = "application/vnd.microsoft.card.adaptive"
 
+// Application is the app a bot's message comes from (docs/rules.md §9).
+type Application struct {
+	ID          string // the bot's app id
+	DisplayName string
+}
+
 // Message is a chat message.
 type Message struct {
-	ID          MessageID
-	ChatID      ID
-	SenderID    identity.UserID
-	Sender      identity.User
+	ID       MessageID
+	ChatID   ID
+	SenderID identity.UserID // a bot's message: the bot's app id
+	Sender   identity.User
+	// App is set on a bot's message, whose Sender is then zero.
+	App         Application
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
 	DeletedAt   time.Time // zero unless soft-deleted

@@ -34,6 +34,7 @@ const (
 	PolicyInUse                Code = "policyInUse"
 	MethodNotAllowed           Code = "methodNotAllowed"    // a known path asked with a method it does not take (405)
 	ServiceNotAvailable        Code = "serviceNotAvailable" // Graph's code for a 503: not ready, or shutting down
+	BadGateway                 Code = "badGateway"          // a bot did not answer, or not in time (502)
 	Internal                   Code = "internalServerError"
 )
 

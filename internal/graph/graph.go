@@ -191,11 +191,19 @@ type Body struct {
 	Content     string `json:"content"`
 }
 
+// AppIdentity is Graph's teamworkApplicationIdentity: the bot a message comes from.
+type AppIdentity struct {
+	ODataType               string `json:"@odata.type"`
+	ID                      string `json:"id"`
+	DisplayName             string `json:"displayName"`
+	ApplicationIdentityType string `json:"applicationIdentityType"`
+}
+
 // From is Graph's chatMessageFromIdentitySet.
 type From struct {
-	Application *struct{} `json:"application"`
-	Device      *struct{} `json:"device"`
-	User        *Identity `json:"user"`
+	Application *AppIdentity `json:"application"`
+	Device      *struct{}    `json:"device"`
+	User        *Identity    `json:"user"`
 }
 
 // Mention is Graph's chatMessageMention.
@@ -283,6 +291,10 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 		DeletedDateTime: Time(m.DeletedAt), ChatID: string(m.ChatID), Importance: "normal", Locale: "en-us",
 		From: From{User: &from}, Body: Body{ContentType: m.ContentType, Content: m.Content},
 		Attachments: []Attachment{}, Mentions: []Mention{}, Reactions: make([]Reaction, 0, len(m.Reactions))}
+	if m.App.ID != "" {
+		// A bot's message: from.application, from.user null (docs/rules.md §9).
+		w.From = From{Application: &AppIdentity{ODataType: "#microsoft.graph.teamworkApplicationIdentity", ID: m.App.ID, DisplayName: m.App.DisplayName, ApplicationIdentityType: "bot"}}
+	}
 	if !m.ModifiedAt.Equal(m.CreatedAt) && m.DeletedAt.IsZero() {
 		w.LastEditedDateTime = Time(m.ModifiedAt)
 	}

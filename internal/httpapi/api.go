@@ -15,6 +15,7 @@ import (
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
@@ -50,6 +51,10 @@ type Deps struct {
 	Setup    Setup
 	Events   http.Handler // the WebSocket endpoint (realtime)
 	Web      http.Handler // the web client, served at / (nil: a plain page)
+	// BotKeys sign and check the Bot Framework tokens; BotBase is the base
+	// URL bots are given (issuer, serviceUrl).
+	BotKeys *bot.Keys
+	BotBase func() string
 	// Stats adds the node's counters to the operator's stats (may be nil).
 	Stats func() map[string]any
 	// Demo lists the demo sign-ins when the server runs with --demo.
@@ -154,6 +159,7 @@ func (a *API) routes() {
 	a.routesSearch()
 	a.routesPresence()
 	a.routesOperatorUsers()
+	a.routesBotFramework()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.routesOps() // GET /readyz, beside /healthz below
@@ -180,7 +186,7 @@ func (a *API) routes() {
 	// Unknown paths under the API prefixes get the error shape, not HTML;
 	// known paths asked with another method get 405. These method-less
 	// prefixes win over the router's own 405, so they answer it themselves.
-	for _, p := range []string{"/v1.0/", "/parley/", "/oauth2/"} {
+	for _, p := range []string{"/v1.0/", "/parley/", "/oauth2/", "/v3/"} {
 		a.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			if allow := a.allowedMethods(r); len(allow) > 0 {
 				w.Header().Set("Allow", strings.Join(allow, ", "))

@@ -63,6 +63,8 @@ func statusOf(code errcode.Code) int {
 		return http.StatusTooManyRequests
 	case errcode.ServiceNotAvailable:
 		return http.StatusServiceUnavailable
+	case errcode.BadGateway:
+		return http.StatusBadGateway
 	case errcode.Forbidden, errcode.ForbiddenByPolicy, errcode.RecipientUnavailable, errcode.MessageRequestLimitReached,
 		errcode.ChatReadOnly, errcode.ExternalMemberNotAllowed:
 		return http.StatusForbidden

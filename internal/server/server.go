@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/auth"
+	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/event"
@@ -58,6 +59,7 @@ type Server struct {
 	http         *http.Server
 	nats         *natsbus.Bus // nil: one node
 	events       *realtime.Handler
+	bots         *bot.Client // posts activities to bots
 	stopWork     context.CancelFunc
 	workDone     chan struct{}
 	ln           net.Listener
@@ -145,6 +147,17 @@ func (s *Server) Open(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	// Bot Framework (docs/rules.md §9): the signing keys, the same on every
+	// node, and the client that posts activities to bots.
+	keys, err := bot.LoadKeys(ctx, db, s.Now)
+	if err != nil {
+		_ = ln.Close() // the key error is the one to report
+		_ = db.Close()
+		return err
+	}
+	s.bots = &bot.Client{Keys: keys, Base: s.PublicURL, Chats: db, Log: s.Log, Now: s.Now, HTTP: botHTTPClient()}
+	s.bots.Start()
+	s.Apps.Notify = s.bots
 	s.presence = presence.NewTracker(s.Presence, s.Log)
 	s.events = &realtime.Handler{Auth: sessionAuth{s.Auth, s.Meetings}, Bus: s.Bus, Store: db, Log: s.Log, PingInterval: 30 * time.Second, Presence: s.presence,
 		Token:      func(r *http.Request) string { return httpapi.BearerToken(r, true) },
@@ -157,8 +170,8 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Policy: s.Policy, Users: s.Users, Requests: s.Requests, Invites: s.Invites, Outbox: s.Outbox, PhoneRegion: s.Config.PhoneRegion,
 		Meetings:      s.Meetings,
 		OperatorToken: s.Config.OperatorToken, PublicURL: strings.TrimRight(s.Config.HTTP.PublicURL, "/"), MaxBodyBytes: s.Config.MaxBodyBytes, Now: s.Now,
-		Events:   s.events,
-		Apps:     s.Apps,
+		Events: s.events,
+		Apps:   s.Apps, BotKeys: keys, BotBase: s.PublicURL,
 		Search:   s.Search,
 		Presence: s.Presence, Activity: s.presence.Active,
 		Ready: s.ready, AccessLog: s.Config.Ops.AccessLog, Observe: observe,
@@ -287,6 +300,9 @@ func (s *Server) Close() error {
 	if s.stopWork != nil {
 		s.stopWork()
 		<-s.workDone
+	}
+	if s.bots != nil {
+		s.bots.Close()
 	}
 	// Scrapes read the store: the metrics listener goes before it.
 	if s.metricsHTTP != nil {
@@ -442,4 +458,11 @@ func (s *Server) openNATS(ctx context.Context, db *store.DB, w *Wiring) error {
 	}
 	s.Log.Info("fan-out between nodes through NATS", "node", nb.NodeID())
 	return nil
+}
+
+// botHTTPClient is the client activities go to bots with: no proxy from the
+// environment (bots are reached directly), bounded connections per bot.
+func botHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4, MaxConnsPerHost: 16, IdleConnTimeout: 90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second, ResponseHeaderTimeout: 30 * time.Second}}
 }

@@ -449,3 +449,19 @@ func (db *DB) FindAppGrants(ctx context.Context, tenant identity.TenantID, k app
 	}
 	return out, rows.Err()
 }
+
+// BotSigningKey stores candidate as the Bot Framework signing key unless one
+// is stored already (by this node or another), and returns the stored one.
+func (db *DB) BotSigningKey(ctx context.Context, candidate string) (string, error) {
+	const key = "bot.signingKey"
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
+		if _, err := db.txExec(tx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, candidate); err != nil {
+			return fmt.Errorf("store bot signing key: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return db.GetSetting(ctx, key)
+}

@@ -435,7 +435,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, capped int, bu
 	return evs, err
 }
 
-const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, x.reactions, ` + userColumnsNullable
+const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, x.reactions, x.sender_app, ` + userColumnsNullable
 
 func scanMessage(s scanner) (chat.Message, error) {
 	var m chat.Message
@@ -447,15 +447,19 @@ func scanMessage(s scanner) (chat.Message, error) {
 func scanMessageInto(s scanner, into *chat.Message, extra ...any) error {
 	var m chat.Message
 	var created, modified, deleted int64
-	var mentions, atts, reactions string
+	var mentions, atts, reactions, app string
 	var u nullableUser
-	dest := append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions}, u.dest()...)
+	dest := append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions, &app}, u.dest()...)
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
 	defer func() { *into = m }()
 	m.CreatedAt, m.ModifiedAt, m.DeletedAt = fromMicros(created), fromMicros(modified), fromMicros(deleted)
 	m.Sender = u.user()
+	if app != "" {
+		// A bot's message: sender_id is the bot's app id (docs/rules.md §9).
+		m.App = chat.Application{ID: string(m.SenderID), DisplayName: app}
+	}
 	if err := decodeReactions(&m, reactions); err != nil {
 		return err
 	}

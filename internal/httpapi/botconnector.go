@@ -1,0 +1,306 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/parleychat/parley/internal/app"
+	"github.com/parleychat/parley/internal/bot"
+	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/graph"
+	"github.com/parleychat/parley/internal/identity"
+)
+
+// routesBotFramework registers the Bot Framework side: the bots' token
+// endpoint and OpenID metadata, the Connector API under /v3 that bots call
+// back, and people's card actions (docs/rules.md §9).
+func (a *API) routesBotFramework() {
+	a.handle("POST /parley/v1/bots/token", a.botToken)
+	a.handle("GET /parley/v1/bots/.well-known/openid-configuration", a.botOpenID)
+	a.handle("GET /parley/v1/bots/v2.0/.well-known/openid-configuration", a.botOpenID)
+	a.handle("GET /parley/v1/bots/keys", a.botKeys)
+
+	a.handle("POST /v3/conversations", a.botAuthed(a.createBotConversation))
+	a.handle("POST /v3/conversations/{id}/activities", a.botAuthed(a.sendBotActivity))
+	a.handle("POST /v3/conversations/{id}/activities/{activityId}", a.botAuthed(a.sendBotActivity))
+	a.handle("PUT /v3/conversations/{id}/activities/{activityId}", a.botAuthed(a.updateBotActivity))
+	a.handle("DELETE /v3/conversations/{id}/activities/{activityId}", a.botAuthed(a.deleteBotActivity))
+	a.handle("GET /v3/conversations/{id}/members", a.botAuthed(a.botMembers))
+	a.handle("GET /v3/conversations/{id}/members/{memberId}", a.botAuthed(a.botMember))
+	a.handle("GET /v3/conversations/{id}/pagedmembers", a.botAuthed(a.botPagedMembers))
+
+	a.handle("POST /parley/v1/chats/{id}/messages/{mid}/cardActions", a.authed(a.cardAction))
+}
+
+func (a *API) botBase() string {
+	if a.BotBase != nil {
+		return a.BotBase()
+	}
+	return a.PublicURL
+}
+
+// botToken is the client-credentials grant bots get Connector tokens from
+// (what the SDK's MSAL client asks the login authority). Errors are in the
+// OAuth 2 shape, as MSAL reads them.
+func (a *API) botToken(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil || !validForm(r.PostForm) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "The body must be a form."})
+		return nil
+	}
+	f := r.PostForm
+	if f.Get("grant_type") != "client_credentials" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials."})
+		return nil
+	}
+	b, err := a.Apps.AuthenticateBot(r.Context(), f.Get("client_id"), f.Get("client_secret"))
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "The client id or secret is wrong."})
+		return nil
+	}
+	tok, err := a.BotKeys.ForChannel(a.botBase(), b.ID, f.Get("scope"))
+	if err != nil {
+		return err
+	}
+	secs := int(bot.BotTokenTTL.Seconds())
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "access_token": tok, "expires_in": secs, "ext_expires_in": secs})
+	return nil
+}
+
+func (a *API) botOpenID(w http.ResponseWriter, r *http.Request) error {
+	base := strings.TrimRight(a.botBase(), "/")
+	iss := bot.Issuer(base)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer": iss, "authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token", "jwks_uri": iss + "/keys",
+		"end_session_endpoint": iss + "/logout", "response_types_supported": []string{"token"}, "grant_types_supported": []string{"client_credentials"},
+		"id_token_signing_alg_values_supported": []string{"RS256"}, "token_endpoint_auth_methods_supported": []string{"client_secret_post"},
+	})
+	return nil
+}
+
+func (a *API) botKeys(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, a.BotKeys.JWKS())
+	return nil
+}
+
+type botKey struct{}
+
+// botAuthed requires a valid bot token (401 otherwise) and hands the bot on.
+func (a *API) botAuthed(h func(w http.ResponseWriter, r *http.Request, b *app.Bot) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := a.BotKeys.CheckChannelToken(a.botBase(), BearerToken(r, false))
+		if err != nil {
+			return err
+		}
+		b, err := a.Apps.BotByID(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		return h(w, r, &b)
+	}
+}
+
+// activityBody turns a bot's message activity into a message body: its
+// text (textFormat xml: HTML) and its Adaptive Card attachments.
+func activityBody(act *bot.Activity) (chat.Body, error) {
+	b := chat.Body{ContentType: "text", Content: act.Text}
+	if act.TextFormat == "xml" {
+		b.ContentType = "html"
+	}
+	for i, att := range act.Attachments {
+		if att.ContentType != chat.AdaptiveCardType {
+			return chat.Body{}, errcode.New(errcode.BadRequest, "attachments[%d]: only Adaptive Cards (%s) are supported.", i, chat.AdaptiveCardType)
+		}
+		b.Attachments = append(b.Attachments, chat.Attachment{ContentType: att.ContentType, Content: string(att.Content)})
+	}
+	return b, nil
+}
+
+func decodeActivity(r *http.Request) (bot.Activity, error) {
+	var act bot.Activity
+	if err := json.NewDecoder(r.Body).Decode(&act); err != nil {
+		return bot.Activity{}, errcode.New(errcode.BadRequest, "The body must be an Activity (JSON).")
+	}
+	return act, nil
+}
+
+func activityID(r *http.Request) (chat.MessageID, bool) {
+	n, err := strconv.ParseInt(r.PathValue("activityId"), 10, 64)
+	return chat.MessageID(n), err == nil && n > 0
+}
+
+// sendBotActivity is send-to-conversation and reply-to-activity: the SDK
+// replies to an activity's id and sends proactive messages with a random
+// one, so an activity id the conversation does not have is a plain send.
+func (a *API) sendBotActivity(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	act, err := decodeActivity(r)
+	if err != nil {
+		return err
+	}
+	if act.Type != "message" {
+		// typing and the like: nothing to show.
+		writeJSON(w, http.StatusOK, map[string]string{"id": ""})
+		return nil
+	}
+	body, err := activityBody(&act)
+	if err != nil {
+		return err
+	}
+	m, err := a.Apps.BotSend(r.Context(), b, r.PathValue("id"), body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"id": graph.MessageIDString(m.ID)})
+	return nil
+}
+
+func (a *API) updateBotActivity(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	act, err := decodeActivity(r)
+	if err != nil {
+		return err
+	}
+	mid, ok := activityID(r)
+	if !ok {
+		return errcode.New(errcode.NotFound, "No activity %s of this bot.", r.PathValue("activityId"))
+	}
+	body, err := activityBody(&act)
+	if err != nil {
+		return err
+	}
+	m, err := a.Apps.BotUpdate(r.Context(), b, r.PathValue("id"), mid, body)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": graph.MessageIDString(m.ID)})
+	return nil
+}
+
+// deleteBotActivity answers 200: the SDK throws on 204.
+func (a *API) deleteBotActivity(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	mid, ok := activityID(r)
+	if !ok {
+		return errcode.New(errcode.NotFound, "No activity %s of this bot.", r.PathValue("activityId"))
+	}
+	if err := a.Apps.BotDelete(r.Context(), b, r.PathValue("id"), mid); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{})
+	return nil
+}
+
+func (a *API) botAccounts(r *http.Request, b *app.Bot) ([]bot.Account, error) {
+	c, members, err := a.Apps.BotMembers(r.Context(), b, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.Account, 0, len(members))
+	for i := range members {
+		out = append(out, bot.PersonAccount(&members[i].User, a.Apps.WhoIn(&members[i].User, c.TenantID)))
+	}
+	return out, nil
+}
+
+// botMembers is a bare JSON array, as the Connector API answers.
+func (a *API) botMembers(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	out, err := a.botAccounts(r, b)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) botMember(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	out, err := a.botAccounts(r, b)
+	if err != nil {
+		return err
+	}
+	want := bot.ParseUserID(r.PathValue("memberId"))
+	for _, m := range out {
+		if bot.ParseUserID(m.ID) == want {
+			writeJSON(w, http.StatusOK, m)
+			return nil
+		}
+	}
+	return errcode.New(errcode.NotFound, "No member %s in this conversation.", r.PathValue("memberId"))
+}
+
+func (a *API) botPagedMembers(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	out, err := a.botAccounts(r, b)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": out})
+	return nil
+}
+
+// createBotConversation opens a bot's 1:1 conversation with one person it
+// may reach (proactive messaging), and sends the activity given with it.
+func (a *API) createBotConversation(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
+	var in struct {
+		IsGroup  bool           `json:"isGroup"`
+		Members  []bot.Account  `json:"members"`
+		Activity *bot.Activity  `json:"activity"`
+		TenantID string         `json:"tenantId"`
+		Extra    map[string]any `json:"-"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		return errcode.New(errcode.BadRequest, "The body must be ConversationParameters (JSON).")
+	}
+	if in.IsGroup || len(in.Members) != 1 {
+		return errcode.New(errcode.BadRequest, "A bot may open 1:1 conversations only: members must name one person.")
+	}
+	id := in.Members[0].AADObjectID
+	if id == "" {
+		id = string(bot.ParseUserID(in.Members[0].ID))
+	}
+	c, err := a.Apps.BotCreateConversation(r.Context(), b, identity.UserID(id))
+	if err != nil {
+		return err
+	}
+	out := map[string]string{"id": string(c.ID)}
+	if in.Activity != nil && in.Activity.Type == "message" {
+		body, err := activityBody(in.Activity)
+		if err != nil {
+			return err
+		}
+		m, err := a.Apps.BotSend(r.Context(), b, string(c.ID), body)
+		if err != nil {
+			return err
+		}
+		out["activityId"] = graph.MessageIDString(m.ID)
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// cardAction is a person acting on a bot's Adaptive Card: Action.Submit
+// reaches the bot as a message, Action.Execute as an invoke whose answer
+// card replaces the message and is returned.
+func (a *API) cardAction(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+		Verb string          `json:"verb"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	mid, err := messageID(r)
+	if err != nil {
+		return err
+	}
+	card, err := a.Apps.CardAction(r.Context(), userOf(r), chatID(r), mid, in.Type, in.Data, in.Verb)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"card": nil}
+	if len(card) > 0 && json.Valid(card) {
+		out["card"] = json.RawMessage(card)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/internal/parleytest"
+)
+
+// botClientDir is the Node project of the unmodified Bot Framework SDK bot,
+// relative to this package's directory.
+var botClientDir = filepath.Join("..", "..", "test", "botclient")
+
+// TestBotFrameworkSDK runs an unmodified botbuilder bot (test/botclient/run.mjs)
+// against a server over HTTPS (docs/rules.md §9): installed by a host user in
+// a chat with a person of another organisation (who may not install it), it
+// greets on conversationUpdate, answers the external person, lists the
+// members, sends an Adaptive Card whose Action.Submit and Action.Execute
+// reach it (the card updated in place), messages the external person
+// proactively and is refused for someone it shares no conversation with; a
+// tenant-wide block stops card actions; the Connector API refuses a call
+// without a valid token. It needs Node and `npm ci --prefix test/botclient`;
+// it fails, never skips, without them.
+func TestBotFrameworkSDK(t *testing.T) {
+	node, dir := mustNodeProject(t, botClientDir, filepath.Join("botbuilder", "package.json"), "runs a Bot Framework SDK bot")
+
+	s := MustStartTLS(t)
+	contoso := s.CreateTenant("Contoso", "contoso.com")
+	admin := s.Client(contoso.Admin.Token)
+	alice := s.User(contoso, "alice")
+	bob := s.User(contoso, "bob")
+	fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
+	frank := s.User(fabrikam, "frank")
+
+	botID, secret := registerBot(t, admin, "Poll bot", "https://127.0.0.1:9/api/messages")
+	catalogID := uploadApp(t, admin, pollsManifestID, botID)
+	chatID := alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "oneOnOne", "members": []any{parleytest.ByEmail("frank@fabrikam.com")}}).Map(t)["id"].(string)
+	acceptRequest(t, frank, chatID)
+
+	runNodeScript(t, node, dir, "botclient", 2*time.Minute,
+		"BASE="+s.URL(),
+		"APP_ID="+botID,
+		"APP_PASSWORD="+secret,
+		"ADMIN_TOKEN="+admin.Token,
+		"ALICE_TOKEN="+alice.Token,
+		"FRANK_TOKEN="+frank.Token,
+		"FRANK_ID="+frank.UserID,
+		"BOB_ID="+bob.UserID,
+		"CHAT_ID="+chatID,
+		"CATALOG_ID="+catalogID,
+		"NODE_EXTRA_CA_CERTS="+s.Cert.CertFile,
+		"NO_PROXY=127.0.0.1,localhost",
+	)
+}
