@@ -477,15 +477,12 @@ func (s *Service) CatalogApp(ctx context.Context, actor *identity.User, id strin
 
 // --- Who is who --------------------------------------------------------
 
-// AnonymousKind is the account kind of an anonymous meeting participant.
-const AnonymousKind identity.Kind = "anonymous"
-
 // whoIn classifies a person toward the host tenant of a conversation
 // (docs/rules.md §9): host users and guests are the host tenant's; every
 // other account is external; a conversation no tenant hosts has no host users.
 func whoIn(u *identity.User, host identity.TenantID) Who {
 	switch {
-	case u.Kind == AnonymousKind:
+	case u.Kind == identity.Anonymous:
 		return Anonymous
 	case u.Kind == identity.Personal:
 		return PersonalAccount
@@ -523,7 +520,7 @@ func contextOf(c *chat.Chat) Context {
 		return OneOnOne
 	case chat.Group:
 		return Group
-	case "meeting":
+	case chat.Meeting:
 		return Meeting
 	}
 	return Group

@@ -109,7 +109,7 @@ func conversationOf(c *chat.Chat, botID string) *Conversation {
 
 func channelData(c *chat.Chat, who app.Who) json.RawMessage {
 	d := map[string]any{"tenant": map[string]string{"id": string(c.TenantID)}}
-	if c.Type == "meeting" {
+	if c.Type == chat.Meeting {
 		d["meeting"] = map[string]string{"id": string(c.ID)}
 	}
 	if who != 0 {

@@ -143,7 +143,11 @@ func NewServices(w Wiring) (*Services, error) {
 		}
 	})
 
-	apps := &app.Service{Store: db, Chats: chats, Audit: audits.Record, Now: now}
+	apps := &app.Service{Store: db, Chats: chats, Audit: audits.Record, Now: now,
+		AnonymousCanInteract: func(ctx context.Context, t identity.TenantID) (bool, error) {
+			c, err := db.FindMeetingConfig(ctx, t)
+			return c.AnonymousApps, err
+		}}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
 		LinkBase: w.PublicURL, Now: now, Issue: func(ctx context.Context, u identity.UserID) (string, time.Duration, error) {
