@@ -87,10 +87,15 @@ func (db *DB) insertChannel(tx *sql.Tx, c team.Channel) error {
 // FindTeam returns a team and its members with their accounts. Errors:
 // notFound.
 func (db *DB) FindTeam(ctx context.Context, id team.ID) (team.Team, []team.Member, error) {
-	t, err := scanTeam(db.queryRow(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.id = ?`, id))
+	// The summary is counted from the members read next.
+	var t team.Team
+	var created, updated int64
+	err := db.queryRow(ctx, `SELECT t.id, t.tenant_id, t.display_name, t.description, t.created_by, t.created_at, t.updated_at FROM teams t WHERE t.id = ?`, id).
+		Scan(&t.ID, &t.TenantID, &t.DisplayName, &t.Description, &t.CreatedBy, &created, &updated)
 	if err != nil {
 		return team.Team{}, nil, notFound(err, "No team %s.", id)
 	}
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	rows, err := db.query(ctx, `SELECT m.id, m.roles, m.joined_at, m.added_by, `+userColumns+` FROM team_members m JOIN users u ON u.id = m.user_id
 		WHERE m.team_id = ? ORDER BY m.joined_at, m.id`, id)
 	if err != nil {
@@ -107,6 +112,14 @@ func (db *DB) FindTeam(ctx context.Context, id team.ID) (team.Team, []team.Membe
 			return team.Team{}, nil, fmt.Errorf("team members of %s: %w", id, err)
 		}
 		m.TeamID, m.UserID, m.User, m.Roles, m.JoinedAt = id, u.ID, u, splitRoles(roles), fromMicros(joined)
+		switch roles {
+		case "owner":
+			t.Summary.Owners++
+		case "guest":
+			t.Summary.Guests++
+		default:
+			t.Summary.Members++
+		}
 		members = append(members, m)
 	}
 	if err := rows.Err(); err != nil {
