@@ -503,7 +503,7 @@ func (a *API) finished(r *http.Request, rec *statusRecorder, start time.Time) {
 	case a.AccessLog:
 		level = slog.LevelInfo
 	}
-	if !a.Log.Enabled(r.Context(), level) {
+	if a.Log == nil || !a.Log.Enabled(r.Context(), level) {
 		return
 	}
 	id, _ := r.Context().Value(requestIDKey).(string)
