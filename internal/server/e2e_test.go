@@ -61,6 +61,7 @@ func TestWebClientE2E(t *testing.T) {
 	alice := w.User(contoso, "alice", false)
 	bob := w.User(contoso, "bob", false)
 	pat := w.Personal("pat@gmail.com")
+	w.User(contoso, "gina@outlook.com", true) // a guest of Contoso, for the teams test
 
 	// A second, empty server for the first-run page; its setup token is
 	// what `parley serve` prints.
@@ -79,6 +80,14 @@ func TestWebClientE2E(t *testing.T) {
 		t.Fatalf("the empty server printed no setup token: %q", out.String())
 	}
 
+	// A Teams app package with a bot (Polls), registered in Contoso, for
+	// the admin to upload in the admin center.
+	botID, _ := registerBot(t, contoso.Admin, "Polls bot", "http://127.0.0.1:9/api/messages")
+	appZip := filepath.Join(t.TempDir(), "polls.zip")
+	if err := os.WriteFile(appZip, appPackage(t, appManifest("0a6b8d2e-6f1c-4c55-9d53-2f7f6d4c1a10", botID, "1.0.0", nil), nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	// The helper the browser test asks for mail: GET /mail?to=ADDR&n=N
 	// waits for the n-th mail to ADDR and answers its subject, body, the
 	// /join/ link and the 6-digit code in it.
@@ -95,6 +104,8 @@ func TestWebClientE2E(t *testing.T) {
 		"ALICE=alice@contoso.com", "ALICE_ID="+alice.UserID,
 		"BOB=bob@contoso.com", "BOB_ID="+bob.UserID,
 		"PAT=pat@gmail.com", "PAT_ID="+pat.UserID,
+		"APP_ZIP="+appZip,
+		"GUEST=gina@outlook.com",
 		"CHROMIUM="+chromium,
 		"SHOTS="+shots,
 	)

@@ -6,6 +6,8 @@
 //   HELPER       GET {HELPER}/mail?to=ADDR&n=N -> {subject, body, joinUrl, code} from the SMTP recorder
 //   PASSWORD     every seeded account's password
 //   ADMIN, ALICE, BOB, PAT (addresses), ALICE_ID, BOB_ID, PAT_ID (user ids)
+//   GUEST        a guest of Contoso (gina@outlook.com)
+//   APP_ZIP      a Teams app package (a bot named Polls) for the admin to upload
 //   CHROMIUM     the browser binary (/usr/bin/chromium)
 //   SHOTS        where screenshots go
 // Steps run in order and depend on each other; the first failure stops the
@@ -37,6 +39,8 @@ const ALICE_ID = env("ALICE_ID");
 const BOB = env("BOB");
 const BOB_ID = env("BOB_ID");
 const PAT = env("PAT");
+const APP_ZIP = env("APP_ZIP");
+const GUEST = env("GUEST");
 const CHROMIUM = env("CHROMIUM");
 const SHOTS = env("SHOTS");
 mkdirSync(SHOTS, { recursive: true });
@@ -768,6 +772,124 @@ await step("deliveries and audit pages answer (or say they are not available)", 
   const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
   const lines = readFileSync(await dl.path(), "utf8").trim().split("\n").map((l) => JSON.parse(l));
   check(lines.length >= 3 && lines.every((l) => String(l.action).startsWith("externalAccessPolicy.")), `export: ${JSON.stringify(lines).slice(0, 300)}`);
+});
+
+await step("a meeting: an external invitee and a person without an account, admitted from the lobby, write live both ways", async () => {
+  const { page } = A;
+  await page.getByRole("link", { name: "Meet", exact: true }).click();
+  await page.getByLabel("Subject").fill("Design review");
+  await page.getByLabel("Invite (email addresses or phone numbers)").fill(NINA);
+  await labelsOK(page);
+  await axe(page, "new meeting");
+  await page.getByRole("button", { name: "Create meeting" }).click();
+  await page.waitForURL("**/meetings/**");
+  const panel = page.getByTestId("meeting-panel");
+  const link = await panel.getByLabel("Join link").inputValue();
+  check(/\/meet\/[A-Za-z0-9_-]+$/.test(link), `join link: ${link}`);
+  // Nina, invited from another organisation's point of view, has the meeting chat.
+  await chatLink(N.page, "Design review").click();
+  await N.page.locator(".chat-title", { hasText: "Design review" }).waitFor();
+  // Someone without an account opens the link.
+  const Anon = await open("anonymous");
+  await Anon.page.goto(link);
+  await Anon.page.getByLabel("Your name").fill("Sam Visitor");
+  await axe(Anon.page, "anonymous join");
+  await shot(Anon.page, "desktop-meeting-join");
+  await Anon.page.getByRole("button", { name: "Join meeting" }).click();
+  await Anon.page.getByTestId("lobby-wait").getByText("Waiting to be let in").waitFor();
+  const waiting = panel.getByTestId("lobby").locator("li", { hasText: "Sam Visitor" });
+  await waiting.locator(".badge.unverified").waitFor({ timeout: 15000 });
+  await shot(page, "desktop-meeting-lobby");
+  await waiting.getByRole("button", { name: "Admit" }).click();
+  await Anon.page.getByRole("log", { name: "Messages" }).waitFor({ timeout: 10000 });
+  await Anon.page.getByLabel("Message", { exact: true }).fill("Hello from the link");
+  await Anon.page.getByLabel("Message", { exact: true }).press("Enter");
+  const fromSam = page.locator(".msg", { hasText: "Hello from the link" });
+  await fromSam.locator(".badge.unverified").waitFor();
+  await N.page.locator(".msg", { hasText: "Hello from the link" }).locator(".badge.unverified").waitFor();
+  await send(page, "Welcome, Sam");
+  await Anon.page.locator(".msg .body", { hasText: "Welcome, Sam" }).waitFor();
+  await send(N.page, "Hi Sam, Nina here");
+  await Anon.page.locator(".msg", { hasText: "Hi Sam, Nina here" }).waitFor();
+  await panel.getByTestId("roster").locator("li", { hasText: "Sam Visitor" }).waitFor();
+  await axe(page, "meeting");
+  await axe(Anon.page, "anonymous meeting chat");
+  await shot(page, "desktop-meeting");
+  await shot(Anon.page, "desktop-meeting-anonymous");
+  // The anonymous session works in its meeting chat and nowhere else.
+  const anonToken = await Anon.page.evaluate(() => JSON.parse(sessionStorage.getItem("parley.meetingSession")).token);
+  for (const path of ["/v1.0/me", "/v1.0/me/chats", `/v1.0/chats/${encodeURIComponent(chatId)}/messages`, "/parley/v1/me/requests"]) {
+    const r = await fetch(BASE + path, { headers: { Authorization: `Bearer ${anonToken}` } });
+    check(r.status === 401, `the anonymous token at ${path}: ${r.status}`);
+  }
+  await Anon.context.close();
+  pages.splice(pages.findIndex((p) => p.name === "anonymous"), 1);
+});
+
+await step("admin center: meeting settings, the app catalog (upload, block, allow); alice adds the app to a group chat", async () => {
+  const { page } = Admin;
+  await page.getByRole("link", { name: "Meetings" }).click();
+  await page.getByRole("heading", { name: "Meetings" }).waitFor();
+  await flip(page, "Anyone with the link can join without an account", false);
+  await flip(page, "Anyone with the link can join without an account", true);
+  check(await page.getByRole("radio", { name: "People in your organisation" }).isChecked(), "lobby bypass should start at the organisation");
+  await labelsOK(page);
+  await axe(page, "admin meetings");
+  await shot(page, "desktop-admin-meetings");
+  await page.getByRole("link", { name: "Apps" }).click();
+  await page.getByRole("heading", { name: "Apps", exact: true }).waitFor();
+  await page.getByLabel(/Upload an app package/).setInputFiles(APP_ZIP);
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await page.getByText("Polls is in the catalog.").waitFor();
+  const polls = page.getByTestId("catalog").locator('li[data-app="Polls"]');
+  await polls.getByRole("button", { name: "Block" }).click();
+  await polls.getByText("Blocked").waitFor();
+  await polls.getByRole("button", { name: "Allow" }).click();
+  await polls.getByText("Blocked").waitFor({ state: "detached" });
+  await labelsOK(page);
+  await axe(page, "admin apps");
+  await shot(page, "desktop-admin-apps");
+  // Alice adds it to the group chat from the chat's Apps panel.
+  await chatLink(A.page, "Launch plan").click();
+  await A.page.getByRole("button", { name: "Apps" }).click();
+  await A.page.getByRole("button", { name: "Add Polls" }).click();
+  await A.page.getByTestId("installed-apps").getByText("Polls").waitFor();
+  await axe(A.page, "chat apps");
+  await A.page.getByRole("button", { name: "Apps" }).click();
+});
+
+await step("a team: alice creates it with bob and a guest, posts in General, the guest replies in the thread, live", async () => {
+  const { page } = A;
+  await page.getByRole("link", { name: "Teams", exact: true }).click();
+  await page.getByRole("link", { name: "New team" }).click();
+  await page.getByLabel("Team name").fill("Launch team");
+  await page.getByLabel("People (email addresses, separated by commas)").fill(`${BOB}, ${GUEST}`);
+  await labelsOK(page);
+  await page.getByRole("button", { name: "Create team" }).click();
+  await page.waitForURL("**/channels/**");
+  await page.locator(".chat-title", { hasText: "# General" }).waitFor();
+  await page.getByLabel("New post").fill("Kick-off on Monday");
+  await page.getByLabel("New post").press("Enter");
+  const post = page.locator(".post", { hasText: "Kick-off on Monday" });
+  await post.waitFor();
+  const G = await open("guest");
+  await signIn(G.page, GUEST);
+  await G.page.getByRole("link", { name: "Teams", exact: true }).click();
+  await G.page.locator(".team", { hasText: "Launch team" }).getByRole("link", { name: "# General" }).click();
+  const theirs = G.page.locator(".post", { hasText: "Kick-off on Monday" });
+  await theirs.waitFor();
+  await theirs.getByLabel(/^Reply to/).fill("Guest here, count me in");
+  await theirs.getByRole("button", { name: "Reply", exact: true }).click();
+  const reply = post.locator(".thread .msg", { hasText: "Guest here, count me in" });
+  await reply.waitFor();
+  await reply.locator(".badge.guest").waitFor();
+  await page.getByRole("complementary", { name: "People in this team" }).locator("li", { hasText: "gina" }).locator(".badge.guest").waitFor();
+  await axe(page, "channel");
+  await axe(G.page, "channel (guest)");
+  await shot(page, "desktop-channel");
+  await G.context.close();
+  pages.splice(pages.findIndex((p) => p.name === "guest"), 1);
+  await page.getByRole("link", { name: "Chats", exact: true }).first().click();
 });
 
 await step("personal settings: allow chats from organisations, block and unblock", async () => {

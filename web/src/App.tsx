@@ -4,16 +4,17 @@
 import { setPageTitle, setUnreadCount } from "./title";
 import { useEffect, useState } from "preact/hooks";
 import { get, getToken, onUnauthenticated, setToken, signOut } from "./api";
-import { Admin } from "./admin/Admin";
 import { ChatView, NoChat } from "./chat/ChatView";
 import { NewChat } from "./chat/NewChat";
 import { RequestView } from "./chat/RequestView";
 import { Settings } from "./chat/Settings";
 import { Sidebar } from "./chat/Sidebar";
+import { AnonJoin, MeetingPanel, NewMeeting, useMeeting } from "./meetings/Meetings";
+import { ChannelView, NewTeam } from "./teams/Teams";
 import { JoinPage, SetupPage, SignInPage, SignUpPage } from "./pages/account";
 import { match, navigate, usePath } from "./router";
-import { session, unreadTotal, useSession } from "./session";
-import { Link, Notice } from "./ui";
+import { type State, session, unreadTotal, useSession } from "./session";
+import { ErrorBox, Link, Notice } from "./ui";
 
 export function App() {
   const path = usePath();
@@ -61,6 +62,8 @@ export function App() {
   }
   if (path === "/signin") return <SignInPage onSignedIn={signedIn} />;
   if (path === "/signup") return <SignUpPage onSignedIn={signedIn} />;
+  const meet = match("/meet/:token", path);
+  if (meet) return <AnonJoin token={meet.token} />;
   const join = match("/join/:token", path);
   if (join) {
     return (
@@ -86,6 +89,46 @@ export function App() {
       }}
     />
   );
+}
+
+/** MeetingView is a meeting's chat with its panel (join link, lobby, roster). */
+function MeetingView(props: { s: State; id: string }) {
+  const { m, error, lobby, roster, reload } = useMeeting(props.id);
+  useEffect(() => {
+    if (m) void session.loadChat(m.chatInfo.threadId).catch(() => undefined);
+  }, [m?.chatInfo.threadId]);
+  if (error || !m) {
+    return (
+      <section class="main placeholder">
+        <div class="empty">{error ? <ErrorBox error={error} /> : <p class="muted">Loading…</p>}</div>
+      </section>
+    );
+  }
+  return (
+    <ChatView
+      s={props.s}
+      id={m.chatInfo.threadId}
+      extra={<MeetingPanel s={props.s} id={props.id} m={m} lobby={lobby} roster={roster} reload={reload} />}
+    />
+  );
+}
+
+type AdminModule = typeof import("./admin/Admin");
+let adminModule: AdminModule | null = null;
+
+/** Admin loads the admin center's code on first use: most people never open it. */
+function Admin(props: { s: State; path: string }) {
+  const [mod, setMod] = useState<AdminModule | null>(adminModule);
+  const [err, setErr] = useState<unknown>(null);
+  useEffect(() => {
+    if (mod) return;
+    import("./admin/Admin").then((m) => {
+      adminModule = m;
+      setMod(m);
+    }, setErr);
+  }, []);
+  if (err) return <ErrorBox error="The admin center could not be loaded. Reload the page to try again." />;
+  return mod ? <mod.Admin {...props} /> : <p class="empty muted">Loading…</p>;
 }
 
 function Redirect(props: { to: string }) {
@@ -124,13 +167,23 @@ function Shell(props: { path: string; onSignOut: () => void }) {
 
   const chat = match("/chats/:id", path);
   const req = match("/requests/:id", path);
+  const meeting = path === "/meetings/new" ? null : match("/meetings/:id", path);
+  const channel = match("/teams/:team/channels/:channel", path);
   const admin = path === "/admin" || path.startsWith("/admin/");
-  const tab = path.startsWith("/requests") ? "requests" : "chats";
+  const tab = path.startsWith("/requests") ? "requests" : path.startsWith("/teams") ? "teams" : "chats";
   let main;
   let hasMain = true;
   if (chat) main = <ChatView s={s} id={chat.id} />;
   else if (req) main = <RequestView s={s} id={req.id} />;
   else if (path === "/new") main = <NewChat s={s} />;
+  else if (path === "/meetings/new") main = <NewMeeting />;
+  else if (path === "/teams/new") main = <NewTeam />;
+  else if (channel) main = <ChannelView s={s} teamId={channel.team} channelId={channel.channel} />;
+  else if (path === "/teams") {
+    main = <NoChat teams />;
+    hasMain = false;
+  }
+  else if (meeting) main = <MeetingView s={s} id={meeting.id} />;
   else if (path === "/settings") main = <Settings s={s} onSignOut={props.onSignOut} />;
   else if (path === "/requests") {
     main = <NoChat requests />;
@@ -151,7 +204,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
 
   useEffect(() => {
     if (!chat && !req && path !== "/new" && path !== "/settings" && !admin) {
-      setPageTitle(tab === "requests" ? "Requests" : "Chats");
+      setPageTitle(tab === "requests" ? "Requests" : tab === "teams" ? "Teams" : "Chats");
     }
   }, [path]);
 
@@ -193,7 +246,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
         <Admin s={s} path={path} />
       ) : (
         <div class="workspace">
-          <Sidebar s={s} tab={tab} selected={chat?.id ?? req?.id ?? null} />
+          <Sidebar s={s} tab={tab} selected={chat?.id ?? req?.id ?? channel?.channel ?? null} />
           {main}
         </div>
       )}

@@ -38,6 +38,20 @@ export interface Chat {
   unreadMessageCount?: number;
 }
 
+/** Meeting is Graph's onlineMeeting as Parley answers it. */
+export interface Meeting {
+  id: string;
+  subject: string;
+  startDateTime: string | null;
+  endDateTime: string | null;
+  joinWebUrl: string;
+  chatInfo: { threadId: string };
+  participants: {
+    organizer: { identity: { user: Identity | null } };
+    attendees: { identity: { user: Identity | null }; upn: string | null; requestState?: string; isExternal: boolean }[];
+  };
+}
+
 export interface Member {
   id: string;
   roles: string[];
@@ -69,7 +83,7 @@ export interface Message {
   createdDateTime: string | null;
   lastEditedDateTime: string | null;
   deletedDateTime: string | null;
-  from: { user: Identity | null };
+  from: { user: Identity | null; application?: { id: string; displayName: string } | null };
   body: { contentType: "text" | "html" | string; content: string };
   attachments: Attachment[];
   mentions: Mention[];
@@ -182,12 +196,14 @@ export interface CallOptions {
   body?: unknown;
   /** Do not sign out on 401 (sign-in itself). */
   noAuthRedirect?: boolean;
+  /** token replaces the session's (an anonymous meeting session's own). */
+  token?: string;
 }
 
 /** call sends one request and decodes the JSON answer (undefined for 204). */
 export async function call<T = unknown>(method: string, path: string, opts: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  const tok = token();
+  const tok = opts.token ?? token();
   if (tok) headers.Authorization = `Bearer ${tok}`;
   let body: BodyInit | undefined;
   if (opts.body !== undefined) {
@@ -197,7 +213,7 @@ export async function call<T = unknown>(method: string, path: string, opts: Call
   const res = await fetch(path, { method, headers, body });
   if (!res.ok) {
     const err = await toError(res);
-    if (res.status === 401 && tok && !opts.noAuthRedirect) unauthenticated();
+    if (res.status === 401 && tok && !opts.noAuthRedirect && !opts.token) unauthenticated();
     throw err;
   }
   if (res.status === 204) return undefined as T;

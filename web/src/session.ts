@@ -103,6 +103,29 @@ function loadOrgNames(): Record<string, string> {
 
 let outgoingSeq = 0;
 
+const MEETING_KEY = "parley.meetingChats";
+
+/** meetingOfChat returns the meeting id this client knows for a meeting chat (the chat does not say). */
+export function meetingOfChat(chatId: string): string | null {
+  try {
+    return (JSON.parse(localStorage.getItem(MEETING_KEY) ?? "{}") as Record<string, string>)[chatId] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** rememberMeeting keeps which meeting a chat belongs to. */
+export function rememberMeeting(chatId: string, meetingId: string): void {
+  try {
+    const m = JSON.parse(localStorage.getItem(MEETING_KEY) ?? "{}") as Record<string, string>;
+    if (m[chatId] === meetingId) return;
+    m[chatId] = meetingId;
+    localStorage.setItem(MEETING_KEY, JSON.stringify(m));
+  } catch {
+    // no storage
+  }
+}
+
 /** TYPING_MS is how long a typing signal shows without a new one. */
 const TYPING_MS = 6000;
 
@@ -462,6 +485,27 @@ export class Session {
     }
   }
 
+  private meetingListeners = new Map<string, Set<() => void>>();
+  private teamListeners = new Set<(e: EventFrame) => void>();
+
+  /** onTeamEvent calls f with every event of a team or channel (they carry teamId). */
+  onTeamEvent(f: (e: EventFrame) => void): () => void {
+    this.teamListeners.add(f);
+    return () => void this.teamListeners.delete(f);
+  }
+
+  /** onMeetingEvent calls f when the meeting's lobby or people change. */
+  onMeetingEvent(meetingId: string, f: () => void): () => void {
+    const set = this.meetingListeners.get(meetingId) ?? new Set();
+    set.add(f);
+    this.meetingListeners.set(meetingId, set);
+    return () => void set.delete(f);
+  }
+
+  private meetingChanged(meetingId: string | null): void {
+    if (meetingId) this.meetingListeners.get(meetingId)?.forEach((f) => f());
+  }
+
   private typingTimer: number | undefined;
   private lastTypingSent = new Map<string, number>();
 
@@ -517,6 +561,11 @@ export class Session {
   }
 
   private onEvent(e: EventFrame): void {
+    if (typeof e.teamId === "string") {
+      // Teams and channels have their own views; chats are not touched.
+      this.teamListeners.forEach((f) => f(e));
+      return;
+    }
     const id = e.chatId ?? "";
     this.tick++;
     if (id) this.touched.set(id, this.tick);
@@ -547,8 +596,15 @@ export class Session {
         }
         return;
       }
+      case "lobbyUpdated": {
+        const mid = typeof e.meetingId === "string" ? e.meetingId : null;
+        if (mid && id) rememberMeeting(id, mid);
+        this.meetingChanged(mid);
+        return;
+      }
       case "memberAdded":
       case "memberRemoved": {
+        if (id) this.meetingChanged(meetingOfChat(id));
         const m = e.member as Member | undefined;
         if (e.type === "memberRemoved" && m?.userId && m.userId === this.state.me?.id) {
           const chats = { ...this.state.chats };
@@ -643,7 +699,7 @@ export function orgOf(s: State, tenantId: string | null | undefined): string | n
 
 /** chatTitle names a chat for me: its topic, or the other people. */
 export function chatTitle(e: ChatEntry, me: User | null): string {
-  if (e.chat.chatType === "group" && e.chat.topic) return e.chat.topic;
+  if ((e.chat.chatType === "group" || e.chat.chatType === "meeting") && e.chat.topic) return e.chat.topic;
   const others = (e.members ?? []).filter((m) => !me || m.userId !== me.id);
   if (others.length) return others.map((m) => m.displayName || m.email || "Someone").join(", ");
   if (e.members) return e.chat.chatType === "group" ? "Group chat" : "Just you";

@@ -13,6 +13,32 @@ export function ExternalBadge(props: { title?: string }) {
   );
 }
 
+/** UnverifiedBadge marks an anonymous meeting participant: nobody checked who they are. */
+export function UnverifiedBadge() {
+  return (
+    <span class="badge unverified" title="Joined with the meeting link, without an account: nobody checked who this is">
+      Unverified
+    </span>
+  );
+}
+
+/** GuestBadge marks a guest of the organisation (docs/rules.md §1). */
+export function GuestBadge() {
+  return (
+    <span class="badge guest" title="A guest in this organisation">
+      Guest
+    </span>
+  );
+}
+
+/** PersonBadge is the one badge a person gets: Unverified, Guest or External. */
+export function PersonBadge(props: { identityType?: string | null; external?: boolean; guest?: boolean }) {
+  if (props.identityType === "anonymousGuest") return <UnverifiedBadge />;
+  if (props.guest) return <GuestBadge />;
+  if (props.external) return <ExternalBadge />;
+  return null;
+}
+
 export function Tag(props: { children: ComponentChildren; kind?: string; title?: string }) {
   return (
     <span class={`badge ${props.kind ?? ""}`} title={props.title}>
@@ -188,7 +214,7 @@ export function identityLabel(t: string, org?: string | null): string {
     case "phoneUser":
       return "Invited by phone";
     case "anonymousGuest":
-      return "Guest";
+      return "Joined by link (unverified)";
     default:
       return "";
   }

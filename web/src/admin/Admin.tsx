@@ -5,11 +5,14 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, del, enc, errorText, get, getToken, nextPath, patch, post } from "../api";
 import type { State } from "../session";
 import { ErrorBox, Link, Notice, Switch, Tag, fullTime, useAsync } from "../ui";
+import { AppsAdmin } from "./Apps";
 import { UserField, UserName, lookupUser, notAvailable, remember, resolveUser } from "./common";
 
 const sections = [
   { path: "/admin", label: "External access" },
   { path: "/admin/policies", label: "Policies" },
+  { path: "/admin/meetings", label: "Meetings" },
+  { path: "/admin/apps", label: "Apps" },
   { path: "/admin/explain", label: "Explain" },
   { path: "/admin/outbox", label: "Deliveries" },
   { path: "/admin/audit", label: "Audit log" },
@@ -36,6 +39,8 @@ export function Admin(props: { s: State; path: string }) {
       <div class="admin-content">
         {current.path === "/admin" && <ExternalAccess />}
         {current.path === "/admin/policies" && <Policies s={s} />}
+        {current.path === "/admin/meetings" && <MeetingSettings />}
+        {current.path === "/admin/apps" && <AppsAdmin s={s} />}
         {current.path === "/admin/explain" && <Explain s={s} />}
         {current.path === "/admin/outbox" && <Outbox />}
         {current.path === "/admin/audit" && <Audit />}
@@ -273,6 +278,90 @@ function DomainList(props: {
           {err}
         </p>
       )}
+    </div>
+  );
+}
+
+// ---- Meeting settings (docs/rules.md §8) ----
+
+interface MeetingConfig {
+  allowAnonymousUsersToJoinMeeting: boolean;
+  lobbyBypass: "organizer" | "organization" | "everyone" | string;
+  anonymousUsersCanInteractWithApps: boolean;
+}
+
+function MeetingSettings() {
+  const [c, setC] = useState<MeetingConfig | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const { busy, error, run } = useAsync();
+  useEffect(() => {
+    get<MeetingConfig>("/parley/v1/admin/meetingConfiguration").then(setC, setLoadError);
+  }, []);
+  async function save(p: Partial<MeetingConfig>, what: string) {
+    setSaved(null);
+    const r = await run(() => patch<MeetingConfig>("/parley/v1/admin/meetingConfiguration", p));
+    if (r) {
+      setC(r);
+      setSaved(`Saved: ${what}.`);
+    }
+  }
+  if (loadError) return notAvailable(loadError) ? <NotAvailable what="Meeting settings" /> : <ErrorBox error={loadError} />;
+  if (!c) return <p class="muted">Loading…</p>;
+  return (
+    <div class="stack">
+      <header>
+        <h1>Meetings</h1>
+        <p class="muted">
+          Who may join your organisation's meetings with the link, and who waits in the lobby until someone lets them in. Changes apply
+          to every meeting at once.
+        </p>
+      </header>
+      <div aria-live="polite">
+        <ErrorBox error={error} />
+        {saved && <Notice kind="success">{saved}</Notice>}
+      </div>
+      <section class="panel" aria-labelledby="anon-title">
+        <h2 id="anon-title" class="section-title">
+          People without an account
+        </h2>
+        <Switch
+          id="allowAnonymousUsersToJoinMeeting"
+          label="Anyone with the link can join without an account"
+          description="They type a name, show as Unverified and can only take part in that meeting's chat. When off, only invited people join."
+          checked={c.allowAnonymousUsersToJoinMeeting}
+          disabled={busy}
+          onChange={(v) => void save({ allowAnonymousUsersToJoinMeeting: v }, v ? "people without an account can join" : "only invited people can join")}
+        />
+        <Switch
+          id="anonymousUsersCanInteractWithApps"
+          label="People without an account can use apps in meetings"
+          description="They can always act on cards; this allows the rest (messaging a bot, tabs)."
+          checked={c.anonymousUsersCanInteractWithApps}
+          disabled={busy}
+          onChange={(v) => void save({ anonymousUsersCanInteractWithApps: v }, v ? "people without an account can use apps" : "people without an account can't use apps")}
+        />
+      </section>
+      <section class="panel" aria-labelledby="lobby-title">
+        <h2 id="lobby-title" class="section-title">
+          Lobby
+        </h2>
+        <fieldset class="radio-group" disabled={busy}>
+          <legend>Who goes straight in (everyone else waits to be let in)</legend>
+          {(
+            [
+              ["organizer", "Only the organiser"],
+              ["organization", "People in your organisation"],
+              ["everyone", "Everyone, including people without an account"],
+            ] as const
+          ).map(([v, label]) => (
+            <label key={v}>
+              <input type="radio" name="lobby-bypass" checked={c.lobbyBypass === v} onChange={() => void save({ lobbyBypass: v }, `${label.toLowerCase()} skip the lobby`)} />{" "}
+              {label}
+            </label>
+          ))}
+        </fieldset>
+      </section>
     </div>
   );
 }

@@ -1,22 +1,24 @@
 // One chat: its people, messages (live), the composer with @mentions, edit
 // and delete, the read-only banner and the pending-request notice.
 import { setPageTitle } from "../title";
-import { Fragment } from "preact";
+import { type ComponentChildren, Fragment } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { type Attachment, type Member, type Message, memberFor, post } from "../api";
+import { type Attachment, type Member, type Message, del, enc, get, memberFor, post } from "../api";
+import type { TeamsApp } from "../admin/Apps";
 import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody, plainText } from "../richtext";
 import { navigate } from "../router";
-import { type Outgoing, type State, chatTitle, orgOf, session } from "../session";
-import { Avatar, ErrorBox, ExternalBadge, Link, Notice, Tag, Time, dayKey, dayLabel, fullTime, identityLabel, useAsync } from "../ui";
+import { type Outgoing, type State, chatTitle, meetingOfChat, orgOf, session } from "../session";
+import { Avatar, ErrorBox, ExternalBadge, Link, Notice, PersonBadge, Tag, Time, dayKey, dayLabel, fullTime, identityLabel, useAsync } from "../ui";
 
 const CARD = "application/vnd.microsoft.card.adaptive";
 
-export function ChatView(props: { s: State; id: string }) {
+export function ChatView(props: { s: State; id: string; extra?: ComponentChildren }) {
   const { s, id } = props;
   const entry = s.chats[id];
   const list = s.messages[id];
   const [showPeople, setShowPeople] = useState(false);
+  const [showApps, setShowApps] = useState(false);
   const [editingId, setEditingId] = useState<string | null>(null);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
@@ -27,6 +29,7 @@ export function ChatView(props: { s: State; id: string }) {
   useEffect(() => {
     void session.openChat(id);
     setShowPeople(false);
+    setShowApps(false);
     setEditingId(null);
     setReplyTo(null);
     stick.current = true;
@@ -85,9 +88,10 @@ export function ChatView(props: { s: State; id: string }) {
       class="main chat"
       aria-label={`Chat: ${title}`}
       onKeyDown={(e) => {
-        if (e.key === "Escape" && showPeople && !e.defaultPrevented) {
+        if (e.key === "Escape" && (showPeople || showApps) && !e.defaultPrevented) {
           e.preventDefault();
           setShowPeople(false);
+          setShowApps(false);
           peopleButton.current?.focus();
         }
       }}
@@ -100,8 +104,15 @@ export function ChatView(props: { s: State; id: string }) {
             {title} {entry.chat.isExternal && <ExternalBadge title="This chat has people from outside your organisation" />}
           </h1>
           <p class="muted small">
+            {entry.chat.chatType === "meeting" ? "Meeting chat · " : ""}
             {people}
             {kinds.length ? ` · ${kinds.join(", ")}` : ""}
+            {entry.chat.chatType === "meeting" && !props.extra && meetingOfChat(id) && (
+              <>
+                {" · "}
+                <Link href={`/meetings/${encodeURIComponent(meetingOfChat(id)!)}`}>Meeting details</Link>
+              </>
+            )}
           </p>
         </div>
         <button
@@ -110,10 +121,27 @@ export function ChatView(props: { s: State; id: string }) {
           ref={peopleButton}
           aria-expanded={showPeople}
           aria-controls="people-panel"
-          onClick={() => setShowPeople(!showPeople)}
+          onClick={() => {
+            setShowPeople(!showPeople);
+            setShowApps(false);
+          }}
         >
           People
         </button>
+        {entry.chat.chatType !== "oneOnOne" && (
+          <button
+            type="button"
+            class="ghost"
+            aria-expanded={showApps}
+            aria-controls="apps-panel"
+            onClick={() => {
+              setShowApps(!showApps);
+              setShowPeople(false);
+            }}
+          >
+            Apps
+          </button>
+        )}
       </header>
 
       {entry.chat.isReadOnly && (
@@ -198,7 +226,13 @@ export function ChatView(props: { s: State; id: string }) {
             </Fragment>
           ))}
         </div>
-        {showPeople && <People s={s} id={id} members={members} group={entry.chat.chatType === "group"} />}
+        {showPeople ? (
+          <People s={s} id={id} members={members} group={entry.chat.chatType === "group"} />
+        ) : showApps ? (
+          <ChatApps chatId={id} readOnly={closed} />
+        ) : (
+          props.extra
+        )}
       </div>
 
       <TypingLine who={Object.values(s.typing[id] ?? {}).map((w) => w.name)} />
@@ -406,7 +440,9 @@ function MessageItem(props: {
   const [confirmDelete, setConfirmDelete] = useState(false);
   const { busy, error, setError, run } = useAsync();
   const sender = m.from.user;
-  const name = sender?.displayName || "Someone";
+  const bot = m.from.application;
+  const name = sender?.displayName || bot?.displayName || "Someone";
+  const guestIds = new Set(props.members.filter((x) => x.roles.includes("guest") && x.userId).map((x) => x.userId!));
   const deleted = !!m.deletedDateTime;
 
   return (
@@ -426,7 +462,8 @@ function MessageItem(props: {
         {!props.grouped && (
           <div class="msg-head">
             <span class="msg-sender">{mine ? "You" : name}</span>
-            {sender?.isExternal && <ExternalBadge />}
+            <PersonBadge identityType={sender?.userIdentityType} external={sender?.isExternal} guest={guestIds.has(sender?.id ?? "")} />
+            {bot && <Tag kind="bot">Bot</Tag>}
             <Time iso={m.createdDateTime} clock class="msg-time" />
           </div>
         )}
@@ -798,7 +835,8 @@ function People(props: { s: State; id: string; members: Member[]; group: boolean
               <Avatar name={m.displayName || m.email || "?"} external={m.isExternal} size="sm" />
               <div class="person">
                 <div>
-                  <strong>{isMe ? `${m.displayName} (you)` : m.displayName}</strong> {m.isExternal && <ExternalBadge />}
+                  <strong>{isMe ? `${m.displayName} (you)` : m.displayName}</strong>{" "}
+                  <PersonBadge identityType={m.userIdentityType} external={m.isExternal} guest={m.roles.includes("guest")} />
                   {m.requestState === "pending" && <Tag kind="pending">Pending</Tag>}
                 </div>
                 {m.email && m.email !== m.displayName && <div class="muted small">{m.email}</div>}
@@ -833,12 +871,12 @@ function People(props: { s: State; id: string; members: Member[]; group: boolean
 }
 
 /** NoChat is the main pane when nothing is selected. */
-export function NoChat(props: { requests?: boolean }) {
+export function NoChat(props: { requests?: boolean; teams?: boolean }) {
   return (
     <section class="main placeholder" aria-label="Nothing selected">
       <div class="empty">
-        <p>{props.requests ? "Pick a request to see who it's from." : "Pick a chat, or start a new one."}</p>
-        {!props.requests && (
+        <p>{props.requests ? "Pick a request to see who it's from." : props.teams ? "Pick a channel." : "Pick a chat, or start a new one."}</p>
+        {!props.requests && !props.teams && (
           <button type="button" class="primary" onClick={() => navigate("/new")}>
             New chat
           </button>
@@ -848,3 +886,97 @@ export function NoChat(props: { requests?: boolean }) {
   );
 }
 
+
+interface Install {
+  id: string;
+  teamsApp: TeamsApp;
+}
+
+/** ChatApps lists the apps installed in a chat and adds one from the catalog (where allowed). */
+function ChatApps(props: { chatId: string; readOnly: boolean }) {
+  const [installed, setInstalled] = useState<Install[] | null>(null);
+  const [catalog, setCatalog] = useState<TeamsApp[]>([]);
+  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, run } = useAsync();
+  const base = `/v1.0/chats/${enc(props.chatId)}/installedApps`;
+  const load = async () => {
+    const [i, c] = await Promise.all([
+      get<{ value: Install[] }>(base),
+      get<{ value: TeamsApp[] }>("/v1.0/appCatalogs/teamsApps").catch(() => ({ value: [] as TeamsApp[] })),
+    ]);
+    setInstalled(i.value);
+    setCatalog(c.value);
+  };
+  useEffect(() => {
+    void run(load);
+  }, [props.chatId]);
+  async function add(a: TeamsApp) {
+    setDone(null);
+    const ok = await run(async () => {
+      await post(base, { "teamsApp@odata.bind": `${location.origin}/v1.0/appCatalogs/teamsApps/${a.id}` });
+      await load();
+      return true;
+    });
+    if (ok) setDone(`${a.displayName} was added to this chat.`);
+  }
+  async function remove(i: Install) {
+    setDone(null);
+    const ok = await run(async () => {
+      await del(`${base}/${enc(i.id)}`);
+      await load();
+      return true;
+    });
+    if (ok) setDone(`${i.teamsApp.displayName} was removed from this chat.`);
+  }
+  const have = new Set((installed ?? []).map((i) => i.teamsApp.id));
+  const addable = catalog.filter((a) => !have.has(a.id) && !a.isBlocked && a.scopes.some((s) => s === "groupChat" || s === "meeting"));
+  return (
+    <aside class="people" id="apps-panel" aria-label="Apps in this chat">
+      <h2 class="section-title">Apps</h2>
+      {installed === null ? (
+        <p class="muted">Loading…</p>
+      ) : installed.length === 0 ? (
+        <p class="muted small">No apps in this chat yet.</p>
+      ) : (
+        <ul class="people-list" data-testid="installed-apps">
+          {installed.map((i) => (
+            <li key={i.id}>
+              <span class="avatar sm app-icon" aria-hidden="true">
+                {i.teamsApp.displayName.slice(0, 1).toUpperCase()}
+              </span>
+              <div class="person">
+                <strong>{i.teamsApp.displayName}</strong>
+                {i.teamsApp.appDefinitions[0]?.bot && <div class="muted small">Bot: mention it or message it here</div>}
+              </div>
+              {!props.readOnly && (
+                <button type="button" class="link-button small" disabled={busy} onClick={() => void remove(i)} aria-label={`Remove ${i.teamsApp.displayName}`}>
+                  Remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {!props.readOnly && addable.length > 0 && (
+        <>
+          <h3 class="sub-title">Add an app</h3>
+          <ul class="people-list">
+            {addable.map((a) => (
+              <li key={a.id}>
+                <div class="person">
+                  <strong>{a.displayName}</strong>
+                  {a.appDefinitions[0]?.description && <div class="muted small">{a.appDefinitions[0].description}</div>}
+                </div>
+                <button type="button" class="secondary small" disabled={busy} onClick={() => void add(a)} aria-label={`Add ${a.displayName}`}>
+                  Add
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <ErrorBox error={error} />
+      {done && <Notice kind="success">{done}</Notice>}
+    </aside>
+  );
+}

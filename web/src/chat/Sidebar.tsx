@@ -2,9 +2,10 @@
 import type { ChatRequest } from "../api";
 import { plainText } from "../richtext";
 import { type ChatEntry, type State, chatTitle, sortedChats } from "../session";
+import { TeamList } from "../teams/Teams";
 import { Avatar, ExternalBadge, Link, Tag, Time } from "../ui";
 
-export function Sidebar(props: { s: State; tab: "chats" | "requests"; selected: string | null }) {
+export function Sidebar(props: { s: State; tab: "chats" | "requests" | "teams"; selected: string | null }) {
   const { s, tab } = props;
   const nReq = s.requests.length;
   return (
@@ -26,12 +27,26 @@ export function Sidebar(props: { s: State; tab: "chats" | "requests"; selected: 
               </span>
             )}
           </Link>
+          <Link href="/teams" class={`tab${tab === "teams" ? " active" : ""}`} aria-current={tab === "teams" ? "page" : undefined}>
+            Teams
+          </Link>
         </nav>
-        <Link href="/new" class="button primary new-chat" data-testid="new-chat">
-          New chat
-        </Link>
+        <div class="row new-buttons">
+          <Link href="/new" class="button primary new-chat" data-testid="new-chat">
+            New chat
+          </Link>
+          <Link href="/meetings/new" class="button secondary" data-testid="new-meeting">
+            Meet
+          </Link>
+        </div>
       </div>
-      {tab === "chats" ? <ChatList s={s} selected={props.selected} /> : <RequestList s={s} selected={props.selected} />}
+      {tab === "chats" ? (
+        <ChatList s={s} selected={props.selected} />
+      ) : tab === "teams" ? (
+        <TeamList selected={props.selected} />
+      ) : (
+        <RequestList s={s} selected={props.selected} />
+      )}
     </aside>
   );
 }
