@@ -535,6 +535,25 @@ await step("reactions and quoted replies, live on the other side", async () => {
   await A.page.getByTestId("reply-to").waitFor({ state: "detached" });
 });
 
+await step("search: the box finds messages with the words highlighted, a hit opens its chat; New chat suggests people", async () => {
+  const { page } = N;
+  await page.getByLabel("Search messages").fill("welcome");
+  await page.getByLabel("Search messages").press("Enter");
+  await page.waitForURL("**/search?q=welcome");
+  const hit = page.getByRole("list", { name: "Search results" }).locator("a.hit", { hasText: "aboard" });
+  await hit.locator("mark", { hasText: /welcome/i }).waitFor();
+  await axe(page, "search");
+  await shot(page, "desktop-search");
+  await hit.click();
+  await page.waitForURL(`**/chats/${encodeURIComponent(chatId)}`);
+  // Alice's suggestions: her own organisation (bob), never an outsider she hasn't chatted with.
+  await A.page.getByRole("link", { name: "New chat" }).click();
+  await A.page.getByLabel("Email address or phone number").fill("bo");
+  await A.page.getByRole("list", { name: "Suggestions" }).getByRole("button", { name: /Bob/ }).click();
+  await A.page.locator(".chips .chip", { hasText: BOB }).waitFor();
+  await chatLink(A.page, NINA_NAME).click();
+});
+
 await step("an Adaptive Card sent through the API renders with the adaptivecards library", async () => {
   aliceToken = await token(ALICE);
   const card = {
@@ -890,6 +909,7 @@ await step("a team: alice creates it with bob and a guest, posts in General, the
   await G.context.close();
   pages.splice(pages.findIndex((p) => p.name === "guest"), 1);
   await page.getByRole("link", { name: "Chats", exact: true }).first().click();
+  await chatLink(page, NINA_NAME).click();
 });
 
 await step("personal settings: allow chats from organisations, block and unblock", async () => {

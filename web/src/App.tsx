@@ -10,6 +10,7 @@ import { RequestView } from "./chat/RequestView";
 import { Settings } from "./chat/Settings";
 import { Sidebar } from "./chat/Sidebar";
 import { AnonJoin, MeetingPanel, NewMeeting, useMeeting } from "./meetings/Meetings";
+import { SearchBox, SearchPage } from "./search/Search";
 import { ChannelView, NewTeam } from "./teams/Teams";
 import { JoinPage, SetupPage, SignInPage, SignUpPage } from "./pages/account";
 import { match, navigate, usePath } from "./router";
@@ -178,6 +179,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
   else if (path === "/new") main = <NewChat s={s} />;
   else if (path === "/meetings/new") main = <NewMeeting />;
   else if (path === "/teams/new") main = <NewTeam />;
+  else if (path === "/search") main = <SearchPage s={s} />;
   else if (channel) main = <ChannelView s={s} teamId={channel.team} channelId={channel.channel} />;
   else if (path === "/teams") {
     main = <NoChat teams />;
@@ -223,6 +225,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
             {s.conn === "reconnecting" ? "Reconnecting…" : "Connecting…"}
           </span>
         )}
+        {!admin && <SearchBox />}
         <nav class="topnav" aria-label="Main">
           <Link href="/" aria-current={!admin && path !== "/settings" ? "page" : undefined}>
             Chats

@@ -16,13 +16,14 @@ window.addEventListener("popstate", () => listeners.forEach((f) => f()));
 
 /** usePath returns the current path and re-renders when it changes. */
 export function usePath(): string {
-  const [path, setPath] = useState(location.pathname);
+  // The query counts as a change too (/search?q=…), though only the path is returned.
+  const [, setHere] = useState(location.pathname + location.search);
   useEffect(() => {
-    const f = () => setPath(location.pathname);
+    const f = () => setHere(location.pathname + location.search);
     listeners.add(f);
     return () => void listeners.delete(f);
   }, []);
-  return path;
+  return location.pathname;
 }
 
 /** linkClick makes an <a href> navigate inside the app. */

@@ -2,10 +2,10 @@
 // one address makes a 1:1 chat, several a group chat with a topic.
 import { setPageTitle } from "../title";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Chat, memberFor, post } from "../api";
+import { type Chat, type User, get, memberFor, post } from "../api";
 import { navigate } from "../router";
 import { type State, session } from "../session";
-import { ErrorBox, Field, Link, useAsync } from "../ui";
+import { Avatar, ErrorBox, Field, Link, useAsync } from "../ui";
 
 function split(s: string): string[] {
   return s
@@ -28,6 +28,24 @@ export function NewChat(props: { s: State }) {
     addressRef.current?.focus();
   }, []);
 
+  // Suggestions: my organisation and people I already chat with, never
+  // anyone else (the server decides; an outsider is reached by typing the
+  // full address).
+  const [suggest, setSuggest] = useState<User[]>([]);
+  useEffect(() => {
+    const q = input.trim();
+    if (q.length < 2 || /[,;]/.test(q)) {
+      setSuggest([]);
+      return;
+    }
+    const t = window.setTimeout(() => {
+      get<{ value: User[] }>(`/parley/v1/people?q=${encodeURIComponent(q)}&$top=5`).then(
+        (r) => setSuggest(r.value.filter((u) => u.id !== props.s.me?.id)),
+        () => setSuggest([]),
+      );
+    }, 200);
+    return () => clearTimeout(t);
+  }, [input]);
   const all = [...people, ...split(input)].filter((v, i, a) => a.indexOf(v) === i);
   const group = all.length > 1;
 
@@ -114,6 +132,32 @@ export function NewChat(props: { s: State }) {
           <p class="hint" id="new-chat-hint">
             Add more than one person to make a group chat.
           </p>
+          {suggest.length > 0 && (
+            <ul class="suggestions" aria-label="Suggestions">
+              {suggest.map((u) => {
+                const addr = u.mail ?? u.userPrincipalName;
+                return (
+                  <li key={u.id}>
+                    <button
+                      type="button"
+                      class="ghost suggestion"
+                      onClick={() => {
+                        if (!people.includes(addr)) setPeople([...people, addr]);
+                        setInput("");
+                        setSuggest([]);
+                        addressRef.current?.focus();
+                      }}
+                    >
+                      <Avatar name={u.displayName} external={u.isExternal} size="sm" />
+                      <span>
+                        {u.displayName} <span class="muted small">{addr}</span>
+                      </span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
         </div>
         {group && (
           <Field id="new-chat-topic" label="Group name (optional)" value={topic} onInput={(e) => setTopic(e.currentTarget.value)} />
