@@ -227,6 +227,36 @@ func TestService(t *testing.T) {
 			}
 		})
 
+		t.Run("RequestsListPages", func(t *testing.T) {
+			p := w.personal(t, true)
+			for range 3 {
+				a := w.member(t)
+				w.oneOnOne(t, &a, chat.NewMember{Email: p.Mail})
+				time.Sleep(time.Millisecond) // distinct updated times order the list
+			}
+			var seen []chat.ID
+			after := chat.ChatCursor{}
+			for page := 0; ; page++ {
+				rs, next, err := w.reqs.List(ctx, &p, false, after, 2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rs {
+					seen = append(seen, r.Chat.ID)
+				}
+				if next.ID == "" {
+					break
+				}
+				if page > 3 {
+					t.Fatal("the list does not end")
+				}
+				after = next
+			}
+			if len(seen) != 3 || seen[0] == seen[1] || seen[1] == seen[2] || seen[0] == seen[2] {
+				t.Fatalf("pages held %v, want three distinct requests", seen)
+			}
+		})
+
 		t.Run("DeclineIsRecipientUnavailable", func(t *testing.T) {
 			a, p := w.member(t), w.personal(t, true)
 			c := w.oneOnOne(t, &a, chat.NewMember{Email: p.Mail})

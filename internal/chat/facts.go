@@ -56,11 +56,11 @@ const (
 )
 
 // loadFacts gathers into f the facts of a chat for msgrequest's
-// decisions, f.Members being the facts of members (appendMemberFacts): for
-// an external chat the first pair of
-// accepted members that may no longer talk (the sender's pairs first) and,
-// while every pair may, the decision of each pending request whose sender
-// is the sender or an accepted member. sender is nil when the chat is
+// decisions, f.Members being the facts of members (appendMemberFacts):
+// for an external chat, the first pair of accepted members that may no
+// longer talk (the sender's pairs first) and, while every pair may, the
+// decision of each pending request whose sender is the sender or an
+// accepted member. sender is nil when the chat is
 // re-decided. A sender who has not accepted is decided without policy
 // facts (the decision reads none for them), as is an internal chat
 // (docs/rules.md §7).
