@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/identity"
-	"github.com/parleychat/parley/internal/keyset"
 	"github.com/parleychat/parley/internal/team"
 )
 
@@ -205,8 +203,7 @@ func (a *API) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// listTeamMembers lists a team's members in the order they joined, paged
-// here over the whole list (at most team.MaxMembers).
+// listTeamMembers lists a team's members in the order they joined.
 func (a *API) listTeamMembers(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
 	limit, err := pageSize(r)
@@ -221,13 +218,10 @@ func (a *API) listTeamMembers(w http.ResponseWriter, r *http.Request) error {
 	if ok {
 		after = &team.Member{JoinedAt: t, ID: id}
 	}
-	members, err := a.Teams.Members(r.Context(), me, teamID(r))
+	members, more, err := a.Teams.ListMembers(r.Context(), me, teamID(r), after, limit)
 	if err != nil {
 		return err
 	}
-	members, more := keyset.Page(members, func(a, b team.Member) int {
-		return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
-	}, after, limit)
 	out := page[graph.TeamMember]{Value: make([]graph.TeamMember, 0, len(members))}
 	for i := range members {
 		out.Value = append(out.Value, graph.NewTeamMember(&members[i], me))

@@ -1,6 +1,7 @@
 package team
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/keyset"
 )
 
 // Audit actions recorded in the team's tenant log (docs/rules.md §10).
@@ -356,6 +358,21 @@ func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, u Tea
 func (s *Service) Members(ctx context.Context, actor *identity.User, id ID) ([]Member, error) {
 	_, members, _, err := s.load(ctx, actor, id, Read)
 	return members, err
+}
+
+// ListMembers returns a page of a team's members in the order they
+// joined: those after the member after (by join time in microseconds, then
+// id; nil: from the start), at most limit of them (0: all), and whether
+// more follow. Errors: notFound.
+func (s *Service) ListMembers(ctx context.Context, actor *identity.User, id ID, after *Member, limit int) ([]Member, bool, error) {
+	members, err := s.Members(ctx, actor, id)
+	if err != nil {
+		return nil, false, err
+	}
+	page, more := keyset.Page(members, func(a, b Member) int {
+		return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
+	}, after, limit)
+	return page, more, nil
 }
 
 // NewMember names a person to add, by user id or by e-mail address, with
