@@ -2,7 +2,6 @@ package natsbus
 
 import (
 	"bytes"
-	"encoding/binary"
 	"slices"
 	"testing"
 	"time"
@@ -34,15 +33,22 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add(appendPing(appendHeader(nil, kindPing, &b.node), 77))
 	f.Add(appendAck(appendHeader(nil, kindAck, &b.node), true, []ackEntry{{b.node, 5}, {nodeID(9), 6}}))
 	f.Add(appendHeader(nil, kindBye, &b.node))
-	f.Add([]byte{version, kindEvents})
+	f.Add([]byte{0x08, wireVersion, 0x18, kindEvents})
 	f.Add(append(appendHeader(nil, kindEvents, &b.node), 0xff, 0xff, 0xff, 0xff, 0x0f))
+	f.Add(appendEventCount(appendHeader(nil, kindEvents, &b.node), 1<<40))
+	// Fields out of order, an unknown field, a merged invalidation.
+	f.Add(appendInvalidation(appendInvalidation(append(appendPing(nil, 1), 0x48, 0x01), &Invalidation{Users: []string{"u"}}), &Invalidation{AllTokens: true}))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		kind, node, body, err := decodeHeader(msg)
 		if err != nil {
 			return
 		}
-		if !bytes.Equal(node[:], msg[2:headerLen]) || !bytes.Equal(body, msg[headerLen:]) {
-			t.Fatalf("decodeHeader(%x) = node %x body %x", msg, node, body)
+		if !bytes.Equal(body, msg) {
+			t.Fatalf("decodeHeader(%x) = body %x, want the whole message", msg, body)
+		}
+		// What the header decoder accepted, the encoder writes again.
+		if k, n, _, err := decodeHeader(appendHeader(nil, kind, &node)); err != nil || k != kind || n != node {
+			t.Fatalf("header (%c, %x) after a round trip: (%c, %x), %v", kind, node, k, n, err)
 		}
 		switch kind {
 		case kindEvents:
@@ -57,7 +63,7 @@ func FuzzDecodeMessage(f *testing.F) {
 			if hi != len(evs) {
 				t.Fatalf("encodeEvents: encoded %d of %d events", hi, len(evs))
 			}
-			got, err := decodeEvents(again[headerLen:])
+			got, err := decodeEvents(again)
 			if err != nil {
 				t.Fatalf("decodeEvents of a re-encoded message: %v", err)
 			}
@@ -138,15 +144,13 @@ func FuzzEncodeEvents(f *testing.F) {
 		if diff := cmp.Diff(evs, got); diff != "" {
 			t.Fatalf("events differ (-sent +decoded):\n%s", diff)
 		}
-		for cut := 0; cut < len(body); cut += 1 + len(body)/256 {
+		for cut := headerLen; cut < len(body); cut += 1 + len(body)/256 {
 			if _, err := decodeEvents(body[:cut]); err == nil {
 				t.Fatalf("decoded a message cut at %d of %d bytes", cut, len(body))
 			}
 		}
-		// A count larger than the message can hold is refused before
-		// anything is allocated for it.
-		huge := binary.AppendUvarint(nil, 1<<40)
-		if _, err := decodeEvents(append(huge, body[5:]...)); err == nil {
+		// A count other than the events sent is refused.
+		if _, err := decodeEvents(appendEventCount(slices.Clone(body), 1<<40)); err == nil {
 			t.Fatal("decoded a message claiming 2^40 events")
 		}
 	})

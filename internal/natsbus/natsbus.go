@@ -327,34 +327,21 @@ func (b *Bus) Publish(ctx context.Context, events []event.Event) error {
 // limit bytes (at least one event), and returns the message and where it
 // stopped.
 func (b *Bus) encodeEvents(events []event.Event, lo, limit int) ([]byte, int) {
-	// A count placeholder of fixed width, filled in at the end.
-	const countWidth = 5
+	const countRoom = 1 + 10 // the count field, written last
 	msg := appendHeader(make([]byte, 0, 256), kindEvents, &b.node)
-	countAt := len(msg)
-	msg = append(msg, make([]byte, countWidth)...)
 	hi := lo
 	var prev *event.Event
 	for hi < len(events) {
 		n := len(msg)
 		msg = appendEvent(msg, &events[hi], prev)
-		if len(msg) > limit && hi > lo {
+		if len(msg)+countRoom > limit && hi > lo {
 			msg = msg[:n]
 			break
 		}
 		prev = &events[hi]
 		hi++
 	}
-	// Write the count as a padded uvarint (continuation bits set).
-	v := uint64(hi - lo)
-	for i := range countWidth {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if i < countWidth-1 {
-			c |= 0x80
-		}
-		msg[countAt+i] = c
-	}
-	return msg, hi
+	return appendEventCount(msg, hi-lo), hi
 }
 
 // Invalidate sends this node's invalidation to the other nodes. It does

@@ -142,16 +142,25 @@ func TestCodecRoundTrip(t *testing.T) {
 
 	// Truncated or padded messages are refused, never half-read.
 	full, _ := b.encodeEvents(evs, 0, 1<<20)
-	for n := headerLen; n < len(full); n++ {
-		if _, err := decodeEvents(full[headerLen:n]); err == nil {
+	for n := 0; n < len(full); n++ {
+		if _, err := decodeEvents(full[:n]); err == nil {
 			t.Fatalf("decoded a message cut at %d of %d bytes", n, len(full))
 		}
 	}
-	if _, err := decodeEvents(append(slices.Clone(full[headerLen:]), 0)); err == nil {
+	if _, err := decodeEvents(append(slices.Clone(full), 0)); err == nil {
 		t.Fatal("decoded a message with trailing bytes")
 	}
 	if _, _, _, err := decodeHeader([]byte{9, 'E'}); err == nil {
 		t.Fatal("decoded a short header")
+	}
+	// A message of the hand-written format 1 (version byte 1) is refused.
+	if _, _, _, err := decodeHeader(append([]byte{1, 'E'}, make([]byte, nodeLen+1)...)); err == nil {
+		t.Fatal("decoded a version 1 message")
+	}
+	// Another version is refused.
+	other := append([]byte{0x08, wireVersion + 1}, full[2:]...)
+	if _, _, _, err := decodeHeader(other); err == nil {
+		t.Fatal("decoded a message of another version")
 	}
 }
 
