@@ -277,11 +277,13 @@ type adminAction struct {
 	run   func(ctx context.Context, x adminCall) error
 }
 
-// adminCall is a running command's connection, output and NAME.
+// adminCall is a running command's connection, output and arguments
+// (NAME, or the app commands' positional arguments).
 type adminCall struct {
 	c    *adminClient
 	out  io.Writer
 	name string
+	args []string
 }
 
 // show calls the API and prints its JSON answer.

@@ -40,3 +40,28 @@ func TestAdminCommandsMatchUsage(t *testing.T) {
 		t.Errorf("usage lists %q, the table has %q", listed, table)
 	}
 }
+
+// TestAdminAppCommandsMatchUsage: the same for the app commands.
+func TestAdminAppCommandsMatchUsage(t *testing.T) {
+	usageLine := regexp.MustCompile(`(?m)^  ([a-z-]+(?: [a-z-]+)?)(?:[ ]+|$)`)
+	var listed, table []string
+	for _, m := range usageLine.FindAllStringSubmatch(adminAppsUsage, -1) {
+		listed = append(listed, m[1])
+	}
+	for _, c := range adminAppCommands() {
+		table = append(table, c.name)
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		if act := c.define(fs); act.run == nil {
+			t.Errorf("%s: no run", c.name)
+		}
+		fs.VisitAll(func(f *flag.Flag) {
+			if !strings.Contains(adminAppsUsage, "--"+f.Name) {
+				t.Errorf("%s: flag --%s is not in the usage", c.name, f.Name)
+			}
+		})
+	}
+	if !slices.Equal(listed, table) {
+		t.Errorf("usage lists %q, the table has %q", listed, table)
+	}
+}
