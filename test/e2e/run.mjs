@@ -487,6 +487,16 @@ await step("a hidden tab: a browser notification, the unread count in the title,
   await page.waitForFunction(() => !/^\(\d+\) /.test(document.title));
 });
 
+await step("presence: a dot on the chat with Alice, changed live when she sets Busy", async () => {
+  const dot = chatLink(N.page, "Alice").getByTestId("presence");
+  await dot.waitFor();
+  check(/Available|Away/.test(await dot.getAttribute("aria-label")), `presence: ${await dot.getAttribute("aria-label")}`);
+  const tok = await token(ALICE);
+  await api(tok, "POST", "/v1.0/me/presence/setUserPreferredPresence", { availability: "Busy", activity: "Busy" });
+  await chatLink(N.page, "Alice").locator('[data-testid="presence"][aria-label="Busy"]').waitFor();
+  await api(tok, "POST", "/v1.0/me/presence/clearUserPreferredPresence", {});
+});
+
 await step("@mention, edit and delete reach the other side live", async () => {
   const box = A.page.getByLabel("Message", { exact: true });
   await box.fill("");

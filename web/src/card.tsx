@@ -2,6 +2,7 @@
 // docs/rules.md §9). The library is loaded on first use, so chats without cards never
 // download it.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { call, enc, errorText } from "./api";
 
 const hostConfig = {
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
@@ -28,7 +29,7 @@ const hostConfig = {
 };
 
 /** AdaptiveCardView renders one card given as its JSON text. */
-export function AdaptiveCardView(props: { json: string }) {
+export function AdaptiveCardView(props: { json: string; chatId?: string; messageId?: string; token?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -47,7 +48,35 @@ export function AdaptiveCardView(props: { json: string }) {
             if (/^https?:\/\//i.test(url)) window.open(url, "_blank", "noopener,noreferrer");
             return;
           }
-          setNote("This card's buttons talk to a bot. Bots aren't connected to this chat yet.");
+          // Submit and Execute go to the bot through Parley, which checks who
+          // may act on the card (docs/rules.md §9); Execute may answer with a
+          // new card, and the message is updated in place.
+          const execute = action instanceof AC.ExecuteAction;
+          if (!(action instanceof AC.SubmitAction) && !execute) return;
+          if (!props.chatId || !props.messageId) {
+            setNote("This card can't be used here.");
+            return;
+          }
+          const data = (action as InstanceType<typeof AC.SubmitAction>).data ?? {};
+          const verb = execute ? ((action as InstanceType<typeof AC.ExecuteAction>).verb ?? "") : undefined;
+          setNote("Sending…");
+          call<{ card: unknown }>("POST", `/parley/v1/chats/${enc(props.chatId)}/messages/${enc(props.messageId)}/cardActions`, {
+            token: props.token,
+            body: { type: execute ? "Action.Execute" : "Action.Submit", data, ...(verb ? { verb } : {}) },
+          }).then(
+            (r) => {
+              setNote("Sent.");
+              if (r?.card && ref.current) {
+                const next = new AC.AdaptiveCard();
+                next.hostConfig = card.hostConfig;
+                next.onExecuteAction = card.onExecuteAction;
+                next.parse(r.card);
+                const el = next.render();
+                if (el) ref.current.replaceChildren(el);
+              }
+            },
+            (e) => setNote(errorText(e)),
+          );
         };
         let parsed: unknown;
         try {

@@ -70,6 +70,8 @@ export interface State {
   orgNames: Record<string, string>;
   /** who is typing in each chat: user id -> name, until the signal expires. */
   typing: Record<string, Record<string, { name: string; until: number }>>;
+  /** presence by user id (Graph's availability), for the people of my 1:1 chats. */
+  presence: Record<string, string>;
   /** read receipts this session heard: chat -> user id -> name and when they read. */
   receipts: Record<string, Record<string, { name: string; at: string }>>;
 }
@@ -88,6 +90,7 @@ const initial = (): State => ({
   orgNames: loadOrgNames(),
   typing: {},
   receipts: {},
+  presence: {},
 });
 
 const ORG_KEY = "parley.orgNames";
@@ -267,6 +270,28 @@ export class Session {
   async loadMembers(id: string): Promise<void> {
     const page = await get<Page<Member>>(`/v1.0/chats/${enc(id)}/members`);
     this.setChat(id, (e) => ({ ...e, members: page.value }));
+    // Presence of the other person of a 1:1 chat, once they accepted
+    // (before that the server would not tell anyway).
+    if (this.state.chats[id]?.chat.chatType === "oneOnOne") {
+      for (const m of page.value) {
+        if (m.userId && m.userId !== this.state.me?.id && m.requestState === "accepted" && !(m.userId in this.state.presence)) {
+          void this.loadPresence(m.userId);
+        }
+      }
+    }
+  }
+
+  private presenceAsked = new Set<string>();
+
+  private async loadPresence(userId: string): Promise<void> {
+    if (this.presenceAsked.has(userId)) return;
+    this.presenceAsked.add(userId);
+    try {
+      const p = await get<{ availability: string }>(`/v1.0/users/${enc(userId)}/presence`);
+      this.set({ presence: { ...this.state.presence, [userId]: p.availability } });
+    } catch {
+      // not visible: no dot
+    }
   }
 
   async loadChat(id: string): Promise<void> {
@@ -642,6 +667,12 @@ export class Session {
         const u = e.user as { id?: string; displayName?: string } | undefined;
         if (!u?.id || u.id === this.state.me?.id) return;
         this.setTyping(id, u.id, u.displayName || "Someone", Date.now() + TYPING_MS);
+        return;
+      }
+      case "presenceChanged": {
+        const uid = typeof e.userId === "string" ? e.userId : "";
+        const p = e.presence as { availability?: string } | undefined;
+        if (uid && p?.availability) this.set({ presence: { ...this.state.presence, [uid]: p.availability } });
         return;
       }
       case "readReceipt": {

@@ -125,7 +125,23 @@ export function Switch(props: {
   );
 }
 
-export function Avatar(props: { name: string; external?: boolean; size?: "sm" | "md" }) {
+const presenceWords: Record<string, string> = {
+  Available: "Available",
+  AvailableIdle: "Available",
+  Away: "Away",
+  BeRightBack: "Be right back",
+  Busy: "Busy",
+  BusyIdle: "Busy",
+  DoNotDisturb: "Do not disturb",
+  Offline: "Offline",
+};
+
+/** presenceText names an availability, or "" when unknown. */
+export function presenceText(a: string | undefined): string {
+  return (a && presenceWords[a]) || "";
+}
+
+export function Avatar(props: { name: string; external?: boolean; size?: "sm" | "md"; presence?: string }) {
   const initials =
     props.name
       .replace(/[^\p{L}\p{N} ]/gu, " ")
@@ -136,9 +152,11 @@ export function Avatar(props: { name: string; external?: boolean; size?: "sm" | 
       .join("") || "?";
   let h = 0;
   for (const c of props.name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const p = presenceText(props.presence);
   return (
-    <span class={`avatar ${props.size ?? "md"}${props.external ? " ext" : ""}`} data-hue={h % 6} aria-hidden="true">
-      {initials}
+    <span class={`avatar ${props.size ?? "md"}${props.external ? " ext" : ""}`} data-hue={h % 6} aria-hidden={p ? undefined : "true"}>
+      <span aria-hidden="true">{initials}</span>
+      {p && <span class={`presence-dot ${props.presence}`} role="img" aria-label={p} title={p} data-testid="presence" />}
     </span>
   );
 }

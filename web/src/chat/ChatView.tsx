@@ -494,7 +494,7 @@ function MessageItem(props: {
             {m.attachments
               .filter((a) => a.contentType === CARD && a.content)
               .map((a) => (
-                <AdaptiveCardView key={a.id} json={a.content ?? ""} />
+                <AdaptiveCardView key={a.id} json={a.content ?? ""} chatId={props.chatId} messageId={m.id} />
               ))}
             {m.lastEditedDateTime && (
               <span class="muted small" title={fullTime(m.lastEditedDateTime)}>

@@ -74,6 +74,7 @@ export function Settings(props: { s: State; onSignOut: () => void }) {
         <ErrorBox error={error} />
         {saved && <Notice kind="success">{saved}</Notice>}
         {me && <Profile me={me} />}
+        <Status />
         <Notifications />
         {personal && (
           <div class="panel">
@@ -267,6 +268,57 @@ function Notifications() {
           </div>
         </>
       )}
+    </div>
+  );
+}
+
+const statuses: [string, string, string][] = [
+  ["", "", "Automatic (from your activity)"],
+  ["Available", "Available", "Available"],
+  ["Busy", "Busy", "Busy"],
+  ["DoNotDisturb", "DoNotDisturb", "Do not disturb"],
+  ["BeRightBack", "BeRightBack", "Be right back"],
+  ["Away", "Away", "Appear away"],
+  ["Offline", "OffWork", "Appear offline"],
+];
+
+/** Status sets the presence others see (Graph's preferred presence), or lets activity decide. */
+function Status() {
+  const [cur, setCur] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, run } = useAsync();
+  useEffect(() => {
+    get<{ availability: string }>("/v1.0/me/presence").then((p) => setCur(p.availability), () => setCur(null));
+  }, []);
+  async function set(v: string) {
+    setDone(null);
+    const st = statuses.find((x) => x[0] === v)!;
+    const ok = await run(async () => {
+      if (!v) await post("/v1.0/me/presence/clearUserPreferredPresence", {});
+      else await post("/v1.0/me/presence/setUserPreferredPresence", { availability: st[0], activity: st[1] });
+      const p = await get<{ availability: string }>("/v1.0/me/presence");
+      setCur(p.availability);
+      return true;
+    });
+    if (ok) setDone(v ? `Your status is ${st[2].toLowerCase()} for the next 7 days, or until you change it.` : "Your status follows your activity again.");
+  }
+  if (cur === null) return null;
+  return (
+    <div class="panel stack small-gap">
+      <h2 class="section-title">Status</h2>
+      <div class="field">
+        <label for="status-select">What people see</label>
+        <select id="status-select" disabled={busy} onChange={(e) => void set(e.currentTarget.value)}>
+          {statuses.map(([v, , label]) => (
+            <option key={v} value={v} selected={v === "" ? false : v === cur}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <p class="hint">Shown to your organisation and to people you chat with; not to people whose request you haven't accepted.</p>
+      </div>
+      <ErrorBox error={error} />
+      {done && <Notice kind="success">{done}</Notice>}
     </div>
   );
 }

@@ -110,7 +110,11 @@ function ChatList(props: { s: State; selected: string | null }) {
               aria-current={props.selected === e.chat.id ? "page" : undefined}
               data-chat-id={e.chat.id}
             >
-              <Avatar name={title} external={e.chat.isExternal} />
+              <Avatar
+                name={title}
+                external={e.chat.isExternal}
+                presence={e.chat.chatType === "oneOnOne" && others[0]?.userId ? s.presence[others[0].userId] : undefined}
+              />
               <span class="conv-main">
                 <span class="conv-top">
                   <span class="conv-title">{title}</span>

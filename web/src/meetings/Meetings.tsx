@@ -4,6 +4,7 @@
 // the join link opens for people without an account.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Meeting, type Message, type Page, ApiError, call, enc, errorText, get, post } from "../api";
+import { AdaptiveCardView } from "../card";
 import { Events } from "../events";
 import { RichText } from "../richtext";
 import { navigate } from "../router";
@@ -452,7 +453,7 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
           <div class="log" ref={logRef} role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
             {items.length === 0 && <p class="empty muted">No messages yet.</p>}
             {items.map((m) => {
-              const who = m.from.user?.displayName ?? "Someone";
+              const who = m.from.user?.displayName ?? m.from.application?.displayName ?? "Someone";
               const mine = m.from.user?.id && m.from.user.displayName === anon.displayName && m.from.user.userIdentityType === "anonymousGuest";
               return (
                 <article key={m.id} class={`msg${mine ? " mine" : ""}${m.deletedDateTime ? " deleted" : ""}`} data-message-id={m.id}>
@@ -466,7 +467,14 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
                     {m.deletedDateTime ? (
                       <p class="muted italic">This message was deleted.</p>
                     ) : (
-                      <RichText contentType={m.body.contentType} content={m.body.content} />
+                      <>
+                        {m.body.content && <RichText contentType={m.body.contentType} content={m.body.content} />}
+                        {m.attachments
+                          .filter((a) => a.contentType === "application/vnd.microsoft.card.adaptive" && a.content)
+                          .map((a) => (
+                            <AdaptiveCardView key={a.id} json={a.content ?? ""} chatId={anon.chatId} messageId={m.id} token={anon.token} />
+                          ))}
+                      </>
                     )}
                   </div>
                 </article>
