@@ -103,6 +103,8 @@ type ChannelMessage struct {
 	Message
 	ChatID          *string         `json:"chatId"`
 	ChannelIdentity ChannelIdentity `json:"channelIdentity"`
+	// Replies is set in a list asked with $expand=replies.
+	Replies *[]ChannelMessage `json:"replies,omitempty"`
 }
 
 // NewChannelMessage converts a channel message as seen by viewer.

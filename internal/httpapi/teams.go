@@ -32,6 +32,7 @@ func (a *API) routesTeams() {
 	a.handle("GET /v1.0/teams/{id}/channels/{cid}", a.authed(a.getChannel))
 	a.handle("PATCH /v1.0/teams/{id}/channels/{cid}", a.authed(a.updateChannel))
 	a.handle("DELETE /v1.0/teams/{id}/channels/{cid}", a.authed(a.deleteChannel))
+	a.handle("GET /v1.0/teams/{id}/channels/{cid}/members", a.authed(a.listChannelMembers))
 	const msgs = "/v1.0/teams/{id}/channels/{cid}/messages"
 	a.handle("GET "+msgs, a.authed(a.listChannelMessages(false)))
 	a.handle("POST "+msgs, a.authed(a.sendChannelMessage(false)))
@@ -222,6 +223,12 @@ func (a *API) listTeamMembers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	a.writeTeamMembers(w, r, me, members, more)
+	return nil
+}
+
+// writeTeamMembers writes one page of members in the order they joined.
+func (a *API) writeTeamMembers(w http.ResponseWriter, r *http.Request, me *identity.User, members []team.Member, more bool) {
 	out := page[graph.TeamMember]{Value: make([]graph.TeamMember, 0, len(members))}
 	for i := range members {
 		out.Value = append(out.Value, graph.NewTeamMember(&members[i], me))
@@ -231,12 +238,8 @@ func (a *API) listTeamMembers(w http.ResponseWriter, r *http.Request) error {
 		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(last.JoinedAt), last.ID))
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
-// listTenantTeamMembers lists the members of a team of the admin's
-// organisation, in the order they joined (all of them: at most
-// team.MaxMembers).
 func (a *API) listTenantTeamMembers(w http.ResponseWriter, r *http.Request) error {
 	me := userOf(r)
 	_, members, err := a.Teams.TenantMembers(r.Context(), me, teamID(r))
@@ -248,6 +251,30 @@ func (a *API) listTenantTeamMembers(w http.ResponseWriter, r *http.Request) erro
 		out.Value = append(out.Value, graph.NewTeamMember(&members[i], me))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listChannelMembers lists a channel's members: everyone in the team
+// (standard channels), in the order they joined, paged as team members.
+func (a *API) listChannelMembers(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	t, id, ok, err := timeIDSkipToken(r)
+	if err != nil {
+		return err
+	}
+	var after *team.Member
+	if ok {
+		after = &team.Member{JoinedAt: t, ID: id}
+	}
+	members, more, err := a.Teams.ChannelMembers(r.Context(), me, teamID(r), channelID(r), after, limit)
+	if err != nil {
+		return err
+	}
+	a.writeTeamMembers(w, r, me, members, more)
 	return nil
 }
 
@@ -491,14 +518,38 @@ func (a *API) listChannelMessages(replies bool) handlerFunc {
 		if err != nil {
 			return err
 		}
+		// $expand=replies (top-level messages only) gives each message its
+		// newest replies, as Graph does.
+		expand := false
+		switch e := r.URL.Query().Get("$expand"); {
+		case e == "":
+		case e == "replies" && !replies:
+			expand = true
+		default:
+			return errcode.New(errcode.BadRequest, "$expand may only be replies, on a channel's messages.")
+		}
 		me := userOf(r)
 		msgs, next, err := a.Teams.Messages(r.Context(), me, teamID(r), channelID(r), replyOf, before, limit)
 		if err != nil {
 			return err
 		}
+		var threads map[chat.MessageID][]team.Message
+		if expand {
+			if threads, err = a.Teams.Replies(r.Context(), me, teamID(r), channelID(r), msgs); err != nil {
+				return err
+			}
+		}
 		out := page[graph.ChannelMessage]{Value: make([]graph.ChannelMessage, 0, len(msgs))}
 		for i := range msgs {
-			out.Value = append(out.Value, graph.NewChannelMessage(teamID(r), &msgs[i], me))
+			m := graph.NewChannelMessage(teamID(r), &msgs[i], me)
+			if expand {
+				rs := make([]graph.ChannelMessage, 0, len(threads[msgs[i].ID]))
+				for j := range threads[msgs[i].ID] {
+					rs = append(rs, graph.NewChannelMessage(teamID(r), &threads[msgs[i].ID][j], me))
+				}
+				m.Replies = &rs
+			}
+			out.Value = append(out.Value, m)
 		}
 		if next > 0 {
 			out.NextLink = a.nextLink(r, makeSkipToken(idKey(int64(next))))

@@ -277,6 +277,19 @@ func TestS8_Teams(t *testing.T) {
 			if rs := list(t, bob, base+"/"+rootID+"/replies"); len(rs.Value) != 1 || rs.Value[0]["id"] != replyID {
 				t.Fatalf("replies = %v", rs.Value)
 			}
+			// With $expand=replies each top-level message carries its thread.
+			ex := list(t, bob, base+"?$expand=replies&$top=50")
+			for _, m := range ex.Value {
+				rs := m["replies"].([]any)
+				if want := map[bool]int{true: 1, false: 0}[m["id"] == rootID]; len(rs) != want {
+					t.Fatalf("expanded %v: replies %v, want %d", m["id"], rs, want)
+				}
+			}
+			wantCode(t, bob.Do("GET", base+"?$expand=members", nil), 400, "badRequest")
+			wantCode(t, bob.Do("GET", base+"/"+rootID+"/replies?$expand=replies", nil), 400, "badRequest")
+			if ms := list(t, gina, "/v1.0/teams/"+id+"/channels/"+general+"/members"); len(ms.Value) != 3 {
+				t.Fatalf("channel members = %v, want the team's 3", ms.Value)
+			}
 			wantCode(t, alice.Do("GET", base+"?$skiptoken=abc", nil), 400, "badRequest")
 			// Edits and deletes: the sender's own.
 			wantCode(t, alice.Do("PATCH", base+"/"+rootID, map[string]any{"body": map[string]string{"content": "mine"}}), 403, "forbidden")

@@ -369,10 +369,15 @@ func (s *Service) ListMembers(ctx context.Context, actor *identity.User, id ID, 
 	if err != nil {
 		return nil, false, err
 	}
-	page, more := keyset.Page(members, func(a, b Member) int {
+	page, more := pageMembers(members, after, limit)
+	return page, more, nil
+}
+
+// pageMembers cuts a page of members in the order they joined.
+func pageMembers(members []Member, after *Member, limit int) ([]Member, bool) {
+	return keyset.Page(members, func(a, b Member) int {
 		return cmp.Or(cmp.Compare(a.JoinedAt.UnixMicro(), b.JoinedAt.UnixMicro()), strings.Compare(a.ID, b.ID))
 	}, after, limit)
-	return page, more, nil
 }
 
 // NewMember names a person to add, by user id or by e-mail address, with
@@ -913,4 +918,41 @@ func (s *Service) Typing(ctx context.Context, actor *identity.User, id ID, cid C
 	}
 	s.publish(ctx, evs)
 	return nil
+}
+
+// MaxExpandedReplies caps the replies each top-level message carries in a
+// list with its replies (Replies).
+const MaxExpandedReplies = 50
+
+// Replies returns, for each of the given top-level messages of a channel,
+// its newest replies (at most MaxExpandedReplies, newest first), for a
+// list of messages with their threads. Errors: notFound.
+func (s *Service) Replies(ctx context.Context, actor *identity.User, id ID, cid ChannelID, roots []Message) (map[chat.MessageID][]Message, error) {
+	if _, _, _, err := s.channel(ctx, actor, id, cid, Read); err != nil {
+		return nil, err
+	}
+	out := make(map[chat.MessageID][]Message, len(roots))
+	for _, r := range roots {
+		if r.ReplyTo != 0 || chat.ID(cid) != r.ChatID {
+			continue
+		}
+		rs, err := s.Store.FindChannelMessages(ctx, cid, r.ID, 0, MaxExpandedReplies)
+		if err != nil {
+			return nil, fmt.Errorf("replies of %d: %w", r.ID, err)
+		}
+		out[r.ID] = rs
+	}
+	return out, nil
+}
+
+// ChannelMembers returns a page of a channel's members: everyone in the
+// team, since every channel is standard, paged as ListMembers. Errors:
+// notFound.
+func (s *Service) ChannelMembers(ctx context.Context, actor *identity.User, id ID, cid ChannelID, after *Member, limit int) ([]Member, bool, error) {
+	_, members, _, err := s.channel(ctx, actor, id, cid, Read)
+	if err != nil {
+		return nil, false, err
+	}
+	page, more := pageMembers(members, after, limit)
+	return page, more, nil
 }
