@@ -23,6 +23,9 @@ import (
 )
 
 func main() {
+	if loadtest.ServeCeilingChild() {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -38,6 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.PID, "pid", 0, "the running server's process id, for memory and CPU figures (with --url)")
 	fs.BoolVar(&c.Spawn, "spawn", false, "build ./cmd/parley and start `parley serve` on a free loopback port with a temporary data directory")
 	fs.StringVar(&c.ParleyBin, "parley-bin", "", "with --spawn: use this parley binary instead of building one")
+	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "with --spawn: pin the server and the ceiling process to these CPUs (taskset -c LIST); run the tool under taskset -c on the others")
 	fs.BoolVar(&c.InProcess, "in-process", false, "start the server inside the tool (for --cpuprofile and friends; no memory figures)")
 	fs.StringVar(&c.Store, "store", c.Store, "with --spawn or --in-process: sqlite or postgres")
 	fs.StringVar(&c.PostgresURL, "postgres-url", c.PostgresURL, "PostgreSQL for --store postgres; the run uses a fresh schema, dropped afterwards")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -37,6 +38,10 @@ type Config struct {
 	// on a free loopback port with a temporary data directory.
 	Spawn     bool
 	ParleyBin string
+	// ServerCPUs pins the spawned server and the ceiling process to
+	// these CPUs (taskset -c LIST, e.g. "1"); run the tool itself under
+	// taskset -c on the others to keep the generator off them.
+	ServerCPUs string
 	// InProcess starts the server inside this process, for profiles.
 	InProcess bool
 	// Store is sqlite or postgres (Spawn, InProcess). PostgreSQL runs in a
@@ -174,6 +179,12 @@ func (c *Config) normalize() error {
 			errs = append(errs, errors.New("--url needs --operator-token (the server's --operator-token) to create tenants"))
 		}
 	}
+	if c.ServerCPUs != "" && !cpuListRE.MatchString(c.ServerCPUs) {
+		errs = append(errs, fmt.Errorf("--server-cpus %q is not a CPU list such as 1 or 0,2-3", c.ServerCPUs))
+	}
+	if c.ServerCPUs != "" && c.InProcess {
+		errs = append(errs, errors.New("--server-cpus needs the server in its own process (--spawn)"))
+	}
 	if c.Store != "sqlite" && c.Store != "postgres" {
 		errs = append(errs, fmt.Errorf("--store must be sqlite or postgres, not %q", c.Store))
 	}
@@ -213,6 +224,8 @@ func (c *Config) normalize() error {
 	}
 	return errors.Join(errs...)
 }
+
+var cpuListRE = regexp.MustCompile(`^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$`)
 
 // CheckLoopback refuses a URL whose host is not loopback: 127.0.0.0/8, ::1
 // or localhost. The tool never sends load anywhere else.

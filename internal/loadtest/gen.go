@@ -46,6 +46,9 @@ type Phase struct {
 	// per accepted message (known with the server's PID).
 	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
 	ServerCPUPerMsg  float64 `json:"serverCpuMicrosPerMessage,omitempty"`
+	// ServerCores is ServerCPUSeconds per measured second: how many cores
+	// the server kept busy (2 = both of a 2-core machine).
+	ServerCores float64 `json:"serverCores,omitempty"`
 	// ToolCPUSeconds is this process's CPU time in measured slices: the
 	// generator (and, for the ceiling or --in-process, the server too).
 	ToolCPUSeconds float64 `json:"toolCpuSeconds"`
@@ -326,6 +329,7 @@ func (gen *generator) phase() (Phase, []acked) {
 	}
 	if ph.Seconds > 0 {
 		ph.Throughput = float64(ph.Accepted) / ph.Seconds
+		ph.ServerCores = ph.ServerCPUSeconds / ph.Seconds
 	}
 	ph.Send = summarize(lat)
 	for _, s := range perSecond {

@@ -3,6 +3,7 @@ package loadtest_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,10 @@ func TestRunSmoke(t *testing.T) {
 	}
 	if rep.Ratio <= 0 {
 		t.Errorf("ratio: got %v, want > 0", rep.Ratio)
+	}
+	// The ceiling runs in a process of its own, whose CPU time is read.
+	if rep.CeilingPID <= 0 || rep.CeilingPID == os.Getpid() || rep.Ceiling == nil || rep.Ceiling.ServerCPUSeconds <= 0 {
+		t.Errorf("ceiling process: pid %d, phase %+v; want its own process with CPU time", rep.CeilingPID, rep.Ceiling)
 	}
 	if rep.ReadBack.Checked == 0 || rep.ReadBack.Found != rep.ReadBack.Checked {
 		t.Errorf("read-back: got %d/%d, want all found", rep.ReadBack.Found, rep.ReadBack.Checked)

@@ -18,3 +18,5 @@ func cpuModel() string                   { return "" }
 func loadAvg() string                    { return "" }
 
 func selfCPU() time.Duration { return 0 }
+
+func cpusAllowed(int) string { return "" }

@@ -79,6 +79,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		return fmt.Sprintf("%.0f", p.ServerCPUPerMsg)
 	})
+	row("server cores busy", func(p *Phase) string {
+		if p.ServerCores == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.2f", p.ServerCores)
+	})
 	row("tool CPU s", func(p *Phase) string { return fmt.Sprintf("%.1f", p.ToolCPUSeconds) })
 	if err := tw.Flush(); err != nil {
 		return err
@@ -89,6 +95,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 			what = ", at a fixed rate: achieved rates"
 		}
 		fmt.Fprintf(&b, "\nratio     parley / ceiling = %.3f  (%.0f accepted msg/s vs %.0f req/s%s)\n", r.Ratio, r.Parley.Throughput, r.Ceiling.Throughput, what)
+	}
+	if r.CPURatio > 0 {
+		fmt.Fprintf(&b, "cpu ratio server CPU per message / per trivial request = %.2f  (%.0f µs vs %.1f µs, each process's own CPU time, generator excluded)\n",
+			r.CPURatio, r.Parley.ServerCPUPerMsg, r.Ceiling.ServerCPUPerMsg)
+	}
+	if a := r.Affinity; a != nil {
+		fmt.Fprintf(&b, "cpus      tool %s, server %s, ceiling %s\n", a.Tool, dash(a.Server), dash(a.Ceiling))
 	}
 	if r.Store != nil {
 		fmt.Fprintf(&b, "store     %d writes in %d commits (%.1f per commit) while measured\n", r.Store.Writes, r.Store.Commits, r.Store.WritesPerCommit)
@@ -136,3 +149,10 @@ func total(m map[string]int) int {
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

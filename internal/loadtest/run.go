@@ -26,7 +26,17 @@ type Report struct {
 	Ceiling *Phase  `json:"ceiling,omitempty"`
 	// Ratio is Parley's accepted messages per second over the ceiling's
 	// requests per second, in the same run: the headline figure.
-	Ratio    float64  `json:"ratioToCeiling,omitempty"`
+	Ratio float64 `json:"ratioToCeiling,omitempty"`
+	// CPURatio is the server's CPU time per accepted, delivered message
+	// over the ceiling process's CPU time per request, both read from the
+	// processes' own /proc/<pid>/stat over the same slices: what a
+	// durable message costs the server in trivial requests, with the
+	// generator's CPU left out.
+	CPURatio float64 `json:"cpuRatioToCeiling,omitempty"`
+	// CeilingPID is the ceiling process (0: it ran in the tool).
+	CeilingPID int `json:"ceilingPid,omitempty"`
+	// Affinity is the CPUs each process may run on.
+	Affinity *Affinity `json:"affinity,omitempty"`
 	ReadBack ReadBack `json:"readBack"`
 	// Store is the server's group commit during the measured slices (from
 	// the operator stats; absent when the server does not report them).
@@ -65,6 +75,14 @@ type Machine struct {
 	LoadBefore string `json:"loadBefore"`
 	LoadAfter  string `json:"loadAfter"`
 	NoFile     uint64 `json:"openFileLimit"`
+}
+
+// Affinity is the CPU list each process may run on (taskset -c), read
+// from /proc/<pid>/status.
+type Affinity struct {
+	Tool    string `json:"tool"`
+	Server  string `json:"server,omitempty"`
+	Ceiling string `json:"ceiling,omitempty"`
 }
 
 // ServerInfo says which server was measured.
@@ -212,17 +230,33 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	defer parley.close()
 	var ceil *generator
 	if c.Ceiling {
-		srv, err := startCeiling()
-		if err != nil {
-			return nil, err
+		cg := gc
+		cg.name = "ceiling"
+		// In a process of its own, so that its CPU time is the handler's
+		// alone; in this process only with --in-process or when the
+		// binary cannot serve it (then no CPU ratio).
+		var closer interface{ Close() error }
+		if !c.InProcess {
+			p, err := startCeilingProcess(c.ServerCPUs)
+			if err != nil {
+				rep.Warnings = append(rep.Warnings, err.Error()+"; the ceiling runs in the tool's process, without a CPU figure")
+			} else {
+				closer, cg.base, cg.pid = p, p.url, p.pid
+				rep.CeilingPID = p.pid
+			}
+		}
+		if closer == nil {
+			srv, err := startCeiling()
+			if err != nil {
+				return nil, err
+			}
+			closer, cg.base = srv, srv.url
 		}
 		defer func() {
-			if err := srv.Close(); err != nil {
+			if err := closer.Close(); err != nil {
 				c.logf("close ceiling: %v", err)
 			}
 		}()
-		cg := gc
-		cg.name, cg.base = "ceiling", srv.url
 		ceil = newGenerator(cg)
 		defer ceil.close()
 	}
@@ -283,6 +317,9 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	if rep.Ceiling != nil && rep.Ceiling.Throughput > 0 {
 		rep.Ratio = ph.Throughput / rep.Ceiling.Throughput
 	}
+	if rep.Ceiling != nil && rep.Ceiling.ServerCPUPerMsg > 0 && ph.ServerCPUPerMsg > 0 {
+		rep.CPURatio = ph.ServerCPUPerMsg / rep.Ceiling.ServerCPUPerMsg
+	}
 	if n := tr.strays.Load(); n > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d messageCreated frames matched no send", n))
 	}
@@ -302,6 +339,13 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		if end, err := rss(t.PID); err == nil {
 			rep.Memory.RSSEnd = end
 		}
+	}
+	rep.Affinity = &Affinity{Tool: cpusAllowed(os.Getpid())}
+	if t.PID > 0 {
+		rep.Affinity.Server = cpusAllowed(t.PID)
+	}
+	if rep.CeilingPID > 0 {
+		rep.Affinity.Ceiling = cpusAllowed(rep.CeilingPID)
 	}
 	rep.Machine.LoadAfter = loadAvg()
 	return rep, nil

@@ -159,6 +159,10 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 	}
 	defer stderr.Close()
 	cmd := exec.Command(bin, args...)
+	if c.ServerCPUs != "" {
+		// taskset execs the server in place: the PID stays the server's.
+		cmd = exec.Command("taskset", append([]string{"-c", c.ServerCPUs, bin}, args...)...)
+	}
 	// No PARLEY_* from the tool's environment; the Go runtime knobs pass.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for _, k := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG"} {
