@@ -37,7 +37,7 @@ type Report struct {
 	CeilingPID int `json:"ceilingPid,omitempty"`
 	// Affinity is the CPUs each process may run on.
 	Affinity *Affinity `json:"affinity,omitempty"`
-	ReadBack ReadBack `json:"readBack"`
+	ReadBack ReadBack  `json:"readBack"`
 	// Store is the server's group commit during the measured slices (from
 	// the operator stats; absent when the server does not report them).
 	Store    *StoreStats `json:"store,omitempty"`
