@@ -8,6 +8,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // place is a target resolved for a person: the host tenant, the context
@@ -34,6 +35,14 @@ func (s *Service) resolve(ctx context.Context, actor *identity.User, t Target) (
 			return place{}, err
 		}
 		return place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members}, nil
+	case InTeam:
+		if s.Teams != nil {
+			tm, err := s.Teams.Get(ctx, actor, team.ID(t.ID))
+			if err != nil {
+				return place{}, err
+			}
+			return place{host: tm.TenantID, context: Channel}, nil
+		}
 	case InUser:
 		if t.ID == string(actor.ID) {
 			return place{host: actor.TenantID, context: Personal}, nil

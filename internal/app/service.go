@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // PolicyKind tells the two kinds of app policy apart.
@@ -184,12 +185,19 @@ type InstallEvent struct {
 	Actor   identity.User
 }
 
+// Teams are the teams as a person sees them.
+type Teams interface {
+	// Get returns a team the actor is in. Errors: notFound.
+	Get(ctx context.Context, actor *identity.User, id team.ID) (team.Team, error)
+}
+
 // Service runs the app catalog, bot registrations, installs and app
 // policies, asking May (docs/rules.md §9) before every install, update,
 // removal and use. It never decides a rule itself.
 type Service struct {
 	Store Store
 	Chats Chats
+	Teams Teams // nil: no team installs
 	// Notify tells bots of installs and removals (nil: nobody).
 	Notify Notifier
 	// AnonymousCanInteract reads the host tenant's meeting setting

@@ -31,7 +31,7 @@ func (a *API) routesApps() {
 	a.handle("DELETE /parley/v1/admin/bots/{id}", a.authed(a.deleteBot))
 	a.handle("POST /parley/v1/admin/bots/{id}/secret", a.authed(a.rotateBotSecret))
 
-	for _, base := range []string{"/v1.0/chats/{id}/installedApps", "/v1.0/users/{id}/teamwork/installedApps"} {
+	for _, base := range []string{"/v1.0/chats/{id}/installedApps", "/v1.0/teams/{id}/installedApps", "/v1.0/users/{id}/teamwork/installedApps"} {
 		a.handle("GET "+base, a.authed(a.listInstalls))
 		a.handle("POST "+base, a.authed(a.installApp))
 		a.handle("GET "+base+"/{iid}", a.authed(a.getInstall))
@@ -307,6 +307,9 @@ func newInstallOut(in *app.Install) installOut {
 func targetOf(r *http.Request) app.Target {
 	if strings.HasPrefix(r.URL.Path, "/v1.0/users/") {
 		return app.Target{Kind: app.InUser, ID: r.PathValue("id")}
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1.0/teams/") {
+		return app.Target{Kind: app.InTeam, ID: r.PathValue("id")}
 	}
 	return app.Target{Kind: app.InChat, ID: r.PathValue("id")}
 }

@@ -343,3 +343,36 @@ func TestApps_Installs(t *testing.T) {
 		}
 	})
 }
+
+// TestApps_TeamInstalls: docs/rules.md §9 in a team: host users add apps to
+// a team, guests in it use them but cannot add or remove them, and someone
+// outside the team learns nothing of it.
+func TestApps_TeamInstalls(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		s := parleytest.StartStore(t, store)
+		contoso := s.CreateTenant("Contoso", "contoso.com")
+		alice := s.User(contoso, "alice", false)
+		bob := s.User(contoso, "bob", false)
+		gina := s.User(contoso, "gina@outside.example", true)
+		botID, _ := registerBot(t, contoso.Admin, "Polls bot", "https://bots.example/api/messages")
+		appID := uploadApp(t, contoso.Admin, pollsManifestID, botID)
+
+		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
+		m := parleytest.Bind(gina.UserID, false)
+		m["roles"] = []string{"guest"}
+		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", m)
+
+		wantError(t, gina.Do("POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID)), 403, "forbiddenByPolicy", "Guests")
+		wantError(t, bob.Do("POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID)), 404, "notFound")
+		var inst struct{ ID string }
+		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID)).JSON(t, &inst)
+		var list struct{ Value []struct{ ID string } }
+		gina.Must(200, "GET", "/v1.0/teams/"+tm+"/installedApps", nil).JSON(t, &list)
+		if len(list.Value) != 1 || list.Value[0].ID != inst.ID {
+			t.Errorf("the guest lists %+v, want the install", list)
+		}
+		wantError(t, gina.Do("DELETE", "/v1.0/teams/"+tm+"/installedApps/"+inst.ID, nil), 403, "forbiddenByPolicy")
+		wantError(t, bob.Do("GET", "/v1.0/teams/"+tm+"/installedApps", nil), 404, "notFound")
+		alice.Must(204, "DELETE", "/v1.0/teams/"+tm+"/installedApps/"+inst.ID, nil)
+	})
+}
