@@ -120,6 +120,9 @@ type Attachment struct {
 	ContentType string
 	Content     string // the card JSON, as text (Graph's shape)
 	Name        string
+	// ContentURL and ThumbnailURL locate a file attachment (Graph's
+	// "reference"): Parley's download path, relative to the server.
+	ContentURL, ThumbnailURL string
 }
 
 // AdaptiveCardType is the content type of Adaptive Card attachments.

@@ -23,6 +23,17 @@ type DailyStore interface {
 	// with the events build returns, so that reactions arriving together
 	// are decided one by one. Errors: notFound, and change's.
 	UpdateReactions(ctx context.Context, chatID ID, id MessageID, change func(*Message) error, build func(*Message) []event.Draft) ([]event.Event, error)
+	// FindFileRef returns what a file attachment needs of a file;
+	// notFound when none.
+	FindFileRef(ctx context.Context, id string) (FileRef, error)
+}
+
+// FileRef is what a message's file attachment needs of a file.
+type FileRef struct {
+	ChatID   ID
+	Uploader identity.UserID
+	Name     string
+	HasThumb bool
 }
 
 // MaxUnreadCount caps a chat's unread count: past it a client shows "999+".

@@ -59,8 +59,8 @@ func (s *Service) clean(b Body, members []Member) (Body, error) {
 		return Body{}, errcode.New(errcode.BadRequest, "A message may have at most %d attachments.", MaxAttachments)
 	}
 	for i, a := range b.Attachments {
-		if a.ContentType == MessageReferenceType {
-			continue // a quoted reply: quote (reply.go) checks it
+		if a.ContentType == MessageReferenceType || a.ContentType == FileReferenceType {
+			continue // a quoted reply or a file: quote (reply.go) checks it
 		}
 		if a.ContentType != AdaptiveCardType {
 			return Body{}, errcode.New(errcode.BadRequest, "Attachments must be Adaptive Cards (%s).", AdaptiveCardType)

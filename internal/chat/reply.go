@@ -46,6 +46,10 @@ type messageReference struct {
 // may not see is answered like one that does not exist. Errors:
 // badRequest.
 func (s *Service) quote(ctx context.Context, actor *identity.User, members []Member, chatID ID, b Body) (Body, error) {
+	b, err := s.fileRefs(ctx, actor, chatID, b)
+	if err != nil {
+		return Body{}, err
+	}
 	n := 0
 	for i := range b.Attachments {
 		a := &b.Attachments[i]

@@ -38,6 +38,8 @@ type Config struct {
 	// PresenceIdle is how long without activity turns a connected person
 	// from available to away (docs/rules.md §7 presence).
 	PresenceIdle time.Duration
+	// FileMaxBytes caps one uploaded file.
+	FileMaxBytes int64
 	Ops          Ops
 }
 
@@ -110,6 +112,7 @@ func Default() Config {
 		TokenTTL:     24 * time.Hour,
 		MaxBodyBytes: 1 << 20,
 		PresenceIdle: 5 * time.Minute,
+		FileMaxBytes: 25 << 20,
 		Safety: Safety{RequestsPerHour: 30, InvitationsPerDay: 100, NewSenderAge: 24 * time.Hour,
 			RepeatRecipients: 5, RepeatWindow: time.Hour, ReportThreshold: 3},
 		Ops: Ops{LogFormat: "text", AccessLog: true, ShutdownTimeout: 30 * time.Second},
@@ -155,6 +158,7 @@ func (c *Config) options() []option {
 		{"log-format", "log format: text or json", false, &c.Ops.LogFormat},
 		{"access-log", "log one line per request (request id, route, status, duration, bytes)", false, &c.Ops.AccessLog},
 		{"shutdown-timeout", "at shutdown, how long in-flight requests may take to finish", false, &c.Ops.ShutdownTimeout},
+		{"files-max-bytes", "largest file a person may upload to a chat", false, &c.FileMaxBytes},
 	}
 }
 
@@ -285,6 +289,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Safety.RepeatWindow <= 0 {
 		errs = append(errs, errors.New("--spam-repeat-window must be positive"))
+	}
+	if c.FileMaxBytes < 1 {
+		errs = append(errs, errors.New("--files-max-bytes must be positive"))
 	}
 	if c.PresenceIdle < 100*time.Millisecond {
 		errs = append(errs, errors.New("--presence-idle must be at least 100ms"))

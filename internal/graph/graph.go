@@ -235,6 +235,8 @@ type Attachment struct {
 	Content     *string `json:"content"`
 	ContentURL  *string `json:"contentUrl"`
 	Name        *string `json:"name"`
+	// ThumbnailURL is set for files with a thumbnail (images).
+	ThumbnailURL *string `json:"thumbnailUrl,omitempty"`
 }
 
 // Message is Graph's chatMessage.
@@ -300,7 +302,11 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 	}
 	for _, a := range m.Attachments {
 		content, name := a.Content, a.Name
-		w.Attachments = append(w.Attachments, Attachment{ID: a.ID, ContentType: a.ContentType, Content: &content, Name: strPtr(name)})
+		att := Attachment{ID: a.ID, ContentType: a.ContentType, Content: &content, Name: strPtr(name), ContentURL: strPtr(a.ContentURL), ThumbnailURL: strPtr(a.ThumbnailURL)}
+		if a.ContentURL != "" {
+			att.Content = nil
+		}
+		w.Attachments = append(w.Attachments, att)
 	}
 	if m.DeletedAt.IsZero() {
 		for i := range m.Reactions {

@@ -18,6 +18,7 @@ import (
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/file"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
 	"github.com/parleychat/parley/internal/meeting"
@@ -46,6 +47,7 @@ type Deps struct {
 	Apps        *app.Service // nil: no apps
 	Search      *search.Service
 	Presence    *presence.Service
+	Files       *file.Service
 	// Activity notes that a person acted (presence; may be nil).
 	Activity func(identity.UserID)
 	Setup    Setup
@@ -160,6 +162,7 @@ func (a *API) routes() {
 	a.routesPresence()
 	a.routesOperatorUsers()
 	a.routesBotFramework()
+	a.routesFiles()
 
 	a.handle("GET /openapi.json", a.openAPI)
 	a.routesOps() // GET /readyz, beside /healthz below

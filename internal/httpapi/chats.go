@@ -268,6 +268,7 @@ type messageIn struct {
 		ContentType string `json:"contentType"`
 		Content     string `json:"content"`
 		Name        string `json:"name"`
+		ContentURL  string `json:"contentUrl"`
 	} `json:"attachments"`
 }
 
@@ -290,7 +291,7 @@ func (in *messageIn) domain() (chat.Body, error) {
 		b.Mentions = append(b.Mentions, chat.Mention{ID: m.ID, MentionText: m.MentionText, UserID: identity.UserID(m.Mentioned.User.ID)})
 	}
 	for _, at := range in.Attachments {
-		b.Attachments = append(b.Attachments, chat.Attachment{ID: at.ID, ContentType: at.ContentType, Content: at.Content, Name: at.Name})
+		b.Attachments = append(b.Attachments, chat.Attachment{ID: at.ID, ContentType: at.ContentType, Content: at.Content, Name: at.Name, ContentURL: at.ContentURL})
 	}
 	return b, nil
 }

@@ -464,7 +464,11 @@ func (a *API) middleware(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
 		r = r.WithContext(ctx)
 		if r.Body != nil && a.MaxBodyBytes > 0 {
-			r.Body = http.MaxBytesReader(w, r.Body, a.MaxBodyBytes)
+			limit := a.MaxBodyBytes
+			if a.Files != nil && isUpload(r) {
+				limit = max(limit, a.Files.MaxBytes+64<<10) // the file and a multipart envelope
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {

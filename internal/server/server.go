@@ -173,7 +173,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Events: s.events,
 		Apps:   s.Apps, BotKeys: keys, BotBase: s.PublicURL,
 		Search:   s.Search,
-		Presence: s.Presence, Activity: s.presence.Active,
+		Presence: s.Presence, Activity: s.presence.Active, Files: s.Files,
 		Ready: s.ready, AccessLog: s.Config.Ops.AccessLog, Observe: observe,
 	})
 	if s.metrics != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/event"
+	"github.com/parleychat/parley/internal/file"
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/invite"
@@ -53,6 +55,7 @@ type Services struct {
 	Meetings *meeting.Service
 	Search   *search.Service
 	Presence *presence.Service
+	Files    *file.Service
 }
 
 // Wiring is what the services are built over. Only Config and DB are
@@ -158,7 +161,8 @@ func NewServices(w Wiring) (*Services, error) {
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
 		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings,
 		Search:   &search.Service{Store: db, Directory: db, Preview: chats.Preview},
-		Presence: &presence.Service{Store: db, Users: ids, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Idle: cfg.PresenceIdle, Tick: min(cfg.PresenceIdle/4, 10*time.Second)}}, nil
+		Presence: &presence.Service{Store: db, Users: ids, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Idle: cfg.PresenceIdle, Tick: min(cfg.PresenceIdle/4, 10*time.Second)},
+		Files:    &file.Service{Store: db, Blobs: file.Dir{Path: filepath.Join(cfg.Store.DataDir, "files")}, Now: now, MaxBytes: cfg.FileMaxBytes, Audit: audits.Record}}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured

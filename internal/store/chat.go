@@ -360,6 +360,8 @@ type wireAttachment struct {
 	ContentType string `json:"c"`
 	Content     string `json:"b"`
 	Name        string `json:"n,omitempty"`
+	URL         string `json:"u,omitempty"`
+	Thumb       string `json:"t,omitempty"`
 }
 
 func encodeExtras(m *chat.Message) (string, string, error) {
@@ -378,7 +380,7 @@ func encodeExtras(m *chat.Message) (string, string, error) {
 	if len(m.Attachments) > 0 {
 		ws := make([]wireAttachment, len(m.Attachments))
 		for i, a := range m.Attachments {
-			ws[i] = wireAttachment{a.ID, a.ContentType, a.Content, a.Name}
+			ws[i] = wireAttachment{a.ID, a.ContentType, a.Content, a.Name, a.ContentURL, a.ThumbnailURL}
 		}
 		b, err := json.Marshal(ws)
 		if err != nil {
@@ -405,7 +407,7 @@ func decodeExtras(m *chat.Message, mentions, atts string) error {
 			return fmt.Errorf("decode attachments of %d: %w", m.ID, err)
 		}
 		for _, w := range ws {
-			m.Attachments = append(m.Attachments, chat.Attachment{ID: w.ID, ContentType: w.ContentType, Content: w.Content, Name: w.Name})
+			m.Attachments = append(m.Attachments, chat.Attachment{ID: w.ID, ContentType: w.ContentType, Content: w.Content, Name: w.Name, ContentURL: w.URL, ThumbnailURL: w.Thumb})
 		}
 	}
 	return nil
