@@ -37,6 +37,9 @@ const (
 	RequestDeclined Type = "requestDeclined"
 	ChatReadOnly    Type = "chatReadOnly"
 	ChatWritable    Type = "chatWritable"
+	// PresenceChanged is ephemeral (seq 0), sent only to connections that
+	// ask for it (?presence=true on the events WebSocket).
+	PresenceChanged Type = "presenceChanged"
 	// LobbyUpdated tells a meeting's organiser and host members that the
 	// lobby changed (someone arrived, was admitted or denied).
 	LobbyUpdated Type = "lobbyUpdated"

@@ -40,6 +40,18 @@ func (c *Client) Events(since int64) *Conn {
 	if since >= 0 {
 		u += fmt.Sprintf("?since=%d", since)
 	}
+	return c.dialEvents(u)
+}
+
+// EventsWithPresence opens the events WebSocket asking for presenceChanged
+// events too (?presence=true), without replay.
+func (c *Client) EventsWithPresence() *Conn {
+	c.TB.Helper()
+	return c.dialEvents(strings.Replace(c.Base, "http", "ws", 1) + "/parley/v1/events?presence=true")
+}
+
+func (c *Client) dialEvents(u string) *Conn {
+	c.TB.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()

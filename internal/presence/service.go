@@ -11,7 +11,7 @@ import (
 
 // PresenceChanged is the event that tells a presence change. It is
 // ephemeral, as typing is: sent to open connections now, never stored.
-const PresenceChanged event.Type = "presenceChanged"
+const PresenceChanged = event.PresenceChanged
 
 // Store keeps connections, chosen statuses and the facts visibility needs.
 type Store interface {

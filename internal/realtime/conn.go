@@ -24,6 +24,8 @@ type conn struct {
 	in  input
 	uid identity.UserID
 	sub *event.Subscription
+	// presence: the client asked for presenceChanged (?presence=true).
+	presence bool
 
 	// prev, next and slot place the connection in the ping wheel (h.mu).
 	prev, next *conn
@@ -76,6 +78,9 @@ func (in *input) Read(p []byte) (int, error) {
 // Receive queues an event from the bus and makes sure a writer runs. It
 // never blocks: a full queue is dropped and the connection replays.
 func (c *conn) Receive(e event.Event) {
+	if e.Type == event.PresenceChanged && !c.presence {
+		return // only for connections that asked for presence
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -155,7 +155,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// then either in the replay or in the queue (or both; seq dedups). The
 	// connection starts lagged, so its first writer replays, and writing,
 	// so no writer starts before the upgrade.
-	c := &conn{h: h, uid: u.ID, lagged: true, writing: true}
+	c := &conn{h: h, uid: u.ID, lagged: true, writing: true, presence: r.URL.Query().Get("presence") == "true"}
 	c.sub = h.Bus.Subscribe(u.ID, c)
 	c.last = since
 	if c.last < 0 {

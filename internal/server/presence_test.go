@@ -55,7 +55,8 @@ func TestS7_Presence(t *testing.T) {
 
 		t.Run("connections, idle, chosen status", func(t *testing.T) {
 			waitPresence(t, d.bob, d.alice.UserID, "Offline/Offline")
-			bobEvents := d.bob.Events(-1)
+			bobEvents := d.bob.EventsWithPresence()
+			bobPlain := d.bob.Events(-1)
 			conn := d.alice.Events(-1)
 			waitPresence(t, d.bob, d.alice.UserID, "Available/Available")
 			waitPresence(t, d.carol, d.alice.UserID, "Available/Available") // same organisation, no chat
@@ -67,6 +68,12 @@ func TestS7_Presence(t *testing.T) {
 				}
 				return false
 			})
+			d.alice.Send(chat, "marker")
+			for _, e := range bobPlain.WaitCount("messageCreated", 1, 3*time.Second) {
+				if e.Type == "presenceChanged" {
+					t.Fatalf("presence sent to a connection that did not ask: %v", e.Raw)
+				}
+			}
 			if m := d.alice.Must(200, "GET", "/v1.0/me/presence", nil).Map(t); m["availability"] != "Available" || m["id"] != d.alice.UserID {
 				t.Fatalf("own presence: %v", m)
 			}
@@ -120,7 +127,7 @@ func TestS7_Presence(t *testing.T) {
 		t.Run("pending target's connection tells the sender nothing", func(t *testing.T) {
 			id := d.frank.ChatWith(parleytest.ByEmail("bob@contoso.com")).Map(t)["id"].(string)
 			d.frank.Send(id, "hello bob")
-			franks := d.frank.Events(-1)
+			franks := d.frank.EventsWithPresence()
 			d.bob.Events(-1)
 			d.bob.Must(200, "POST", "/v1.0/me/presence/setUserPreferredPresence", map[string]any{"availability": "Busy", "activity": "Busy"})
 			d.bob.Must(200, "POST", "/v1.0/me/presence/clearUserPreferredPresence", nil)
