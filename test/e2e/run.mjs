@@ -495,6 +495,14 @@ await step("presence: a dot on the chat with Alice, changed live when she sets B
   await api(tok, "POST", "/v1.0/me/presence/setUserPreferredPresence", { availability: "Busy", activity: "Busy" });
   await chatLink(N.page, "Alice").locator('[data-testid="presence"][aria-label="Busy"]').waitFor();
   await api(tok, "POST", "/v1.0/me/presence/clearUserPreferredPresence", {});
+  // Mark unread: the chat keeps its count on the server, across a reload.
+  await N.page.getByRole("button", { name: "Mark unread" }).click();
+  await N.page.waitForURL((u) => u.pathname === "/");
+  await chatLink(N.page, "Alice").getByTestId("unread").waitFor();
+  await N.page.reload();
+  await chatLink(N.page, "Alice").getByTestId("unread").waitFor();
+  await chatLink(N.page, "Alice").click();
+  await N.page.getByLabel("Message", { exact: true }).waitFor();
 });
 
 await step("@mention, edit and delete reach the other side live", async () => {
@@ -875,6 +883,14 @@ await step("admin center: meeting settings, the app catalog (upload, block, allo
   await polls.getByText("Blocked").waitFor();
   await polls.getByRole("button", { name: "Allow" }).click();
   await polls.getByText("Blocked").waitFor({ state: "detached" });
+  // A permission policy that blocks Polls for the people given it.
+  await page.getByLabel("Name", { exact: true }).first().waitFor();
+  const perm = page.locator("form.new-app-policy", { hasText: "New permission policy" });
+  await perm.getByLabel("Name").fill("NoPolls");
+  await perm.getByLabel("Which apps").selectOption("blockListed");
+  await perm.getByRole("checkbox", { name: "Polls" }).check();
+  await perm.getByRole("button", { name: "Create policy" }).click();
+  await page.getByTestId("permission-policies").locator("li", { hasText: "NoPolls" }).getByText("Apps: Polls").waitFor();
   await labelsOK(page);
   await axe(page, "admin apps");
   await shot(page, "desktop-admin-apps");

@@ -465,6 +465,14 @@ export class Session {
     this.putMessage(m);
   }
 
+  /** markUnread makes a chat's newest message unread again (on the server, so it lasts). */
+  async markUnread(chatId: string): Promise<void> {
+    const last = this.state.chats[chatId]?.last;
+    const before = last?.createdDateTime ? new Date(Date.parse(last.createdDateTime) - 1).toISOString() : undefined;
+    await post(`/v1.0/chats/${enc(chatId)}/markChatUnreadForUser`, before ? { lastMessageReadDateTime: before } : {});
+    this.setChat(chatId, (e) => ({ ...e, unread: Math.max(1, e.unread) }));
+  }
+
   /** react sets or removes one of my reactions on a message. */
   async react(chatId: string, messageId: string, reactionType: string, on: boolean): Promise<void> {
     await post(`/v1.0/chats/${enc(chatId)}/messages/${enc(messageId)}/${on ? "setReaction" : "unsetReaction"}`, { reactionType });

@@ -272,7 +272,7 @@ function AppPolicies(props: { s: State; kind: "permission" | "setup"; apps: Team
       {list === null ? (
         <p class="muted">Loading…</p>
       ) : (
-        <ul class="people-list">
+        <ul class="people-list" data-testid={`${props.kind}-policies`}>
           {list.map((p) => (
             <li key={p.name} class="app-policy">
               <div class="person">
@@ -312,6 +312,83 @@ function AppPolicies(props: { s: State; kind: "permission" | "setup"; apps: Team
           ))}
         </ul>
       )}
+      <NewAppPolicy
+        kind={props.kind}
+        base={base}
+        apps={props.apps}
+        onCreated={(name) => {
+          setMsg(`Policy ${name} created. Give it to people above.`);
+          void load();
+        }}
+      />
     </section>
+  );
+}
+
+/** NewAppPolicy creates a permission policy (a mode and its apps) or a setup policy (apps installed, some pinned). */
+function NewAppPolicy(props: { kind: "permission" | "setup"; base: string; apps: TeamsApp[]; onCreated: (name: string) => void }) {
+  const [name, setName] = useState("");
+  const [mode, setMode] = useState("blockListed");
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [pinned, setPinned] = useState<string[]>([]);
+  const { busy, error, run } = useAsync();
+  const id = `new-${props.kind}`;
+  async function create(e: Event) {
+    e.preventDefault();
+    const body: Record<string, unknown> = { name: name.trim(), appIds: chosen };
+    if (props.kind === "permission") body.mode = mode;
+    else body.pinnedAppIds = pinned.filter((x) => chosen.includes(x));
+    const r = await run(() => post<AppPolicy>(props.base, body));
+    if (r) {
+      setName("");
+      setChosen([]);
+      setPinned([]);
+      props.onCreated(r.name);
+    }
+  }
+  const toggle = (l: string[], v: string) => (l.includes(v) ? l.filter((x) => x !== v) : [...l, v]);
+  return (
+    <form class="stack small-gap new-app-policy" onSubmit={create}>
+      <h3 class="sub-title">New {props.kind} policy</h3>
+      <div class="field">
+        <label for={`${id}-name`}>Name</label>
+        <input id={`${id}-name`} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      </div>
+      {props.kind === "permission" && (
+        <div class="field">
+          <label for={`${id}-mode`}>Which apps</label>
+          <select id={`${id}-mode`} value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
+            {Object.entries(modeWords).map(([v, label]) => (
+              <option key={v} value={v}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
+      {props.apps.length > 0 && (props.kind === "setup" || mode !== "allowAll") && (
+        <fieldset class="checks-list">
+          <legend>{props.kind === "setup" ? "Apps installed for them" : mode === "allowListed" ? "Allowed apps" : "Blocked apps"}</legend>
+          {props.apps.map((ap) => (
+            <div key={ap.id} class="row">
+              <label>
+                <input type="checkbox" checked={chosen.includes(ap.id)} onChange={() => setChosen(toggle(chosen, ap.id))} /> {ap.displayName}
+              </label>
+              {props.kind === "setup" && chosen.includes(ap.id) && (
+                <label>
+                  <input type="checkbox" checked={pinned.includes(ap.id)} onChange={() => setPinned(toggle(pinned, ap.id))} /> pinned
+                </label>
+              )}
+            </div>
+          ))}
+        </fieldset>
+      )}
+      <ErrorBox error={error} />
+      <div class="row">
+        <button type="submit" class="secondary" disabled={busy || !name.trim()}>
+          Create policy
+        </button>
+      </div>
+    </form>
   );
 }

@@ -128,6 +128,18 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
         >
           People
         </button>
+        <button
+          type="button"
+          class="ghost mark-unread"
+          onClick={() => {
+            void session
+              .markUnread(id)
+              .then(() => navigate("/"))
+              .catch(() => undefined);
+          }}
+        >
+          Mark unread
+        </button>
         {entry.chat.chatType !== "oneOnOne" && (
           <button
             type="button"
