@@ -41,6 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.PID, "pid", 0, "the running server's process id, for memory and CPU figures (with --url)")
 	fs.BoolVar(&c.Spawn, "spawn", false, "build ./cmd/parley and start `parley serve` on a free loopback port with a temporary data directory")
 	fs.StringVar(&c.ParleyBin, "parley-bin", "", "with --spawn: use this parley binary instead of building one")
+	fs.IntVar(&c.Nodes, "nodes", 1, "with --spawn --store postgres: start this many nodes on one schema with NATS between them; senders post to the first, WebSockets spread over all")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "with --nodes: this NATS server (loopback) instead of one the tool starts in its own process")
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "with --spawn: pin the server and the ceiling process to these CPUs (taskset -c LIST); run the tool under taskset -c on the others")
 	fs.BoolVar(&c.InProcess, "in-process", false, "start the server inside the tool (for --cpuprofile and friends; no memory figures)")
 	fs.StringVar(&c.Store, "store", c.Store, "with --spawn or --in-process: sqlite or postgres")

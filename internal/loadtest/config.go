@@ -34,6 +34,17 @@ type Config struct {
 	OperatorToken string
 	// PID is the server's process, for memory and CPU figures with URL.
 	PID int
+	// NodeURLs are further nodes of the same cluster as URL (PostgreSQL
+	// and NATS), with their processes NodePIDs (for CPU figures).
+	NodeURLs []string
+	NodePIDs []int
+	// Nodes, with Spawn and PostgreSQL, starts this many nodes on one
+	// schema with NATS between them (NATSURL, or a NATS server the tool
+	// starts in its own process). Senders post to the first node; user i's
+	// WebSockets go to node i mod Nodes, so in each 1:1 chat one member is
+	// on another node than the sender's.
+	Nodes   int
+	NATSURL string
 	// Spawn builds cmd/parley (or uses ParleyBin) and starts `parley serve`
 	// on a free loopback port with a temporary data directory.
 	Spawn     bool
@@ -177,6 +188,25 @@ func (c *Config) normalize() error {
 		}
 		if c.OperatorToken == "" {
 			errs = append(errs, errors.New("--url needs --operator-token (the server's --operator-token) to create tenants"))
+		}
+	}
+	if c.Nodes > 1 && (!c.Spawn || c.Store != "postgres") {
+		errs = append(errs, errors.New("--nodes needs --spawn --store postgres (nodes share one PostgreSQL database)"))
+	}
+	if c.Nodes > 8 {
+		errs = append(errs, fmt.Errorf("--nodes %d is above the bound 8", c.Nodes))
+	}
+	if len(c.NodeURLs) > 0 && c.URL == "" {
+		errs = append(errs, errors.New("further nodes need --url for the first"))
+	}
+	for _, u := range c.NodeURLs {
+		if err := CheckLoopback(u); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.NATSURL != "" {
+		if err := CheckLoopback(c.NATSURL); err != nil {
+			errs = append(errs, fmt.Errorf("--nats-url: %w", err))
 		}
 	}
 	if c.ServerCPUs != "" && !cpuListRE.MatchString(c.ServerCPUs) {

@@ -39,7 +39,11 @@ type Phase struct {
 	Skipped int `json:"skipped,omitempty"`
 	// E2E is the delivery latency: send start until every WebSocket of
 	// every member of the chat (the sender's included) has the event.
-	E2E         *Latency `json:"deliveryLatency,omitempty"`
+	E2E *Latency `json:"deliveryLatency,omitempty"`
+	// SameNode and CrossNode (several nodes) are the arrival latencies
+	// of each connection: on the node the send went to, and on others.
+	SameNode    *Latency `json:"sameNodeDelivery,omitempty"`
+	CrossNode   *Latency `json:"crossNodeDelivery,omitempty"`
 	Delivered   int      `json:"delivered,omitempty"`
 	Undelivered int      `json:"undelivered,omitempty"`
 	// ServerCPU is the server process's CPU time in measured slices, and
@@ -74,7 +78,8 @@ type genConfig struct {
 	rate    float64
 	max     int
 	body    int
-	pid     int
+	// pids are the server's processes (one per node); their CPU times add.
+	pids []int
 }
 
 // acked is an acknowledged message, for the read-back check.
@@ -214,8 +219,8 @@ func (gen *generator) run(ctx context.Context, d time.Duration, measure bool) {
 	if measure {
 		gen.slices++
 		gen.toolCPU0 = selfCPU()
-		if g.pid > 0 {
-			c, err := cpuTime(g.pid)
+		if len(g.pids) > 0 {
+			c, err := cpuTimes(g.pids)
 			gen.serverCPU0, gen.cpuOK = c, gen.cpuOK && err == nil
 		}
 	}
@@ -285,8 +290,8 @@ func (gen *generator) run(ctx context.Context, d time.Duration, measure bool) {
 	if measure {
 		gen.measured += sendEnd.Sub(start)
 		gen.toolCPU += selfCPU() - gen.toolCPU0
-		if g.pid > 0 && gen.cpuOK {
-			c, err := cpuTime(g.pid)
+		if len(g.pids) > 0 && gen.cpuOK {
+			c, err := cpuTimes(g.pids)
 			gen.serverCPU, gen.cpuOK = gen.serverCPU+c-gen.serverCPU0, err == nil
 		}
 	}
@@ -321,7 +326,7 @@ func (gen *generator) phase() (Phase, []acked) {
 			acks = append(acks, w.acked)
 		}
 	}
-	if g.pid > 0 && gen.cpuOK {
+	if len(g.pids) > 0 && gen.cpuOK {
 		ph.ServerCPUSeconds = gen.serverCPU.Seconds()
 		if ph.Accepted > 0 {
 			ph.ServerCPUPerMsg = float64(gen.serverCPU) / float64(time.Microsecond) / float64(ph.Accepted)
@@ -373,4 +378,17 @@ func messageIDOf(b []byte) string {
 		return ""
 	}
 	return string(rest[:end])
+}
+
+// cpuTimes is the CPU time of several processes together.
+func cpuTimes(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	for _, pid := range pids {
+		c, err := cpuTime(pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += c
+	}
+	return sum, nil
 }

@@ -18,6 +18,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		pid = fmt.Sprintf("pid %d", r.Server.PID)
 	}
 	fmt.Fprintf(&b, "server    %s, %s, %s, %s\n", r.Server.URL, r.Server.Mode, r.Server.Store, pid)
+	if r.Server.Nodes > 1 {
+		fmt.Fprintf(&b, "nodes     %d: %s (pids %v); senders post to the first, user i's WebSockets go to node i mod %d; server CPU is summed over the nodes\n",
+			r.Server.Nodes, strings.Join(r.Server.NodeURLs, " "), r.Server.NodePIDs, r.Server.Nodes)
+	}
 	s := r.Setup
 	fmt.Fprintf(&b, "setup     %d tenant(s), %d users (%d active in %d 1:1 chats), %d WebSockets (%d idle-user) in %.1fs\n",
 		s.Tenants, s.Users, s.ActiveUsers, s.Chats, s.Clients, s.IdleClients, s.Seconds)
@@ -63,6 +67,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 	row("delivery p50 ms", func(p *Phase) string { return e2e(p, func(l *Latency) float64 { return l.P50 }) })
 	row("delivery p99 ms", func(p *Phase) string { return e2e(p, func(l *Latency) float64 { return l.P99 }) })
 	row("delivery p99.9 ms", func(p *Phase) string { return e2e(p, func(l *Latency) float64 { return l.P999 }) })
+	if r.Parley.SameNode != nil {
+		row("same-node arrival p99 ms", func(p *Phase) string {
+			if p.SameNode == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", p.SameNode.P99)
+		})
+		row("cross-node arrival p99 ms", func(p *Phase) string {
+			if p.CrossNode == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", p.CrossNode.P99)
+		})
+	}
 	row("delivered / lost", func(p *Phase) string {
 		if p.E2E == nil {
 			return "-"

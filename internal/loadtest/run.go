@@ -91,6 +91,11 @@ type ServerInfo struct {
 	Store string `json:"store"`
 	URL   string `json:"url"`
 	PID   int    `json:"pid,omitempty"`
+	// Nodes is the number of nodes (several: PostgreSQL and NATS); the
+	// senders post to the first, WebSockets are spread over all.
+	Nodes    int      `json:"nodes"`
+	NodeURLs []string `json:"nodeUrls,omitempty"`
+	NodePIDs []int    `json:"nodePids,omitempty"`
 }
 
 // Settings are the run's parameters.
@@ -184,7 +189,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 			c.logf("stop server: %v", err)
 		}
 	}()
-	rep.Server = ServerInfo{Mode: t.Mode, Store: t.Store, URL: t.URL, PID: t.PID}
+	rep.Server = ServerInfo{Mode: t.Mode, Store: t.Store, URL: t.URL, PID: t.PID, Nodes: len(t.URLs), NodeURLs: t.URLs, NodePIDs: t.PIDs}
 	c.logf("server: %s (%s, %s, pid %d)", t.URL, t.Mode, t.Store, t.PID)
 
 	setupStart := time.Now()
@@ -206,7 +211,8 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	wsStart := time.Now()
-	ws, err := openWS(ctx, t.URL, pop.Users, tr, 32, c.Log)
+	tr.perConn = len(t.URLs) > 1
+	ws, err := openWS(ctx, t.URLs, pop.Users, tr, 32, c.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +231,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 
 	gc := genConfig{pop: pop, senders: c.Senders, rate: c.Rate, max: c.MaxMessages, body: c.BodyBytes}
 	pg := gc
-	pg.name, pg.base, pg.tr, pg.pid = "parley", t.URL, tr, t.PID
+	pg.name, pg.base, pg.tr, pg.pids = "parley", t.URL, tr, t.PIDs
 	parley := newGenerator(pg)
 	defer parley.close()
 	var ceil *generator
@@ -241,7 +247,7 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 			if err != nil {
 				rep.Warnings = append(rep.Warnings, err.Error()+"; the ceiling runs in the tool's process, without a CPU figure")
 			} else {
-				closer, cg.base, cg.pid = p, p.url, p.pid
+				closer, cg.base, cg.pids = p, p.url, []int{p.pid}
 				rep.CeilingPID = p.pid
 			}
 		}
@@ -313,6 +319,12 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	ph.Delivered = delivered
 	l := summarize(e2e)
 	ph.E2E = &l
+	if tr.perConn {
+		tr.mu.Lock()
+		same, cross := summarize(tr.sameNode), summarize(tr.crossNode)
+		tr.mu.Unlock()
+		ph.SameNode, ph.CrossNode = &same, &cross
+	}
 	rep.Parley = ph
 	if rep.Ceiling != nil && rep.Ceiling.Throughput > 0 {
 		rep.Ratio = ph.Throughput / rep.Ceiling.Throughput

@@ -47,7 +47,7 @@ func TestTrackerMatchesFrames(t *testing.T) {
 		{"stray", `{"seq":5,"type":"messageCreated","chatId":"c","message":{"id":"8","body":{"contentType":"text","content":"ltab12x9 x"}}}`},
 	}
 	for i, f := range frames {
-		tr.frame([]byte(f.frame), t0.Add(time.Duration(i+1)*time.Millisecond))
+		tr.frame([]byte(f.frame), t0.Add(time.Duration(i+1)*time.Millisecond), 0)
 	}
 	e2e, delivered := tr.results()
 	if delivered != 2 {

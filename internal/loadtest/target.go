@@ -20,6 +20,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create a fresh schema
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/server"
@@ -31,9 +32,12 @@ type target struct {
 	Store         string
 	URL           string
 	OperatorToken string
-	PID           int    // 0 when unknown
-	Logs          string // spawn: the directory with the server's stdout and stderr
-	closers       []func() error
+	PID           int // 0 when unknown
+	// URLs and PIDs are every node's (URL and PID are the first's).
+	URLs    []string
+	PIDs    []int
+	Logs    string // spawn: the directory with the server's stdout and stderr
+	closers []func() error
 }
 
 // Close stops what openTarget started, in reverse order.
@@ -49,7 +53,15 @@ func (t *target) Close() error {
 func openTarget(ctx context.Context, c *Config) (*target, error) {
 	switch {
 	case c.URL != "":
-		return &target{Mode: "url", Store: "unknown", URL: strings.TrimRight(c.URL, "/"), OperatorToken: c.OperatorToken, PID: c.PID}, nil
+		t := &target{Mode: "url", Store: "unknown", URL: strings.TrimRight(c.URL, "/"), OperatorToken: c.OperatorToken, PID: c.PID}
+		t.URLs = []string{t.URL}
+		for _, u := range c.NodeURLs {
+			t.URLs = append(t.URLs, strings.TrimRight(u, "/"))
+		}
+		if c.PID > 0 {
+			t.PIDs = append([]int{c.PID}, c.NodePIDs...)
+		}
+		return t, nil
 	case c.Spawn:
 		t := &target{Mode: "spawn", Store: c.Store}
 		if err := t.spawn(ctx, c); err != nil {
@@ -124,7 +136,8 @@ func (t *target) postgresSchema(ctx context.Context, base string, keep bool, log
 
 var listeningRE = regexp.MustCompile(`Parley is listening on (\S+)`)
 
-// spawn builds (unless ParleyBin is given) and starts `parley serve`.
+// spawn builds (unless ParleyBin is given) and starts `parley serve`:
+// c.Nodes nodes on one PostgreSQL schema with NATS between them, or one.
 func (t *target) spawn(ctx context.Context, c *Config) error {
 	dir, err := t.tempDir(c.KeepData, c.Log)
 	if err != nil {
@@ -137,25 +150,66 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 		}
 	}
 	t.OperatorToken = randomHex(16)
-	// No access log: a line per request to a file would be part of every
-	// figure, and the figures before it existed had none.
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--operator-token", t.OperatorToken, "--access-log=false"}
+	var common []string
 	if c.Store == "postgres" {
 		pg, err := t.postgresSchema(ctx, c.PostgresURL, c.KeepData, c.Log)
 		if err != nil {
 			return err
 		}
-		args = append(args, "--store", "postgres", "--postgres-url", pg)
+		common = append(common, "--store", "postgres", "--postgres-url", pg)
+	}
+	if c.Nodes > 1 {
+		natsURL := c.NATSURL
+		if natsURL == "" {
+			if natsURL, err = t.embeddedNATS(); err != nil {
+				return err
+			}
+		}
+		common = append(common, "--nats-url", natsURL)
+	}
+	for i := range max(1, c.Nodes) {
+		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, fmt.Sprintf("data%d", i)),
+			"--operator-token", t.OperatorToken}, common...)
+		u, pid, err := t.spawnNode(ctx, c, bin, args, filepath.Join(dir, fmt.Sprintf("node%d", i)))
+		if err != nil {
+			return err
+		}
+		t.URLs, t.PIDs = append(t.URLs, u), append(t.PIDs, pid)
+	}
+	t.URL, t.PID, t.Logs = t.URLs[0], t.PIDs[0], dir
+	return nil
+}
+
+// embeddedNATS starts a NATS server in this process on a free loopback
+// port, for the nodes of a run (their traffic stays off any shared NATS).
+func (t *target) embeddedNATS() (string, error) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		return "", fmt.Errorf("start NATS: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(20 * time.Second) {
+		ns.Shutdown()
+		return "", errors.New("NATS did not start in 20s")
+	}
+	t.closers = append(t.closers, func() error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
+	return ns.ClientURL(), nil
+}
+
+// spawnNode starts one `parley serve` and waits until it answers.
+func (t *target) spawnNode(ctx context.Context, c *Config, bin string, args []string, dir string) (string, int, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", 0, err
 	}
 	outPath, errPath := filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr")
 	stdout, err := os.Create(outPath)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	defer stdout.Close()
 	stderr, err := os.Create(errPath)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	defer stderr.Close()
 	cmd := exec.Command(bin, args...)
@@ -173,9 +227,8 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start parley serve: %w", err)
+		return "", 0, fmt.Errorf("start parley serve: %w", err)
 	}
-	t.PID, t.Logs = cmd.Process.Pid, dir
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait() // the exit status is not needed: a crash shows as failed requests
@@ -198,33 +251,34 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
-	for t.URL == "" {
+	var u string
+	for u == "" {
 		b, _ := os.ReadFile(outPath) // not there yet reads as empty
 		if m := listeningRE.FindSubmatch(b); m != nil {
-			t.URL = string(m[1])
+			u = string(m[1])
 			break
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("parley serve exited before listening; see %s", errPath)
+			return "", 0, fmt.Errorf("parley serve exited before listening; see %s", errPath)
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", 0, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("parley serve did not print its URL in 60s; see %s", dir)
+			return "", 0, fmt.Errorf("parley serve did not print its URL in 60s; see %s", dir)
 		}
 	}
 	for {
-		resp, err := http.Get(t.URL + "/healthz")
+		resp, err := http.Get(u + "/healthz")
 		if err == nil {
 			_ = resp.Body.Close() // nothing to read
 			if resp.StatusCode == http.StatusOK {
-				return nil
+				return u, cmd.Process.Pid, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("GET /healthz did not answer 200 in 60s (last: %v); see %s", err, dir)
+			return "", 0, fmt.Errorf("GET /healthz did not answer 200 in 60s (last: %v); see %s", err, dir)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -274,5 +328,6 @@ func (t *target) inProcess(ctx context.Context, c *Config) error {
 	}
 	t.closers = append(t.closers, s.Close)
 	t.URL, t.OperatorToken, t.PID = s.URL(), cfg.OperatorToken, 0
+	t.URLs = []string{t.URL}
 	return nil
 }

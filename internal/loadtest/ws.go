@@ -25,6 +25,11 @@ type tracker struct {
 	mu      sync.Mutex
 	pending map[string]*pend
 	e2e     []time.Duration
+	// sameNode and crossNode are per-connection arrival latencies of
+	// measured sends, on the node the send went to and on other nodes
+	// (several nodes only).
+	sameNode, crossNode []time.Duration
+	perConn             bool
 	// delivered counts messages every expected connection received.
 	delivered int
 	frames    atomic.Int64 // messageCreated frames of this run received
@@ -59,8 +64,8 @@ func (t *tracker) cancel(token string) {
 	t.mu.Unlock()
 }
 
-// frame handles one frame received at now.
-func (t *tracker) frame(b []byte, now time.Time) {
+// frame handles one frame received at now by a connection to node.
+func (t *tracker) frame(b []byte, now time.Time, node int) {
 	tok := t.token(b)
 	if tok == nil {
 		return
@@ -74,6 +79,13 @@ func (t *tracker) frame(b []byte, now time.Time) {
 		return
 	}
 	p.left--
+	if t.perConn && p.measure {
+		if node == 0 {
+			t.sameNode = append(t.sameNode, now.Sub(p.start))
+		} else {
+			t.crossNode = append(t.crossNode, now.Sub(p.start))
+		}
+	}
 	if p.left == 0 {
 		delete(t.pending, string(tok))
 		t.delivered++
@@ -158,9 +170,11 @@ type wsClients struct {
 // wsConn is one client connection; wmu serialises its writes (pongs, the
 // close frame).
 type wsConn struct {
-	nc  net.Conn
-	r   *bufio.Reader // the handshake's buffered bytes first, then nc
-	wmu sync.Mutex
+	nc net.Conn
+	r  *bufio.Reader // the handshake's buffered bytes first, then nc
+	// node is the index of the node it is connected to.
+	node int
+	wmu  sync.Mutex
 }
 
 func (c *wsConn) write(f ws.Frame) error {
@@ -172,8 +186,8 @@ func (c *wsConn) write(f ws.Frame) error {
 
 // openWS opens the WebSocket clients of every user (u.Conns each) with
 // workers concurrent dials; every frame goes to tr.
-func openWS(ctx context.Context, base string, users []user, tr *tracker, workers int, log io.Writer) (*wsClients, error) {
-	wsBase := "ws" + strings.TrimPrefix(base, "http")
+// With several bases (nodes), user i's connections go to base i mod n.
+func openWS(ctx context.Context, bases []string, users []user, tr *tracker, workers int, log io.Writer) (*wsClients, error) {
 	type dial struct{ user int }
 	var dials []dial
 	for i, u := range users {
@@ -187,6 +201,8 @@ func openWS(ctx context.Context, base string, users []user, tr *tracker, workers
 		u := users[dials[i].user]
 		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
 		defer dcancel()
+		node := dials[i].user % len(bases)
+		wsBase := "ws" + strings.TrimPrefix(bases[node], "http")
 		nc, br, _, err := d.Dial(dctx, wsBase+"/parley/v1/events?access_token="+url.QueryEscape(u.Token))
 		if err != nil {
 			return fmt.Errorf("open WebSocket %d of %d: %w", i+1, len(dials), err)
@@ -197,7 +213,7 @@ func openWS(ctx context.Context, base string, users []user, tr *tracker, workers
 		if br != nil {
 			r = io.MultiReader(br, nc)
 		}
-		c := &wsConn{nc: nc, r: bufio.NewReaderSize(r, wsReadBuffer)}
+		c := &wsConn{nc: nc, r: bufio.NewReaderSize(r, wsReadBuffer), node: node}
 		w.conns[i] = c
 		w.wg.Go(func() { w.read(c, tr) })
 		return nil
@@ -241,7 +257,7 @@ func (w *wsClients) read(c *wsConn, tr *tracker) {
 		switch h.OpCode {
 		case ws.OpText, ws.OpBinary, ws.OpContinuation:
 			// Parley sends each event as one unfragmented text frame.
-			tr.frame(p, time.Now())
+			tr.frame(p, time.Now(), c.node)
 		case ws.OpPing:
 			if c.write(ws.NewPongFrame(bytes.Clone(p))) != nil {
 				ended()
