@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -187,6 +188,31 @@ func TestS8_Teams(t *testing.T) {
 			}
 			if owners != 1 {
 				t.Fatalf("owners = %d, want 1", owners)
+			}
+		})
+
+		t.Run("at once: one channel of a name, one membership of a person", func(t *testing.T) {
+			id, _ := createTeam(t, alice, "Burst")
+			var reqs []parleytest.Req
+			for range 6 {
+				reqs = append(reqs, parleytest.Req{Method: "POST", URL: w.s.URL() + "/v1.0/teams/" + id + "/channels", Token: alice.Token, JSON: []byte(`{"displayName":"Same"}`)})
+			}
+			if st := parleytest.Statuses(parleytest.Burst(t, reqs)); st[201] != 1 || st[409] != 5 {
+				t.Fatalf("6 channels named alike at once: %v, want one 201 and five 409", st)
+			}
+			reqs = reqs[:0]
+			add, _ := json.Marshal(parleytest.Bind(carol.UserID, false))
+			for range 6 {
+				reqs = append(reqs, parleytest.Req{Method: "POST", URL: w.s.URL() + "/v1.0/teams/" + id + "/members", Token: alice.Token, JSON: add})
+			}
+			if st := parleytest.Statuses(parleytest.Burst(t, reqs)); st[201] != 1 || st[409] != 5 {
+				t.Fatalf("6 adds of carol at once: %v, want one 201 and five 409", st)
+			}
+			if n := len(list(t, alice, "/v1.0/teams/"+id+"/channels").Value); n != 2 {
+				t.Fatalf("channels = %d, want General and Same", n)
+			}
+			if n := len(list(t, alice, "/v1.0/teams/"+id+"/members").Value); n != 2 {
+				t.Fatalf("members = %d, want alice and carol", n)
 			}
 		})
 
@@ -516,7 +542,8 @@ func TestS8_Teams(t *testing.T) {
 			added := ev.WaitFor("memberAdded of the team", 5*time.Second, func(es []parleytest.Event) bool {
 				return slices.ContainsFunc(es, func(e parleytest.Event) bool { return e.Type == "memberAdded" && e.Raw["teamId"] == id })
 			})
-			since := added[len(added)-1].Seq
+			// The memberAdded's seq (ephemeral events, presence, have none).
+			since := added[slices.IndexFunc(added, func(e parleytest.Event) bool { return e.Type == "memberAdded" && e.Raw["teamId"] == id })].Seq
 			mid := post(t, alice, "/v1.0/teams/"+id+"/channels/"+general+"/messages", "hello team")
 			evs := ev.WaitFor("messageCreated in General", 5*time.Second, func(es []parleytest.Event) bool {
 				return slices.ContainsFunc(es, func(e parleytest.Event) bool { return e.Type == "messageCreated" && e.ChatID == general })
@@ -536,6 +563,7 @@ func TestS8_Teams(t *testing.T) {
 			got := re.WaitFor("replay", 5*time.Second, func(es []parleytest.Event) bool {
 				return slices.ContainsFunc(es, func(e parleytest.Event) bool { return e.Type == "channelCreated" })
 			})
+			got = slices.DeleteFunc(got, func(e parleytest.Event) bool { return e.Seq == 0 })
 			if got[0].Type != "messageCreated" || got[0].Seq != since+1 {
 				t.Fatalf("replay = %v, want messageCreated at %d first", got, since+1)
 			}
