@@ -1,0 +1,181 @@
+package server_test
+
+import (
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/parleychat/parley/internal/parleytest"
+)
+
+// fakeBot is a bot endpoint at the edge of the world: it checks Parley's
+// signature on every activity against the published keys, records the
+// activities and answers invokes with a card.
+type fakeBot struct {
+	t      *testing.T
+	base   string
+	botID  string
+	mu     sync.Mutex
+	acts   []map[string]any
+	badJWT int
+}
+
+func (f *fakeBot) key() *rsa.PublicKey {
+	r, err := http.Get(f.base + "/parley/v1/bots/keys")
+	if err != nil {
+		f.t.Error(err)
+		return nil
+	}
+	defer r.Body.Close()
+	var set struct{ Keys []struct{ N, E string } }
+	if err := json.NewDecoder(r.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
+		f.t.Errorf("keys: %v", err)
+		return nil
+	}
+	n, _ := base64.RawURLEncoding.DecodeString(set.Keys[0].N)
+	e, _ := base64.RawURLEncoding.DecodeString(set.Keys[0].E)
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+}
+
+func (f *fakeBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var act map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&act) // a bad body shows as a missing activity
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return f.key(), nil },
+		jwt.WithIssuer(f.base+"/parley/v1/bots"), jwt.WithAudience(f.botID), jwt.WithValidMethods([]string{"RS256"}))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil || claims["serviceurl"] != act["serviceUrl"] {
+		f.badJWT++
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	f.acts = append(f.acts, act)
+	if act["type"] == "invoke" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",
+			"value": map[string]any{"type": "AdaptiveCard", "version": "1.5", "body": []any{map[string]any{"type": "TextBlock", "text": "Thanks"}}}})
+	}
+}
+
+// wait returns the first recorded activity match accepts.
+func (f *fakeBot) wait(match func(a map[string]any) bool) map[string]any {
+	f.t.Helper()
+	for range 200 {
+		f.mu.Lock()
+		for _, a := range f.acts {
+			if match(a) {
+				f.mu.Unlock()
+				return a
+			}
+		}
+		f.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.t.Fatalf("no such activity; got %d activities, %d with a bad token", len(f.acts), f.badJWT)
+	return nil
+}
+
+// TestApps_MeetingBotAnonymous: docs/rules.md §9 in a meeting chat: a host user
+// adds a bot (conversationUpdate, signed by Parley); an anonymous participant
+// acts on its card whether or not anonymousUsersCanInteractWithApps is on,
+// cannot add apps, and may not use the bot otherwise while it is off; the
+// bot writes only where it is installed.
+func TestApps_MeetingBotAnonymous(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		w := parleytest.StartWorld(t, store)
+		contoso := w.CreateTenant("Contoso", "contoso.com")
+		alice := w.User(contoso, "alice", false)
+		bob := w.User(contoso, "bob", false)
+		meetingConfig(t, contoso.Admin, map[string]any{"lobbyBypass": "everyone"})
+
+		fb := &fakeBot{t: t, base: w.URL()}
+		srv := httptest.NewServer(fb)
+		defer srv.Close()
+		botID, secret := registerBot(t, contoso.Admin, "Polls", srv.URL+"/api/messages")
+		fb.botID = botID
+		appID := uploadApp(t, contoso.Admin, pollsManifestID, botID)
+
+		m := meetingOf(t, alice, map[string]any{"subject": "Standup"})
+		thread, link := threadOf(m), m["joinWebUrl"].(string)
+		alice.Must(201, "POST", "/v1.0/chats/"+thread+"/installedApps", bindApp(appID))
+		up := fb.wait(func(a map[string]any) bool { return a["type"] == "conversationUpdate" })
+		if cd := up["channelData"].(map[string]any); cd["meeting"] == nil || cd["tenant"].(map[string]any)["id"] != contoso.ID {
+			t.Errorf("conversationUpdate channelData: %v, want the meeting and the tenant", cd)
+		}
+
+		anna, out := joinAs(t, w, link, "Anna")
+		if out["state"] != "admitted" {
+			t.Fatalf("join: %v", out)
+		}
+		// The bot's token, and its card in the meeting chat.
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {botID}, "client_secret": {secret}, "scope": {w.URL() + "/parley/v1/bots/.default"}}
+		resp, err := http.PostForm(w.URL()+"/parley/v1/bots/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("bot token: %d %v", resp.StatusCode, err)
+		}
+		resp.Body.Close()
+		form.Set("client_secret", "wrong")
+		if resp, err := http.PostForm(w.URL()+"/parley/v1/bots/token", form); err != nil || resp.StatusCode != 401 {
+			t.Fatalf("bot token with a wrong secret: %v %v, want 401", resp.StatusCode, err)
+		}
+		botc := w.Anonymous()
+		botc.Token = tok.AccessToken
+		card := map[string]any{"type": "message", "attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.adaptive",
+			"content": map[string]any{"type": "AdaptiveCard", "version": "1.5", "body": []any{map[string]any{"type": "TextBlock", "text": "Lunch?"}},
+				"actions": []any{map[string]any{"type": "Action.Submit", "title": "Yes", "data": map[string]any{"yes": true}}}}}}}
+		cardID := botc.Must(201, "POST", "/v3/conversations/"+url.PathEscape(thread)+"/activities", card).Map(t)["id"].(string)
+		// Only where it is installed.
+		other := alice.OneOnOne(bob.UserID)
+		wantError(t, botc.Do("POST", "/v3/conversations/"+url.PathEscape(other)+"/activities", card), 404, "notFound")
+
+		act := func(c *parleytest.Client) *parleytest.Response {
+			return c.Do("POST", "/parley/v1/chats/"+url.PathEscape(thread)+"/messages/"+cardID+"/cardActions", map[string]any{"type": "Action.Submit", "data": map[string]any{"yes": true}})
+		}
+		if r := act(anna); r.Status != 200 {
+			t.Fatalf("anonymous card action: %d %s", r.Status, r.Body)
+		}
+		got := fb.wait(func(a map[string]any) bool { return a["type"] == "message" && a["value"] != nil })
+		if from := got["from"].(map[string]any); from["userRole"] != "anonymous" || from["parleyKind"] != "anonymous" {
+			t.Errorf("card action from: %v, want an anonymous person", from)
+		}
+		wantError(t, anna.Do("POST", "/v1.0/chats/"+url.PathEscape(thread)+"/installedApps", bindApp(appID)), 403, "forbiddenByPolicy")
+
+		// The setting off: cards still work, other use does not.
+		meetingConfig(t, contoso.Admin, map[string]any{"anonymousUsersCanInteractWithApps": false})
+		if r := act(anna); r.Status != 200 {
+			t.Fatalf("anonymous card action with the setting off: %d %s, want 200 (cards always)", r.Status, r.Body)
+		}
+		ex := contoso.Admin.Must(200, "GET", "/parley/v1/admin/explain?userId="+anna.UserID+"&appId="+appID+"&conversationId="+url.QueryEscape(thread)+"&action=mention", nil).Map(t)
+		if ex["allowed"] != false || !strings.Contains(mustString(ex["checks"]), "meeting.anonymousUsersCanInteractWithApps") {
+			t.Errorf("explain an anonymous mention with the setting off: %v", ex)
+		}
+		// The bot deletes its card: 200, as the SDK needs.
+		botc.Must(200, "DELETE", "/v3/conversations/"+url.PathEscape(thread)+"/activities/"+cardID, nil)
+		if fb.badJWT != 0 {
+			t.Errorf("%d activities carried a token the bot could not check", fb.badJWT)
+		}
+	})
+}
+
+func mustString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
