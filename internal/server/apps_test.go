@@ -376,3 +376,46 @@ func TestApps_TeamInstalls(t *testing.T) {
 		alice.Must(204, "DELETE", "/v1.0/teams/"+tm+"/installedApps/"+inst.ID, nil)
 	})
 }
+
+// TestApps_Concurrent: installs of one app in one chat sent together from
+// a barrier land once (the others 409 conflict); both stores.
+func TestApps_Concurrent(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		s := parleytest.StartStore(t, store)
+		contoso := s.CreateTenant("Contoso", "contoso.com")
+		alice := s.User(contoso, "alice", false)
+		bob := s.User(contoso, "bob", false)
+		botID, _ := registerBot(t, contoso.Admin, "Polls bot", "https://bots.example/api/messages")
+		appID := uploadApp(t, contoso.Admin, pollsManifestID, botID)
+		chatID := alice.OneOnOne(bob.UserID)
+
+		body := mustJSON(t, bindApp(appID))
+		reqs := make([]parleytest.Req, 8)
+		for i := range reqs {
+			tok := alice.Token
+			if i%2 == 1 {
+				tok = bob.Token
+			}
+			reqs[i] = parleytest.Req{Method: "POST", URL: s.URL() + "/v1.0/chats/" + chatID + "/installedApps", Token: tok, JSON: body}
+		}
+		created, conflicts := 0, 0
+		for _, r := range parleytest.Burst(t, reqs) {
+			switch r.Status {
+			case 201:
+				created++
+			case 409:
+				conflicts++
+			default:
+				t.Errorf("concurrent install: %d %s", r.Status, r.Body)
+			}
+		}
+		if created != 1 || conflicts != 7 {
+			t.Errorf("concurrent installs: %d created, %d conflicts; want 1 and 7", created, conflicts)
+		}
+		var list struct{ Value []any }
+		alice.Must(200, "GET", "/v1.0/chats/"+chatID+"/installedApps", nil).JSON(t, &list)
+		if len(list.Value) != 1 {
+			t.Errorf("installs after the burst: %d, want 1", len(list.Value))
+		}
+	})
+}
