@@ -443,6 +443,19 @@ func TestS8_Teams(t *testing.T) {
 			if a.Status != b.Status || strings.Replace(string(a.Body), id, "X", 1) != strings.Replace(string(b.Body), "00000000-0000-7000-8000-000000000000", "X", 1) {
 				t.Errorf("existing team %s vs unknown %s", a.Body, b.Body)
 			}
+			// A channel is no chat: the chat paths do not reach it, even for its members.
+			for _, rq := range []struct{ method, path string }{
+				{"GET", "/v1.0/chats/" + general}, {"GET", "/v1.0/chats/" + general + "/messages"}, {"GET", "/v1.0/chats/" + general + "/members"},
+				{"POST", "/v1.0/chats/" + general + "/messages"}, {"PATCH", "/v1.0/chats/" + general + "/messages/" + mid},
+			} {
+				var body any
+				if rq.method != "GET" {
+					body = map[string]any{"body": map[string]string{"content": "x"}}
+				}
+				if r := bob.Do(rq.method, rq.path, body); r.Status != 404 {
+					t.Errorf("%s %s as a member of the team: got %d %s, want 404", rq.method, rq.path, r.Status, r.Body)
+				}
+			}
 			// A channel of another team through this team's path: notFound.
 			other, otherGeneral := createTeam(t, alice, "Other")
 			wantCode(t, alice.Do("GET", "/v1.0/teams/"+other+"/channels/"+general, nil), 404, "notFound")
