@@ -37,6 +37,7 @@ var edge = map[string]string{
 	"web":        "the embedded web client",
 	"parleytest": "the test harness: a server on 127.0.0.1:0",
 	"loadtest":   "the load tool, which drives the public API",
+	"objstore":   "the S3-compatible object store uploaded files are kept in",
 	"bot":        "the Bot Framework client: posts Activities to bots over HTTP, signs and checks their tokens",
 }
 

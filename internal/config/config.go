@@ -40,7 +40,10 @@ type Config struct {
 	PresenceIdle time.Duration
 	// FileMaxBytes caps one uploaded file.
 	FileMaxBytes int64
-	Ops          Ops
+	// Files says where uploaded files are kept (the data directory unless
+	// an S3-compatible object store is named).
+	Files Files
+	Ops   Ops
 }
 
 // Ops configures what an operator watches: metrics, logs, shutdown.
@@ -54,6 +57,11 @@ type Ops struct {
 	AccessLog bool
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
+}
+
+// Files names an S3-compatible bucket for uploaded files.
+type Files struct {
+	S3Endpoint, S3Bucket, S3AccessKey, S3SecretKey, S3Region string
 }
 
 // Safety holds the spam and rate limits of docs/rules.md §10 (see README "External access").
@@ -159,6 +167,11 @@ func (c *Config) options() []option {
 		{"access-log", "log one line per request (request id, route, status, duration, bytes)", false, &c.Ops.AccessLog},
 		{"shutdown-timeout", "at shutdown, how long in-flight requests may take to finish", false, &c.Ops.ShutdownTimeout},
 		{"files-max-bytes", "largest file a person may upload to a chat", false, &c.FileMaxBytes},
+		{"files-s3-endpoint", "S3-compatible object store for uploaded files, host:port or URL (http:// for no TLS); empty: the data directory", false, &c.Files.S3Endpoint},
+		{"files-s3-bucket", "bucket of --files-s3-endpoint (created if missing)", false, &c.Files.S3Bucket},
+		{"files-s3-access-key", "access key of --files-s3-endpoint", true, &c.Files.S3AccessKey},
+		{"files-s3-secret-key", "secret key of --files-s3-endpoint", true, &c.Files.S3SecretKey},
+		{"files-s3-region", "region of --files-s3-endpoint", false, &c.Files.S3Region},
 	}
 }
 
@@ -289,6 +302,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Safety.RepeatWindow <= 0 {
 		errs = append(errs, errors.New("--spam-repeat-window must be positive"))
+	}
+	if c.Files.S3Endpoint != "" && c.Files.S3Bucket == "" {
+		errs = append(errs, errors.New("--files-s3-endpoint needs --files-s3-bucket"))
 	}
 	if c.FileMaxBytes < 1 {
 		errs = append(errs, errors.New("--files-max-bytes must be positive"))

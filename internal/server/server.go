@@ -30,6 +30,7 @@ import (
 	"github.com/parleychat/parley/internal/httpapi"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/natsbus"
+	"github.com/parleychat/parley/internal/objstore"
 	"github.com/parleychat/parley/internal/presence"
 	"github.com/parleychat/parley/internal/realtime"
 	"github.com/parleychat/parley/internal/store"
@@ -106,6 +107,13 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	// a send no longer reads the token and user rows; changes forget at once,
 	// on every node (through NATS when there are several).
 	w := Wiring{Config: s.Config, DB: db, Tokens: auth.NewTokenCache(10 * time.Second), Log: s.Log, Now: s.Now, PublicURL: s.PublicURL}
+	if fc := s.Config.Files; fc.S3Endpoint != "" {
+		bs, err := objstore.Open(ctx, objstore.Config{Endpoint: fc.S3Endpoint, Bucket: fc.S3Bucket, AccessKey: fc.S3AccessKey, SecretKey: fc.S3SecretKey, Region: fc.S3Region})
+		if err != nil {
+			return errors.Join(err, db.Close())
+		}
+		w.Blobs = bs
+	}
 	if s.Config.Store.NATSURL != "" {
 		if err := s.openNATS(ctx, db, &w); err != nil {
 			return errors.Join(err, db.Close())

@@ -75,6 +75,8 @@ type Wiring struct {
 	Log           *slog.Logger     // nil: discard
 	Now           func() time.Time // nil: the UTC wall clock
 	PublicURL     func() string    // nil: the configured public URL
+	// Blobs keeps uploaded files (nil: files/ in the data directory).
+	Blobs file.Blobs
 }
 
 // OpenStore opens the store cfg names and applies its migrations.
@@ -109,6 +111,9 @@ func NewServices(w Wiring) (*Services, error) {
 		w.PublicURL = func() string { return u }
 	}
 	now, log := w.Now, w.Log
+	if w.Blobs == nil {
+		w.Blobs = file.Dir{Path: filepath.Join(cfg.Store.DataDir, "files")}
+	}
 	region := cfg.PhoneRegion
 
 	au := &auth.Service{Store: db, Now: now, TokenTTL: cfg.TokenTTL, Throttle: auth.NewThrottle(db),
@@ -162,7 +167,7 @@ func NewServices(w Wiring) (*Services, error) {
 		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings,
 		Search:   &search.Service{Store: db, Directory: db, Preview: chats.Preview},
 		Presence: &presence.Service{Store: db, Users: ids, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Idle: cfg.PresenceIdle, Tick: min(cfg.PresenceIdle/4, 10*time.Second)},
-		Files:    &file.Service{Store: db, Blobs: file.Dir{Path: filepath.Join(cfg.Store.DataDir, "files")}, Now: now, MaxBytes: cfg.FileMaxBytes, Audit: audits.Record}}, nil
+		Files:    &file.Service{Store: db, Blobs: w.Blobs, Now: now, MaxBytes: cfg.FileMaxBytes, Audit: audits.Record}}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured
