@@ -197,6 +197,8 @@ Commands (they call the admin API of a running server as a tenant admin):
   meeting-config get
   meeting-config set [--allow-anonymous=BOOL] [--lobby-bypass organizer|organization|everyone]
                      [--anonymous-apps=BOOL]
+  files get
+  files set        --allow-external=BOOL   (file sharing in chats with people outside the organisation)
   teams list       (every team of the organisation, with its owners, members and guests counted)
   teams members    ID   (a team's members; guests have roles ["guest"])
 
@@ -321,6 +323,8 @@ func adminCommands() []adminCommand {
 		{"audit list", false, auditList},
 		{"meeting-config get", false, getter(func(adminCall) string { return meetingConfigPath })},
 		{"meeting-config set", false, meetingConfigSet},
+		{"files get", false, getter(func(adminCall) string { return fileConfigPath })},
+		{"files set", false, fileConfigSet},
 		{"teams list", false, teamsList},
 		{"teams members", true, getter(func(x adminCall) string { return "/parley/v1/admin/teams/" + url.PathEscape(x.name) + "/members" })},
 	}

@@ -47,7 +47,7 @@ func commands() []command {
 		{"tenant", "create|list [flags]", "create or list organisations (operator; works on the data directory)", runTenant},
 		{"user", "create [flags]", "create a member or guest in an organisation (operator; works on the data directory)", runUser},
 		{"backup", "--out FILE [flags]", "write a consistent copy of the store while it runs (operator; works on the data directory)", runBackup},
-		{"admin", "<command> [flags]", "tenant admin commands: federation, policy, explain, outbox, audit, app, bot, app-policy, explain-app, meeting-config (run 'parley admin help')", runAdmin},
+		{"admin", "<command> [flags]", "tenant admin commands: federation, policy, explain, outbox, audit, app, bot, app-policy, explain-app, meeting-config, files (run 'parley admin help')", runAdmin},
 		{"config", "[flags]", "print the effective configuration, secrets masked", runConfig},
 		{"version", "", "print the version and the source revision it was built from", runVersion},
 	}
