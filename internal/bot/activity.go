@@ -143,6 +143,11 @@ func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity 
 	a := Activity{Type: "message", Timestamp: now.UTC().Format(time.RFC3339Nano), ServiceURL: ServiceURL(base), ChannelID: ChannelID,
 		From: &from, Conversation: conversationOf(&ev.Chat, ev.Bot.ID), Recipient: &Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"},
 		Locale: "en-US", ChannelData: channelData(&ev.Chat, ev.Who)}
+	if ev.Name == "composeExtension/query" {
+		a.Type, a.Name, a.ID = "invoke", ev.Name, "query-"+now.Format("150405.000000")
+		a.Value = json.RawMessage(ev.Value)
+		return a
+	}
 	if ev.Value != nil {
 		// A card action on the bot's message.
 		a.ID = msgID(ev.Message.ID) + "-" + now.Format("150405.000000")

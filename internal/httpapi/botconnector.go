@@ -33,6 +33,38 @@ func (a *API) routesBotFramework() {
 	a.handle("GET /v3/conversations/{id}/pagedmembers", a.botAuthed(a.botPagedMembers))
 
 	a.handle("POST /parley/v1/chats/{id}/messages/{mid}/cardActions", a.authed(a.cardAction))
+	a.handle("POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionQuery", a.authed(a.composeExtensionQuery))
+}
+
+// composeExtensionQuery runs a message extension's search command: the body
+// is the query as Teams sends it ({"commandId","parameters":[{"name","value"}],
+// "queryOptions"?}); the answer is the bot's ({"composeExtension":{…}}).
+func (a *API) composeExtensionQuery(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		CommandID    string          `json:"commandId"`
+		Parameters   json.RawMessage `json:"parameters"`
+		QueryOptions json.RawMessage `json:"queryOptions"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.CommandID == "" {
+		return errcode.New(errcode.BadRequest, "commandId is required.")
+	}
+	q, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	out, err := a.Apps.MessageExtension(r.Context(), userOf(r), chatID(r), r.PathValue("appId"), q)
+	if err != nil {
+		return err
+	}
+	if len(out) == 0 || !json.Valid(out) {
+		out = []byte("{}")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(out)
+	return err
 }
 
 func (a *API) botBase() string {

@@ -62,6 +62,12 @@ func (f *fakeBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.acts = append(f.acts, act)
+	if act["name"] == "composeExtension/query" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"composeExtension": map[string]any{"type": "result", "attachmentLayout": "list",
+			"attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.thumbnail", "content": map[string]any{"title": "Poll 1"}}}}})
+		return
+	}
 	if act["type"] == "invoke" {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",
@@ -167,6 +173,18 @@ func TestApps_MeetingBotAnonymous(t *testing.T) {
 		if ex["allowed"] != false || !strings.Contains(mustString(ex["checks"]), "meeting.anonymousUsersCanInteractWithApps") {
 			t.Errorf("explain an anonymous mention with the setting off: %v", ex)
 		}
+		// A message extension: host users run it, anonymous people not
+		// while the setting is off.
+		q := map[string]any{"commandId": "searchPolls", "parameters": []any{map[string]any{"name": "query", "value": "lunch"}}}
+		qpath := "/parley/v1/chats/" + url.PathEscape(thread) + "/apps/" + appID + "/composeExtensionQuery"
+		if r := alice.Must(200, "POST", qpath, q); !strings.Contains(r.Body2(), "Poll 1") {
+			t.Errorf("message extension answer: %s", r.Body)
+		}
+		got = fb.wait(func(a map[string]any) bool { return a["name"] == "composeExtension/query" })
+		if v := got["value"].(map[string]any); v["commandId"] != "searchPolls" {
+			t.Errorf("composeExtension/query value: %v", v)
+		}
+		wantError(t, anna.Do("POST", qpath, q), 403, "forbiddenByPolicy", "anonymous")
 		// The bot deletes its card: 200, as the SDK needs.
 		botc.Must(200, "DELETE", "/v3/conversations/"+url.PathEscape(thread)+"/activities/"+cardID, nil)
 		if fb.badJWT != 0 {
