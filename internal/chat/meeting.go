@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/msgrequest"
 )
 
 // MaxMeetingMembers bounds the people in a meeting chat (invited people and
@@ -199,12 +200,13 @@ func (s *Service) addMeetingMember(ctx context.Context, actor *identity.User, c 
 	return m, nil
 }
 
-// memberDrafts tells every accepted member that m was added or removed.
+// memberDrafts tells the members who hear of membership changes
+// (msgrequest.HearsMembers) that m was added or removed.
 func (s *Service) memberDrafts(members []Member, typ event.Type, chatID ID, m *Member) []event.Draft {
 	drafts := make([]event.Draft, 0, len(members))
 	for i := range members {
 		mb := &members[i]
-		if mb.UserID == "" || mb.State != Accepted {
+		if !msgrequest.HearsMembers(mb.State, mb.UserID != "") {
 			continue
 		}
 		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(chatID), Payload: s.Encoder.MemberEvent(&mb.User, typ, chatID, m)})

@@ -459,6 +459,12 @@ func TestViews_Exhaustive(t *testing.T) {
 		if got := msgrequest.MayChange(st); got != (st == msgrequest.Accepted) {
 			t.Errorf("MayChange(%q) = %v", st, got)
 		}
+		for _, account := range []bool{false, true} {
+			// §5: a pending target learns nothing of the members.
+			if got := msgrequest.HearsMembers(st, account); got != (account && st == msgrequest.Accepted) {
+				t.Errorf("HearsMembers(%q, %v) = %v", st, account, got)
+			}
+		}
 	}
 }
 

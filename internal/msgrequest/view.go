@@ -83,3 +83,10 @@ func ArrivalOf(s State, held, account bool) Arrival {
 // (docs/rules.md §5), and the target hears nothing of a chat they have not
 // joined.
 func SharesPresence(from, to State) bool { return from == Accepted && to == Accepted }
+
+// HearsMembers reports whether a member in state s, with an account or
+// not, is told of people added to or removed from a chat: only accepted
+// members with an account, so a person a request is pending for learns
+// nothing of the chat's members before accepting (docs/rules.md §5), and an
+// address with no account is told nothing.
+func HearsMembers(s State, account bool) bool { return account && s == Accepted }
