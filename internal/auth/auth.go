@@ -342,6 +342,23 @@ func (s *Service) IssueToken(ctx context.Context, userID identity.UserID) (Token
 	return Token{AccessToken: tok, ExpiresIn: s.TokenTTL, UserID: userID}, nil
 }
 
+// IssueTokenUntil issues a token that expires at until or after the usual
+// lifetime, whichever comes first (an anonymous meeting session lives at
+// most until its meeting ends, docs/rules.md §8). Errors: badRequest when
+// until has passed.
+func (s *Service) IssueTokenUntil(ctx context.Context, userID identity.UserID, until time.Time) (Token, error) {
+	now := s.Now()
+	ttl := min(s.TokenTTL, until.Sub(now))
+	if ttl <= 0 {
+		return Token{}, errcode.New(errcode.BadRequest, "The session would already be over.")
+	}
+	tok, hash := NewToken()
+	if err := s.Store.CreateToken(ctx, hash, userID, now.Add(ttl)); err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	return Token{AccessToken: tok, ExpiresIn: ttl, UserID: userID}, nil
+}
+
 // Authenticate returns the user a bearer token belongs to, or unauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (identity.User, error) {
 	if token == "" || len(token) > 256 {

@@ -265,18 +265,19 @@ func (s *Service) AdmitAnonymous(ctx context.Context, id ID, u *identity.User, b
 	return m, nil
 }
 
-// RemoveFromMeeting removes a person from a meeting chat (the meeting
-// service decided it may). extra are further events stored with the
-// removal (the end of an anonymous session). Removing someone who is not a
-// member stores extra alone. Errors: notFound (no such chat).
-func (s *Service) RemoveFromMeeting(ctx context.Context, id ID, userID identity.UserID, extra []event.Draft) error {
+// RemoveFromMeeting removes a person, by member or user id, from a
+// meeting chat (the meeting service decided it may). extra are further
+// events stored with the removal (the end of an anonymous session).
+// Removing someone who is not a member stores extra alone. Errors:
+// notFound (no such chat).
+func (s *Service) RemoveFromMeeting(ctx context.Context, id ID, key string, extra []event.Draft) error {
 	c, members, err := s.MeetingMembers(ctx, id)
 	if err != nil {
 		return err
 	}
 	var target *Member
 	for i := range members {
-		if members[i].UserID == userID {
+		if key != "" && (members[i].ID == key || string(members[i].UserID) == key) {
 			target = &members[i]
 		}
 	}

@@ -179,7 +179,7 @@ func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID,
 	if err := mayChange(members, actor); err != nil {
 		return err
 	}
-	if c.Type != Group {
+	if c.Type != Group && c.Type != Meeting {
 		return errcode.New(errcode.BadRequest, "Members can be removed from group chats only.")
 	}
 	var target, me *Member
@@ -196,6 +196,13 @@ func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID,
 	}
 	if target.UserID != actor.ID && (me == nil || !me.IsOwner()) {
 		return errcode.New(errcode.Forbidden, "Only owners of the chat may remove other members.")
+	}
+	// A meeting's organiser removes people through the meeting, which
+	// ends an anonymous person's session too (docs/rules.md §8); here are
+	// people leaving a meeting chat and owners tidying one whose meeting
+	// ended, when no anonymous person is left in it.
+	if c.Type == Meeting && meetingOnly(target) {
+		return errcode.New(errcode.Forbidden, "Only the meeting's organiser can remove anonymous participants.")
 	}
 	drafts := make([]event.Draft, 0, len(members))
 	for i := range members {

@@ -236,9 +236,21 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// removeMember removes a member of a chat; on a meeting's chat its
+// organiser removes people from the meeting (Graph's way), which the
+// meeting service does.
 func (a *API) removeMember(w http.ResponseWriter, r *http.Request) error {
-	if err := a.Chats.RemoveMember(r.Context(), userOf(r), chatID(r), r.PathValue("mid")); err != nil {
-		return err
+	done := false
+	if a.Meetings != nil {
+		var err error
+		if done, err = a.Meetings.RemoveChatMember(r.Context(), userOf(r), chatID(r), r.PathValue("mid")); err != nil {
+			return err
+		}
+	}
+	if !done {
+		if err := a.Chats.RemoveMember(r.Context(), userOf(r), chatID(r), r.PathValue("mid")); err != nil {
+			return err
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

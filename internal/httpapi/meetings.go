@@ -16,6 +16,7 @@ import (
 // anonymous join, the lobby, the roster and the tenant's meeting settings.
 func (a *API) routesMeetings() {
 	a.handle("POST /v1.0/me/onlineMeetings", a.authed(a.createMeeting))
+	a.handle("GET /v1.0/me/onlineMeetings", a.authed(a.listMeetings))
 	a.handle("GET /v1.0/me/onlineMeetings/{id}", a.authed(a.getMeeting))
 	a.handle("PATCH /v1.0/me/onlineMeetings/{id}", a.authed(a.updateMeeting))
 	a.handle("DELETE /v1.0/me/onlineMeetings/{id}", a.authed(a.endMeeting))
@@ -233,6 +234,37 @@ func (a *API) createMeeting(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.writeMeeting(w, r, http.StatusCreated, v)
+}
+
+// listMeetings lists the meetings the caller organises, oldest first,
+// paged by $top and @odata.nextLink.
+func (a *API) listMeetings(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	var after meeting.Cursor
+	t, id, ok, err := timeIDSkipToken(r)
+	if err != nil {
+		return err
+	}
+	if ok {
+		after = meeting.Cursor{CreatedAt: t, ID: meeting.ID(id)}
+	}
+	vs, more, err := a.Meetings.List(r.Context(), userOf(r), after, limit)
+	if err != nil {
+		return err
+	}
+	out := page[meetingOut]{Value: make([]meetingOut, 0, len(vs))}
+	for i := range vs {
+		out.Value = append(out.Value, a.newMeetingOut(r, &vs[i]))
+	}
+	if more {
+		last := vs[len(vs)-1]
+		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(last.CreatedAt), string(last.ID)))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }
 
 func (a *API) getMeeting(w http.ResponseWriter, r *http.Request) error {

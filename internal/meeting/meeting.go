@@ -42,6 +42,23 @@ type Meeting struct {
 // Ended reports whether the meeting was ended.
 func (m *Meeting) Ended() bool { return !m.EndedAt.IsZero() }
 
+// DefaultGrace is how long after its endDateTime a meeting ends by itself
+// (docs/decisions.md "Meetings"): meetings run over, as in Teams, but a
+// join link and anonymous sessions do not outlive the meeting for days.
+const DefaultGrace = time.Hour
+
+// Over reports whether the meeting is over at now: ended by its organiser,
+// or its endDateTime passed by grace. Anonymous people cannot join a
+// meeting that is over and their sessions end; its organiser still sees
+// it and may move its endDateTime, which opens its link again.
+func (m *Meeting) Over(now time.Time, grace time.Duration) bool {
+	return m.Ended() || !now.Before(m.End.Add(grace))
+}
+
+// SessionEnd is when an anonymous session of the meeting ends at the
+// latest: when the meeting is over by its times.
+func (m *Meeting) SessionEnd(grace time.Duration) time.Time { return m.End.Add(grace) }
+
 // Bypass is the host's lobbyBypass setting: who goes straight into a
 // meeting that they join through its link (Teams' "who can bypass the
 // lobby").

@@ -3,6 +3,7 @@ package meeting
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/identity"
 )
@@ -73,5 +74,35 @@ func TestCleanDisplayName(t *testing.T) {
 		if _, err := cleanDisplayName(in); (err == nil) != ok {
 			t.Errorf("cleanDisplayName(%q): err %v, want ok=%v", in, err, ok)
 		}
+	}
+}
+
+// TestOver: ended, or its end passed by the grace (the instant of the end
+// plus grace included).
+func TestOver(t *testing.T) {
+	end := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	g := time.Hour
+	for _, c := range []struct {
+		now   time.Time
+		ended bool
+		want  bool
+	}{
+		{end.Add(-time.Hour), false, false},
+		{end, false, false},
+		{end.Add(g - time.Microsecond), false, false},
+		{end.Add(g), false, true},
+		{end.Add(48 * time.Hour), false, true},
+		{end.Add(-time.Hour), true, true},
+	} {
+		m := Meeting{End: end}
+		if c.ended {
+			m.EndedAt = end.Add(-2 * time.Hour)
+		}
+		if got := m.Over(c.now, g); got != c.want {
+			t.Errorf("Over(%v, ended %v) = %v, want %v", c.now, c.ended, got, c.want)
+		}
+	}
+	if got := (&Meeting{End: end}).SessionEnd(g); !got.Equal(end.Add(g)) {
+		t.Errorf("SessionEnd = %v", got)
 	}
 }

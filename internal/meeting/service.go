@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -35,6 +36,13 @@ type Store interface {
 	DeleteMeeting(ctx context.Context, id ID) error
 	// FindMeeting returns a meeting, ended or not. Errors: notFound.
 	FindMeeting(ctx context.Context, id ID) (Meeting, error)
+	// FindOrganisedMeetings returns the meetings organiser organises and
+	// did not end, oldest first by (CreatedAt, ID), after the cursor (zero:
+	// from the start), at most limit.
+	FindOrganisedMeetings(ctx context.Context, organizer identity.UserID, after Cursor, limit int) ([]Meeting, error)
+	// FindMeetingByChat returns the meeting whose chat is id. Errors:
+	// notFound.
+	FindMeetingByChat(ctx context.Context, id chat.ID) (Meeting, error)
 	// FindMeetingByToken returns the meeting whose join link holds token.
 	// Errors: notFound.
 	FindMeetingByToken(ctx context.Context, token string) (Meeting, error)
@@ -60,6 +68,13 @@ type Store interface {
 	// the account's tokens are deleted in the same write. Errors: notFound
 	// (not in state from).
 	MoveParticipant(ctx context.Context, p Participant, from State, drafts []event.Draft) ([]event.Event, error)
+	// EndParticipants ends every live participant of a meeting at at
+	// (state Over), deleting their tokens, with events, in one write; it
+	// returns those it ended. The meeting itself stays.
+	EndParticipants(ctx context.Context, id ID, at time.Time, drafts func(ended []Participant) []event.Draft) ([]Participant, []event.Event, error)
+	// FindOverdueMeetings returns meetings not ended whose end is before
+	// before and that still have live participants, at most limit.
+	FindOverdueMeetings(ctx context.Context, before time.Time, limit int) ([]Meeting, error)
 	// EndMeeting stores the meeting as ended at m.EndedAt and every live
 	// participant of it as ended, deleting their tokens, in one write.
 	EndMeeting(ctx context.Context, m Meeting, drafts []event.Draft) ([]event.Event, error)
@@ -72,7 +87,7 @@ type Chats interface {
 	InviteToMeeting(ctx context.Context, actor *identity.User, id chat.ID, nm chat.NewMember) (chat.Member, error)
 	MeetingMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
 	AdmitAnonymous(ctx context.Context, id chat.ID, u *identity.User, by identity.UserID) (chat.Member, error)
-	RemoveFromMeeting(ctx context.Context, id chat.ID, userID identity.UserID, extra []event.Draft) error
+	RemoveFromMeeting(ctx context.Context, id chat.ID, key string, extra []event.Draft) error
 	RenameMeetingChat(ctx context.Context, id chat.ID, topic string) error
 	Publish(ctx context.Context, evs []event.Event)
 }
@@ -97,8 +112,12 @@ type Service struct {
 	Store  Store
 	Chats  Chats
 	Limits Limits
-	// Issue issues a bearer token for an anonymous participant's account.
-	Issue func(ctx context.Context, user identity.UserID) (token string, ttl time.Duration, err error)
+	// Issue issues a bearer token for an anonymous participant's account
+	// that expires at until at the latest.
+	Issue func(ctx context.Context, user identity.UserID, until time.Time) (token string, ttl time.Duration, err error)
+	// Grace is how long after its endDateTime a meeting ends by itself
+	// (0: DefaultGrace).
+	Grace time.Duration
 	// Forget drops cached tokens of an account whose session ended.
 	Forget func(user identity.UserID)
 	// Audit records in a tenant's audit log (may be nil).
@@ -109,6 +128,7 @@ type Service struct {
 	// LinkBase is the public base URL join links start with.
 	LinkBase func() string
 	Now      func() time.Time
+	Log      *slog.Logger // may be nil
 }
 
 func (s *Service) audit(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any) {
@@ -261,6 +281,49 @@ func (s *Service) Get(ctx context.Context, actor *identity.User, id ID) (View, e
 	return s.view(ctx, &m)
 }
 
+// Cursor is the sort key of a meeting in the organiser's list.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        ID
+}
+
+// Page sizes of the organiser's list.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 50
+)
+
+// List returns a page of the meetings actor organises (and did not end),
+// oldest first, after the cursor (zero: from the start), at most limit
+// (0: DefaultPageSize; at most MaxPageSize), and whether more follow.
+// Meetings over by their times are listed: their organiser may move them.
+func (s *Service) List(ctx context.Context, actor *identity.User, after Cursor, limit int) ([]View, bool, error) {
+	if actor.Kind == identity.Anonymous {
+		return nil, false, errcode.New(errcode.Unauthenticated, "A valid bearer token is required.")
+	}
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	ms, err := s.Store.FindOrganisedMeetings(ctx, actor.ID, after, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("list meetings: %w", err)
+	}
+	more := len(ms) > limit
+	if more {
+		ms = ms[:limit]
+	}
+	out := make([]View, 0, len(ms))
+	for i := range ms {
+		v, err := s.view(ctx, &ms[i])
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, v)
+	}
+	return out, more, nil
+}
+
 // Patch is a change of a meeting; nil fields stay.
 type Patch struct {
 	Subject    *string
@@ -298,6 +361,9 @@ func (s *Service) Update(ctx context.Context, actor *identity.User, id ID, p Pat
 			return View{}, err
 		}
 	}
+	// Moved into the past: it is over now, and so are its anonymous
+	// sessions.
+	s.over(ctx, &m)
 	return s.view(ctx, &m)
 }
 
@@ -347,13 +413,105 @@ func (s *Service) End(ctx context.Context, actor *identity.User, id ID) error {
 	for _, p := range live {
 		s.forget(p.UserID)
 		if p.State == Admitted {
-			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, p.UserID, nil); err != nil {
+			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, string(p.UserID), nil); err != nil {
 				return err
 			}
 		}
 	}
 	s.audit(ctx, m.TenantID, actor.ID, "meeting.ended", string(m.ID), map[string]any{"anonymousSessionsEnded": len(live)})
 	return nil
+}
+
+func (s *Service) grace() time.Duration {
+	if s.Grace > 0 {
+		return s.Grace
+	}
+	return DefaultGrace
+}
+
+// over reports whether m is over (Meeting.Over); one that is over by its
+// times but still has anonymous sessions has them ended first, so every
+// anonymous request and join ends them as the sweep does.
+func (s *Service) over(ctx context.Context, m *Meeting) bool {
+	if m.Ended() {
+		return true
+	}
+	if !m.Over(s.Now(), s.grace()) {
+		return false
+	}
+	if err := s.expire(ctx, m); err != nil && s.Log != nil {
+		s.Log.Error("end the sessions of a meeting that is over", "meeting", string(m.ID), "err", err)
+	}
+	return true
+}
+
+// expire ends the anonymous sessions of a meeting that is over by its
+// times: their tokens go, their connections close, admitted people leave
+// the chat. The meeting stays for its organiser.
+func (s *Service) expire(ctx context.Context, m *Meeting) error {
+	ctx = context.WithoutCancel(ctx)
+	ended, evs, err := s.Store.EndParticipants(ctx, m.ID, s.Now(), func(ps []Participant) []event.Draft {
+		drafts := make([]event.Draft, 0, len(ps))
+		for _, p := range ps {
+			drafts = append(drafts, s.endDraft(m, p.UserID, "meetingEnded"))
+		}
+		return drafts
+	})
+	if err != nil {
+		return fmt.Errorf("end sessions of meeting %s: %w", m.ID, err)
+	}
+	if len(ended) == 0 {
+		return nil
+	}
+	s.Chats.Publish(ctx, evs)
+	for _, p := range ended {
+		s.forget(p.UserID)
+		if p.State == Admitted {
+			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, string(p.UserID), nil); err != nil {
+				return err
+			}
+		}
+	}
+	s.audit(ctx, m.TenantID, "", "meeting.over", string(m.ID), map[string]any{"anonymousSessionsEnded": len(ended)})
+	return nil
+}
+
+// Sweep ends the anonymous sessions of every meeting over by its times
+// (a connection that sends nothing is closed too); it returns how many
+// meetings it handled.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	ms, err := s.Store.FindOverdueMeetings(ctx, s.Now().Add(-s.grace()), 100)
+	if err != nil {
+		return 0, fmt.Errorf("sweep meetings: %w", err)
+	}
+	for i := range ms {
+		if err := s.expire(ctx, &ms[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(ms), nil
+}
+
+// DefaultSweepInterval is how often Run sweeps.
+const DefaultSweepInterval = time.Minute
+
+// Run sweeps every interval (0: DefaultSweepInterval) until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultSweepInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil && s.Log != nil {
+			s.Log.Error("meetings: sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func (s *Service) forget(u identity.UserID) {
@@ -400,11 +558,55 @@ func (s *Service) Invite(ctx context.Context, actor *identity.User, id ID, nm ch
 
 // Remove removes someone from a meeting (the organiser only): an anonymous
 // participant's session ends at once, waiting or admitted; an invited
-// person leaves the meeting chat. Errors: notFound.
+// person leaves the meeting chat. who is a user id, or the member id of
+// the meeting chat (a pending person invited by address has only that).
+// Errors: notFound, badRequest (the organiser).
 func (s *Service) Remove(ctx context.Context, actor *identity.User, id ID, who identity.UserID) error {
 	m, err := s.organised(ctx, actor, id)
 	if err != nil {
 		return err
+	}
+	return s.remove(ctx, actor, &m, string(who))
+}
+
+// RemoveChatMember is Graph's way to remove someone from a meeting: DELETE
+// on a member of the meeting's chat, by member or user id. When chatID is
+// the chat of a live meeting that actor organises it removes them as
+// Remove does (ending an anonymous person's session) and reports handled;
+// otherwise it leaves the request to the chat (handled false): a person
+// leaving, or a chat that is no meeting's or whose meeting ended.
+func (s *Service) RemoveChatMember(ctx context.Context, actor *identity.User, chatID chat.ID, key string) (handled bool, err error) {
+	if actor.Kind == identity.Anonymous {
+		return false, nil
+	}
+	m, err := s.Store.FindMeetingByChat(ctx, chatID)
+	if errcode.Is(err, errcode.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("remove from meeting chat %s: %w", chatID, err)
+	}
+	if m.OrganizerID != actor.ID || m.Ended() {
+		return false, nil
+	}
+	return true, s.remove(ctx, actor, &m, key)
+}
+
+func (s *Service) remove(ctx context.Context, actor *identity.User, m *Meeting, key string) error {
+	if key == "" {
+		return errcode.New(errcode.NotFound, "No participant in this meeting.")
+	}
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return err
+	}
+	who := identity.UserID(key)
+	var target *chat.Member
+	for i := range members {
+		if members[i].ID == key || (members[i].UserID != "" && string(members[i].UserID) == key) {
+			target = &members[i]
+			who = members[i].UserID
+		}
 	}
 	if who == actor.ID {
 		return errcode.New(errcode.BadRequest, "The organiser cannot be removed; end the meeting instead.")
@@ -413,39 +615,33 @@ func (s *Service) Remove(ctx context.Context, actor *identity.User, id ID, who i
 	switch {
 	case err == nil && p.MeetingID == m.ID:
 		if !p.State.Live() {
-			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", who)
+			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", key)
 		}
 		from := p.State
 		p.State, p.LeftAt = Removed, s.Now()
-		evs, err := s.Store.MoveParticipant(ctx, p, from, append(s.lobbyDrafts(ctx, &m), s.endDraft(&m, p.UserID, "removed")))
+		evs, err := s.Store.MoveParticipant(ctx, p, from, append(s.lobbyDrafts(ctx, m), s.endDraft(m, p.UserID, "removed")))
 		if errcode.Is(err, errcode.NotFound) {
-			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", who)
+			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", key)
 		}
 		if err != nil {
-			return fmt.Errorf("remove %s: %w", who, err)
+			return fmt.Errorf("remove %s: %w", key, err)
 		}
 		s.Chats.Publish(ctx, evs)
 		s.forget(p.UserID)
 		if from == Admitted {
-			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, p.UserID, nil); err != nil {
+			if err := s.Chats.RemoveFromMeeting(ctx, m.ChatID, string(p.UserID), nil); err != nil {
 				return err
 			}
 		}
-		s.audit(ctx, m.TenantID, actor.ID, "meeting.anonymousRemoved", string(m.ID), map[string]any{"participantId": string(who), "displayName": p.DisplayName})
+		s.audit(ctx, m.TenantID, actor.ID, "meeting.anonymousRemoved", string(m.ID), map[string]any{"participantId": string(p.UserID), "displayName": p.DisplayName})
 		return nil
 	case err != nil && !errcode.Is(err, errcode.NotFound):
-		return fmt.Errorf("remove %s: %w", who, err)
+		return fmt.Errorf("remove %s: %w", key, err)
 	}
-	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
-	if err != nil {
-		return err
+	if target == nil {
+		return errcode.New(errcode.NotFound, "No participant %s in this meeting.", key)
 	}
-	for _, mb := range members {
-		if mb.UserID != "" && mb.UserID == who {
-			return s.Chats.RemoveFromMeeting(ctx, m.ChatID, who, nil)
-		}
-	}
-	return errcode.New(errcode.NotFound, "No participant %s in this meeting.", who)
+	return s.Chats.RemoveFromMeeting(ctx, m.ChatID, target.ID, nil)
 }
 
 // Joined is the answer to an anonymous join.
@@ -515,7 +711,7 @@ func (s *Service) Join(ctx context.Context, link, displayName, client string) (J
 	if err != nil && !errcode.Is(err, errcode.NotFound) {
 		return Joined{}, fmt.Errorf("join meeting: %w", err)
 	}
-	if err != nil || m.Ended() {
+	if err != nil || s.over(ctx, &m) {
 		return Joined{}, errcode.New(errcode.NotFound, "This meeting link is not valid: the meeting ended or the link was renewed.")
 	}
 	cfg, err := s.Store.FindMeetingConfig(ctx, m.TenantID)
@@ -546,7 +742,7 @@ func (s *Service) Join(ctx context.Context, link, displayName, client string) (J
 			return Joined{}, err
 		}
 	}
-	tok, ttl, err := s.Issue(ctx, u.ID)
+	tok, ttl, err := s.Issue(ctx, u.ID, m.SessionEnd(s.grace()))
 	if err != nil {
 		return Joined{}, fmt.Errorf("join meeting: %w", err)
 	}
@@ -768,7 +964,7 @@ func (s *Service) ScopeOf(ctx context.Context, u *identity.User) (Scope, error) 
 		return Scope{}, fmt.Errorf("session scope: %w", err)
 	}
 	m, err := s.Store.FindMeeting(ctx, p.MeetingID)
-	if errcode.Is(err, errcode.NotFound) || (err == nil && m.Ended()) {
+	if errcode.Is(err, errcode.NotFound) || (err == nil && s.over(ctx, &m)) {
 		return Scope{}, errcode.New(errcode.Unauthenticated, "The access token is not valid.")
 	}
 	if err != nil {

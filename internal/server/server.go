@@ -373,8 +373,14 @@ func (s *Server) startWork() {
 			defer close(done)
 			s.presence.Run(ctx)
 		}()
+		swept := make(chan struct{})
+		go func() {
+			defer close(swept)
+			s.Meetings.Run(ctx, 0)
+		}()
 		s.Outbox.Run(ctx)
 		<-done
+		<-swept
 	}()
 }
 

@@ -158,8 +158,8 @@ func NewServices(w Wiring) (*Services, error) {
 		}}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
-		LinkBase: w.PublicURL, Now: now, Issue: func(ctx context.Context, u identity.UserID) (string, time.Duration, error) {
-			t, err := au.IssueToken(ctx, u)
+		LinkBase: w.PublicURL, Now: now, Log: log, Issue: func(ctx context.Context, u identity.UserID, until time.Time) (string, time.Duration, error) {
+			t, err := au.IssueTokenUntil(ctx, u, until)
 			return t.AccessToken, t.ExpiresIn, err
 		}}
 

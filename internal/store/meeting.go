@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
@@ -56,6 +57,16 @@ func (db *DB) FindMeeting(ctx context.Context, id meeting.ID) (meeting.Meeting, 
 	m, err := scanMeeting(db.queryRow(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE id = ?`, id))
 	if err != nil {
 		return meeting.Meeting{}, notFound(err, "No meeting %s.", id)
+	}
+	return m, nil
+}
+
+// FindMeetingByChat returns the meeting whose chat is id. Errors:
+// notFound.
+func (db *DB) FindMeetingByChat(ctx context.Context, id chat.ID) (meeting.Meeting, error) {
+	m, err := scanMeeting(db.queryRow(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE chat_id = ?`, id))
+	if err != nil {
+		return meeting.Meeting{}, notFound(err, "No meeting with chat %s.", id)
 	}
 	return m, nil
 }
@@ -265,4 +276,100 @@ func (db *DB) AddMeetingMember(ctx context.Context, m chat.Member, external bool
 		return err
 	})
 	return evs, err
+}
+
+// EndParticipants ends every live participant of a meeting at at, deleting
+// their tokens, with the events drafts makes of them, in one write; it
+// returns those it ended (read inside the write, so two callers end each
+// once).
+func (db *DB) EndParticipants(ctx context.Context, id meeting.ID, at time.Time, drafts func([]meeting.Participant) []event.Draft) ([]meeting.Participant, []event.Event, error) {
+	var ended []meeting.Participant
+	var evs []event.Event
+	err := db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
+		ended = ended[:0]
+		if err := db.lockRow(tx, `SELECT id FROM meetings WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("lock meeting: %w", err)
+		}
+		rows, err := db.txQuery(tx, `SELECT `+participantColumns+` FROM meeting_participants WHERE meeting_id = ? AND state IN (?, ?) ORDER BY arrived_at, user_id`,
+			id, string(meeting.InLobby), string(meeting.Admitted))
+		if err != nil {
+			return fmt.Errorf("live participants: %w", err)
+		}
+		for rows.Next() {
+			p, err := scanParticipant(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("live participants: %w", err)
+			}
+			ended = append(ended, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("live participants: %w", err)
+		}
+		if len(ended) == 0 {
+			return nil
+		}
+		for _, p := range ended {
+			if _, err := db.txExec(tx, `DELETE FROM tokens WHERE user_id = ?`, p.UserID); err != nil {
+				return fmt.Errorf("revoke participant's tokens: %w", err)
+			}
+		}
+		if _, err := db.txExec(tx, `UPDATE meeting_participants SET state = ?, left_at = ? WHERE meeting_id = ? AND state IN (?, ?)`,
+			string(meeting.Over), micros(at), id, string(meeting.InLobby), string(meeting.Admitted)); err != nil {
+			return fmt.Errorf("end participants: %w", err)
+		}
+		evs, err = db.insertEvents(tx, drafts(ended))
+		return err
+	})
+	return ended, evs, err
+}
+
+// FindOverdueMeetings returns meetings not ended whose end is before
+// before and that still have live participants, at most limit.
+func (db *DB) FindOverdueMeetings(ctx context.Context, before time.Time, limit int) ([]meeting.Meeting, error) {
+	rows, err := db.query(ctx, `SELECT `+meetingColumns+` FROM meetings WHERE ended_at = 0 AND end_at < ?
+		AND id IN (SELECT meeting_id FROM meeting_participants WHERE state IN (?, ?)) ORDER BY end_at, id LIMIT ?`,
+		micros(before), string(meeting.InLobby), string(meeting.Admitted), limit)
+	if err != nil {
+		return nil, fmt.Errorf("overdue meetings: %w", err)
+	}
+	defer rows.Close()
+	var out []meeting.Meeting
+	for rows.Next() {
+		m, err := scanMeeting(rows)
+		if err != nil {
+			return nil, fmt.Errorf("overdue meetings: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// FindOrganisedMeetings returns the meetings organizer organises and did
+// not end, by (created_at, id), after the cursor, at most limit.
+func (db *DB) FindOrganisedMeetings(ctx context.Context, organizer identity.UserID, after meeting.Cursor, limit int) ([]meeting.Meeting, error) {
+	q := `SELECT ` + meetingColumns + ` FROM meetings WHERE organizer_id = ? AND ended_at = 0`
+	args := []any{organizer}
+	if after.ID != "" {
+		c := micros(after.CreatedAt)
+		q += ` AND (created_at > ? OR (created_at = ? AND id > ?))`
+		args = append(args, c, c, after.ID)
+	}
+	q += ` ORDER BY created_at, id LIMIT ?`
+	args = append(args, limit)
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list meetings: %w", err)
+	}
+	defer rows.Close()
+	var out []meeting.Meeting
+	for rows.Next() {
+		m, err := scanMeeting(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list meetings: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
