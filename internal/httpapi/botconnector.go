@@ -118,8 +118,6 @@ func (a *API) botKeys(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type botKey struct{}
-
 // botAuthed requires a valid bot token (401 otherwise) and hands the bot on.
 func (a *API) botAuthed(h func(w http.ResponseWriter, r *http.Request, b *app.Bot) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
