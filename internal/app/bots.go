@@ -383,3 +383,38 @@ func (s *Service) MessageExtension(ctx context.Context, actor *identity.User, ch
 	}
 	return res.Body, nil
 }
+
+// Reacted tells a bot that a person reacted to (or took a reaction off)
+// one of its messages, when the table lets the person use it; silent
+// otherwise, like Delivered.
+func (s *Service) Reacted(ctx context.Context, actor *identity.User, chatID chat.ID, mid chat.MessageID, reaction string, added bool) {
+	if s.Notify == nil {
+		return
+	}
+	m, err := s.Chats.Message(ctx, actor, chatID, mid)
+	if err != nil || m.App.ID == "" {
+		return
+	}
+	b, err := s.Store.FindBot(ctx, m.App.ID)
+	if err != nil {
+		return
+	}
+	a, err := s.botApp(ctx, &b)
+	if err != nil {
+		return
+	}
+	c, members, err := s.Store.FindChatAny(ctx, chatID)
+	if err != nil || c.TenantID == "" {
+		return
+	}
+	p := place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members}
+	f, err := s.facts(ctx, actor, p, Use, &a)
+	if err != nil {
+		return
+	}
+	f.Installed = true // its message is here
+	if d := May(&f); !d.Allowed {
+		return
+	}
+	s.Notify.Message(ctx, MessageEvent{Bot: b, App: a, Chat: c, From: *actor, Who: f.Who, Message: m, Reaction: reaction, Unreacted: !added})
+}

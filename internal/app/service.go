@@ -165,6 +165,10 @@ type MessageEvent struct {
 	Value []byte
 	Name  string
 	Verb  string
+	// Reaction is a reaction to the bot's message (a messageReaction
+	// activity), Unreacted whether it was taken away.
+	Reaction  string
+	Unreacted bool
 }
 
 // InvokeResponse is a bot's answer to an invoke: its status and body.

@@ -44,25 +44,32 @@ type Conversation struct {
 
 // Activity is the part of a Bot Framework Activity Parley sends and reads.
 type Activity struct {
-	Type           string            `json:"type"`
-	ID             string            `json:"id,omitempty"`
-	Name           string            `json:"name,omitempty"`
-	Timestamp      string            `json:"timestamp,omitempty"`
-	ServiceURL     string            `json:"serviceUrl,omitempty"`
-	ChannelID      string            `json:"channelId,omitempty"`
-	From           *Account          `json:"from,omitempty"`
-	Conversation   *Conversation     `json:"conversation,omitempty"`
-	Recipient      *Account          `json:"recipient,omitempty"`
-	Text           string            `json:"text,omitempty"`
-	TextFormat     string            `json:"textFormat,omitempty"`
-	Locale         string            `json:"locale,omitempty"`
-	Attachments    []Attachment      `json:"attachments,omitempty"`
-	Entities       []json.RawMessage `json:"entities,omitempty"`
-	ReplyToID      string            `json:"replyToId,omitempty"`
-	Value          json.RawMessage   `json:"value,omitempty"`
-	MembersAdded   []Account         `json:"membersAdded,omitempty"`
-	MembersRemoved []Account         `json:"membersRemoved,omitempty"`
-	ChannelData    json.RawMessage   `json:"channelData,omitempty"`
+	Type             string            `json:"type"`
+	ID               string            `json:"id,omitempty"`
+	Name             string            `json:"name,omitempty"`
+	Timestamp        string            `json:"timestamp,omitempty"`
+	ServiceURL       string            `json:"serviceUrl,omitempty"`
+	ChannelID        string            `json:"channelId,omitempty"`
+	From             *Account          `json:"from,omitempty"`
+	Conversation     *Conversation     `json:"conversation,omitempty"`
+	Recipient        *Account          `json:"recipient,omitempty"`
+	Text             string            `json:"text,omitempty"`
+	TextFormat       string            `json:"textFormat,omitempty"`
+	Locale           string            `json:"locale,omitempty"`
+	Attachments      []Attachment      `json:"attachments,omitempty"`
+	Entities         []json.RawMessage `json:"entities,omitempty"`
+	ReplyToID        string            `json:"replyToId,omitempty"`
+	Value            json.RawMessage   `json:"value,omitempty"`
+	MembersAdded     []Account         `json:"membersAdded,omitempty"`
+	ReactionsAdded   []Reaction        `json:"reactionsAdded,omitempty"`
+	ReactionsRemoved []Reaction        `json:"reactionsRemoved,omitempty"`
+	MembersRemoved   []Account         `json:"membersRemoved,omitempty"`
+	ChannelData      json.RawMessage   `json:"channelData,omitempty"`
+}
+
+// Reaction is a MessageReaction of an activity.
+type Reaction struct {
+	Type string `json:"type"`
 }
 
 // Attachment is an Activity attachment.
@@ -143,6 +150,16 @@ func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity 
 	a := Activity{Type: "message", Timestamp: now.UTC().Format(time.RFC3339Nano), ServiceURL: ServiceURL(base), ChannelID: ChannelID,
 		From: &from, Conversation: conversationOf(&ev.Chat, ev.Bot.ID), Recipient: &Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"},
 		Locale: "en-US", ChannelData: channelData(&ev.Chat, ev.Who)}
+	if ev.Reaction != "" {
+		a.Type, a.ID, a.ReplyToID = "messageReaction", "reaction-"+now.Format("150405.000000"), msgID(ev.Message.ID)
+		r := []Reaction{{Type: ev.Reaction}}
+		if ev.Unreacted {
+			a.ReactionsRemoved = r
+		} else {
+			a.ReactionsAdded = r
+		}
+		return a
+	}
 	if ev.Name == "composeExtension/query" {
 		a.Type, a.Name, a.ID = "invoke", ev.Name, "query-"+now.Format("150405.000000")
 		a.Value = json.RawMessage(ev.Value)

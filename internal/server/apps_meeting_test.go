@@ -185,6 +185,12 @@ func TestApps_MeetingBotAnonymous(t *testing.T) {
 			t.Errorf("composeExtension/query value: %v", v)
 		}
 		wantError(t, anna.Do("POST", qpath, q), 403, "forbiddenByPolicy", "anonymous")
+		// A reaction to the bot's message reaches it.
+		alice.Must(204, "POST", "/v1.0/chats/"+url.PathEscape(thread)+"/messages/"+cardID+"/setReaction", map[string]any{"reactionType": "like"})
+		got = fb.wait(func(a map[string]any) bool { return a["type"] == "messageReaction" })
+		if got["replyToId"] != cardID || !strings.Contains(mustString(got["reactionsAdded"]), "like") {
+			t.Errorf("messageReaction: %v", got)
+		}
 		// The bot deletes its card: 200, as the SDK needs.
 		botc.Must(200, "DELETE", "/v3/conversations/"+url.PathEscape(thread)+"/activities/"+cardID, nil)
 		if fb.badJWT != 0 {
