@@ -551,6 +551,15 @@ await step("reactions and quoted replies, live on the other side", async () => {
   await quoted.getByText("Hi Alice, happy to chat.").waitFor();
   check((await quoted.textContent()).includes(NINA_NAME), "the quote does not name its sender");
   await A.page.getByTestId("reply-to").waitFor({ state: "detached" });
+  // A file: attached, sent, downloaded on the other side with the same bytes.
+  await A.page.locator("#attach-input").setInputFiles({ name: "agenda.txt", mimeType: "text/plain", buffer: Buffer.from("1. Launch\n2. Budget\n") });
+  await A.page.getByTestId("attachments").getByText("agenda.txt").waitFor();
+  await A.page.getByLabel("Message", { exact: true }).fill("The agenda");
+  await A.page.getByLabel("Message", { exact: true }).press("Enter");
+  const file = N.page.locator(".msg", { hasText: "The agenda" }).getByTestId("file");
+  await file.getByText("agenda.txt").waitFor();
+  const [dl] = await Promise.all([N.page.waitForEvent("download"), file.getByRole("button", { name: "Download agenda.txt" }).click()]);
+  check(readFileSync(await dl.path(), "utf8") === "1. Launch\n2. Budget\n", "the downloaded file differs");
 });
 
 await step("search: the box finds messages with the words highlighted, a hit opens its chat; New chat suggests people", async () => {

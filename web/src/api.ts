@@ -276,6 +276,38 @@ export async function signOut(): Promise<void> {
   setToken(null);
 }
 
+/** UploadedFile is what POST /parley/v1/chats/{id}/files answers. */
+export interface UploadedFile {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  contentUrl: string;
+  thumbnailUrl: string | null;
+}
+
+/** uploadFile sends a file to a chat (multipart), ready to attach to a message. */
+export async function uploadFile(chatId: string, file: File): Promise<UploadedFile> {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const tok = token();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  const res = await fetch(`/parley/v1/chats/${encodeURIComponent(chatId)}/files`, { method: "POST", headers, body: form });
+  if (!res.ok) throw await toError(res);
+  return (await res.json()) as UploadedFile;
+}
+
+/** fetchBlob downloads with the bearer token (a plain link could not send it). */
+export async function fetchBlob(path: string): Promise<Blob> {
+  const headers: Record<string, string> = {};
+  const tok = token();
+  if (tok) headers.Authorization = `Bearer ${tok}`;
+  const res = await fetch(path, { headers });
+  if (!res.ok) throw await toError(res);
+  return res.blob();
+}
+
 /** memberFor builds a Graph member from what a person typed. */
 export function memberFor(address: string): Record<string, unknown> {
   const a = address.trim();

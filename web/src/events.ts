@@ -21,6 +21,8 @@ export interface EventsOptions {
    * sends only new events, so the caller reloads its state.
    */
   onOpen: (resync: boolean) => void;
+  /** presence asks for presenceChanged events too. */
+  presence?: boolean;
 }
 
 export class Events {
@@ -63,6 +65,8 @@ export class Events {
     if (!tok || this.stopped) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const q = new URLSearchParams({ access_token: tok });
+    // presenceChanged comes only to connections that ask for it.
+    if (this.o.presence) q.set("presence", "true");
     if (this.lastSeq >= 0) q.set("since", String(this.lastSeq));
     this.o.onState(this.opened ? "reconnecting" : "connecting");
     const ws = new WebSocket(`${proto}//${location.host}/parley/v1/events?${q}`);

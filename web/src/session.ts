@@ -173,6 +173,7 @@ export class Session {
     this.set({ me });
     this.events = new Events({
       token: getToken,
+      presence: true,
       onEvent: (e) => this.onEvent(e),
       onState: (conn) => this.set({ conn }),
       onOpen: (resync) => {
@@ -692,10 +693,21 @@ export class Session {
         this.set({ receipts: { ...this.state.receipts, [id]: cur } });
         return;
       }
-      case "chatRead":
-        // I read the chat in another tab or device.
-        if (this.state.chats[id]?.unread) this.setChat(id, (c) => ({ ...c, unread: 0 }));
+      case "chatRead": {
+        // My read mark moved (another tab or device, or Mark unread): the
+        // chat in the event carries the server's count.
+        const c = e.chat as Chat | undefined;
+        const read = c?.viewpoint?.lastMessageReadDateTime;
+        if (!this.state.chats[id]) return;
+        this.setChat(id, (x) => {
+          // The event's count may not be computed; the read mark tells
+          // whether the newest message from someone else is after it.
+          const last = x.last;
+          const unseen = !!last && last.from.user?.id !== this.state.me?.id && !last.deletedDateTime && (!read || (last.createdDateTime ?? "") > read);
+          return { ...x, unread: Math.max(c ? (serverUnread(c) ?? 0) : 0, unseen ? 1 : 0) };
+        });
         return;
+      }
       case "chatReadOnly":
         this.setChat(id, (c) => ({ ...c, chat: { ...c.chat, isReadOnly: true, readOnlyReason: String(e.reason ?? "") } }));
         return;

@@ -204,6 +204,7 @@ function ExternalAccess() {
             onSave={(l, what) => void save({ allowedDomains: l }, what)}
           />
         )}
+        <FileSharing />
         <DomainList
           id="blocked"
           title="Blocked domains"
@@ -214,6 +215,41 @@ function ExternalAccess() {
           onSave={(l, what) => void save({ blockedDomains: l }, what)}
         />
       </section>
+    </div>
+  );
+}
+
+/** FileSharing is the organisation's switch for files in chats with people outside it. */
+function FileSharing() {
+  const [on, setOn] = useState<boolean | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const { busy, error, run } = useAsync();
+  useEffect(() => {
+    get<{ allowExternalFileSharing: boolean }>("/parley/v1/admin/fileConfiguration").then(
+      (c) => setOn(c.allowExternalFileSharing),
+      () => setOn(null),
+    );
+  }, []);
+  if (on === null) return null;
+  return (
+    <div>
+      <Switch
+        id="allowExternalFileSharing"
+        label="People in your organisation can share files with people outside it"
+        description="When off, nobody here can upload or download files in chats that include external people."
+        checked={on}
+        disabled={busy}
+        onChange={async (v) => {
+          setSaved(null);
+          const r = await run(() => patch<{ allowExternalFileSharing: boolean }>("/parley/v1/admin/fileConfiguration", { allowExternalFileSharing: v }));
+          if (r) {
+            setOn(r.allowExternalFileSharing);
+            setSaved(`Saved: file sharing with people outside is ${r.allowExternalFileSharing ? "on" : "off"}.`);
+          }
+        }}
+      />
+      <ErrorBox error={error} />
+      {saved && <Notice kind="success">{saved}</Notice>}
     </div>
   );
 }

@@ -3,7 +3,7 @@
 import { setPageTitle } from "../title";
 import { type ComponentChildren, Fragment } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { type Attachment, type Member, type Message, del, enc, get, memberFor, post } from "../api";
+import { type Attachment, type Member, type Message, type UploadedFile, del, enc, errorText, fetchBlob, get, memberFor, post, uploadFile } from "../api";
 import type { TeamsApp } from "../admin/Apps";
 import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody, plainText } from "../richtext";
@@ -504,6 +504,11 @@ function MessageItem(props: {
               ))}
             {m.body.content && <RichText contentType={m.body.contentType} content={m.body.content} />}
             {m.attachments
+              .filter((a) => a.contentType === "reference")
+              .map((a) => (
+                <FileChip key={a.id} a={a} />
+              ))}
+            {m.attachments
               .filter((a) => a.contentType === CARD && a.content)
               .map((a) => (
                 <AdaptiveCardView key={a.id} json={a.content ?? ""} chatId={props.chatId} messageId={m.id} />
@@ -631,12 +636,18 @@ function Composer(props: {
   const [query, setQuery] = useState<{ start: number; q: string } | null>(null);
   const [active, setActive] = useState(0);
   const ta = useRef<HTMLTextAreaElement>(null);
+  const fileRef = useRef<HTMLInputElement>(null);
+  const [files, setFiles] = useState<UploadedFile[]>([]);
+  const [uploading, setUploading] = useState(0);
+  const [fileError, setFileError] = useState<string | null>(null);
   const closed = props.readOnly || props.unreachable;
 
   useEffect(() => {
     setText("");
     setPicked([]);
     setQuery(null);
+    setFiles([]);
+    setFileError(null);
     resize();
     // Ready to type on opening a chat (not on touch screens, where focus
     // would pop up the keyboard over the messages).
@@ -685,14 +696,37 @@ function Composer(props: {
     });
   }
 
+  async function attach(list: FileList | null) {
+    if (!list?.length) return;
+    setFileError(null);
+    for (const f of Array.from(list)) {
+      setUploading((n) => n + 1);
+      try {
+        const up = await uploadFile(props.chatId, f);
+        setFiles((l) => [...l, up]);
+      } catch (e) {
+        setFileError(`${f.name}: ${errorText(e)}`);
+      } finally {
+        setUploading((n) => n - 1);
+      }
+    }
+    if (fileRef.current) fileRef.current.value = "";
+    ta.current?.focus();
+  }
+
   function send() {
     const t = text.trim();
-    if (!t || closed) return;
+    if ((!t && !files.length) || closed || uploading) return;
     const { body, mentions } = composeBody(t, picked);
     const msg: Record<string, unknown> = mentions ? { body, mentions } : { body };
+    const atts: Record<string, unknown>[] = [];
     // A quoted reply, as Graph writes them: a messageReference attachment (the server fills it).
-    if (props.replyTo) msg.attachments = [{ id: props.replyTo.id, contentType: "messageReference" }];
-    session.send(props.chatId, msg, t);
+    if (props.replyTo) atts.push({ id: props.replyTo.id, contentType: "messageReference" });
+    // Files as Graph reference attachments (the server writes their links).
+    for (const f of files) atts.push({ id: f.id, contentType: "reference" });
+    if (atts.length) msg.attachments = atts;
+    session.send(props.chatId, msg, t || files.map((f) => f.name).join(", "));
+    setFiles([]);
     props.onClearReply();
     setText("");
     setPicked([]);
@@ -713,6 +747,24 @@ function Composer(props: {
           </button>
         </div>
       )}
+      {(files.length > 0 || uploading > 0 || fileError) && (
+        <div class="attach-list" data-testid="attachments">
+          {files.map((f) => (
+            <span key={f.id} class="chip">
+              {f.name}
+              <button type="button" class="chip-x" aria-label={`Remove ${f.name}`} onClick={() => setFiles(files.filter((x) => x.id !== f.id))}>
+                ×
+              </button>
+            </span>
+          ))}
+          {uploading > 0 && <span class="muted small">Uploading…</span>}
+          {fileError && (
+            <span class="send-failed" role="alert">
+              {fileError}
+            </span>
+          )}
+        </div>
+      )}
       <form
         class="composer"
         onSubmit={(e) => {
@@ -720,6 +772,13 @@ function Composer(props: {
           send();
         }}
       >
+        <label for="attach-input" class="visually-hidden">
+          Attach files
+        </label>
+        <input id="attach-input" ref={fileRef} type="file" multiple class="visually-hidden" disabled={closed} onChange={(e) => void attach(e.currentTarget.files)} />
+        <button type="button" class="ghost attach" aria-label="Attach a file" title="Attach a file" disabled={closed} onClick={() => fileRef.current?.click()}>
+          📎
+        </button>
         <label for="composer-input" class="visually-hidden">
           Message
         </label>
@@ -798,7 +857,7 @@ function Composer(props: {
             }
           }}
         />
-        <button type="submit" class="primary" disabled={!text.trim() || closed}>
+        <button type="submit" class="primary" disabled={(!text.trim() && !files.length) || closed || uploading > 0}>
           Send
         </button>
       </form>
@@ -990,5 +1049,55 @@ function ChatApps(props: { chatId: string; readOnly: boolean }) {
       <ErrorBox error={error} />
       {done && <Notice kind="success">{done}</Notice>}
     </aside>
+  );
+}
+
+/** FileChip is a file attached to a message: its name, a thumbnail for images, and a download (with the token). */
+function FileChip(props: { a: Attachment & { contentUrl?: string | null; thumbnailUrl?: string | null } }) {
+  const { a } = props;
+  const [thumb, setThumb] = useState<string | null>(null);
+  const [err, setErr] = useState<string | null>(null);
+  const url = a.contentUrl ?? `/parley/v1/files/${encodeURIComponent(a.id)}`;
+  useEffect(() => {
+    if (!a.thumbnailUrl) return;
+    let live = true;
+    // The page's policy allows data: images only, so the thumbnail comes as one.
+    fetchBlob(a.thumbnailUrl)
+      .then(
+        (b) =>
+          new Promise<string>((ok) => {
+            const r = new FileReader();
+            r.onload = () => ok(String(r.result));
+            r.readAsDataURL(b);
+          }),
+      )
+      .then((d) => live && setThumb(d.startsWith("data:image/") ? d : null), () => undefined);
+    return () => void (live = false);
+  }, [a.thumbnailUrl]);
+  async function download() {
+    setErr(null);
+    try {
+      const b = await fetchBlob(url);
+      const href = URL.createObjectURL(b);
+      const link = document.createElement("a");
+      link.href = href;
+      link.download = a.name ?? "file";
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 10000);
+    } catch (e) {
+      setErr(errorText(e));
+    }
+  }
+  return (
+    <div class="file-chip" data-testid="file">
+      {thumb && <img src={thumb} alt="" class="file-thumb" />}
+      <span class="file-name">{a.name ?? "File"}</span>
+      <button type="button" class="secondary small" onClick={() => void download()} aria-label={`Download ${a.name ?? "file"}`}>
+        Download
+      </button>
+      {err && <span class="send-failed">{err}</span>}
+    </div>
   );
 }
