@@ -347,9 +347,9 @@ func (a *API) removeFromMeeting(w http.ResponseWriter, r *http.Request) error {
 }
 
 type joinOut struct {
-	AccessToken   string `json:"access_token"`
-	TokenType     string `json:"token_type"`
-	ExpiresIn     int64  `json:"expires_in"`
+	AccessToken   string `json:"access_token,omitempty"`
+	TokenType     string `json:"token_type,omitempty"`
+	ExpiresIn     int64  `json:"expires_in,omitempty"`
 	State         string `json:"state"`
 	MeetingID     string `json:"meetingId"`
 	ParticipantID string `json:"participantId"`
@@ -371,6 +371,22 @@ func (a *API) joinMeeting(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.JoinWebURL != "" && in.Token != "" {
 		return errcode.New(errcode.BadRequest, "Give either joinWebUrl or token, not both.")
+	}
+	if bearer := BearerToken(r, false); bearer != "" {
+		// A signed-in person joins as themselves (no displayName, no new
+		// token): an invalid or anonymous token is 401.
+		u, err := a.Auth.Authenticate(r.Context(), bearer)
+		if err != nil {
+			return err
+		}
+		j, err := a.Meetings.JoinSignedIn(r.Context(), &u, in.JoinWebURL+in.Token, clientAddr(r))
+		if err != nil {
+			return err
+		}
+		out := joinOut{State: j.State, MeetingID: string(j.Meeting.ID), ParticipantID: string(u.ID), DisplayName: u.DisplayName}
+		out.ChatInfo.ThreadID = string(j.Meeting.ChatID)
+		writeJSON(w, http.StatusOK, out)
+		return nil
 	}
 	j, err := a.Meetings.Join(r.Context(), in.JoinWebURL+in.Token, in.DisplayName, clientAddr(r))
 	if err != nil {

@@ -750,6 +750,103 @@ func (s *Service) Join(ctx context.Context, link, displayName, client string) (J
 	return Joined{Token: tok, TTL: ttl, Participant: p, Meeting: m}, nil
 }
 
+// SignedInJoin is the answer to a signed-in person's join by link.
+type SignedInJoin struct {
+	Meeting Meeting
+	// State is "admitted" (in the meeting chat) or "pending" (a message
+	// request for the meeting chat waits for their answer, docs/rules.md §4).
+	State string
+}
+
+// JoinSignedIn lets a signed-in person into a meeting through its link
+// (docs/rules.md §8): the organiser and people already in its chat are in;
+// anyone else whom the host's lobbyBypass lets past the lobby is added to
+// the meeting chat as if the organiser added them, decided by docs/rules.md
+// §4–§6 through the chat's own path (an external person gets a message
+// request; a refusal is told to the joiner as forbiddenByPolicy, and a
+// silent refusal looks like a request, so nobody learns more than the rule
+// of silence allows). People lobbyBypass would keep waiting are refused
+// (403 forbidden): a lobby for signed-in people is not built; the
+// organiser invites them instead. Errors: unauthenticated (an anonymous
+// session), rateLimited, badRequest, notFound, forbidden, forbiddenByPolicy.
+func (s *Service) JoinSignedIn(ctx context.Context, u *identity.User, link, client string) (SignedInJoin, error) {
+	if u.Kind == identity.Anonymous {
+		return SignedInJoin{}, errcode.New(errcode.Unauthenticated, "A valid bearer token is required.")
+	}
+	token := linkToken(link)
+	if token == "" || len(token) > 128 {
+		return SignedInJoin{}, errcode.New(errcode.BadRequest, "joinWebUrl or token is required.")
+	}
+	if err := s.take(ctx, s.Now(), token, client); err != nil {
+		return SignedInJoin{}, err
+	}
+	m, err := s.Store.FindMeetingByToken(ctx, token)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return SignedInJoin{}, fmt.Errorf("join meeting: %w", err)
+	}
+	if err != nil || s.over(ctx, &m) {
+		return SignedInJoin{}, errcode.New(errcode.NotFound, "This meeting link is not valid: the meeting ended or the link was renewed.")
+	}
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return SignedInJoin{}, err
+	}
+	var org *identity.User
+	for i := range members {
+		mb := &members[i]
+		if mb.UserID == m.OrganizerID {
+			org = &mb.User
+		}
+		if mb.UserID == u.ID {
+			return SignedInJoin{Meeting: m, State: joinState(mb)}, nil
+		}
+	}
+	if org == nil {
+		return SignedInJoin{}, errcode.New(errcode.NotFound, "This meeting link is not valid: the meeting ended or the link was renewed.")
+	}
+	cfg, err := s.Store.FindMeetingConfig(ctx, m.TenantID)
+	if err != nil {
+		return SignedInJoin{}, fmt.Errorf("join meeting: %w", err)
+	}
+	arrival := ArrivalOf(u, &m)
+	if !BypassesLobby(cfg.LobbyBypass, arrival) {
+		return SignedInJoin{}, errcode.New(errcode.Forbidden, "The organiser's settings make you wait in the lobby; ask the organiser to invite you.")
+	}
+	// By the joiner's own address, as the organiser would type it: an id
+	// of another organisation names nobody to the organiser.
+	nm := chat.NewMember{Phone: u.UPN}
+	if strings.Contains(u.UPN, "@") {
+		nm = chat.NewMember{Email: u.UPN}
+	}
+	if u.TenantID == m.TenantID {
+		nm = chat.NewMember{UserID: u.ID}
+	}
+	mb, err := s.Chats.InviteToMeeting(ctx, org, m.ChatID, nm)
+	switch {
+	case errcode.Is(err, errcode.Conflict):
+		return SignedInJoin{Meeting: m, State: "admitted"}, nil // joined twice at once
+	case errcode.Is(err, errcode.ForbiddenByPolicy), errcode.Is(err, errcode.RecipientUnavailable), errcode.Is(err, errcode.NotFound),
+		errcode.Is(err, errcode.Forbidden), errcode.Is(err, errcode.ExternalMemberNotAllowed):
+		return SignedInJoin{}, errcode.New(errcode.ForbiddenByPolicy, "You cannot join this meeting.")
+	case err != nil:
+		return SignedInJoin{}, err
+	}
+	if arrival != ArrivesHostMember {
+		s.audit(ctx, m.TenantID, u.ID, "meeting.joinedByLink", string(m.ID), map[string]any{"chatId": string(m.ChatID), "memberId": mb.ID})
+	}
+	return SignedInJoin{Meeting: m, State: joinState(&mb)}, nil
+}
+
+// joinState is where a member of a meeting chat stands: in it, or with a
+// request waiting for their answer (held or not: the joiner is told the
+// same, docs/rules.md §4 rule of silence).
+func joinState(mb *chat.Member) string {
+	if mb.State == chat.Accepted {
+		return "admitted"
+	}
+	return "pending"
+}
+
 // take counts a join against the link's and the client's limits, both or
 // neither, or answers rateLimited with the wait.
 func (s *Service) take(ctx context.Context, now time.Time, token, client string) error {

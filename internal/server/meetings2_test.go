@@ -212,3 +212,104 @@ func TestMeetingsOver(t *testing.T) {
 		}
 	})
 }
+
+// joinSigned joins a meeting by its link with c's own token.
+func joinSigned(c *parleytest.Client, link string) *parleytest.Response {
+	return c.Do("POST", "/parley/v1/meetings/join", map[string]any{"joinWebUrl": link})
+}
+
+// TestMeetingsSignedInJoin: signed-in people join by link as lobbyBypass
+// lets them (organizer: only the organiser; organization: the host's
+// members, not its guests; everyone: guests and external people too, an
+// external person decided by docs/rules.md §4 as if the organiser added
+// them); those who would wait are refused; a refusal by policy tells the
+// joiner nothing more; an anonymous token joins nothing. Both stores.
+func TestMeetingsSignedInJoin(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		e := newExternal(t, store)
+		state := func(c *parleytest.Client, link string, want int) string {
+			t.Helper()
+			r := joinSigned(c, link)
+			if r.Status != want {
+				t.Fatalf("join by link as %s: %d %s, want %d", c.UserID, r.Status, r.Body, want)
+			}
+			if want != 200 {
+				return r.ErrorCode()
+			}
+			out := r.Map(t)
+			if _, ok := out["access_token"]; ok {
+				t.Fatalf("a signed-in join issued a token: %v", out)
+			}
+			return out["state"].(string)
+		}
+		m := meetingOf(t, e.alice, map[string]any{"subject": "By link"})
+		thread, link := threadOf(m), m["joinWebUrl"].(string)
+
+		// organizer: only the organiser; a host member waits (refused).
+		meetingConfig(t, e.contoso.Admin, map[string]any{"lobbyBypass": "organizer"})
+		if s := state(e.alice, link, 200); s != "admitted" {
+			t.Fatalf("organiser: %s", s)
+		}
+		if c := state(e.bob, link, 403); c != "forbidden" {
+			t.Fatalf("host member under organizer: %s", c)
+		}
+		if r := e.bob.Do("GET", "/v1.0/chats/"+thread, nil); r.Status != 404 {
+			t.Fatalf("a refused joiner reads the chat: %d", r.Status)
+		}
+
+		// organization: host members go in; guests and external people wait.
+		meetingConfig(t, e.contoso.Admin, map[string]any{"lobbyBypass": "organization"})
+		if s := state(e.bob, link, 200); s != "admitted" {
+			t.Fatalf("host member under organization: %s", s)
+		}
+		e.bob.Send(thread, "joined by link")
+		if s := state(e.bob, link, 200); s != "admitted" {
+			t.Fatalf("joining twice: %s", s)
+		}
+		state(e.guest, link, 403)
+		state(e.erin, link, 403)
+
+		// everyone: a guest goes in; an external person gets the meeting
+		// chat's message request, as if the organiser added them.
+		meetingConfig(t, e.contoso.Admin, map[string]any{"lobbyBypass": "everyone"})
+		if s := state(e.erin, link, 200); s != "pending" || !hasRequest(t, e.erin, thread) {
+			t.Fatalf("external under everyone: %s", s)
+		}
+		e.erin.Must(204, "POST", "/parley/v1/me/requests/"+thread+"/accept", nil)
+		if s := state(e.erin, link, 200); s != "admitted" {
+			t.Fatalf("external after accepting: %s", s)
+		}
+		// docs/rules.md §4 rule 7: a guest never joins anything external.
+		if c := state(e.guest, link, 403); c != "forbiddenByPolicy" {
+			t.Fatalf("guest into an external meeting: %s", c)
+		}
+		internal := meetingOf(t, e.alice, map[string]any{"subject": "Inside"})
+		if s := state(e.guest, internal["joinWebUrl"].(string), 200); s != "admitted" {
+			t.Fatalf("guest under everyone: %s", s)
+		}
+		e.guest.Must(200, "GET", "/v1.0/chats/"+threadOf(internal), nil)
+		e.erin.Send(thread, "hi from fabrikam")
+
+		// Refused by the other side's organisation: forbiddenByPolicy,
+		// nothing reaches them, the organiser sees nobody.
+		federation(t, e.fabrikam.Admin, map[string]any{"blockedDomains": []string{"contoso.com"}})
+		ivan := e.w.User(e.fabrikam, "ivan", false)
+		if c := state(ivan, link, 403); c != "forbiddenByPolicy" {
+			t.Fatalf("joining across a blocked domain: %s", c)
+		}
+		if hasRequest(t, ivan, thread) || strings.Contains(e.alice.Must(200, "GET", "/v1.0/chats/"+thread+"/members", nil).Body2(), "Ivan") {
+			t.Fatal("a refused joiner was added")
+		}
+		federation(t, e.fabrikam.Admin, map[string]any{"blockedDomains": []string{}})
+
+		// An anonymous session cannot join another meeting; a bad link is 404.
+		anna, _ := joinAs(t, e.w, link, "Anna")
+		other := meetingOf(t, e.alice, map[string]any{"subject": "Other"})
+		if r := joinSigned(anna, other["joinWebUrl"].(string)); r.Status != 401 {
+			t.Fatalf("an anonymous token joins another meeting: %d %s", r.Status, r.Body)
+		}
+		if r := joinSigned(e.bob, link+"x"); r.Status != 404 {
+			t.Fatalf("a wrong link: %d %s", r.Status, r.Body)
+		}
+	})
+}
