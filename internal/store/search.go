@@ -56,11 +56,14 @@ func (db *DB) matchText(q *search.Query) string {
 }
 
 // searchFrom builds the FROM and WHERE of a search and its arguments.
-func (db *DB) searchFrom(viewer identity.UserID, q *search.Query) (string, []any) {
+// With rank set (SQLite, best first) the full-text table drives the query,
+// for bm25; otherwise the caller's chats do, and the matches are a set the
+// messages are looked up in, which is faster for common words.
+func (db *DB) searchFrom(viewer identity.UserID, q *search.Query, rank bool) (string, []any) {
 	var b strings.Builder
 	args := []any{}
 	terms := len(q.Terms) > 0
-	if terms && db.dialect == SQLite {
+	if terms && db.dialect == SQLite && rank {
 		b.WriteString(` FROM messages_fts f JOIN messages x ON x.id = f.rowid`)
 	} else {
 		b.WriteString(` FROM messages x`)
@@ -72,9 +75,12 @@ func (db *DB) searchFrom(viewer identity.UserID, q *search.Query) (string, []any
 	}
 	b.WriteString(searchWhere)
 	if terms {
-		if db.dialect == SQLite {
+		switch {
+		case db.dialect == SQLite && rank:
 			b.WriteString(` AND messages_fts MATCH ?`)
-		} else {
+		case db.dialect == SQLite:
+			b.WriteString(` AND x.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)`)
+		default:
 			b.WriteString(` AND x.search @@ to_tsquery('simple', ?)`)
 		}
 		args = append(args, db.matchText(q))
@@ -105,9 +111,10 @@ func likeEscape(s string) string {
 
 // SearchMessages returns a page of the hits of q that viewer may see.
 func (db *DB) SearchMessages(ctx context.Context, viewer identity.UserID, q search.Query, sort search.Sort, offset, limit int) ([]search.Hit, error) {
-	from, args := db.searchFrom(viewer, &q)
+	rank := sort == search.Relevance && len(q.Terms) > 0
+	from, args := db.searchFrom(viewer, &q, rank)
 	order := ` ORDER BY x.id DESC`
-	if sort == search.Relevance && len(q.Terms) > 0 {
+	if rank {
 		if db.dialect == SQLite {
 			order = ` ORDER BY bm25(messages_fts), x.id DESC`
 		} else {
@@ -136,7 +143,7 @@ func (db *DB) SearchMessages(ctx context.Context, viewer identity.UserID, q sear
 
 // CountMessageHits counts the hits of q that viewer may see, up to max.
 func (db *DB) CountMessageHits(ctx context.Context, viewer identity.UserID, q search.Query, max int) (int, error) {
-	from, args := db.searchFrom(viewer, &q)
+	from, args := db.searchFrom(viewer, &q, false)
 	args = append(args, max)
 	var n int
 	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1`+from+` LIMIT ?) AS h`, args...).Scan(&n); err != nil {
