@@ -288,8 +288,8 @@ func TestS11_MethodNotAllowed(t *testing.T) {
 		status int
 		allow  string
 	}{
-		{"PUT me", alice, "PUT", "/v1.0/me", 405, "GET, HEAD"},
-		{"PUT me without a token", s.Anonymous(), "PUT", "/v1.0/me", 405, "GET, HEAD"},
+		{"PUT me", alice, "PUT", "/v1.0/me", 405, "GET, HEAD, PATCH"},
+		{"PUT me without a token", s.Anonymous(), "PUT", "/v1.0/me", 405, "GET, HEAD, PATCH"},
 		{"DELETE a chat", alice, "DELETE", "/v1.0/chats/" + chat, 405, "GET, HEAD, PATCH"},
 		{"PUT the token endpoint", s.Anonymous(), "PUT", "/oauth2/token", 405, "POST"},
 		{"GET the token endpoint", s.Anonymous(), "GET", "/oauth2/token", 405, "POST"},
