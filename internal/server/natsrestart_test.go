@@ -66,10 +66,10 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { ns2.Shutdown(); ns2.WaitForShutdown() })
 	// B replays what it missed once it is back; afterwards fan-out works.
-	evs := ws.WaitFor("messages sent during the outage on B", 60*time.Second, has(ids[len(ids)-1]))
+	ws.WaitFor("messages sent during the outage on B", 60*time.Second, has(ids[len(ids)-1]))
 	id := alice.Send(chatID, "after")
 	ids = append(ids, id)
-	evs = ws.WaitFor("a message after the restart on B", 30*time.Second, has(id))
+	evs := ws.WaitFor("a message after the restart on B", 30*time.Second, has(id))
 	for _, id := range ids {
 		if !has(id)(evs) {
 			t.Fatalf("message %s never reached B", id)
