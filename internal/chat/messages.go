@@ -141,18 +141,9 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 	return drafts
 }
 
-// Preview is a message in the form a target who has not accepted the
-// request sees it (docs/rules.md §5): until they accept, links are shown as plain
-// text, not as links, and images from the sender are not loaded; so the
-// body is text with every tag stripped, and attachments (cards, which may
-// hold images) are left out. Live events and the message list give a
-// pending target this same form.
-func (s *Service) Preview(m *Message) Message {
-	p := *m
-	p.ContentType, p.Content, p.Attachments = "text", strings.TrimSpace(s.plain.Sanitize(m.Content)), nil
-	p.Reactions = nil // docs/rules.md §5: nothing of the sender's side but the text
-	return p
-}
+// Preview is the preview form of m (chat.Preview), for the search
+// service and the message paths.
+func (s *Service) Preview(m *Message) Message { return Preview(m) }
 
 // Messages returns a page of messages newest first, from before (0: the
 // newest), within the actor's visible history; a target who has not

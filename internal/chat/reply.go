@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
@@ -73,7 +71,7 @@ func (s *Service) quote(ctx context.Context, actor *identity.User, members []Mem
 		}
 		var ref messageReference
 		ref.MessageID = a.ID
-		ref.MessagePreview = previewText(strings.TrimSpace(s.plain.Sanitize(q.Content)), maxQuotePreview)
+		ref.MessagePreview = PreviewText(q.ContentType, q.Content, maxQuotePreview)
 		u := &ref.MessageSender.User
 		u.ID, u.DisplayName, u.UserIdentityType, u.TenantID = string(q.Sender.ID), q.Sender.DisplayName, q.Sender.IdentityType(actor), string(q.Sender.TenantID)
 		content, err := json.Marshal(ref)
@@ -83,13 +81,4 @@ func (s *Service) quote(ctx context.Context, actor *identity.User, members []Mem
 		a.Content, a.Name = string(content), ""
 	}
 	return b, nil
-}
-
-// previewText cuts s to at most n runes, with an ellipsis when cut.
-func previewText(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

@@ -3,10 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/microcosm-cc/bluemonday"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
@@ -142,26 +139,10 @@ func (s *Requests) load(ctx context.Context, actor *identity.User, id ID) (Reque
 	}
 	for i := range msgs {
 		if !msgs[i].Deleted() {
-			r.Previews = append(r.Previews, requestPreview(&msgs[i]))
+			r.Previews = append(r.Previews, Preview(&msgs[i]))
 		}
 	}
 	return r, me, nil
-}
-
-// plainText strips every tag.
-var plainText = bluemonday.StrictPolicy()
-
-// requestPreview is a message as the requests list previews it
-// (msgrequest.PreviewForm, docs/rules.md §5): an HTML body as text with
-// every tag stripped, so links are not links, and no attachments (cards may
-// hold images) or reactions.
-func requestPreview(m *Message) Message {
-	p := *m
-	if p.ContentType == "html" {
-		p.ContentType, p.Content = "text", strings.TrimSpace(plainText.Sanitize(p.Content))
-	}
-	p.Attachments, p.Reactions = nil, nil
-	return p
 }
 
 // Answer applies the actor's answer to the request in chat id

@@ -122,8 +122,7 @@ type Deps struct {
 // Service runs chats and messages.
 type Service struct {
 	Deps
-	sani  *bluemonday.Policy
-	plain *bluemonday.Policy
+	sani *bluemonday.Policy
 }
 
 // NewService returns a chat service over d.
@@ -135,7 +134,7 @@ func NewService(d Deps) *Service {
 	if d.PhoneRegion == "" {
 		d.PhoneRegion = "US"
 	}
-	return &Service{Deps: d, sani: p, plain: bluemonday.StrictPolicy()}
+	return &Service{Deps: d, sani: p}
 }
 
 func (s *Service) publish(ctx context.Context, evs []event.Event) {

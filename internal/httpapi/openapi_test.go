@@ -273,3 +273,56 @@ func TestOpenAPIServed(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIQueryParameters checks that the query parameters clients
+// need and the handlers read are documented on their routes (a route's
+// parameters are not visible in Routes(), so they are listed here).
+func TestOpenAPIQueryParameters(t *testing.T) {
+	doc := mustParseOpenAPI(t)
+	var components struct {
+		Components struct {
+			Parameters map[string]struct {
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPIDocument, &components); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"get /parley/v1/events": {"since", "access_token", "presence"},
+	}
+	for route, names := range want {
+		method, path, _ := strings.Cut(route, " ")
+		raw, ok := doc.Paths[path][method]
+		if !ok {
+			t.Errorf("%s is not documented", route)
+			continue
+		}
+		var op struct {
+			Parameters []struct {
+				Ref  string `json:"$ref"`
+				Name string `json:"name"`
+				In   string `json:"in"`
+			} `json:"parameters"`
+		}
+		if err := json.Unmarshal(raw, &op); err != nil {
+			t.Fatalf("%s: %v", route, err)
+		}
+		have := map[string]bool{}
+		for _, p := range op.Parameters {
+			if name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/"); ok {
+				p.Name, p.In = components.Components.Parameters[name].Name, components.Components.Parameters[name].In
+			}
+			if p.In == "query" {
+				have[p.Name] = true
+			}
+		}
+		for _, n := range names {
+			if !have[n] {
+				t.Errorf("%s: query parameter %q is not documented", route, n)
+			}
+		}
+	}
+}

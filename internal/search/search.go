@@ -8,8 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/microcosm-cc/bluemonday"
-
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
@@ -137,15 +135,10 @@ func (s *Service) Messages(ctx context.Context, actor *identity.User, text strin
 	return res, nil
 }
 
-var strict = bluemonday.StrictPolicy()
-
-// PlainText is the text a message is indexed and summarised by: an HTML
-// body without its tags and entities, white space collapsed.
+// PlainText is the text a message is indexed and summarised by: its text
+// without markup (chat.PlainText, the text previews show) on one line.
 func PlainText(contentType, content string) string {
-	if contentType == "html" {
-		content = html.UnescapeString(strict.Sanitize(strings.NewReplacer("<br>", " ", "</p>", " ", "</div>", " ").Replace(content)))
-	}
-	return strings.Join(strings.Fields(content), " ")
+	return strings.Join(strings.Fields(chat.PlainText(contentType, content)), " ")
 }
 
 // summaryRunes is about how much text a summary shows.

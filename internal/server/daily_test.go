@@ -426,7 +426,7 @@ func TestS7_QuotedReplies(t *testing.T) {
 		d := newDaily(t, store)
 		g := d.alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "group", "topic": "Replies",
 			"members": []any{parleytest.Bind(d.alice.UserID, true), parleytest.Bind(d.bob.UserID, false)}}).Map(t)["id"].(string)
-		old := d.alice.Send(g, "<b>the plan</b> is ready")
+		old := d.alice.Must(201, "POST", "/v1.0/chats/"+g+"/messages", map[string]any{"body": map[string]string{"contentType": "html", "content": "<b>the plan</b> is ready"}}).Map(t)["id"].(string)
 		gone := d.alice.Send(g, "soon deleted")
 		d.alice.Must(204, "DELETE", "/v1.0/chats/"+g+"/messages/"+gone, nil)
 		time.Sleep(2 * time.Millisecond)
