@@ -388,59 +388,77 @@ func TestS4_PolicyChangesActAtOnce(t *testing.T) {
 }
 
 // TestS5_SilenceWhilePending: while a request is pending the sender gets no
-// read receipt and no typing from the target; after an accept both flow.
+// read receipt and no typing from the target, nor the target from the
+// sender; after an accept both flow both ways. On both stores.
 func TestS5_SilenceWhilePending(t *testing.T) {
-	e := newExternal(t, "sqlite")
-	id := e.alice.ChatWith(parleytest.ByEmail("pat@gmail.com")).Map(t)["id"].(string)
-	e.alice.Send(id, "hello")
-	ev := e.alice.Events(-1)
-	e.pat.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
-	if r := e.pat.Do("POST", "/parley/v1/chats/"+id+"/typing", nil); r.Status != 403 {
-		t.Fatalf("typing while pending: %d %s", r.Status, r.Body)
-	}
-	// A marker event proves the connection delivered everything before it.
-	e.alice.Send(id, "marker")
-	evs := ev.WaitCount("messageCreated", 1, 2*time.Second)
-	if parleytest.Count(evs, "readReceipt")+parleytest.Count(evs, "typing") != 0 {
-		t.Fatalf("sender learned of the pending target: %v", evs)
-	}
-	e.pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
-	e.pat.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
-	e.pat.Must(204, "POST", "/parley/v1/chats/"+id+"/typing", nil)
-	evs = ev.WaitCount("typing", 1, 2*time.Second)
-	if parleytest.Count(evs, "readReceipt") != 1 {
-		t.Fatalf("no read receipt after accept: %v", evs)
-	}
-	for _, x := range evs {
-		if x.Type == "typing" && (x.Seq != 0 || x.Raw["user"].(map[string]any)["id"] != e.pat.UserID) {
-			t.Fatalf("typing event: %v", x.Raw)
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		e := newExternal(t, store)
+		id := e.alice.ChatWith(parleytest.ByEmail("pat@gmail.com")).Map(t)["id"].(string)
+		e.alice.Send(id, "hello")
+		ev := e.alice.Events(-1)
+		patEv := e.pat.Events(-1)
+		// To the pending target: the sender's typing and read mark do not reach them.
+		e.alice.Must(204, "POST", "/parley/v1/chats/"+id+"/typing", nil)
+		e.alice.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
+		e.alice.Send(id, "marker for pat")
+		if evs := patEv.WaitCount("messageCreated", 1, 2*time.Second); parleytest.Count(evs, "readReceipt")+parleytest.Count(evs, "typing") != 0 {
+			t.Fatalf("pending target got the sender's typing or read receipt: %v", evs)
 		}
-	}
+		// From the pending target: nothing reaches the sender.
+		e.pat.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
+		if r := e.pat.Do("POST", "/parley/v1/chats/"+id+"/typing", nil); r.Status != 403 {
+			t.Fatalf("typing while pending: %d %s", r.Status, r.Body)
+		}
+		// A marker event proves the connection delivered everything before it.
+		e.alice.Send(id, "marker")
+		evs := ev.WaitCount("messageCreated", 1, 2*time.Second)
+		if parleytest.Count(evs, "readReceipt")+parleytest.Count(evs, "typing") != 0 {
+			t.Fatalf("sender learned of the pending target: %v", evs)
+		}
+		e.pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
+		e.pat.Must(204, "POST", "/v1.0/chats/"+id+"/markChatReadForUser", map[string]any{})
+		e.pat.Must(204, "POST", "/parley/v1/chats/"+id+"/typing", nil)
+		evs = ev.WaitCount("typing", 1, 2*time.Second)
+		if parleytest.Count(evs, "readReceipt") != 1 {
+			t.Fatalf("no read receipt after accept: %v", evs)
+		}
+		for _, x := range evs {
+			if x.Type == "typing" && (x.Seq != 0 || x.Raw["user"].(map[string]any)["id"] != e.pat.UserID) {
+				t.Fatalf("typing event: %v", x.Raw)
+			}
+		}
+		// And the other way once accepted.
+		e.alice.Must(204, "POST", "/parley/v1/chats/"+id+"/typing", nil)
+		patEv.WaitCount("typing", 1, 2*time.Second)
+		patEv.Close()
+	})
 }
 
 // TestS5_RequestShowsPlainText: while a request is pending, its target gets
 // messages in the preview form (no links, no images) live as well as in
 // the requests list, and the request names the sender's verified address.
 func TestS5_RequestShowsPlainText(t *testing.T) {
-	e := newExternal(t, "sqlite")
-	ev := e.pat.Events(-1)
-	id := e.alice.ChatWith(parleytest.ByEmail("pat@gmail.com")).Map(t)["id"].(string)
-	e.alice.Must(201, "POST", "/v1.0/chats/"+id+"/messages", map[string]any{"body": map[string]string{"contentType": "html",
-		"content": `<p>Claim <a href="https://phish.example/x">your prize</a><img src="https://phish.example/p.png"></p>`}})
-	evs := ev.WaitCount("messageCreated", 1, 2*time.Second)
-	body := evs[len(evs)-1].Raw["message"].(map[string]any)["body"].(map[string]any)
-	if body["contentType"] != "text" || strings.Contains(body["content"].(string), "<") || !strings.Contains(body["content"].(string), "your prize") {
-		t.Fatalf("pending target's live message: %v", body)
-	}
-	r := e.pat.Must(200, "GET", "/parley/v1/me/requests", nil).Body2()
-	if strings.Contains(r, "phish.example") || !strings.Contains(r, `"email":"alice@contoso.com"`) {
-		t.Fatalf("request: %s", r)
-	}
-	// After accepting, the message is the real one.
-	e.pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
-	if !strings.Contains(e.pat.Must(200, "GET", "/v1.0/chats/"+id+"/messages", nil).Body2(), "phish.example") {
-		t.Fatal("accepted chat lost the original message")
-	}
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		e := newExternal(t, store)
+		ev := e.pat.Events(-1)
+		id := e.alice.ChatWith(parleytest.ByEmail("pat@gmail.com")).Map(t)["id"].(string)
+		e.alice.Must(201, "POST", "/v1.0/chats/"+id+"/messages", map[string]any{"body": map[string]string{"contentType": "html",
+			"content": `<p>Claim <a href="https://phish.example/x">your prize</a><img src="https://phish.example/p.png"></p>`}})
+		evs := ev.WaitCount("messageCreated", 1, 2*time.Second)
+		body := evs[len(evs)-1].Raw["message"].(map[string]any)["body"].(map[string]any)
+		if body["contentType"] != "text" || strings.Contains(body["content"].(string), "<") || !strings.Contains(body["content"].(string), "your prize") {
+			t.Fatalf("pending target's live message: %v", body)
+		}
+		r := e.pat.Must(200, "GET", "/parley/v1/me/requests", nil).Body2()
+		if strings.Contains(r, "phish.example") || !strings.Contains(r, `"email":"alice@contoso.com"`) {
+			t.Fatalf("request: %s", r)
+		}
+		// After accepting, the message is the real one.
+		e.pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
+		if !strings.Contains(e.pat.Must(200, "GET", "/v1.0/chats/"+id+"/messages", nil).Body2(), "phish.example") {
+			t.Fatal("accepted chat lost the original message")
+		}
+	})
 }
 
 // TestS6_SignInWithPhoneInAnyFormat: a phone-only personal account signs in
