@@ -47,4 +47,9 @@
 //
 // The actor is the acting user's id, or "system" (System) for what the
 // server does by itself.
+//
+// Describe (describe.go) says each entry in one sentence for people, with
+// names where the reader may see them and only the settings that changed;
+// the API serves it as each record's "summary", so clients need not know
+// every action. Described lists the actions it has a sentence for.
 package audit

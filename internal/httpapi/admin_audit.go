@@ -9,6 +9,8 @@ import (
 	"github.com/parleychat/parley/internal/audit"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
+	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // routesAudit registers the audit log routes (docs/rules.md §10, API.md "Admin").
@@ -29,6 +31,60 @@ type auditRecord struct {
 	Action  string         `json:"action"`
 	Target  string         `json:"target"`
 	Details map[string]any `json:"details"`
+	// Summary is Parley's: the entry in one sentence (audit.Describe).
+	Summary string `json:"summary"`
+}
+
+// auditNames names the ids of audit entries for an admin, through the
+// same visibility checks as the API (a person the admin may not see stays
+// unnamed), each id looked up once per page, failures included.
+type auditNames struct {
+	a     *API
+	r     *http.Request
+	cache map[string]string
+}
+
+func (n *auditNames) look(kind, id string, f func() (string, error)) string {
+	if id == "" {
+		return ""
+	}
+	key := kind + " " + id
+	if v, ok := n.cache[key]; ok {
+		return v
+	}
+	v, err := f()
+	if err != nil {
+		v = ""
+	}
+	n.cache[key] = v
+	return v
+}
+
+func (n *auditNames) User(id string) string {
+	return n.look("user", id, func() (string, error) {
+		u, err := n.a.Identity.Visible(n.r.Context(), userOf(n.r), identity.UserID(id))
+		return u.DisplayName, err
+	})
+}
+
+func (n *auditNames) Team(id string) string {
+	if n.a.Teams == nil {
+		return ""
+	}
+	return n.look("team", id, func() (string, error) {
+		t, _, err := n.a.Teams.TenantMembers(n.r.Context(), userOf(n.r), team.ID(id))
+		return t.DisplayName, err
+	})
+}
+
+func (n *auditNames) App(id string) string {
+	if n.a.Apps == nil {
+		return ""
+	}
+	return n.look("app", id, func() (string, error) {
+		ap, err := n.a.Apps.CatalogApp(n.r.Context(), userOf(n.r), id)
+		return ap.DisplayName, err
+	})
 }
 
 // auditFilter reads the filters both routes take: action (a prefix),
@@ -78,13 +134,14 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := page[auditRecord]{Value: make([]auditRecord, 0, len(entries))}
+	names := &auditNames{a: a, r: r, cache: map[string]string{}}
 	for _, e := range entries {
 		details := e.Details
 		if details == nil {
 			details = map[string]any{}
 		}
 		out.Value = append(out.Value, auditRecord{ID: strconv.FormatInt(e.ID, 10), Time: e.Time.UTC().Format(graph.TimeFormat),
-			Actor: e.Actor, Action: e.Action, Target: e.Target, Details: details})
+			Actor: e.Actor, Action: e.Action, Target: e.Target, Details: details, Summary: audit.Describe(&e, names)})
 	}
 	if next > 0 {
 		out.NextLink = a.nextLink(r, makeSkipToken(idKey(next)))

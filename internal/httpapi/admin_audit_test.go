@@ -132,7 +132,7 @@ func TestAdminAudit(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		if want := []string{"action", "actor", "details", "id", "target", "time"}; !slices.Equal(keys, want) {
+		if want := []string{"action", "actor", "details", "id", "summary", "target", "time"}; !slices.Equal(keys, want) {
 			t.Errorf("record keys: got %v, want %v", keys, want)
 		}
 		if _, ok := rec["id"].(string); !ok {
