@@ -157,6 +157,10 @@ type Member struct {
 	UserIdentityType            string   `json:"userIdentityType"`
 	RequestState                string   `json:"requestState"`
 	IsExternal                  bool     `json:"isExternal"`
+	// OrganizationName is Parley's: the name of the organisation of
+	// tenantId, so clients never guess it; null for a personal account and
+	// for a member shown only by the address typed (the rule of silence).
+	OrganizationName *string `json:"organizationName"`
 }
 
 // NewMember converts a member as seen by viewer. A member the viewer only

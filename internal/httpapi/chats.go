@@ -207,8 +207,9 @@ func (a *API) listMembers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := page[graph.Member]{Value: make([]graph.Member, 0, len(members))}
+	orgs := a.orgNames(r)
 	for i := range members {
-		out.Value = append(out.Value, graph.NewMember(&members[i], me))
+		out.Value = append(out.Value, orgs.member(graph.NewMember(&members[i], me)))
 	}
 	if more {
 		last := members[len(members)-1]
@@ -232,8 +233,40 @@ func (a *API) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, graph.NewMember(&m, me))
+	writeJSON(w, http.StatusCreated, a.orgNames(r).member(graph.NewMember(&m, me)))
 	return nil
+}
+
+// orgNamer fills members' organizationName, each tenant looked up once a
+// request.
+type orgNamer struct {
+	a     *API
+	r     *http.Request
+	names map[string]*string
+}
+
+func (a *API) orgNames(r *http.Request) *orgNamer {
+	return &orgNamer{a: a, r: r, names: map[string]*string{}}
+}
+
+// member sets m's organizationName from its tenantId (none for a
+// personal account or a member shown by a typed address, which has no
+// tenantId). A tenant that cannot be read leaves it null.
+func (o *orgNamer) member(m graph.Member) graph.Member {
+	if m.TenantID == nil || *m.TenantID == "" || m.UserID == nil {
+		return m
+	}
+	name, ok := o.names[*m.TenantID]
+	if !ok {
+		if t, err := o.a.Identity.Store.FindTenantByID(o.r.Context(), identity.TenantID(*m.TenantID)); err == nil {
+			name = &t.DisplayName
+		} else {
+			o.a.logger(o.r).Warn("organisation name of a member", "tenant", *m.TenantID, "err", err)
+		}
+		o.names[*m.TenantID] = name
+	}
+	m.OrganizationName = name
+	return m
 }
 
 // removeMember removes a member of a chat; on a meeting's chat its
