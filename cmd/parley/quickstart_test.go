@@ -113,7 +113,7 @@ func TestReadmeQuickstart(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, serve[0], serve[1:]...)
 	cmd.Dir = root
-	cmd.Env = append(cleanEnv(), "PARLEY_LISTEN="+addr, "PARLEY_DATA="+filepath.Join(work, "data"))
+	cmd.Env = append(cleanEnv(), "PARLEY_LISTEN="+addr, "PARLEY_DATA="+filepath.Join(work, "data"), "PARLEY_DRAIN_DELAY=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // SIGTERM reaches go run's child too
 	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, errOut

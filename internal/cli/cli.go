@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,8 +184,15 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	<-ctx.Done()
-	fmt.Fprintln(e.stdout, "Parley is stopping…")
-	return srv.Close()
+	if d := cfg.Ops.DrainDelay; d > 0 {
+		fmt.Fprintf(e.stdout, "Parley is stopping: /readyz answers 503, requests are still served for %s (--drain-delay; Ctrl-C again to stop now)…\n", d)
+	} else {
+		fmt.Fprintln(e.stdout, "Parley is stopping…")
+	}
+	// The first SIGTERM or Ctrl-C ended ctx; a second one ends the delay.
+	now, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Shutdown(now)
 }
 
 // selfCommand is how the person who started this program runs it again,

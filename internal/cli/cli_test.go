@@ -83,7 +83,8 @@ func MustServe(t *testing.T, args ...string) *servingCLI {
 	s := &servingCLI{Out: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	stderr := &syncBuffer{}
 	go func() {
-		s.done <- cli.Run(ctx, append([]string{"serve"}, args...), envOf(nil), s.Out, stderr)
+		// No drain delay: nothing balances load in a test, and Stop waits.
+		s.done <- cli.Run(ctx, append([]string{"serve"}, args...), envOf(map[string]string{"PARLEY_DRAIN_DELAY": "0"}), s.Out, stderr)
 	}()
 	t.Cleanup(func() { s.Stop(t) })
 	deadline := time.Now().Add(30 * time.Second)

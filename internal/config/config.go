@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"reflect"
@@ -55,6 +56,9 @@ type Ops struct {
 	LogFormat string
 	// AccessLog writes one line per request.
 	AccessLog bool
+	// DrainDelay is how long a stopping node keeps serving after /readyz
+	// turned 503, so that load balancers stop sending before it closes.
+	DrainDelay time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 }
@@ -89,6 +93,37 @@ type HTTP struct {
 	PublicURL string
 	TLSCert   string
 	TLSKey    string
+	// TrustedProxies lists, comma-separated, the CIDRs (or single
+	// addresses) of the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed; empty: those headers are ignored.
+	TrustedProxies string
+}
+
+// Proxies parses TrustedProxies: CIDRs such as 10.0.0.0/8 or ::1/128, or
+// single addresses (a /32 or /128). An error names the flag and the entry.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(h.TrustedProxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil || a.Zone() != "" {
+				return nil, fmt.Errorf("--trusted-proxies: %q is neither a CIDR (like 10.0.0.0/8) nor an IP address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		// An IPv4 CIDR written as IPv6 (::ffff:10.0.0.0/104) matches the
+		// IPv4 addresses it means, as clients' addresses are unmapped.
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Store selects and configures persistence.
@@ -123,7 +158,7 @@ func Default() Config {
 		FileMaxBytes: 25 << 20,
 		Safety: Safety{RequestsPerHour: 30, InvitationsPerDay: 100, NewSenderAge: 24 * time.Hour,
 			RepeatRecipients: 5, RepeatWindow: time.Hour, ReportThreshold: 3},
-		Ops: Ops{LogFormat: "text", AccessLog: true, ShutdownTimeout: 30 * time.Second},
+		Ops: Ops{LogFormat: "text", AccessLog: true, DrainDelay: 5 * time.Second, ShutdownTimeout: 30 * time.Second},
 	}
 }
 
@@ -141,6 +176,7 @@ func (c *Config) options() []option {
 		{"public-url", "public base URL used in links (default: derived from --listen)", false, &c.HTTP.PublicURL},
 		{"tls-cert", "TLS certificate file (PEM); serve HTTPS with --tls-key", false, &c.HTTP.TLSCert},
 		{"tls-key", "TLS private key file (PEM)", false, &c.HTTP.TLSKey},
+		{"trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (empty: the headers are ignored)", false, &c.HTTP.TrustedProxies},
 		{"store", "storage backend: sqlite or postgres", false, &c.Store.Kind},
 		{"postgres-url", "PostgreSQL URL for --store postgres", true, &c.Store.PostgresURL},
 		{"nats-url", "NATS URL for fan-out between nodes (empty: single node)", false, &c.Store.NATSURL},
@@ -165,6 +201,7 @@ func (c *Config) options() []option {
 		{"metrics-listen", "address of a separate listener serving Prometheus /metrics (empty: none), e.g. 127.0.0.1:9090", false, &c.Ops.MetricsListen},
 		{"log-format", "log format: text or json", false, &c.Ops.LogFormat},
 		{"access-log", "log one line per request (request id, route, status, duration, bytes)", false, &c.Ops.AccessLog},
+		{"drain-delay", "at shutdown, how long to keep serving after /readyz turned 503, so load balancers stop sending first (0: none)", false, &c.Ops.DrainDelay},
 		{"shutdown-timeout", "at shutdown, how long in-flight requests may take to finish", false, &c.Ops.ShutdownTimeout},
 		{"files-max-bytes", "largest file a person may upload to a chat", false, &c.FileMaxBytes},
 		{"files-s3-endpoint", "S3-compatible object store for uploaded files, host:port or URL (http:// for no TLS); empty: the data directory", false, &c.Files.S3Endpoint},
@@ -254,6 +291,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("--public-url %q: want http(s)://host[:port]", c.HTTP.PublicURL))
 		}
 	}
+	if _, err := c.HTTP.Proxies(); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.Store.Kind {
 	case "sqlite":
 		if c.Store.DataDir == "" {
@@ -319,6 +359,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ops.LogFormat != "text" && c.Ops.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.Ops.LogFormat))
+	}
+	if c.Ops.DrainDelay < 0 {
+		errs = append(errs, errors.New("--drain-delay must not be negative (0: no delay)"))
 	}
 	if c.Ops.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))

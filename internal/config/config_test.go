@@ -77,6 +77,13 @@ func TestValidate(t *testing.T) {
 		{name: "negative limits name their flags", modify: func(c *config.Config) {
 			c.Safety.RequestsPerHour, c.Safety.ReportThreshold = -1, -2
 		}, want: []string{"--requests-per-hour", "--spam-report-threshold"}},
+		{name: "trusted proxies", modify: func(c *config.Config) { c.HTTP.TrustedProxies = "10.0.0.0/8, 192.0.2.7,::1/128" }},
+		{name: "bad trusted proxy", modify: func(c *config.Config) { c.HTTP.TrustedProxies = "10.0.0.0/8,10.0.0.0/33" },
+			want: []string{"--trusted-proxies", `"10.0.0.0/33"`}},
+		{name: "trusted proxy name", modify: func(c *config.Config) { c.HTTP.TrustedProxies = "proxy.internal" },
+			want: []string{"--trusted-proxies", "proxy.internal"}},
+		{name: "no drain delay", modify: func(c *config.Config) { c.Ops.DrainDelay = 0 }},
+		{name: "negative drain delay", modify: func(c *config.Config) { c.Ops.DrainDelay = -time.Second }, want: []string{"--drain-delay"}},
 		{name: "several at once", modify: func(c *config.Config) {
 			c.HTTP.Listen = "nonsense"
 			c.HTTP.TLSCert = "c.pem"
@@ -112,6 +119,29 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestProxies: --trusted-proxies takes CIDRs and single addresses, IPv4
+// and IPv6, with spaces and empty entries ignored; an IPv4 range written
+// as IPv4-mapped IPv6 means the IPv4 range.
+func TestProxies(t *testing.T) {
+	t.Parallel()
+	h := config.HTTP{TrustedProxies: " 10.1.2.3/8, 192.0.2.7 ,, 2001:db8::/32,::1,::ffff:172.16.0.0/108"}
+	ps, err := h.Proxies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32", "::1/128", "172.16.0.0/12"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Proxies() (-want +got):\n%s", diff)
+	}
+	if ps, err := (config.HTTP{}).Proxies(); err != nil || len(ps) != 0 {
+		t.Errorf("no --trusted-proxies: got %v, %v; want none", ps, err)
+	}
+}
+
 func TestEnvName(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ flag, want string }{
@@ -131,10 +161,12 @@ func TestEnvName(t *testing.T) {
 func TestRegister(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
-		"PARLEY_LISTEN":    "127.0.0.1:9000",
-		"PARLEY_DATA":      "/from/env",
-		"PARLEY_DEMO":      "true",
-		"PARLEY_TOKEN_TTL": "2h",
+		"PARLEY_LISTEN":          "127.0.0.1:9000",
+		"PARLEY_DATA":            "/from/env",
+		"PARLEY_DEMO":            "true",
+		"PARLEY_TOKEN_TTL":       "2h",
+		"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8",
+		"PARLEY_DRAIN_DELAY":     "0s",
 	}
 	c := config.Default()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
@@ -145,8 +177,10 @@ func TestRegister(t *testing.T) {
 	if err := fs.Parse([]string{"--data", "/from/flag"}); err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	got := map[string]any{"listen": c.HTTP.Listen, "data": c.Store.DataDir, "demo": c.Demo, "token-ttl": c.TokenTTL, "store": c.Store.Kind}
-	want := map[string]any{"listen": "127.0.0.1:9000", "data": "/from/flag", "demo": true, "token-ttl": 2 * time.Hour, "store": "sqlite"}
+	got := map[string]any{"listen": c.HTTP.Listen, "data": c.Store.DataDir, "demo": c.Demo, "token-ttl": c.TokenTTL, "store": c.Store.Kind,
+		"trusted-proxies": c.HTTP.TrustedProxies, "drain-delay": c.Ops.DrainDelay}
+	want := map[string]any{"listen": "127.0.0.1:9000", "data": "/from/flag", "demo": true, "token-ttl": 2 * time.Hour, "store": "sqlite",
+		"trusted-proxies": "10.0.0.0/8", "drain-delay": time.Duration(0)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("effective config (-want +got):\n%s", diff)
 	}

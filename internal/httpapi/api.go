@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -69,6 +70,9 @@ type Deps struct {
 	// Ready reports whether the node should get traffic (GET /readyz); nil
 	// means always.
 	Ready func(ctx context.Context) error
+	// TrustedProxies are the direct peers (reverse proxies) whose
+	// X-Forwarded-For and X-Forwarded-Proto are believed (clientOf).
+	TrustedProxies []netip.Prefix
 	// AccessLog logs every request at Info (otherwise at Debug; 5xx at Warn).
 	AccessLog bool
 	// Observe, when set, is told of every request's route pattern, status

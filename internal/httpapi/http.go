@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -41,7 +40,7 @@ type ctxKey int
 
 const (
 	userKey ctxKey = iota
-	requestIDKey
+	requestInfoKey
 )
 
 // statusOf maps a code to its HTTP status (API.md "Error codes").
@@ -461,8 +460,9 @@ func (a *API) middleware(next http.Handler) http.Handler {
 		h.Set("request-id", id)
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff")
-		ctx := context.WithValue(r.Context(), requestIDKey, id)
-		r = r.WithContext(ctx)
+		ri := &requestInfo{id: id}
+		ri.client, ri.https = clientOf(r, a.TrustedProxies)
+		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
 		if r.Body != nil && a.MaxBodyBytes > 0 {
 			limit := a.MaxBodyBytes
 			if a.Files != nil && isUpload(r) {
@@ -510,19 +510,19 @@ func (a *API) finished(r *http.Request, rec *statusRecorder, start time.Time) {
 	if a.Log == nil || !a.Log.Enabled(r.Context(), level) {
 		return
 	}
-	id, _ := r.Context().Value(requestIDKey).(string)
+	ri := info(r)
 	a.Log.LogAttrs(r.Context(), level, "request",
-		slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
+		slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", route),
 		slog.Int("status", status), slog.Float64("ms", float64(took.Microseconds())/1000), slog.Int64("bytes", rec.bytes),
-		slog.String("remote", clientAddr(r)))
+		slog.String("remote", ri.client))
 }
 
 func (a *API) logger(r *http.Request) *slog.Logger { return requestLogger(a.Log, r) }
 
 // requestLogger is log with the request's id and caller.
 func requestLogger(l *slog.Logger, r *http.Request) *slog.Logger {
-	if id, ok := r.Context().Value(requestIDKey).(string); ok {
-		l = l.With("request_id", id)
+	if ri, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok {
+		l = l.With("request_id", ri.id)
 	}
 	if u, ok := r.Context().Value(userKey).(*identity.User); ok {
 		l = l.With("user", u.ID, "tenant", u.TenantID)
@@ -585,23 +585,15 @@ func (a *API) operator(h handlerFunc) handlerFunc {
 	}
 }
 
-// clientAddr is the address login throttling counts by.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // baseURL is the configured public URL, or else the scheme and host the
-// client used, for @odata.nextLink.
+// client used, for @odata.nextLink (the scheme from X-Forwarded-Proto when
+// a trusted proxy sent it).
 func (a *API) baseURL(r *http.Request) string {
 	if a.PublicURL != "" {
 		return a.PublicURL
 	}
 	scheme := "http"
-	if r.TLS != nil {
+	if info(r).https {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host

@@ -169,7 +169,7 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 	}
 	for i := range max(1, c.Nodes) {
 		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, fmt.Sprintf("data%d", i)),
-			"--operator-token", t.OperatorToken}, common...)
+			"--operator-token", t.OperatorToken, "--drain-delay", "0"}, common...)
 		u, pid, err := t.spawnNode(ctx, c, bin, args, filepath.Join(dir, fmt.Sprintf("node%d", i)))
 		if err != nil {
 			return err

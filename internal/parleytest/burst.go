@@ -15,6 +15,7 @@ type Req struct {
 	Method, URL, Token string
 	JSON               []byte
 	Form               url.Values
+	Header             http.Header // extra headers (X-Forwarded-For…)
 }
 
 // Result is one answer of a Burst.
@@ -73,6 +74,9 @@ func Burst(tb testing.TB, reqs []Req) []Result {
 			}
 			if r.Token != "" {
 				req.Header.Set("Authorization", "Bearer "+r.Token)
+			}
+			for k, vs := range r.Header {
+				req.Header[http.CanonicalHeaderKey(k)] = vs
 			}
 			resp, err := c.Do(req)
 			if err != nil {

@@ -92,6 +92,10 @@ func (s *Server) Open(ctx context.Context) (err error) {
 	if err := s.Config.Validate(); err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	proxies, err := s.Config.HTTP.Proxies()
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	var observe func(string, int, time.Duration)
 	var onGroup func(int, time.Duration)
 	if s.Config.Ops.MetricsListen != "" {
@@ -182,7 +186,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		Apps:   s.Apps, BotKeys: keys, BotBase: s.PublicURL,
 		Search:   s.Search,
 		Presence: s.Presence, Activity: s.presence.Active, Files: s.Files,
-		Ready: s.ready, AccessLog: s.Config.Ops.AccessLog, Observe: observe,
+		Ready: s.ready, AccessLog: s.Config.Ops.AccessLog, Observe: observe, TrustedProxies: proxies,
 	})
 	if s.metrics != nil {
 		s.registerNode(s.metrics)
@@ -267,6 +271,24 @@ func (s *Server) PublicURL() string {
 		return strings.TrimRight(s.Config.HTTP.PublicURL, "/")
 	}
 	return s.url
+}
+
+// Shutdown stops the node as SIGTERM does: /readyz turns 503 at once and
+// the listener goes on serving for --drain-delay, so that load balancers
+// notice and stop sending before connections are refused; then Close.
+// Ending ctx cuts the delay short (a second Ctrl-C).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
+	if d := s.Config.Ops.DrainDelay; d > 0 {
+		s.Log.Info("not ready; serving on while load balancers notice", "drain_delay", d)
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return s.Close()
 }
 
 // Close shuts the node down gracefully and is idempotent: /readyz turns
