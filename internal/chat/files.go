@@ -39,3 +39,34 @@ func (s *Service) fileRefs(ctx context.Context, actor *identity.User, chatID ID,
 	}
 	return b, nil
 }
+
+// releasedFiles returns the ids of the files before attaches that after
+// does not.
+func releasedFiles(before, after []Attachment) []string {
+	var ids []string
+	for _, a := range before {
+		if a.ContentType != FileReferenceType {
+			continue
+		}
+		kept := false
+		for _, b := range after {
+			if b.ContentType == FileReferenceType && b.ID == a.ID {
+				kept = true
+			}
+		}
+		if !kept {
+			ids = append(ids, a.ID)
+		}
+	}
+	return ids
+}
+
+// releaseFiles tells ReleaseFiles of the files a stored change released.
+func (s *Service) releaseFiles(ctx context.Context, chatID ID, before, after []Attachment) {
+	if s.ReleaseFiles == nil {
+		return
+	}
+	if ids := releasedFiles(before, after); len(ids) > 0 {
+		s.ReleaseFiles(context.WithoutCancel(ctx), chatID, ids)
+	}
+}

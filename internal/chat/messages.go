@@ -256,6 +256,7 @@ func (s *Service) Delete(ctx context.Context, actor *identity.User, id ID, mid M
 		return fmt.Errorf("delete message %d: %w", mid, err)
 	}
 	now := s.Now()
+	had := m.Attachments
 	m.DeletedAt, m.ModifiedAt = now, now
 	m.Content, m.Mentions, m.Attachments = "", nil, nil
 	evs, err := s.Store.UpdateMessage(ctx, m, s.messageDrafts(members, event.MessageDeleted, &m))
@@ -263,6 +264,7 @@ func (s *Service) Delete(ctx context.Context, actor *identity.User, id ID, mid M
 		return fmt.Errorf("delete message %d: %w", mid, err)
 	}
 	s.publish(ctx, evs)
+	s.releaseFiles(ctx, id, had, nil)
 	return nil
 }
 

@@ -113,7 +113,11 @@ type Deps struct {
 	Safety  Safety  // nil: no spam checks
 	// Audit records external chats in the creator's tenant log (may be nil).
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
-	Now   func() time.Time
+	// ReleaseFiles is told, after a soft delete is stored, of the files the
+	// message attached (file.Service.Release: a file no live message
+	// attaches any more is deleted, bytes and all). May be nil.
+	ReleaseFiles func(ctx context.Context, chatID ID, ids []string)
+	Now          func() time.Time
 	// PhoneRegion is the region of phone numbers typed without a country
 	// code ("": US).
 	PhoneRegion string

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/gif" // decodes GIF images for thumbnails
@@ -53,6 +54,22 @@ type Store interface {
 	ExternalFileSharing(ctx context.Context, tenant identity.TenantID) (bool, error)
 	// SetExternalFileSharing stores it.
 	SetExternalFileSharing(ctx context.Context, tenant identity.TenantID, allow bool) error
+	// FileAttached reports whether a live (not deleted) message attaches
+	// the file.
+	FileAttached(ctx context.Context, id string) (bool, error)
+	// DeleteFile marks a file deleted unless a live message attaches it,
+	// and reports whether it did.
+	DeleteFile(ctx context.Context, id string, at time.Time) (bool, error)
+	// ChatFiles returns up to limit live files of a chat that a live
+	// message attaches, uploaded at or after from, newest first, after the
+	// cursor.
+	ChatFiles(ctx context.Context, chatID chat.ID, from time.Time, after Cursor, limit int) ([]File, error)
+}
+
+// Cursor is where a page of a chat's files ends: its last file.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
 }
 
 // Blobs keeps files' bytes by key.
@@ -60,6 +77,8 @@ type Blobs interface {
 	Put(ctx context.Context, key string, data []byte) error
 	// Open returns the bytes of key; notFound when none.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	// Delete removes key; a missing key is no error.
+	Delete(ctx context.Context, key string) error
 }
 
 // Service uploads and serves files.
@@ -180,6 +199,74 @@ func (s *Service) Open(ctx context.Context, actor *identity.User, id string, thu
 	return f, rc, nil
 }
 
+// Page sizes of a chat's files.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+)
+
+// List returns a page of the files shared in a chat, newest first: those
+// a live message attaches, from the caller's visible history on, for an
+// accepted member (docs/rules.md §5: a pending request's target sees no
+// files; notFound like a chat one is not in), and the caller's own
+// organisation's sharing setting as for a download. The cursor of the
+// next page is zero when there is none. Errors: notFound,
+// forbiddenByPolicy.
+func (s *Service) List(ctx context.Context, actor *identity.User, chatID chat.ID, after Cursor, limit int) ([]File, Cursor, error) {
+	_, m, err := s.member(ctx, actor, chatID)
+	if err != nil {
+		return nil, Cursor{}, fmt.Errorf("list files of %s: %w", chatID, err)
+	}
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	fs, err := s.Store.ChatFiles(ctx, chatID, m.VisibleFrom, after, limit+1)
+	if err != nil {
+		return nil, Cursor{}, err
+	}
+	var next Cursor
+	if len(fs) > limit {
+		fs = fs[:limit]
+		next = Cursor{CreatedAt: fs[limit-1].CreatedAt, ID: fs[limit-1].ID}
+	}
+	return fs, next, nil
+}
+
+// Release is told of files that messages of a chat stopped attaching (a
+// message deleted or edited): each one no live message attaches any more
+// is deleted, so it is not downloadable, and its bytes (and thumbnail)
+// are removed from the file store. Only files of that chat are touched.
+// It never fails the change that released them: errors are returned for
+// the caller to log.
+func (s *Service) Release(ctx context.Context, chatID chat.ID, ids []string) error {
+	var errs []error
+	for _, id := range ids {
+		f, err := s.Store.FindFile(ctx, id)
+		if errcode.Is(err, errcode.NotFound) || (err == nil && f.ChatID != chatID) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted, err := s.Store.DeleteFile(ctx, id, s.Now())
+		if err != nil || !deleted {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.Blobs.Delete(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+		if f.HasThumb {
+			if err := s.Blobs.Delete(ctx, id+".thumb"); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // ExternalSharing returns the admin's tenant setting.
 func (s *Service) ExternalSharing(ctx context.Context, admin *identity.User) (bool, error) {
 	if !admin.IsAdmin() {
@@ -269,6 +356,14 @@ func (d Dir) Put(_ context.Context, key string, data []byte) error {
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return fmt.Errorf("store %s: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes a stored file; a missing one is no error.
+func (d Dir) Delete(_ context.Context, key string) error {
+	if err := os.Remove(d.file(key)); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
 }

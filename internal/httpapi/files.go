@@ -10,6 +10,7 @@ import (
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/file"
 	"github.com/parleychat/parley/internal/graph"
 )
 
@@ -17,6 +18,7 @@ import (
 // sharing setting (docs/rules.md §7).
 func (a *API) routesFiles() {
 	a.handle("POST /parley/v1/chats/{id}/files", a.authed(a.uploadFile))
+	a.handle("GET /parley/v1/chats/{id}/files", a.authed(a.listFiles))
 	a.handle("GET /parley/v1/files/{id}", a.authed(a.downloadFile(false)))
 	a.handle("GET /parley/v1/files/{id}/thumbnail", a.authed(a.downloadFile(true)))
 	a.handle("GET /parley/v1/admin/fileConfiguration", a.authed(a.getFileConfig))
@@ -78,12 +80,44 @@ func (a *API) uploadFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writeJSON(w, http.StatusCreated, newFileOut(&f))
+	return nil
+}
+
+func newFileOut(f *file.File) fileOut {
 	out := fileOut{ID: f.ID, ChatID: string(f.ChatID), Name: f.Name, ContentType: f.ContentType, Size: f.Size, CreatedDateTime: graph.Time(f.CreatedAt), ContentURL: chat.FilePath(f.ID)}
 	if f.HasThumb {
 		t := chat.FilePath(f.ID) + "/thumbnail"
 		out.ThumbnailURL = &t
 	}
-	writeJSON(w, http.StatusCreated, out)
+	return out
+}
+
+// listFiles pages the files shared in a chat, newest first ($top,
+// $skiptoken, @odata.nextLink).
+func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	var after file.Cursor
+	if t, id, ok, err := timeIDSkipToken(r); err != nil {
+		return err
+	} else if ok {
+		after = file.Cursor{CreatedAt: t, ID: id}
+	}
+	fs, next, err := a.Files.List(r.Context(), userOf(r), chatID(r), after, limit)
+	if err != nil {
+		return err
+	}
+	out := page[fileOut]{Value: make([]fileOut, 0, len(fs))}
+	for i := range fs {
+		out.Value = append(out.Value, newFileOut(&fs[i]))
+	}
+	if !next.CreatedAt.IsZero() {
+		out.NextLink = a.nextLink(r, makeSkipToken(timeKey(next.CreatedAt), next.ID))
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

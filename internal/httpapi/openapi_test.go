@@ -291,7 +291,8 @@ func TestOpenAPIQueryParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"get /parley/v1/events": {"since", "access_token", "presence"},
+		"get /parley/v1/events":           {"since", "access_token", "presence"},
+		"get /parley/v1/chats/{id}/files": {"$top", "$skiptoken"},
 	}
 	for route, names := range want {
 		method, path, _ := strings.Cut(route, " ")

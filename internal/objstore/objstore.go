@@ -81,3 +81,15 @@ func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	}
 	return o, nil
 }
+
+// Delete removes an object; a missing one is no error (S3's DELETE is
+// idempotent).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.c.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		if r := minio.ToErrorResponse(err); r.Code == "NoSuchKey" {
+			return nil
+		}
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}

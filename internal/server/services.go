@@ -163,11 +163,18 @@ func NewServices(w Wiring) (*Services, error) {
 			return t.AccessToken, t.ExpiresIn, err
 		}}
 
+	files := &file.Service{Store: db, Blobs: w.Blobs, Now: now, MaxBytes: cfg.FileMaxBytes, Audit: audits.Record}
+	chats.ReleaseFiles = func(ctx context.Context, chatID chat.ID, ids []string) {
+		if err := files.Release(ctx, chatID, ids); err != nil {
+			log.Error("release the files of a deleted message", "chat", chatID, "err", err)
+		}
+	}
+
 	return &Services{DB: db, Bus: w.Bus, Auth: au, Audit: audits, Identity: ids, Setup: &identity.Setup{Store: db, Identity: ids},
 		Policy: pol, Users: users, Safety: spam, Outbox: ob, Invites: invites, Chats: chats, Teams: teams, Requests: requests, Apps: apps, Meetings: meetings,
 		Search:   &search.Service{Store: db, Directory: db, Preview: chats.Preview},
 		Presence: &presence.Service{Store: db, Users: ids, Bus: w.Bus, Encoder: graph.Encoder{}, Now: now, Idle: cfg.PresenceIdle, Tick: min(cfg.PresenceIdle/4, 10*time.Second)},
-		Files:    &file.Service{Store: db, Blobs: w.Blobs, Now: now, MaxBytes: cfg.FileMaxBytes, Audit: audits.Record}}, nil
+		Files:    files}, nil
 }
 
 // newOutbox builds the outbox with the configured senders; unconfigured
