@@ -129,30 +129,12 @@ func NewMeetingChatID() ID { return ID("19:meeting_" + randHex(16) + "@thread.v2
 // open to the people its organiser invites). Errors: notFound, forbidden,
 // badRequest, conflict and the Gate's codes.
 func (s *Service) addMeetingMember(ctx context.Context, actor *identity.User, c Chat, members []Member, nm NewMember) (Member, error) {
-	if err := mayChange(members, actor); err != nil {
-		return Member{}, err
-	}
-	me := memberOf(members, actor.ID)
-	if !me.IsOwner() {
-		return Member{}, errcode.New(errcode.Forbidden, "Only the organiser can invite people to this meeting.")
-	}
 	ms, err := s.meetingStore()
 	if err != nil {
 		return Member{}, err
 	}
-	if len(members) >= MaxMeetingMembers {
-		return Member{}, errcode.New(errcode.BadRequest, "A meeting may have at most %d people.", MaxMeetingMembers)
-	}
-	tg, err := s.resolve(ctx, actor, nm)
+	tg, err := s.meetingTarget(ctx, actor, members, nm)
 	if err != nil {
-		return Member{}, err
-	}
-	for _, m := range members {
-		if (tg.user != nil && m.UserID == tg.user.ID) || (tg.user == nil && m.UserID == "" && m.Address == tg.address) {
-			return Member{}, errcode.New(errcode.Conflict, "This person is already invited to this meeting.")
-		}
-	}
-	if err := s.together(ctx, actor, members, []target{tg}); err != nil {
 		return Member{}, err
 	}
 	now := s.Now()
@@ -198,6 +180,60 @@ func (s *Service) addMeetingMember(ctx context.Context, actor *identity.User, c 
 		s.Inviter.Sent(ctx, actor, invs)
 	}
 	return m, nil
+}
+
+// meetingTarget resolves a person actor invites to a meeting chat with
+// members and applies the checks that come before docs/rules.md §4's
+// decision: only the organiser invites, the meeting is not full, the
+// person is not in it yet, rule 7 with everyone in it. Errors: forbidden,
+// badRequest, notFound, conflict, forbiddenByPolicy.
+func (s *Service) meetingTarget(ctx context.Context, actor *identity.User, members []Member, nm NewMember) (target, error) {
+	if err := mayChange(members, actor); err != nil {
+		return target{}, err
+	}
+	me := memberOf(members, actor.ID)
+	if !me.IsOwner() {
+		return target{}, errcode.New(errcode.Forbidden, "Only the organiser can invite people to this meeting.")
+	}
+	if len(members) >= MaxMeetingMembers {
+		return target{}, errcode.New(errcode.BadRequest, "A meeting may have at most %d people.", MaxMeetingMembers)
+	}
+	tg, err := s.resolve(ctx, actor, nm)
+	if err != nil {
+		return target{}, err
+	}
+	for _, m := range members {
+		if (tg.user != nil && m.UserID == tg.user.ID) || (tg.user == nil && m.UserID == "" && m.Address == tg.address) {
+			return target{}, errcode.New(errcode.Conflict, "This person is already invited to this meeting.")
+		}
+	}
+	if err := s.together(ctx, actor, members, []target{tg}); err != nil {
+		return target{}, err
+	}
+	return tg, nil
+}
+
+// CheckMeetingInvite decides, adding nobody, whether actor (the organiser)
+// could invite nm to the meeting chat id now: InviteToMeeting's checks and
+// docs/rules.md §4's decision, without the message-request limits that
+// only a real invitation takes. A silent refusal passes, as the invitation
+// would be held rather than refused (docs/rules.md §4 rule of silence).
+// The meeting's lobby asks it before a person joining by link waits.
+// Errors: as InviteToMeeting.
+func (s *Service) CheckMeetingInvite(ctx context.Context, actor *identity.User, id ID, nm NewMember) error {
+	c, members, err := s.findChat(ctx, id, actor)
+	if err != nil {
+		return fmt.Errorf("invite to meeting %s: %w", id, err)
+	}
+	if c.Type != Meeting {
+		return errcode.New(errcode.BadRequest, "This chat is not a meeting chat.")
+	}
+	tg, err := s.meetingTarget(ctx, actor, members, nm)
+	if err != nil {
+		return err
+	}
+	_, err = s.admit(ctx, actor, tg, Member{ChatID: c.ID, Roles: []string{}})
+	return err
 }
 
 // memberDrafts tells the members who hear of membership changes

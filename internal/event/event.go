@@ -47,6 +47,10 @@ const (
 	// meeting ended, or they were denied or removed): the connection that
 	// carries it closes after it.
 	SessionEnded Type = "sessionEnded"
+	// LobbyDecided tells a signed-in person who joined a meeting by its
+	// link what became of their wait in the lobby (admitted, denied,
+	// removed, or the meeting ended).
+	LobbyDecided Type = "lobbyDecided"
 )
 
 // Draft is an event before the store gives it a seq: who receives it and the

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"net/http"
 	"strings"
 	"time"
@@ -400,21 +401,49 @@ func (a *API) joinMeeting(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// lobbyEntry is one person waiting in a meeting's lobby. userId is null
+// for an anonymous person (userIdentityType anonymousGuest), and the
+// account's id for a signed-in person (then also the entry's id), shown
+// with their address, organisation and marks as a chat member is.
 type lobbyEntry struct {
 	ID               string  `json:"id"`
 	DisplayName      string  `json:"displayName"`
 	UserIdentityType string  `json:"userIdentityType"`
 	JoinedDateTime   *string `json:"joinedDateTime"`
+	UserID           *string `json:"userId"`
+	Email            *string `json:"email"`
+	TenantID         *string `json:"tenantId"`
+	IsExternal       bool    `json:"isExternal"`
+	IsGuest          bool    `json:"isGuest"`
+}
+
+func newLobbyEntry(w *meeting.Waiting, viewer *identity.User) lobbyEntry {
+	if p := w.Anonymous; p != nil {
+		return lobbyEntry{ID: string(p.UserID), DisplayName: p.DisplayName, UserIdentityType: "anonymousGuest", JoinedDateTime: graph.Time(p.ArrivedAt), IsExternal: true}
+	}
+	u := &w.Person.User
+	id := string(u.ID)
+	e := lobbyEntry{ID: id, DisplayName: u.DisplayName, UserIdentityType: u.IdentityType(viewer), JoinedDateTime: graph.Time(w.Person.ArrivedAt),
+		UserID: &id, IsExternal: u.ExternalTo(viewer), IsGuest: u.Kind == identity.Guest}
+	if addr := cmp.Or(u.Mail, u.Phone, u.UPN); addr != "" {
+		e.Email = &addr
+	}
+	if u.TenantID != "" {
+		t := string(u.TenantID)
+		e.TenantID = &t
+	}
+	return e
 }
 
 func (a *API) meetingLobby(w http.ResponseWriter, r *http.Request) error {
-	ps, err := a.Meetings.Lobby(r.Context(), userOf(r), meeting.ID(r.PathValue("id")))
+	me := userOf(r)
+	ws, err := a.Meetings.Lobby(r.Context(), me, meeting.ID(r.PathValue("id")))
 	if err != nil {
 		return err
 	}
-	out := page[lobbyEntry]{Value: make([]lobbyEntry, 0, len(ps))}
-	for _, p := range ps {
-		out.Value = append(out.Value, lobbyEntry{ID: string(p.UserID), DisplayName: p.DisplayName, UserIdentityType: "anonymousGuest", JoinedDateTime: graph.Time(p.ArrivedAt)})
+	out := page[lobbyEntry]{Value: make([]lobbyEntry, 0, len(ws))}
+	for i := range ws {
+		out.Value = append(out.Value, newLobbyEntry(&ws[i], me))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -463,6 +492,16 @@ func (a *API) meetingAttendance(w http.ResponseWriter, r *http.Request) error {
 		if p := at.Participant; p != nil {
 			e := attendanceEntry{ID: string(p.UserID), DisplayName: p.DisplayName, UserIdentityType: "anonymousGuest", IsExternal: true,
 				Role: "anonymous", State: string(p.State), JoinedDateTime: graph.Time(p.AdmittedAt), LeftDateTime: graph.Time(p.LeftAt)}
+			out.Value = append(out.Value, e)
+			continue
+		}
+		if p := at.Person; p != nil {
+			le := newLobbyEntry(&meeting.Waiting{Person: p}, me)
+			e := attendanceEntry{ID: le.ID, DisplayName: le.DisplayName, Email: le.Email, UserIdentityType: le.UserIdentityType, TenantID: le.TenantID,
+				IsExternal: le.IsExternal, Role: "attendee", State: string(p.State)}
+			if p.State != meeting.InLobby {
+				e.LeftDateTime = graph.Time(p.DecidedAt)
+			}
 			out.Value = append(out.Value, e)
 			continue
 		}

@@ -187,6 +187,21 @@ type Participant struct {
 	LeftAt      time.Time // zero while live
 }
 
+// Person is a signed-in person who joined a meeting by its link and was
+// kept in its lobby by the host's lobbyBypass (docs/rules.md §8): they wait
+// (InLobby) until someone who may admit lets them in (Admitted: they are
+// then a member of the meeting chat, decided by docs/rules.md §4 as an
+// invitation is) or not (Denied, Removed, or Over when the meeting ends
+// first). Only InLobby is live: once admitted, the meeting chat's
+// membership is what counts. The lobby entry's id is the person's user id.
+type Person struct {
+	MeetingID ID
+	User      identity.User
+	State     State
+	ArrivedAt time.Time
+	DecidedAt time.Time // zero while waiting
+}
+
 // NewID returns a fresh meeting id.
 func NewID() ID { return ID(randHex(16)) }
 

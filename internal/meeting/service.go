@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -69,15 +70,32 @@ type Store interface {
 	// (not in state from).
 	MoveParticipant(ctx context.Context, p Participant, from State, drafts []event.Draft) ([]event.Event, error)
 	// EndParticipants ends every live participant of a meeting at at
-	// (state Over), deleting their tokens, with events, in one write; it
-	// returns those it ended. The meeting itself stays.
-	EndParticipants(ctx context.Context, id ID, at time.Time, drafts func(ended []Participant) []event.Draft) ([]Participant, []event.Event, error)
+	// (state Over), deleting their tokens, and every person waiting in its
+	// lobby, with events, in one write; it returns those it ended. The
+	// meeting itself stays.
+	EndParticipants(ctx context.Context, id ID, at time.Time, drafts func(ended []Participant, people []Person) []event.Draft) ([]Participant, []Person, []event.Event, error)
 	// FindOverdueMeetings returns meetings not ended whose end is before
-	// before and that still have live participants, at most limit.
+	// before and that still have live participants or people waiting in
+	// the lobby, at most limit.
 	FindOverdueMeetings(ctx context.Context, before time.Time, limit int) ([]Meeting, error)
-	// EndMeeting stores the meeting as ended at m.EndedAt and every live
-	// participant of it as ended, deleting their tokens, in one write.
+	// EndMeeting stores the meeting as ended at m.EndedAt, every live
+	// participant of it as ended, deleting their tokens, and every wait in
+	// its lobby as ended, in one write.
 	EndMeeting(ctx context.Context, m Meeting, drafts []event.Draft) ([]event.Event, error)
+	// EnterLobby puts a signed-in person in a meeting's lobby (state
+	// InLobby, at p.ArrivedAt) unless they wait there already, decided
+	// inside the write; drafts are stored only when they enter. It reports
+	// whether they entered.
+	EnterLobby(ctx context.Context, p Person, drafts []event.Draft) (bool, []event.Event, error)
+	// FindLobbyPerson returns a signed-in person's place in a meeting's lobby.
+	// Errors: notFound.
+	FindLobbyPerson(ctx context.Context, id ID, user identity.UserID) (Person, error)
+	// FindLobbyPeople returns the signed-in people who came to a meeting's
+	// lobby, in order of arrival.
+	FindLobbyPeople(ctx context.Context, id ID) ([]Person, error)
+	// MovePerson stores p's State and DecidedAt if it is still in state
+	// from, decided inside the write. Errors: notFound.
+	MovePerson(ctx context.Context, p Person, from State, drafts []event.Draft) ([]event.Event, error)
 }
 
 // Chats is what meetings need of internal/chat: the meeting chat and its
@@ -85,6 +103,7 @@ type Store interface {
 type Chats interface {
 	CreateMeetingChat(ctx context.Context, actor *identity.User, topic string, invitees []chat.NewMember) (chat.Chat, []chat.Member, error)
 	InviteToMeeting(ctx context.Context, actor *identity.User, id chat.ID, nm chat.NewMember) (chat.Member, error)
+	CheckMeetingInvite(ctx context.Context, actor *identity.User, id chat.ID, nm chat.NewMember) error
 	MeetingMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
 	AdmitAnonymous(ctx context.Context, id chat.ID, u *identity.User, by identity.UserID) (chat.Member, error)
 	RemoveFromMeeting(ctx context.Context, id chat.ID, key string, extra []event.Draft) error
@@ -396,6 +415,10 @@ func (s *Service) End(ctx context.Context, actor *identity.User, id ID) error {
 	if err != nil {
 		return fmt.Errorf("end meeting %s: %w", id, err)
 	}
+	people, err := s.Store.FindLobbyPeople(ctx, m.ID)
+	if err != nil {
+		return fmt.Errorf("end meeting %s: %w", id, err)
+	}
 	m.EndedAt = s.Now()
 	var drafts []event.Draft
 	var live []Participant
@@ -403,6 +426,11 @@ func (s *Service) End(ctx context.Context, actor *identity.User, id ID) error {
 		if p.State.Live() {
 			live = append(live, p)
 			drafts = append(drafts, s.endDraft(&m, p.UserID, "meetingEnded"))
+		}
+	}
+	for _, p := range people {
+		if p.State == InLobby {
+			drafts = append(drafts, s.decidedDraft(&m, p.User.ID, Over))
 		}
 	}
 	evs, err := s.Store.EndMeeting(ctx, m, drafts)
@@ -450,17 +478,20 @@ func (s *Service) over(ctx context.Context, m *Meeting) bool {
 // the chat. The meeting stays for its organiser.
 func (s *Service) expire(ctx context.Context, m *Meeting) error {
 	ctx = context.WithoutCancel(ctx)
-	ended, evs, err := s.Store.EndParticipants(ctx, m.ID, s.Now(), func(ps []Participant) []event.Draft {
-		drafts := make([]event.Draft, 0, len(ps))
+	ended, people, evs, err := s.Store.EndParticipants(ctx, m.ID, s.Now(), func(ps []Participant, people []Person) []event.Draft {
+		drafts := make([]event.Draft, 0, len(ps)+len(people))
 		for _, p := range ps {
 			drafts = append(drafts, s.endDraft(m, p.UserID, "meetingEnded"))
+		}
+		for _, p := range people {
+			drafts = append(drafts, s.decidedDraft(m, p.User.ID, Over))
 		}
 		return drafts
 	})
 	if err != nil {
 		return fmt.Errorf("end sessions of meeting %s: %w", m.ID, err)
 	}
-	if len(ended) == 0 {
+	if len(ended) == 0 && len(people) == 0 {
 		return nil
 	}
 	s.Chats.Publish(ctx, evs)
@@ -472,13 +503,13 @@ func (s *Service) expire(ctx context.Context, m *Meeting) error {
 			}
 		}
 	}
-	s.audit(ctx, m.TenantID, "", "meeting.over", string(m.ID), map[string]any{"anonymousSessionsEnded": len(ended)})
+	s.audit(ctx, m.TenantID, "", "meeting.over", string(m.ID), map[string]any{"anonymousSessionsEnded": len(ended), "lobbyWaitsEnded": len(people)})
 	return nil
 }
 
-// Sweep ends the anonymous sessions of every meeting over by its times
-// (a connection that sends nothing is closed too); it returns how many
-// meetings it handled.
+// Sweep ends the anonymous sessions and the lobby waits of every meeting
+// over by its times (a connection that sends nothing is closed too); it
+// returns how many meetings it handled.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	ms, err := s.Store.FindOverdueMeetings(ctx, s.Now().Add(-s.grace()), 100)
 	if err != nil {
@@ -518,6 +549,12 @@ func (s *Service) forget(u identity.UserID) {
 	if s.Forget != nil {
 		s.Forget(u)
 	}
+}
+
+// decidedDraft tells a signed-in person what became of their wait in a
+// meeting's lobby.
+func (s *Service) decidedDraft(m *Meeting, u identity.UserID, st State) event.Draft {
+	return event.Draft{UserID: u, Type: event.LobbyDecided, ChatID: string(m.ChatID), Payload: payload(event.LobbyDecided, m, map[string]any{"state": string(st)})}
 }
 
 // endDraft is the last event of an anonymous session.
@@ -639,7 +676,24 @@ func (s *Service) remove(ctx context.Context, actor *identity.User, m *Meeting, 
 		return fmt.Errorf("remove %s: %w", key, err)
 	}
 	if target == nil {
-		return errcode.New(errcode.NotFound, "No participant %s in this meeting.", key)
+		// A signed-in person waiting in the lobby leaves it, told so.
+		pp, err := s.Store.FindLobbyPerson(ctx, m.ID, who)
+		if err != nil && !errcode.Is(err, errcode.NotFound) {
+			return fmt.Errorf("remove %s: %w", key, err)
+		}
+		if err != nil || pp.State != InLobby {
+			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", key)
+		}
+		pp.State, pp.DecidedAt = Removed, s.Now()
+		evs, err := s.Store.MovePerson(ctx, pp, InLobby, append(s.lobbyDrafts(ctx, m), s.decidedDraft(m, pp.User.ID, Removed)))
+		if errcode.Is(err, errcode.NotFound) {
+			return errcode.New(errcode.NotFound, "No participant %s in this meeting.", key)
+		}
+		if err != nil {
+			return fmt.Errorf("remove %s: %w", key, err)
+		}
+		s.Chats.Publish(ctx, evs)
+		return nil
 	}
 	return s.Chats.RemoveFromMeeting(ctx, m.ChatID, target.ID, nil)
 }
@@ -753,22 +807,24 @@ func (s *Service) Join(ctx context.Context, link, displayName, client string) (J
 // SignedInJoin is the answer to a signed-in person's join by link.
 type SignedInJoin struct {
 	Meeting Meeting
-	// State is "admitted" (in the meeting chat) or "pending" (a message
-	// request for the meeting chat waits for their answer, docs/rules.md §4).
+	// State is "admitted" (in the meeting chat), "pending" (a message
+	// request for the meeting chat waits for their answer, docs/rules.md
+	// §4) or "lobby" (waiting for someone to admit them).
 	State string
 }
 
 // JoinSignedIn lets a signed-in person into a meeting through its link
 // (docs/rules.md §8): the organiser and people already in its chat are in;
 // anyone else whom the host's lobbyBypass lets past the lobby is added to
-// the meeting chat as if the organiser added them, decided by docs/rules.md
-// §4–§6 through the chat's own path (an external person gets a message
-// request; a refusal is told to the joiner as forbiddenByPolicy, and a
-// silent refusal looks like a request, so nobody learns more than the rule
-// of silence allows). People lobbyBypass would keep waiting are refused
-// (403 forbidden): a lobby for signed-in people is not built; the
-// organiser invites them instead. Errors: unauthenticated (an anonymous
-// session), rateLimited, badRequest, notFound, forbidden, forbiddenByPolicy.
+// the meeting chat as if the organiser added them, decided by
+// docs/rules.md §4–§6 through the chat's own path (an external person gets
+// a message request; a refusal is told to the joiner as forbiddenByPolicy,
+// and a silent refusal looks like a request, so nobody learns more than
+// the rule of silence allows). Anyone lobbyBypass keeps waiting is first
+// decided the same way without being added (a refusal answers the same),
+// then waits in the lobby until someone who may admit lets them in
+// (Admit) or not. Errors: unauthenticated (an anonymous session),
+// rateLimited, badRequest, notFound, forbiddenByPolicy.
 func (s *Service) JoinSignedIn(ctx context.Context, u *identity.User, link, client string) (SignedInJoin, error) {
 	if u.Kind == identity.Anonymous {
 		return SignedInJoin{}, errcode.New(errcode.Unauthenticated, "A valid bearer token is required.")
@@ -777,7 +833,8 @@ func (s *Service) JoinSignedIn(ctx context.Context, u *identity.User, link, clie
 	if token == "" || len(token) > 128 {
 		return SignedInJoin{}, errcode.New(errcode.BadRequest, "joinWebUrl or token is required.")
 	}
-	if err := s.take(ctx, s.Now(), token, client); err != nil {
+	now := s.Now()
+	if err := s.take(ctx, now, token, client); err != nil {
 		return SignedInJoin{}, err
 	}
 	m, err := s.Store.FindMeetingByToken(ctx, token)
@@ -804,37 +861,82 @@ func (s *Service) JoinSignedIn(ctx context.Context, u *identity.User, link, clie
 	if org == nil {
 		return SignedInJoin{}, errcode.New(errcode.NotFound, "This meeting link is not valid: the meeting ended or the link was renewed.")
 	}
+	waiting, err := s.Store.FindLobbyPerson(ctx, m.ID, u.ID)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return SignedInJoin{}, fmt.Errorf("join meeting: %w", err)
+	}
+	isWaiting := err == nil && waiting.State == InLobby
 	cfg, err := s.Store.FindMeetingConfig(ctx, m.TenantID)
 	if err != nil {
 		return SignedInJoin{}, fmt.Errorf("join meeting: %w", err)
 	}
 	arrival := ArrivalOf(u, &m)
+	nm := joinerMember(u, &m)
 	if !BypassesLobby(cfg.LobbyBypass, arrival) {
-		return SignedInJoin{}, errcode.New(errcode.Forbidden, "The organiser's settings make you wait in the lobby; ask the organiser to invite you.")
-	}
-	// By the joiner's own address, as the organiser would type it: an id
-	// of another organisation names nobody to the organiser.
-	nm := chat.NewMember{Phone: u.UPN}
-	if strings.Contains(u.UPN, "@") {
-		nm = chat.NewMember{Email: u.UPN}
-	}
-	if u.TenantID == m.TenantID {
-		nm = chat.NewMember{UserID: u.ID}
+		if isWaiting {
+			return SignedInJoin{Meeting: m, State: string(InLobby)}, nil
+		}
+		// Decided now as the invitation the admission will be, so that a
+		// person the organiser could not invite never waits, and the
+		// organiser never sees them.
+		if err := s.Chats.CheckMeetingInvite(ctx, org, m.ChatID, nm); err != nil && !errcode.Is(err, errcode.Conflict) {
+			return SignedInJoin{}, refusedJoin(err)
+		}
+		entered, evs, err := s.Store.EnterLobby(ctx, Person{MeetingID: m.ID, User: *u, State: InLobby, ArrivedAt: now}, s.lobbyDrafts(ctx, &m))
+		if err != nil {
+			return SignedInJoin{}, fmt.Errorf("join meeting: %w", err)
+		}
+		s.Chats.Publish(ctx, evs)
+		if entered && arrival != ArrivesHostMember {
+			s.audit(ctx, m.TenantID, u.ID, "meeting.joinedByLink", string(m.ID), map[string]any{"chatId": string(m.ChatID), "userId": string(u.ID), "state": string(InLobby)})
+		}
+		return SignedInJoin{Meeting: m, State: string(InLobby)}, nil
 	}
 	mb, err := s.Chats.InviteToMeeting(ctx, org, m.ChatID, nm)
 	switch {
 	case errcode.Is(err, errcode.Conflict):
 		return SignedInJoin{Meeting: m, State: "admitted"}, nil // joined twice at once
-	case errcode.Is(err, errcode.ForbiddenByPolicy), errcode.Is(err, errcode.RecipientUnavailable), errcode.Is(err, errcode.NotFound),
-		errcode.Is(err, errcode.Forbidden), errcode.Is(err, errcode.ExternalMemberNotAllowed):
-		return SignedInJoin{}, errcode.New(errcode.ForbiddenByPolicy, "You cannot join this meeting.")
 	case err != nil:
-		return SignedInJoin{}, err
+		return SignedInJoin{}, refusedJoin(err)
+	}
+	if isWaiting {
+		// The setting changed while they waited: they are in, and out of
+		// the lobby.
+		waiting.State, waiting.DecidedAt = Admitted, s.Now()
+		if evs, err := s.Store.MovePerson(ctx, waiting, InLobby, s.lobbyDrafts(ctx, &m)); err == nil {
+			s.Chats.Publish(ctx, evs)
+		}
 	}
 	if arrival != ArrivesHostMember {
-		s.audit(ctx, m.TenantID, u.ID, "meeting.joinedByLink", string(m.ID), map[string]any{"chatId": string(m.ChatID), "memberId": mb.ID})
+		s.audit(ctx, m.TenantID, u.ID, "meeting.joinedByLink", string(m.ID), map[string]any{"chatId": string(m.ChatID), "memberId": mb.ID, "userId": string(u.ID), "state": joinState(&mb)})
 	}
 	return SignedInJoin{Meeting: m, State: joinState(&mb)}, nil
+}
+
+// joinerMember names a person joining by link as the organiser would
+// invite them: a host member or guest by id, anyone else by their own
+// address, since an id of another organisation names nobody to the
+// organiser.
+func joinerMember(u *identity.User, m *Meeting) chat.NewMember {
+	if u.TenantID == m.TenantID {
+		return chat.NewMember{UserID: u.ID}
+	}
+	if strings.Contains(u.UPN, "@") {
+		return chat.NewMember{Email: u.UPN}
+	}
+	return chat.NewMember{Phone: u.UPN}
+}
+
+// refusedJoin is what a joiner learns of a refusal of their invitation:
+// one answer whatever rule of docs/rules.md §4 refused it and on whichever
+// side. Other errors (bad input, a full meeting) pass.
+func refusedJoin(err error) error {
+	switch {
+	case errcode.Is(err, errcode.ForbiddenByPolicy), errcode.Is(err, errcode.RecipientUnavailable), errcode.Is(err, errcode.NotFound),
+		errcode.Is(err, errcode.Forbidden), errcode.Is(err, errcode.ExternalMemberNotAllowed):
+		return errcode.New(errcode.ForbiddenByPolicy, "You cannot join this meeting.")
+	}
+	return err
 }
 
 // joinState is where a member of a meeting chat stands: in it, or with a
@@ -921,9 +1023,31 @@ func (s *Service) admitter(ctx context.Context, actor *identity.User, id ID) (Me
 	return m, nil
 }
 
-// Lobby lists the people waiting in a meeting's lobby, first come first.
-// Errors: notFound, forbidden.
-func (s *Service) Lobby(ctx context.Context, actor *identity.User, id ID) ([]Participant, error) {
+// Waiting is one person in a meeting's lobby: an anonymous participant
+// or a signed-in person who joined by the link.
+type Waiting struct {
+	Anonymous *Participant
+	Person    *Person
+}
+
+// ID is the lobby entry's id: the waiting person's account id.
+func (w *Waiting) ID() identity.UserID {
+	if w.Anonymous != nil {
+		return w.Anonymous.UserID
+	}
+	return w.Person.User.ID
+}
+
+func (w *Waiting) arrived() time.Time {
+	if w.Anonymous != nil {
+		return w.Anonymous.ArrivedAt
+	}
+	return w.Person.ArrivedAt
+}
+
+// Lobby lists the people waiting in a meeting's lobby, anonymous and
+// signed in, first come first. Errors: notFound, forbidden.
+func (s *Service) Lobby(ctx context.Context, actor *identity.User, id ID) ([]Waiting, error) {
 	m, err := s.admitter(ctx, actor, id)
 	if err != nil {
 		return nil, err
@@ -932,12 +1056,33 @@ func (s *Service) Lobby(ctx context.Context, actor *identity.User, id ID) ([]Par
 	if err != nil {
 		return nil, fmt.Errorf("lobby of %s: %w", id, err)
 	}
-	out := []Participant{}
-	for _, p := range ps {
-		if p.State == InLobby {
-			out = append(out, p)
+	people, err := s.Store.FindLobbyPeople(ctx, m.ID)
+	if err != nil {
+		return nil, fmt.Errorf("lobby of %s: %w", id, err)
+	}
+	out := []Waiting{}
+	for i := range ps {
+		if ps[i].State == InLobby {
+			out = append(out, Waiting{Anonymous: &ps[i]})
 		}
 	}
+	if len(people) > 0 {
+		_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+		if err != nil {
+			return nil, err
+		}
+		in := map[identity.UserID]bool{}
+		for _, mb := range members {
+			in[mb.UserID] = mb.UserID != ""
+		}
+		for i := range people {
+			// Invited while they waited: they are in already.
+			if people[i].State == InLobby && !in[people[i].User.ID] {
+				out = append(out, Waiting{Person: &people[i]})
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Waiting) int { return a.arrived().Compare(b.arrived()) })
 	return out, nil
 }
 
@@ -962,7 +1107,10 @@ func (s *Service) decideLobby(ctx context.Context, actor *identity.User, id ID, 
 	if err != nil && !errcode.Is(err, errcode.NotFound) {
 		return fmt.Errorf("lobby of %s: %w", id, err)
 	}
-	if err != nil || p.MeetingID != m.ID || p.State != InLobby {
+	if errcode.Is(err, errcode.NotFound) {
+		return s.decidePerson(ctx, actor, &m, who, admit)
+	}
+	if p.MeetingID != m.ID || p.State != InLobby {
 		return errcode.New(errcode.NotFound, "Nobody %s is waiting in this lobby.", who)
 	}
 	now := s.Now()
@@ -997,6 +1145,68 @@ func (s *Service) decideLobby(ctx context.Context, actor *identity.User, id ID, 
 	return nil
 }
 
+// decidePerson admits or denies a signed-in person waiting in m's lobby.
+// Admitting moves them out of the lobby first (of two decisions at once,
+// one wins; the other is notFound), then adds them to the meeting chat as
+// the organiser's invitation, decided by docs/rules.md §4 again since a
+// policy may have changed while they waited: a refusal then sends them
+// away (denied) and answers the admitter as an invitation would.
+func (s *Service) decidePerson(ctx context.Context, actor *identity.User, m *Meeting, who identity.UserID, admit bool) error {
+	p, err := s.Store.FindLobbyPerson(ctx, m.ID, who)
+	if err != nil && !errcode.Is(err, errcode.NotFound) {
+		return fmt.Errorf("lobby of %s: %w", m.ID, err)
+	}
+	if err != nil || p.State != InLobby {
+		return errcode.New(errcode.NotFound, "Nobody %s is waiting in this lobby.", who)
+	}
+	p.State, p.DecidedAt = Denied, s.Now()
+	action := "meeting.lobbyDenied"
+	if admit {
+		p.State, action = Admitted, "meeting.lobbyAdmitted"
+	}
+	drafts := append(s.lobbyDrafts(ctx, m), s.decidedDraft(m, p.User.ID, p.State))
+	evs, err := s.Store.MovePerson(ctx, p, InLobby, drafts)
+	if errcode.Is(err, errcode.NotFound) {
+		return errcode.New(errcode.NotFound, "Nobody %s is waiting in this lobby.", who)
+	}
+	if err != nil {
+		return fmt.Errorf("lobby of %s: %w", m.ID, err)
+	}
+	s.Chats.Publish(ctx, evs)
+	details := map[string]any{"participantId": string(p.User.ID), "userId": string(p.User.ID), "displayName": p.User.DisplayName}
+	if admit {
+		org, err := s.organizer(ctx, m)
+		if err == nil {
+			_, err = s.Chats.InviteToMeeting(ctx, org, m.ChatID, joinerMember(&p.User, m))
+		}
+		if err != nil && !errcode.Is(err, errcode.Conflict) {
+			p.State = Denied
+			if evs, err2 := s.Store.MovePerson(ctx, p, Admitted, []event.Draft{s.decidedDraft(m, p.User.ID, Denied)}); err2 == nil {
+				s.Chats.Publish(ctx, evs)
+			} else if s.Log != nil {
+				s.Log.Error("meetings: send away a person whose admission was refused", "meeting", string(m.ID), "err", err2)
+			}
+			return err
+		}
+	}
+	s.audit(ctx, m.TenantID, actor.ID, action, string(m.ID), details)
+	return nil
+}
+
+// organizer returns the organiser of m as its chat knows them.
+func (s *Service) organizer(ctx context.Context, m *Meeting) (*identity.User, error) {
+	_, members, err := s.Chats.MeetingMembers(ctx, m.ChatID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range members {
+		if members[i].UserID == m.OrganizerID {
+			return &members[i].User, nil
+		}
+	}
+	return nil, errcode.New(errcode.NotFound, "No meeting %s.", m.ID)
+}
+
 // Attendee is one line of a meeting's roster.
 type Attendee struct {
 	// Member is the invited person's (or admitted anonymous person's)
@@ -1005,7 +1215,11 @@ type Attendee struct {
 	Member chat.Member
 	// Participant is set for anonymous people.
 	Participant *Participant
-	Organizer   bool
+	// Person is set for signed-in people who came to the lobby and are
+	// not in the meeting chat (waiting, denied, removed, or the meeting
+	// ended while they waited).
+	Person    *Person
+	Organizer bool
 }
 
 // Attendance is a meeting's roster: the organiser, every person invited
@@ -1037,6 +1251,15 @@ func (s *Service) Attendance(ctx context.Context, actor *identity.User, id ID) (
 	}
 	for i := range ps {
 		out = append(out, Attendee{Member: byUser[ps[i].UserID], Participant: &ps[i]})
+	}
+	people, err := s.Store.FindLobbyPeople(ctx, m.ID)
+	if err != nil {
+		return Meeting{}, nil, fmt.Errorf("attendance of %s: %w", id, err)
+	}
+	for i := range people {
+		if !slices.ContainsFunc(members, func(mb chat.Member) bool { return mb.UserID == people[i].User.ID }) {
+			out = append(out, Attendee{Person: &people[i]})
+		}
 	}
 	return m, out, nil
 }

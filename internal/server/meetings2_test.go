@@ -222,8 +222,10 @@ func joinSigned(c *parleytest.Client, link string) *parleytest.Response {
 // lets them (organizer: only the organiser; organization: the host's
 // members, not its guests; everyone: guests and external people too, an
 // external person decided by docs/rules.md §4 as if the organiser added
-// them); those who would wait are refused; a refusal by policy tells the
-// joiner nothing more; an anonymous token joins nothing. Both stores.
+// them); those who would wait wait in the lobby (TestMeetingLobbySignedIn
+// goes on from there) and go in when the setting lets them; a refusal by
+// policy tells the joiner nothing more; an anonymous token joins nothing.
+// Both stores.
 func TestMeetingsSignedInJoin(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
 		e := newExternal(t, store)
@@ -245,16 +247,16 @@ func TestMeetingsSignedInJoin(t *testing.T) {
 		m := meetingOf(t, e.alice, map[string]any{"subject": "By link"})
 		thread, link := threadOf(m), m["joinWebUrl"].(string)
 
-		// organizer: only the organiser; a host member waits (refused).
+		// organizer: only the organiser; a host member waits in the lobby.
 		meetingConfig(t, e.contoso.Admin, map[string]any{"lobbyBypass": "organizer"})
 		if s := state(e.alice, link, 200); s != "admitted" {
 			t.Fatalf("organiser: %s", s)
 		}
-		if c := state(e.bob, link, 403); c != "forbidden" {
-			t.Fatalf("host member under organizer: %s", c)
+		if s := state(e.bob, link, 200); s != "lobby" {
+			t.Fatalf("host member under organizer: %s", s)
 		}
 		if r := e.bob.Do("GET", "/v1.0/chats/"+thread, nil); r.Status != 404 {
-			t.Fatalf("a refused joiner reads the chat: %d", r.Status)
+			t.Fatalf("a joiner in the lobby reads the chat: %d", r.Status)
 		}
 
 		// organization: host members go in; guests and external people wait.
@@ -266,8 +268,12 @@ func TestMeetingsSignedInJoin(t *testing.T) {
 		if s := state(e.bob, link, 200); s != "admitted" {
 			t.Fatalf("joining twice: %s", s)
 		}
-		state(e.guest, link, 403)
-		state(e.erin, link, 403)
+		if s := state(e.guest, link, 200); s != "lobby" {
+			t.Fatalf("guest under organization: %s", s)
+		}
+		if s := state(e.erin, link, 200); s != "lobby" {
+			t.Fatalf("external under organization: %s", s)
+		}
 
 		// everyone: a guest goes in; an external person gets the meeting
 		// chat's message request, as if the organiser added them.
