@@ -3,14 +3,12 @@ package cli_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/parleychat/parley/internal/cli"
 	"github.com/parleychat/parley/internal/parleytest"
 )
 
@@ -21,17 +19,7 @@ func TestAdminAppsCLI(t *testing.T) {
 	contoso := s.CreateTenant("Contoso", "contoso.com")
 	s.User(contoso, "alice", false)
 	gina := s.User(contoso, "gina@outside.example", true)
-	env := func(k string) string {
-		return map[string]string{"PARLEY_URL": s.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
-	}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
-			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
-	}
+	run := adminCLI(t, s.URL())
 	var bot struct{ ID, Secret string }
 	if err := json.Unmarshal([]byte(run(0, "bot", "register", "--name", "Polls", "--endpoint", "https://bots.example/api/messages")), &bot); err != nil || bot.Secret == "" {
 		t.Fatalf("bot register: %v %+v", err, bot)

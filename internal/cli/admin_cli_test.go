@@ -13,6 +13,27 @@ import (
 	"github.com/parleychat/parley/internal/parleytest"
 )
 
+// adminEnv is the environment of `parley admin` against the server at
+// base, signed in as the harness's admin of contoso.com.
+func adminEnv(base string) func(string) string {
+	env := map[string]string{"PARLEY_URL": base, "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}
+	return func(k string) string { return env[k] }
+}
+
+// adminCLI returns a function that runs `parley admin args…` in-process
+// against the server at base (adminEnv), fails the test unless it exits
+// with want, and returns its standard output and error.
+func adminCLI(t *testing.T, base string) func(want int, args ...string) string {
+	return func(want int, args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), adminEnv(base), &out, &errb); code != want {
+			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
+		}
+		return out.String() + errb.String()
+	}
+}
+
 // TestAdminCLI: the admin commands mirror the admin API against a running
 // server, and a change made with them acts at once on open chats.
 func TestAdminCLI(t *testing.T) {
@@ -24,17 +45,7 @@ func TestAdminCLI(t *testing.T) {
 	pat.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
 	ev := pat.Events(-1)
 
-	env := func(k string) string {
-		return map[string]string{"PARLEY_URL": w.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
-	}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
-			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
-	}
+	run := adminCLI(t, w.URL())
 
 	out := run(0, "federation", "set", "--allow-teams-consumer=false", "--blocked-domains", "evil.com,spam.org")
 	var fc map[string]any
@@ -76,7 +87,7 @@ func TestAdminCLI(t *testing.T) {
 		if k == "PARLEY_ADMIN_PASSWORD" {
 			return "wrong password"
 		}
-		return env(k)
+		return adminEnv(w.URL())(k)
 	}
 	if code := cli.Run(context.Background(), []string{"admin", "federation", "show"}, bad, &out2, &errb); code != 1 || !strings.Contains(errb.String(), "wrong address or password") {
 		t.Fatalf("bad password: %d %s", code, errb.String())
@@ -93,17 +104,7 @@ func TestAdminCLIReadable(t *testing.T) {
 	contoso := w.CreateTenant("Contoso", "contoso.com")
 	w.User(contoso, "alice", false)
 	w.CreateTenant("Fabrikam", "fabrikam.com")
-	env := func(k string) string {
-		return map[string]string{"PARLEY_URL": w.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
-	}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
-			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
-	}
+	run := adminCLI(t, w.URL())
 	type check struct {
 		Rule    string `json:"rule"`
 		Value   bool   `json:"value"`
@@ -230,17 +231,7 @@ func TestAdminCLITeams(t *testing.T) {
 	fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
 	other := s.User(fabrikam, "erin", false).Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Elsewhere"}).Map(t)["id"].(string)
 
-	env := func(k string) string {
-		return map[string]string{"PARLEY_URL": s.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
-	}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
-			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
-	}
+	run := adminCLI(t, s.URL())
 	var list struct {
 		Value []struct {
 			ID          string

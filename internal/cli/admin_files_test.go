@@ -1,12 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/parleychat/parley/internal/cli"
 	"github.com/parleychat/parley/internal/parleytest"
 )
 
@@ -15,17 +12,7 @@ import (
 func TestAdminFilesCLI(t *testing.T) {
 	s := parleytest.StartStore(t, "sqlite")
 	contoso := s.CreateTenant("Contoso", "contoso.com")
-	env := func(k string) string {
-		return map[string]string{"PARLEY_URL": s.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
-	}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
-			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
-	}
+	run := adminCLI(t, s.URL())
 	if out := run(0, "files", "get"); !strings.Contains(out, `"allowExternalFileSharing": true`) {
 		t.Fatalf("get: %s", out)
 	}

@@ -1,13 +1,10 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"github.com/parleychat/parley/internal/cli"
 	"github.com/parleychat/parley/internal/parleytest"
 )
 
@@ -16,17 +13,7 @@ import (
 func TestAdminMeetingConfigCLI(t *testing.T) {
 	s := parleytest.StartStore(t, "sqlite")
 	contoso := s.CreateTenant("Contoso", "contoso.com")
-	env := func(k string) string {
-		return map[string]string{"PARLEY_URL": s.URL(), "PARLEY_ADMIN_USER": "admin@contoso.com", "PARLEY_ADMIN_PASSWORD": parleytest.Password}[k]
-	}
-	run := func(want int, args ...string) string {
-		t.Helper()
-		var out, errb bytes.Buffer
-		if code := cli.Run(context.Background(), append([]string{"admin"}, args...), env, &out, &errb); code != want {
-			t.Fatalf("parley admin %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, out.String(), errb.String())
-		}
-		return out.String() + errb.String()
-	}
+	run := adminCLI(t, s.URL())
 	type config struct {
 		AllowAnonymousUsersToJoinMeeting  bool
 		LobbyBypass                       string

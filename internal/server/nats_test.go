@@ -123,6 +123,88 @@ func on(s *parleytest.Server, c *parleytest.Client) *parleytest.Client {
 	return &cp
 }
 
+// hasMessage reports whether evs hold the stored messageCreated of the
+// message id.
+func hasMessage(t *testing.T, id string) func([]parleytest.Event) bool {
+	return func(evs []parleytest.Event) bool {
+		for _, e := range evs {
+			if e.Type == "messageCreated" && e.Seq > 0 && strings.Contains(toJSON(t, e.Raw), `"id":"`+id+`"`) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// seqsWithoutGap fails the test unless the stored events' seqs in evs
+// follow each other without a gap or a repeat.
+func seqsWithoutGap(t *testing.T, evs []parleytest.Event) {
+	t.Helper()
+	var seqs []int64
+	for _, e := range evs {
+		if e.Seq > 0 {
+			seqs = append(seqs, e.Seq)
+		}
+	}
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] != seqs[i-1]+1 {
+			t.Fatalf("seqs on B have a gap or repeat: %v", seqs)
+		}
+	}
+}
+
+// nodesChat is the set-up of the tests that take NATS away from node B:
+// two nodes on one PostgreSQL schema on a frozen clock, A on natsA and B
+// on natsB, a 1:1 chat of alice and bob made on A, and bob's WebSocket
+// (from the start of his events) on B.
+type nodesChat struct {
+	t     *testing.T
+	alice *parleytest.Client
+	chat  string
+	ws    *parleytest.Conn
+}
+
+func startNodesChat(t *testing.T, natsA, natsB string) *nodesChat {
+	t.Helper()
+	clk := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
+	cfgA := parleytest.Config(t, "postgres")
+	cfgA.Store.NATSURL = natsA
+	cfgB := cfgA
+	cfgB.Store.DataDir = t.TempDir()
+	cfgB.Store.NATSURL = natsB
+	a := startNode(t, cfgA, clk)
+	b := startNode(t, cfgB, clk)
+	contoso := a.CreateTenant("Contoso", "contoso.com")
+	alice := a.User(contoso, "alice", false)
+	bob := a.User(contoso, "bob", false)
+	n := &nodesChat{t: t, alice: alice, chat: alice.OneOnOne(bob.UserID)}
+	n.ws = on(b, bob).Events(-1)
+	t.Cleanup(n.ws.Close)
+	return n
+}
+
+// send sends text as alice on A and returns the message's id.
+func (n *nodesChat) send(text string) string { return n.alice.Send(n.chat, text) }
+
+// waitOnB waits until bob's WebSocket on B has the message id and returns
+// every event it has.
+func (n *nodesChat) waitOnB(what string, timeout time.Duration, id string) []parleytest.Event {
+	n.t.Helper()
+	return n.ws.WaitFor(what, timeout, hasMessage(n.t, id))
+}
+
+// allOnB fails the test unless evs hold every message of ids, their seqs
+// without a gap or a repeat.
+func (n *nodesChat) allOnB(evs []parleytest.Event, ids []string) {
+	n.t.Helper()
+	for _, id := range ids {
+		if !hasMessage(n.t, id)(evs) {
+			n.t.Fatalf("message %s never reached B", id)
+		}
+	}
+	seqsWithoutGap(n.t, evs)
+}
+
 // eventually retries try until it reports true, failing after a generous
 // deadline (the other node applies what NATS brings asynchronously).
 func eventually(t *testing.T, what string, try func() bool) {
@@ -169,20 +251,10 @@ func TestTwoNodesOverNATS(t *testing.T) {
 	}
 
 	ws := bobB.Events(-1)
-	hasMessage := func(id string) func([]parleytest.Event) bool {
-		return func(evs []parleytest.Event) bool {
-			for _, e := range evs {
-				if e.Type == "messageCreated" && e.Seq > 0 && strings.Contains(toJSON(t, e.Raw), `"id":"`+id+`"`) {
-					return true
-				}
-			}
-			return false
-		}
-	}
 
 	t.Run("a message sent on A reaches a WebSocket on B", func(t *testing.T) {
 		id := alice.Send(group, "hello from node A")
-		ws.WaitFor("message "+id+" on node B", 30*time.Second, hasMessage(id))
+		ws.WaitFor("message "+id+" on node B", 30*time.Second, hasMessage(t, id))
 	})
 
 	t.Run("typing on A reaches B", func(t *testing.T) {
@@ -229,24 +301,14 @@ func TestTwoNodesOverNATS(t *testing.T) {
 		proxy.restore()
 		// B reconnects, empties its caches, then hands bob his latest
 		// stored event: the WebSocket sees a gap and replays.
-		evs := ws.WaitFor("replay of "+id+" on node B", 60*time.Second, hasMessage(id))
-		var seqs []int64
-		for _, e := range evs {
-			if e.Seq > 0 {
-				seqs = append(seqs, e.Seq)
-			}
-		}
-		for i := 1; i < len(seqs); i++ {
-			if seqs[i] != seqs[i-1]+1 {
-				t.Fatalf("seqs on B have a gap or repeat: %v", seqs)
-			}
-		}
+		evs := ws.WaitFor("replay of "+id+" on node B", 60*time.Second, hasMessage(t, id))
+		seqsWithoutGap(t, evs)
 		if st := sendStatus(carolB, "carol on B after removal during the outage"); st < 400 {
 			t.Fatalf("B still takes a removed member's send after reconnecting: %d", st)
 		}
 		// And fan-out works again.
 		id = alice.Send(group, "after the outage")
-		ws.WaitFor("message "+id+" on node B", 30*time.Second, hasMessage(id))
+		ws.WaitFor("message "+id+" on node B", 30*time.Second, hasMessage(t, id))
 	})
 }
 

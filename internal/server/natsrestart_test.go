@@ -3,7 +3,6 @@ package server_test
 import (
 	"fmt"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,40 +20,17 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	parleytest.RequirePostgres(t)
 	ns := startEmbeddedNATS(t)
 	port := ns.Addr().(*net.TCPAddr).Port
-	clk := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
-	cfgA := parleytest.Config(t, "postgres")
-	cfgA.Store.NATSURL = ns.ClientURL()
-	cfgB := cfgA
-	cfgB.Store.DataDir = t.TempDir()
-	a := startNode(t, cfgA, clk)
-	b := startNode(t, cfgB, clk)
-
-	contoso := a.CreateTenant("Contoso", "contoso.com")
-	alice := a.User(contoso, "alice", false)
-	bob := a.User(contoso, "bob", false)
-	chatID := alice.OneOnOne(bob.UserID)
-	ws := on(b, bob).Events(-1)
-	defer ws.Close()
-	has := func(id string) func([]parleytest.Event) bool {
-		return func(evs []parleytest.Event) bool {
-			for _, e := range evs {
-				if e.Type == "messageCreated" && e.Seq > 0 && strings.Contains(toJSON(t, e.Raw), `"id":"`+id+`"`) {
-					return true
-				}
-			}
-			return false
-		}
-	}
+	n := startNodesChat(t, ns.ClientURL(), ns.ClientURL())
 	var ids []string
 	for i := range 5 {
-		ids = append(ids, alice.Send(chatID, fmt.Sprintf("before %d", i)))
+		ids = append(ids, n.send(fmt.Sprintf("before %d", i)))
 	}
-	ws.WaitFor("messages before the restart on B", 30*time.Second, has(ids[len(ids)-1]))
+	n.waitOnB("messages before the restart on B", 30*time.Second, ids[len(ids)-1])
 
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	for i := range 5 {
-		ids = append(ids, alice.Send(chatID, fmt.Sprintf("during %d", i)))
+		ids = append(ids, n.send(fmt.Sprintf("during %d", i)))
 	}
 	ns2, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
 	if err != nil {
@@ -66,24 +42,8 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { ns2.Shutdown(); ns2.WaitForShutdown() })
 	// B replays what it missed once it is back; afterwards fan-out works.
-	ws.WaitFor("messages sent during the outage on B", 60*time.Second, has(ids[len(ids)-1]))
-	id := alice.Send(chatID, "after")
+	n.waitOnB("messages sent during the outage on B", 60*time.Second, ids[len(ids)-1])
+	id := n.send("after")
 	ids = append(ids, id)
-	evs := ws.WaitFor("a message after the restart on B", 30*time.Second, has(id))
-	for _, id := range ids {
-		if !has(id)(evs) {
-			t.Fatalf("message %s never reached B", id)
-		}
-	}
-	var seqs []int64
-	for _, e := range evs {
-		if e.Seq > 0 {
-			seqs = append(seqs, e.Seq)
-		}
-	}
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] != seqs[i-1]+1 {
-			t.Fatalf("seqs on B have a gap or repeat: %v", seqs)
-		}
-	}
+	n.allOnB(n.waitOnB("a message after the restart on B", 30*time.Second, id), ids)
 }
