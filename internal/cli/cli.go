@@ -390,28 +390,3 @@ func runUser(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func runBackup(ctx context.Context, e env, args []string) error {
-	cfg := config.Default()
-	fs := newFlagSet(e, "backup", "--out FILE [flags]")
-	if err := cfg.Register(fs, e.getenv, config.StoreOptions...); err != nil {
-		return err
-	}
-	var out string
-	fs.StringVar(&out, "out", "", "the backup file to write; it must not exist (SQLite: a database file; PostgreSQL: a pg_dump custom-format archive)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if err := require(fs, need{"--out", out}); err != nil {
-		return err
-	}
-	db, err := server.OpenStore(ctx, cfg, nil)
-	if err != nil {
-		return err
-	}
-	defer db.Close() //nolint:errcheck // a backup only reads
-	if err := db.Backup(ctx, out); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "Wrote a backup of the %s store to %s.\n", cfg.Store.Kind, out)
-	return nil
-}

@@ -379,3 +379,41 @@ func (d Dir) Open(_ context.Context, key string) (io.ReadCloser, error) {
 	}
 	return f, nil
 }
+
+// Copy copies the bytes of files (and their thumbnails) from one file
+// store to another, for backups: each file list gives (live files, read
+// after the database's snapshot, so every file the snapshot holds and is
+// still live is copied). A file whose bytes are missing is counted, not
+// an error: the copy goes on. It returns how many files it copied and
+// how many it could not find.
+func Copy(ctx context.Context, list func(fn func(File) error) error, from, to Blobs) (copied, missing int, err error) {
+	err = list(func(f File) error {
+		keys := []string{f.ID}
+		if f.HasThumb {
+			keys = append(keys, f.ID+".thumb")
+		}
+		for i, k := range keys {
+			rc, err := from.Open(ctx, k)
+			if errcode.Is(err, errcode.NotFound) {
+				if i == 0 {
+					missing++
+				}
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", k, err)
+			}
+			data, err := io.ReadAll(rc)
+			_ = rc.Close() // a read error is the one to report
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", k, err)
+			}
+			if err := to.Put(ctx, k, data); err != nil {
+				return fmt.Errorf("copy %s: %w", k, err)
+			}
+		}
+		copied++
+		return nil
+	})
+	return copied, missing, err
+}
