@@ -62,6 +62,7 @@ func TestWebClientE2E(t *testing.T) {
 	bob := w.User(contoso, "bob", false)
 	pat := w.Personal("pat@gmail.com")
 	w.User(contoso, "gina@outlook.com", true) // a guest of Contoso, for the teams test
+	w.User(contoso, "gus@outlook.com", true)  // a guest in no team, added by an owner in test/e2e/teams.mjs
 
 	// A second, empty server for the first-run page; its setup token is
 	// what `parley serve` prints.
@@ -106,6 +107,7 @@ func TestWebClientE2E(t *testing.T) {
 		"PAT=pat@gmail.com", "PAT_ID="+pat.UserID,
 		"APP_ZIP="+appZip,
 		"GUEST=gina@outlook.com",
+		"GUEST2=gus@outlook.com",
 		"CHROMIUM="+chromium,
 		"SHOTS="+shots,
 	)

@@ -18,6 +18,7 @@ import { chromium } from "playwright-core";
 import AxeBuilder from "@axe-core/playwright";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { meetingSteps, teamSteps } from "./teams.mjs";
 
 function env(name) {
   const v = process.env[name];
@@ -946,6 +947,12 @@ await step("a team: alice creates it with bob and a guest, posts in General, the
   await page.getByRole("link", { name: "Chats", exact: true }).first().click();
   await chatLink(page, NINA_NAME).click();
 });
+
+// Team management and the meeting organiser's controls: test/e2e/teams.mjs.
+const close = async (name) => (await pages.splice(pages.findIndex((p) => p.name === name), 1)[0].page.context().close());
+const T = { step, open, close, signIn, check, axe, shot, labelsOK, token, ALICE };
+await teamSteps(T, { A, BASE, BOB, NINA_NAME });
+await meetingSteps(T, { A, BASE, BOB, ADMIN, NINA_NAME });
 
 await step("personal settings: allow chats from organisations, block and unblock", async () => {
   const { page } = P;

@@ -9,9 +9,9 @@ import { NewChat } from "./chat/NewChat";
 import { RequestView } from "./chat/RequestView";
 import { Settings } from "./chat/Settings";
 import { Sidebar } from "./chat/Sidebar";
-import { AnonJoin, MeetingPanel, NewMeeting, useMeeting } from "./meetings/Meetings";
+import { AnonJoin, MeetingView, NewMeeting } from "./meetings/Meetings";
 import { SearchBox, SearchPage } from "./search/Search";
-import { ChannelView, NewTeam } from "./teams/Teams";
+import { ChannelView, NewTeam, TeamManage, TeamsHome } from "./teams/Teams";
 import { JoinPage, SetupPage, SignInPage, SignUpPage } from "./pages/account";
 import { match, navigate, usePath } from "./router";
 import { type State, session, unreadTotal, useSession } from "./session";
@@ -92,28 +92,6 @@ export function App() {
   );
 }
 
-/** MeetingView is a meeting's chat with its panel (join link, lobby, roster). */
-function MeetingView(props: { s: State; id: string }) {
-  const { m, error, lobby, roster, reload } = useMeeting(props.id);
-  useEffect(() => {
-    if (m) void session.loadChat(m.chatInfo.threadId).catch(() => undefined);
-  }, [m?.chatInfo.threadId]);
-  if (error || !m) {
-    return (
-      <section class="main placeholder">
-        <div class="empty">{error ? <ErrorBox error={error} /> : <p class="muted">Loading…</p>}</div>
-      </section>
-    );
-  }
-  return (
-    <ChatView
-      s={props.s}
-      id={m.chatInfo.threadId}
-      extra={<MeetingPanel s={props.s} id={props.id} m={m} lobby={lobby} roster={roster} reload={reload} />}
-    />
-  );
-}
-
 type AdminModule = typeof import("./admin/Admin");
 let adminModule: AdminModule | null = null;
 
@@ -170,6 +148,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
   const req = match("/requests/:id", path);
   const meeting = path === "/meetings/new" ? null : match("/meetings/:id", path);
   const channel = match("/teams/:team/channels/:channel", path);
+  const manageTeam = match("/teams/:team/manage", path);
   const admin = path === "/admin" || path.startsWith("/admin/");
   const tab = path.startsWith("/requests") ? "requests" : path.startsWith("/teams") ? "teams" : "chats";
   let main;
@@ -181,8 +160,9 @@ function Shell(props: { path: string; onSignOut: () => void }) {
   else if (path === "/teams/new") main = <NewTeam />;
   else if (path === "/search") main = <SearchPage s={s} />;
   else if (channel) main = <ChannelView s={s} teamId={channel.team} channelId={channel.channel} />;
+  else if (manageTeam) main = <TeamManage s={s} teamId={manageTeam.team} />;
   else if (path === "/teams") {
-    main = <NoChat teams />;
+    main = <TeamsHome />;
     hasMain = false;
   }
   else if (meeting) main = <MeetingView s={s} id={meeting.id} />;

@@ -117,6 +117,16 @@ export function meetingOfChat(chatId: string): string | null {
   }
 }
 
+/** chatOfMeeting returns the meeting chat this client knows for a meeting id. */
+export function chatOfMeeting(meetingId: string): string | null {
+  try {
+    const m = JSON.parse(localStorage.getItem(MEETING_KEY) ?? "{}") as Record<string, string>;
+    return Object.keys(m).find((c) => m[c] === meetingId) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** rememberMeeting keeps which meeting a chat belongs to. */
 export function rememberMeeting(chatId: string, meetingId: string): void {
   try {

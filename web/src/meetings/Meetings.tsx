@@ -3,14 +3,16 @@
 // host members admit or deny people who came by the link), and the page
 // the join link opens for people without an account.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Meeting, type Message, type Page, ApiError, call, enc, errorText, get, post } from "../api";
+import { type Meeting, type Message, type Page, ApiError, call, del, enc, errorText, get, getToken, post, setToken } from "../api";
 import { AdaptiveCardView } from "../card";
+import { ChatView } from "../chat/ChatView";
 import { Events } from "../events";
 import { RichText } from "../richtext";
 import { navigate } from "../router";
-import { type State, rememberMeeting, session } from "../session";
+import { type State, chatOfMeeting, rememberMeeting, session } from "../session";
+import { Confirm } from "../teams/Confirm";
 import { setPageTitle } from "../title";
-import { Avatar, ErrorBox, ExternalBadge, Field, Link, Notice, Tag, Time, UnverifiedBadge, useAsync } from "../ui";
+import { Avatar, ErrorBox, ExternalBadge, Field, Link, Notice, PersonBadge, Tag, Time, UnverifiedBadge, useAsync } from "../ui";
 
 function split(s: string): string[] {
   return s
@@ -89,6 +91,8 @@ export function NewMeeting() {
 interface LobbyEntry {
   id: string;
   displayName: string;
+  userIdentityType?: string;
+  isExternal?: boolean;
   joinedDateTime: string | null;
 }
 
@@ -138,18 +142,125 @@ export function useMeeting(id: string) {
       clearInterval(t);
     };
   }, [id]);
-  return { m, error, lobby, roster, reload: load };
+  return { m, setM, error, lobby, roster, reload: load };
 }
 
-/** MeetingPanel is the meeting's side panel: join link, lobby, roster. */
-export function MeetingPanel(props: { s: State; id: string; m: Meeting; lobby: LobbyEntry[] | null; roster: Attendance[]; reload: () => void }) {
-  const { m, lobby } = props;
-  const [copied, setCopied] = useState(false);
-  const { busy, error, run } = useAsync();
-  async function decide(p: LobbyEntry, admit: boolean) {
-    await run(() => post(`/parley/v1/meetings/${enc(props.id)}/lobby/${enc(p.id)}/${admit ? "admit" : "deny"}`));
-    props.reload();
+/**
+ * MeetingView is /meetings/{id}: the meeting chat with its panel. The
+ * organiser gets the whole panel (join link, invite, new link, end, lobby,
+ * roster); the meeting itself answers 404 to anyone else, so a host member
+ * who may admit (they got a lobbyUpdated event) gets the chat with the lobby
+ * and roster only.
+ */
+export function MeetingView(props: { s: State; id: string }) {
+  const { m, setM, error, lobby, roster, reload } = useMeeting(props.id);
+  const [ended, setEnded] = useState(false);
+  const known = chatOfMeeting(props.id);
+  const chatId = m?.chatInfo.threadId ?? (error instanceof ApiError && error.status === 404 ? known : null);
+  useEffect(() => {
+    if (chatId) void session.loadChat(chatId).catch(() => undefined);
+  }, [chatId]);
+  if (ended && chatId) {
+    return (
+      <ChatView
+        s={props.s}
+        id={chatId}
+        extra={
+          <aside class="people meeting-panel" aria-label="Meeting" data-testid="meeting-panel">
+            <h2 class="section-title">{m?.subject || "Meeting"}</h2>
+            <Notice kind="info">The meeting has ended. Its join link no longer works; the chat stays with the people invited.</Notice>
+          </aside>
+        }
+      />
+    );
   }
+  if (!chatId) {
+    return (
+      <section class="main placeholder">
+        <div class="empty">{error ? <ErrorBox error={error} /> : <p class="muted">Loading…</p>}</div>
+      </section>
+    );
+  }
+  return (
+    <ChatView
+      s={props.s}
+      id={chatId}
+      extra={
+        m ? (
+          <MeetingPanel s={props.s} id={props.id} m={m} lobby={lobby} roster={roster} reload={reload} onChanged={setM} onEnded={() => setEnded(true)} />
+        ) : (
+          <aside class="people meeting-panel" aria-label="Meeting" data-testid="meeting-panel">
+            <LobbyAndRoster id={props.id} lobby={lobby} roster={roster} reload={reload} />
+          </aside>
+        )
+      }
+    />
+  );
+}
+
+/** MeetingPanel is the organiser's side panel: join link, invite, new link, end, lobby, roster. */
+export function MeetingPanel(props: {
+  s: State;
+  id: string;
+  m: Meeting;
+  lobby: LobbyEntry[] | null;
+  roster: Attendance[];
+  reload: () => void;
+  onChanged: (m: Meeting) => void;
+  onEnded: () => void;
+}) {
+  const { m } = props;
+  const [copied, setCopied] = useState(false);
+  const [asking, setAsking] = useState<"renew" | "end" | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const [who, setWho] = useState("");
+  const { busy, error, run } = useAsync();
+  const linkRef = useRef<HTMLInputElement>(null);
+
+  async function copy() {
+    setDone(null);
+    try {
+      await navigator.clipboard.writeText(m.joinWebUrl);
+    } catch {
+      // No clipboard API (or no permission): copy the selected text instead.
+      linkRef.current?.select();
+      document.execCommand("copy");
+    }
+    setCopied(true);
+  }
+  async function invite(e: Event) {
+    e.preventDefault();
+    setDone(null);
+    const a = who.trim();
+    const ok = await run(async () => {
+      await post(`/parley/v1/meetings/${enc(props.id)}/participants`, a.includes("@") ? { email: a } : { phoneNumber: a });
+      return true;
+    });
+    if (ok) {
+      setWho("");
+      setDone(`Invited ${a}.`);
+      props.reload();
+    }
+  }
+  async function renew() {
+    setDone(null);
+    const next = await run(() => post<Meeting>(`/parley/v1/meetings/${enc(props.id)}/renewJoinLink`));
+    setAsking(null);
+    if (next) {
+      props.onChanged(next);
+      setCopied(false);
+      setDone("New link ready. The old link no longer works.");
+    }
+  }
+  async function end() {
+    const ok = await run(async () => {
+      await del(`/v1.0/me/onlineMeetings/${enc(props.id)}`);
+      return true;
+    });
+    setAsking(null);
+    if (ok) props.onEnded();
+  }
+
   return (
     <aside class="people meeting-panel" aria-label="Meeting" data-testid="meeting-panel">
       <h2 class="section-title">{m.subject || "Meeting"}</h2>
@@ -161,18 +272,70 @@ export function MeetingPanel(props: { s: State; id: string; m: Meeting; lobby: L
       <div class="field">
         <label for="join-link">Join link</label>
         <div class="row">
-          <input id="join-link" readOnly value={m.joinWebUrl} onFocus={(e) => e.currentTarget.select()} />
-          <button
-            type="button"
-            class="secondary small"
-            onClick={() => {
-              void navigator.clipboard?.writeText(m.joinWebUrl).then(() => setCopied(true), () => undefined);
-            }}
-          >
+          <input id="join-link" ref={linkRef} readOnly value={m.joinWebUrl} onFocus={(e) => e.currentTarget.select()} />
+          <button type="button" class="secondary small" onClick={() => void copy()}>
             {copied ? "Copied" : "Copy"}
           </button>
         </div>
+        <span class="visually-hidden" role="status">
+          {copied ? "The join link is copied." : ""}
+        </span>
       </div>
+      <form class="stack small-gap" onSubmit={invite}>
+        <label for="meeting-invite-more">Invite by email or phone</label>
+        <div class="row">
+          <input id="meeting-invite-more" value={who} placeholder="name@example.com" onInput={(e) => setWho(e.currentTarget.value)} />
+          <button type="submit" class="secondary small" disabled={busy || !who.trim()}>
+            Invite
+          </button>
+        </div>
+      </form>
+      {asking === "renew" ? (
+        <Confirm
+          title="Get a new join link?"
+          text="The current link stops working at once: nobody can join with it any more. People already in the meeting stay."
+          action="Get new link"
+          busy={busy}
+          onCancel={() => setAsking(null)}
+          onConfirm={() => void renew()}
+        />
+      ) : asking === "end" ? (
+        <Confirm
+          title="End the meeting for everyone?"
+          text="The join link stops working and people who joined by the link without an account leave at once. The meeting chat stays with the people invited."
+          action="End meeting"
+          danger
+          busy={busy}
+          onCancel={() => setAsking(null)}
+          onConfirm={() => void end()}
+        />
+      ) : (
+        <div class="row">
+          <button type="button" class="secondary small" onClick={() => setAsking("renew")}>
+            New link
+          </button>
+          <button type="button" class="danger small" onClick={() => setAsking("end")}>
+            End meeting
+          </button>
+        </div>
+      )}
+      <ErrorBox error={error} />
+      {done && <Notice kind="success">{done}</Notice>}
+      <LobbyAndRoster id={props.id} lobby={props.lobby} roster={props.roster} reload={props.reload} />
+    </aside>
+  );
+}
+
+/** LobbyAndRoster is who waits (with Admit and Deny) and who is in. */
+function LobbyAndRoster(props: { id: string; lobby: LobbyEntry[] | null; roster: Attendance[]; reload: () => void }) {
+  const { lobby } = props;
+  const { busy, error, run } = useAsync();
+  async function decide(p: LobbyEntry, admit: boolean) {
+    await run(() => post(`/parley/v1/meetings/${enc(props.id)}/lobby/${enc(p.id)}/${admit ? "admit" : "deny"}`));
+    props.reload();
+  }
+  return (
+    <>
       {lobby !== null && (
         <section aria-labelledby="lobby-title">
           <h3 id="lobby-title" class="sub-title">
@@ -187,7 +350,7 @@ export function MeetingPanel(props: { s: State; id: string; m: Meeting; lobby: L
                   <Avatar name={p.displayName} external size="sm" />
                   <div class="person">
                     <div>
-                      <strong>{p.displayName}</strong> <UnverifiedBadge />
+                      <strong>{p.displayName}</strong> {!p.userIdentityType || p.userIdentityType === "anonymousGuest" ? <UnverifiedBadge /> : <PersonBadge external={p.isExternal} />}
                     </div>
                     <div class="row">
                       <button type="button" class="primary small" disabled={busy} onClick={() => void decide(p, true)}>
@@ -220,7 +383,7 @@ export function MeetingPanel(props: { s: State; id: string; m: Meeting; lobby: L
           </li>
         ))}
       </ul>
-    </aside>
+    </>
   );
 }
 
@@ -266,8 +429,159 @@ function loadAnon(link: string): AnonSession | null {
   }
 }
 
-/** AnonJoin is the page a meeting link opens: a name, the lobby, then the meeting chat. */
+/**
+ * AnonJoin is the page a meeting link opens. Signed in, you join as
+ * yourself (SignedInJoin); otherwise by a name, the lobby, then the
+ * meeting chat.
+ */
 export function AnonJoin(props: { token: string }) {
+  const [signedIn, setSignedIn] = useState(() => !!getToken() && !loadAnon(props.token));
+  if (signedIn) return <SignedInJoin token={props.token} onSessionGone={() => setSignedIn(false)} />;
+  return <AnonJoinForm token={props.token} />;
+}
+
+interface SignedInJoinAnswer {
+  state: "admitted" | "lobby" | "pending" | string;
+  meetingId: string;
+  displayName: string;
+  chatInfo: { threadId: string };
+}
+
+/**
+ * SignedInJoin joins with the person's own token (POST
+ * /parley/v1/meetings/join with their bearer). Admitted: on to the meeting
+ * chat (the meeting page for its organiser); pending (a person of another
+ * organisation): the meeting chat's request; lobby: a waiting state that
+ * moves on when an event says the chat is theirs (or they were turned
+ * away); refused: the server's sentence.
+ */
+function SignedInJoin(props: { token: string; onSessionGone: () => void }) {
+  const [state, setState] = useState<"joining" | "lobby" | "refused">("joining");
+  const [why, setWhy] = useState<unknown>(null);
+  const [me, setMe] = useState<string | null>(null);
+  const [joined, setJoined] = useState<SignedInJoinAnswer | null>(null);
+  useEffect(() => setPageTitle("Join meeting"), []);
+
+  const enter = async (j: SignedInJoinAnswer) => {
+    rememberMeeting(j.chatInfo.threadId, j.meetingId);
+    // Only the organiser may open the meeting itself (anyone else: 404).
+    const organiser = await get(`/v1.0/me/onlineMeetings/${enc(j.meetingId)}`).then(
+      () => true,
+      () => false,
+    );
+    navigate(organiser ? `/meetings/${enc(j.meetingId)}` : `/chats/${enc(j.chatInfo.threadId)}`, true);
+  };
+
+  useEffect(() => {
+    let live = true;
+    get<{ displayName: string }>("/v1.0/me").then(
+      (u) => live && setMe(u.displayName),
+      () => undefined,
+    );
+    call<SignedInJoinAnswer>("POST", "/parley/v1/meetings/join", { body: { token: props.token }, noAuthRedirect: true }).then(
+      (j) => {
+        if (!live) return;
+        setJoined(j);
+        if (j.state === "admitted") void enter(j);
+        else if (j.state === "pending") navigate(`/requests/${enc(j.chatInfo.threadId)}`, true);
+        else setState("lobby");
+      },
+      (e) => {
+        if (!live) return;
+        if (e instanceof ApiError && e.status === 401) {
+          // The saved session ended: forget it and join as a guest, or sign in again.
+          setToken(null);
+          props.onSessionGone();
+          return;
+        }
+        setWhy(e);
+        setState("refused");
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [props.token]);
+
+  // Waiting in the lobby: events of the meeting chat (added to it, the chat
+  // created for me, turned away) decide; a slow check covers a missed one.
+  useEffect(() => {
+    if (state !== "lobby" || !joined) return;
+    const chatId = joined.chatInfo.threadId;
+    let live = true;
+    const check = async () => {
+      try {
+        await get(`/v1.0/chats/${enc(chatId)}`);
+        if (live) {
+          live = false;
+          void enter(joined);
+        }
+      } catch {
+        // not in yet
+      }
+    };
+    const ev = new Events({
+      token: getToken,
+      onEvent: (e) => {
+        const denied = e.type === "lobbyDenied" || (e.type === "sessionEnded" && e.reason === "denied") || (e.type === "lobbyLeft" && e.reason === "denied");
+        if (e.chatId !== chatId && e.meetingId !== joined.meetingId) return;
+        if (denied) {
+          live = false;
+          setWhy("You weren't let in to the meeting.");
+          setState("refused");
+          return;
+        }
+        void check();
+      },
+      onState: () => undefined,
+      onOpen: () => void check(),
+    });
+    ev.start();
+    const t = window.setInterval(() => void check(), 10000);
+    return () => {
+      live = false;
+      ev.stop();
+      clearInterval(t);
+    };
+  }, [state, joined]);
+
+  return (
+    <main class="auth-page">
+      <div class="auth-card">
+        <div class="brand-row">
+          <span class="logo" aria-hidden="true">
+            P
+          </span>
+          <span class="brand">Parley</span>
+        </div>
+        <h1>Join the meeting</h1>
+        {state === "joining" ? (
+          <p class="muted" role="status">
+            Joining{me ? ` as ${me}` : ""}…
+          </p>
+        ) : state === "lobby" ? (
+          <div class="stack" role="status" data-testid="lobby-wait">
+            <p>
+              <strong>Waiting to be let in…</strong>
+            </p>
+            <p class="muted">Someone in the meeting will let you in soon{me ? `, ${me}` : ""}. Keep this page open.</p>
+          </div>
+        ) : (
+          <div class="stack" data-testid="join-refused">
+            <div class="alert warning" role="alert">
+              {typeof why === "string" ? why : errorText(why)}
+            </div>
+            <p class="muted">Ask the organiser to invite you, or to send you a new link.</p>
+            <Link href="/">Go to your chats</Link>
+          </div>
+        )}
+      </div>
+    </main>
+  );
+}
+
+/** AnonJoinForm is the join page without an account: a name, the lobby, then the meeting chat. */
+function AnonJoinForm(props: { token: string }) {
   const [anon, setAnon] = useState<AnonSession | null>(() => loadAnon(props.token));
   const [name, setName] = useState("");
   const [state, setState] = useState<"lobby" | "admitted" | "ended">("lobby");
@@ -363,7 +677,7 @@ export function AnonJoin(props: { token: string }) {
               {busy ? "Joining…" : "Join meeting"}
             </button>
             <p class="hint">
-              Have an account? <Link href="/signin">Sign in</Link> and ask the organiser to invite you.
+              Have an account? <Link href={`/signin?next=${encodeURIComponent(`/meet/${props.token}`)}`}>Sign in</Link> to join as yourself.
             </p>
           </form>
         )}

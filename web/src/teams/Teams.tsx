@@ -2,13 +2,14 @@
 // channels, a channel's posts with their threads (replies), live through the
 // events socket, and starting a team and adding people (owners).
 import { useEffect, useRef, useState } from "preact/hooks";
-import { type Message, type Page, enc, get, getAll, memberFor, post } from "../api";
+import { type Message, type Page, del, enc, get, getAll, memberFor, patch, post } from "../api";
 import type { EventFrame } from "../events";
 import { RichText } from "../richtext";
 import { navigate } from "../router";
-import { type State, session } from "../session";
+import { type State, session, useSession } from "../session";
 import { setPageTitle } from "../title";
 import { Avatar, ErrorBox, Field, Link, Notice, PersonBadge, Tag, Time, useAsync } from "../ui";
+import { Confirm } from "./Confirm";
 
 export interface Team {
   id: string;
@@ -64,6 +65,8 @@ export function useTeams() {
 /** TeamList is the sidebar's Teams tab: each team and its channels. */
 export function TeamList(props: { selected: string | null }) {
   const { teams, error } = useTeams();
+  // Only an organisation's members start teams (guests and personal accounts: 403).
+  const canCreate = useSession().me?.userType === "Member";
   if (error) return <ErrorBox error={error} />;
   if (!teams) return <p class="empty muted">Loading teams…</p>;
   return (
@@ -101,11 +104,13 @@ export function TeamList(props: { selected: string | null }) {
           </section>
         ))
       )}
-      <div class="center">
-        <Link href="/teams/new" class="button secondary">
-          New team
-        </Link>
-      </div>
+      {canCreate && (
+        <div class="center">
+          <Link href="/teams/new" class="button secondary">
+            New team
+          </Link>
+        </div>
+      )}
     </div>
   );
 }
@@ -207,7 +212,8 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
     setError(null);
     get<Team>(`/v1.0/teams/${enc(teamId)}`).then(setTeam, setError);
     get<Channel>(`/v1.0/teams/${enc(teamId)}/channels/${enc(channelId)}`).then(setChannel, setError);
-    get<Page<TeamMember>>(`/v1.0/teams/${enc(teamId)}/members`).then((p) => setMembers(p.value), () => undefined);
+    const loadMembers = () => getAll<TeamMember>(`/v1.0/teams/${enc(teamId)}/members`).then(setMembers, () => undefined);
+    void loadMembers();
     get<Page<ChannelMessage>>(`${base}?$top=50`).then(async (p) => {
       const list = p.value.slice().reverse();
       setPosts(list);
@@ -223,6 +229,34 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
     }, setError);
     post(`/parley/v1/teams/${enc(teamId)}/channels/${enc(channelId)}/markRead`).catch(() => undefined);
     return session.onTeamEvent((e: EventFrame) => {
+      if (e.teamId !== teamId) return;
+      switch (e.type) {
+        case "memberAdded":
+        case "memberUpdated":
+        case "memberRemoved": {
+          const who = e.member as TeamMember | undefined;
+          if (e.type === "memberRemoved" && who?.userId === props.s.me?.id) {
+            navigate("/teams?left=1", true); // removed from the team: it is gone for me
+            return;
+          }
+          void loadMembers();
+          return;
+        }
+        case "teamUpdated":
+          get<Team>(`/v1.0/teams/${enc(teamId)}`).then(setTeam, () => undefined);
+          return;
+        case "channelUpdated":
+          if (e.channelId === channelId) setChannel(e.channel as Channel);
+          return;
+        case "channelDeleted":
+          if (e.channelId === channelId) {
+            get<Channel>(`/v1.0/teams/${enc(teamId)}/primaryChannel`).then(
+              (g) => navigate(`/teams/${enc(teamId)}/channels/${enc(g.id)}?deleted=1`, true),
+              () => navigate("/teams", true),
+            );
+          }
+          return;
+      }
       const m = e.message as ChannelMessage | undefined;
       if (e.channelId !== channelId || !m) return;
       if (e.type === "messageCreated" || e.type === "messageUpdated" || e.type === "messageDeleted") put(m);
@@ -240,6 +274,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
 
   const guests = new Set(members.filter((m) => m.userType === "Guest").map((m) => m.userId));
   const isOwner = members.some((m) => m.userId === props.s.me?.id && m.roles.includes("owner"));
+  const deleted = new URLSearchParams(location.search).has("deleted");
 
   return (
     <section class="main chat channel-view" aria-label={`Channel: ${channel?.displayName ?? ""}`}>
@@ -251,9 +286,16 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
           <h1 class="chat-title"># {channel?.displayName ?? "…"}</h1>
           <p class="muted small">
             {team?.displayName} · {members.length} {members.length === 1 ? "person" : "people"}
+            {isOwner && (
+              <>
+                {" · "}
+                <Link href={`/teams/${enc(teamId)}/manage`}>Manage team</Link>
+              </>
+            )}
           </p>
         </div>
       </header>
+      {deleted && <Notice kind="info">The channel you were in was deleted by an owner.</Notice>}
       <ErrorBox error={error} />
       <div class="chat-body">
         <div class="log" ref={logRef} role="log" aria-label="Posts" aria-live="polite" tabIndex={0}>
@@ -282,7 +324,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
             ))
           )}
         </div>
-        {isOwner && <TeamPeople teamId={teamId} members={members} onChanged={setMembers} />}
+        <TeamPeople teamId={teamId} members={members} isOwner={isOwner} onChanged={setMembers} />
       </div>
       <PostBox base={base} onSent={put} />
     </section>
@@ -382,8 +424,8 @@ function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void }) {
   );
 }
 
-/** TeamPeople lets owners see and add the team's people. */
-function TeamPeople(props: { teamId: string; members: TeamMember[]; onChanged: (m: TeamMember[]) => void }) {
+/** TeamPeople lists the team's people; owners also add people by address. */
+function TeamPeople(props: { teamId: string; members: TeamMember[]; isOwner: boolean; onChanged: (m: TeamMember[]) => void }) {
   const [addr, setAddr] = useState("");
   const [done, setDone] = useState<string | null>(null);
   const { busy, error, run } = useAsync();
@@ -392,7 +434,7 @@ function TeamPeople(props: { teamId: string; members: TeamMember[]; onChanged: (
     const a = addr.trim();
     const ok = await run(async () => {
       await post(`/v1.0/teams/${enc(props.teamId)}/members`, { ...memberFor(a), roles: [] });
-      props.onChanged((await get<Page<TeamMember>>(`/v1.0/teams/${enc(props.teamId)}/members`)).value);
+      props.onChanged(await getAll<TeamMember>(`/v1.0/teams/${enc(props.teamId)}/members`));
       return true;
     });
     if (ok) {
@@ -417,17 +459,361 @@ function TeamPeople(props: { teamId: string; members: TeamMember[]; onChanged: (
           </li>
         ))}
       </ul>
-      <form onSubmit={add} class="stack small-gap">
-        <label for="add-team-member">Add someone by email</label>
+      {props.isOwner && (
+        <>
+          <form onSubmit={add} class="stack small-gap">
+            <label for="add-team-member">Add someone by email</label>
+            <div class="row">
+              <input id="add-team-member" value={addr} onInput={(e) => setAddr(e.currentTarget.value)} placeholder="name@example.com" />
+              <button type="submit" class="secondary small" disabled={busy || !addr.trim()}>
+                Add
+              </button>
+            </div>
+          </form>
+          <ErrorBox error={error} />
+          {done && <Notice kind="success">{done}</Notice>}
+        </>
+      )}
+    </aside>
+  );
+}
+
+/** TeamsHome is the main pane of the Teams tab when no channel is open. */
+export function TeamsHome() {
+  const left = new URLSearchParams(location.search).has("left");
+  return (
+    <section class="main placeholder" aria-label="Nothing selected">
+      <div class="empty">
+        {left ? <Notice kind="info">An owner removed you from a team. Its channels are no longer in your list.</Notice> : <p>Pick a channel.</p>}
+      </div>
+    </section>
+  );
+}
+
+/**
+ * TeamManage is the owners' page of a team (/teams/{id}/manage): its name,
+ * its channels (create, rename, delete; General stays) and its people (add
+ * by address, make owner or member, remove). The API decides (team.May);
+ * the page offers the controls to owners only and tells anyone else whom it
+ * is for.
+ */
+export function TeamManage(props: { s: State; teamId: string }) {
+  const { teamId } = props;
+  const tbase = `/v1.0/teams/${enc(teamId)}`;
+  const [team, setTeam] = useState<Team | null>(null);
+  const [channels, setChannels] = useState<Channel[]>([]);
+  const [members, setMembers] = useState<TeamMember[] | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const load = async () => {
+    try {
+      const [t, cs, ms] = await Promise.all([
+        get<Team>(tbase),
+        getAll<Channel>(`${tbase}/channels`),
+        getAll<TeamMember>(`${tbase}/members`),
+      ]);
+      setTeam(t);
+      setChannels(cs);
+      setMembers(ms);
+    } catch (e) {
+      setLoadError(e);
+    }
+  };
+  useEffect(() => {
+    void load();
+    return session.onTeamEvent((e) => {
+      if (e.teamId !== teamId || e.type === "messageCreated" || e.type === "messageUpdated" || e.type === "messageDeleted" || e.type === "typing") return;
+      const who = e.member as TeamMember | undefined;
+      if (e.type === "memberRemoved" && who?.userId === props.s.me?.id) {
+        navigate("/teams?left=1", true);
+        return;
+      }
+      void load();
+    });
+  }, [teamId]);
+  useEffect(() => setPageTitle(team ? `Manage ${team.displayName}` : "Manage team"), [team?.displayName]);
+
+  const me = members?.find((m) => m.userId === props.s.me?.id);
+  const isOwner = !!me?.roles.includes("owner");
+  const general = channels.find((c) => c.isGeneral);
+  const back = general ? `/teams/${enc(teamId)}/channels/${enc(general.id)}` : "/teams";
+
+  return (
+    <section class="main form-page" aria-labelledby="manage-team-title">
+      <div class="chat-head">
+        <Link href={back} class="back" aria-label="Back to the team">
+          ‹ <span class="back-text">Team</span>
+        </Link>
+        <h1 id="manage-team-title" class="chat-title">
+          Manage {team?.displayName ?? "team"}
+        </h1>
+      </div>
+      <div class="stack narrow manage-team">
+        <ErrorBox error={loadError} />
+        {members === null ? (
+          !loadError && <p class="muted">Loading…</p>
+        ) : !isOwner ? (
+          <div class="panel" data-testid="not-owner">
+            <p>Only the team's owners can change its name, channels and people.</p>
+            <p class="muted small">Ask an owner if something here should change.</p>
+          </div>
+        ) : (
+          <>
+            <TeamName base={tbase} team={team} onSaved={setTeam} />
+            <TeamChannels base={tbase} channels={channels} onChanged={load} />
+            <TeamMembers base={tbase} members={members} me={props.s.me?.id} onChanged={load} />
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function TeamName(props: { base: string; team: Team | null; onSaved: (t: Team) => void }) {
+  const [name, setName] = useState(props.team?.displayName ?? "");
+  const [done, setDone] = useState(false);
+  const { busy, error, run } = useAsync();
+  useEffect(() => setName(props.team?.displayName ?? ""), [props.team?.displayName]);
+  async function save(e: Event) {
+    e.preventDefault();
+    setDone(false);
+    const n = name.trim();
+    const ok = await run(async () => {
+      await patch(props.base, { displayName: n });
+      return true;
+    });
+    if (ok && props.team) {
+      props.onSaved({ ...props.team, displayName: n });
+      setDone(true);
+    }
+  }
+  return (
+    <form class="panel stack small-gap" onSubmit={save} aria-labelledby="team-name-title">
+      <h2 id="team-name-title" class="section-title">
+        Team name
+      </h2>
+      <label for="rename-team" class="visually-hidden">
+        Team name
+      </label>
+      <div class="row">
+        <input id="rename-team" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        <button type="submit" class="secondary" disabled={busy || !name.trim() || name.trim() === props.team?.displayName}>
+          Save name
+        </button>
+      </div>
+      <ErrorBox error={error} />
+      {done && <Notice kind="success">The team's name is saved.</Notice>}
+    </form>
+  );
+}
+
+function TeamChannels(props: { base: string; channels: Channel[]; onChanged: () => Promise<void> }) {
+  const [name, setName] = useState("");
+  const [editing, setEditing] = useState<string | null>(null);
+  const [editName, setEditName] = useState("");
+  const [deleting, setDeleting] = useState<Channel | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAsync();
+  const act = async (f: () => Promise<unknown>, said: string) => {
+    setDone(null);
+    const ok = await run(async () => {
+      await f();
+      await props.onChanged();
+      return true;
+    });
+    if (ok) setDone(said);
+    return ok;
+  };
+  return (
+    <section class="panel stack small-gap" aria-labelledby="channels-title" data-testid="manage-channels">
+      <h2 id="channels-title" class="section-title">
+        Channels
+      </h2>
+      <ul class="manage-list">
+        {props.channels.map((c) => (
+          <li key={c.id} data-channel={c.displayName}>
+            {editing === c.id ? (
+              <form
+                class="row"
+                onSubmit={async (e) => {
+                  e.preventDefault();
+                  const n = editName.trim();
+                  if (await act(() => patch(`${props.base}/channels/${enc(c.id)}`, { displayName: n }), `Renamed to ${n}.`)) setEditing(null);
+                }}
+              >
+                <label for={`rename-${c.id}`} class="visually-hidden">
+                  New name for {c.displayName}
+                </label>
+                <input id={`rename-${c.id}`} value={editName} onInput={(e) => setEditName(e.currentTarget.value)} />
+                <button type="submit" class="primary small" disabled={busy || !editName.trim()}>
+                  Save
+                </button>
+                <button type="button" class="secondary small" onClick={() => setEditing(null)}>
+                  Cancel
+                </button>
+              </form>
+            ) : (
+              <div class="row manage-row">
+                <span class="manage-name"># {c.displayName}</span>
+                {c.isGeneral ? (
+                  <span class="muted small">Every team has General; it can't be renamed or deleted.</span>
+                ) : (
+                  <>
+                    <button
+                      type="button"
+                      class="secondary small"
+                      aria-label={`Rename ${c.displayName}`}
+                      onClick={() => {
+                        setEditing(c.id);
+                        setEditName(c.displayName);
+                        setError(null);
+                      }}
+                    >
+                      Rename
+                    </button>
+                    <button type="button" class="ghost small danger-text" aria-label={`Delete ${c.displayName}`} onClick={() => setDeleting(c)}>
+                      Delete
+                    </button>
+                  </>
+                )}
+              </div>
+            )}
+            {deleting?.id === c.id && (
+              <Confirm
+                title={`Delete # ${c.displayName}?`}
+                text="The channel and its posts go for everyone in the team. This can't be undone."
+                action="Delete channel"
+                danger
+                busy={busy}
+                onCancel={() => setDeleting(null)}
+                onConfirm={async () => {
+                  if (await act(() => del(`${props.base}/channels/${enc(c.id)}`), `# ${c.displayName} is deleted.`)) setDeleting(null);
+                }}
+              />
+            )}
+          </li>
+        ))}
+      </ul>
+      <form
+        class="stack small-gap"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const n = name.trim();
+          if (await act(() => post(`${props.base}/channels`, { displayName: n, membershipType: "standard" }), `# ${n} is created.`)) setName("");
+        }}
+      >
+        <label for="new-channel">New channel</label>
         <div class="row">
-          <input id="add-team-member" value={addr} onInput={(e) => setAddr(e.currentTarget.value)} placeholder="name@example.com" />
-          <button type="submit" class="secondary small" disabled={busy || !addr.trim()}>
-            Add
+          <input id="new-channel" value={name} placeholder="Channel name" onInput={(e) => setName(e.currentTarget.value)} />
+          <button type="submit" class="secondary" disabled={busy || !name.trim()}>
+            Create channel
           </button>
         </div>
+        <p class="hint">Everyone in the team is in every channel and reads all of it.</p>
       </form>
       <ErrorBox error={error} />
       {done && <Notice kind="success">{done}</Notice>}
-    </aside>
+    </section>
   );
+}
+
+function TeamMembers(props: { base: string; members: TeamMember[]; me: string | undefined; onChanged: () => Promise<void> }) {
+  const [addr, setAddr] = useState("");
+  const [asOwner, setAsOwner] = useState(false);
+  const [removing, setRemoving] = useState<TeamMember | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const { busy, error, run } = useAsync();
+  const act = async (f: () => Promise<unknown>, said: string) => {
+    setDone(null);
+    const ok = await run(async () => {
+      await f();
+      await props.onChanged();
+      return true;
+    });
+    if (ok) setDone(said);
+    return ok;
+  };
+  const owners = props.members.filter((m) => m.roles.includes("owner")).length;
+  const sorted = props.members.slice().sort((a, b) => rank(a) - rank(b) || a.displayName.localeCompare(b.displayName));
+  return (
+    <section class="panel stack small-gap" aria-labelledby="members-title" data-testid="manage-members">
+      <h2 id="members-title" class="section-title">
+        People
+      </h2>
+      <ul class="manage-list">
+        {sorted.map((m) => {
+          const owner = m.roles.includes("owner");
+          const guest = m.userType === "Guest";
+          const self = m.userId === props.me;
+          return (
+            <li key={m.id} data-member={m.email ?? m.displayName}>
+              <div class="row manage-row">
+                <Avatar name={m.displayName} size="sm" />
+                <span class="manage-name">
+                  <strong>{m.displayName}</strong> <PersonBadge guest={guest} external={m.isExternal} /> {owner && <Tag>Owner</Tag>}
+                  {m.email && <span class="muted small block">{m.email}</span>}
+                </span>
+                {!guest && !owner && (
+                  <button type="button" class="secondary small" disabled={busy} aria-label={`Make owner: ${m.displayName}`} onClick={() => void act(() => patch(`${props.base}/members/${enc(m.id)}`, { roles: ["owner"] }), `${m.displayName} is an owner now.`)}>
+                    Make owner
+                  </button>
+                )}
+                {owner && owners > 1 && (
+                  <button type="button" class="secondary small" disabled={busy} aria-label={`Make member: ${m.displayName}`} onClick={() => void act(() => patch(`${props.base}/members/${enc(m.id)}`, { roles: [] }), `${m.displayName} is a member now.`)}>
+                    Make member
+                  </button>
+                )}
+                {!self && (
+                  <button type="button" class="ghost small danger-text" disabled={busy} aria-label={`Remove ${m.displayName}`} onClick={() => setRemoving(m)}>
+                    Remove
+                  </button>
+                )}
+              </div>
+              {removing?.id === m.id && (
+                <Confirm
+                  title={`Remove ${m.displayName} from the team?`}
+                  text={`${m.displayName} loses every channel of this team at once. What they posted stays. You can add them again later.`}
+                  action="Remove"
+                  danger
+                  busy={busy}
+                  onCancel={() => setRemoving(null)}
+                  onConfirm={async () => {
+                    if (await act(() => del(`${props.base}/members/${enc(m.id)}`), `${m.displayName} is no longer in the team.`)) setRemoving(null);
+                  }}
+                />
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <form
+        class="stack small-gap"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          const a = addr.trim();
+          if (await act(() => post(`${props.base}/members`, { ...memberFor(a), roles: asOwner ? ["owner"] : [] }), `Added ${a}.`)) {
+            setAddr("");
+            setAsOwner(false);
+          }
+        }}
+      >
+        <label for="manage-add-member">Add someone by email</label>
+        <div class="row">
+          <input id="manage-add-member" value={addr} placeholder="name@example.com" onInput={(e) => setAddr(e.currentTarget.value)} />
+          <button type="submit" class="secondary" disabled={busy || !addr.trim()}>
+            Add
+          </button>
+        </div>
+        <label class="check">
+          <input type="checkbox" checked={asOwner} onChange={(e) => setAsOwner(e.currentTarget.checked)} /> Add as an owner (not for guests)
+        </label>
+        <p class="hint">People in your organisation and its guests. Guests see only the teams they are in.</p>
+      </form>
+      <ErrorBox error={error} />
+      {done && <Notice kind="success">{done}</Notice>}
+    </section>
+  );
+}
+
+function rank(m: TeamMember): number {
+  return m.roles.includes("owner") ? 0 : m.userType === "Guest" ? 2 : 1;
 }
