@@ -463,12 +463,12 @@ function SignedInJoin(props: { token: string; onSessionGone: () => void }) {
   useEffect(() => setPageTitle("Join meeting"), []);
 
   const enter = async (j: SignedInJoinAnswer) => {
-    rememberMeeting(j.chatInfo.threadId, j.meetingId);
     // Only the organiser may open the meeting itself (anyone else: 404).
     const organiser = await get(`/v1.0/me/onlineMeetings/${enc(j.meetingId)}`).then(
       () => true,
       () => false,
     );
+    if (organiser) rememberMeeting(j.chatInfo.threadId, j.meetingId);
     navigate(organiser ? `/meetings/${enc(j.meetingId)}` : `/chats/${enc(j.chatInfo.threadId)}`, true);
   };
 
