@@ -3,13 +3,27 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"html"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
+
+// Mentions reports whether a message's content @mentions a bot by its
+// name: <at>Name</at>, with or without attributes, as Teams writes it.
+func Mentions(content, name string) bool {
+	if name == "" || !strings.Contains(content, "<at") {
+		return false
+	}
+	re, err := regexp.Compile(`(?i)<at(\s[^>]*)?>\s*` + regexp.QuoteMeta(html.EscapeString(name)) + `\s*</at>`)
+	return err == nil && re.MatchString(content)
+}
 
 // What a bot does through the Connector API (docs/rules.md §9): a bot may
 // message everyone in a conversation its app is installed in, external
@@ -35,79 +49,181 @@ func botChatKey(c *chat.Chat, botID string) bool {
 	return strings.HasSuffix(c.PairKey, "|28:"+botID)
 }
 
-// BotConversation returns a conversation a bot may write to: a chat its
-// app is installed in, or its 1:1 chat with a person. Errors: notFound,
-// forbiddenByPolicy (the app is blocked for the whole tenant).
-func (s *Service) BotConversation(ctx context.Context, b *Bot, id string) (chat.Chat, []chat.Member, App, error) {
-	a, err := s.botApp(ctx, b)
-	if err != nil {
-		return chat.Chat{}, nil, App{}, err
-	}
-	c, members, err := s.Store.FindChatAny(ctx, chat.ID(id))
-	if err != nil {
-		return chat.Chat{}, nil, App{}, errcode.New(errcode.NotFound, "No conversation %s for this bot.", id)
-	}
-	if !botChatKey(&c, b.ID) {
-		ins, err := s.Store.FindInstalls(ctx, Target{InChat, string(c.ID)})
-		if err != nil {
-			return chat.Chat{}, nil, App{}, err
-		}
-		if !slices.ContainsFunc(ins, func(in Install) bool { return in.AppID == a.ID }) {
-			return chat.Chat{}, nil, App{}, errcode.New(errcode.NotFound, "No conversation %s for this bot.", id)
-		}
-	}
-	if a.Blocked {
-		return chat.Chat{}, nil, App{}, errcode.New(errcode.ForbiddenByPolicy, "%s", Sentence(msgTenantBlock))
-	}
-	return c, members, a, nil
+// Conv is a conversation a bot may write to: a chat (its app installed
+// there, or the bot's 1:1 chat with a person), or a channel of a team its
+// app is installed in, with the thread a conversation id names.
+type Conv struct {
+	App App
+	// Chat and Members for a chat.
+	Chat    *chat.Chat
+	Members []chat.Member
+	// Team, TeamMembers, Channel and Thread for a channel.
+	Team        *team.Team
+	TeamMembers []team.Member
+	Channel     *team.Channel
+	Thread      chat.MessageID
 }
 
-// BotSend posts a bot's message. Errors: notFound, forbiddenByPolicy, badRequest.
-func (s *Service) BotSend(ctx context.Context, b *Bot, convID string, body chat.Body) (chat.Message, error) {
-	c, _, _, err := s.BotConversation(ctx, b, convID)
-	if err != nil {
-		return chat.Message{}, err
+// Host is the organisation that hosts the conversation.
+func (c *Conv) Host() identity.TenantID {
+	if c.Team != nil {
+		return c.Team.TenantID
 	}
-	return s.Chats.SendAsApp(ctx, c.ID, chat.Application{ID: b.ID, DisplayName: b.DisplayName}, body)
+	return c.Chat.TenantID
+}
+
+// People are the conversation's people: a chat's accepted members (a
+// pending request's target is not yet in it), a channel's team.
+func (c *Conv) People() []identity.User {
+	var out []identity.User
+	if c.Team != nil {
+		for _, m := range c.TeamMembers {
+			out = append(out, m.User)
+		}
+		return out
+	}
+	for _, m := range c.Members {
+		if m.UserID != "" && m.State == chat.Accepted {
+			out = append(out, m.User)
+		}
+	}
+	return out
+}
+
+// splitConversation splits a conversation id into the chat or channel and
+// the thread ("{channel};messageid={id}", as Teams names a channel thread).
+func splitConversation(id string) (string, chat.MessageID, bool) {
+	base, thread, ok := strings.Cut(id, ";messageid=")
+	if !ok {
+		return id, 0, true
+	}
+	n, err := strconv.ParseInt(thread, 10, 64)
+	return base, chat.MessageID(n), err == nil && n > 0
+}
+
+// BotConversation returns a conversation a bot may write to. Errors:
+// notFound, forbiddenByPolicy (the app is blocked for the whole tenant).
+func (s *Service) BotConversation(ctx context.Context, b *Bot, id string) (Conv, error) {
+	a, err := s.botApp(ctx, b)
+	if err != nil {
+		return Conv{}, err
+	}
+	none := errcode.New(errcode.NotFound, "No conversation %s for this bot.", id)
+	base, thread, ok := splitConversation(id)
+	if !ok {
+		return Conv{}, none
+	}
+	var cv Conv
+	if c, members, err := s.Store.FindChatAny(ctx, chat.ID(base)); err == nil {
+		if thread != 0 {
+			return Conv{}, none // chats have no threads
+		}
+		if !botChatKey(&c, b.ID) {
+			ins, err := s.Store.FindInstalls(ctx, Target{InChat, string(c.ID)})
+			if err != nil {
+				return Conv{}, err
+			}
+			if !slices.ContainsFunc(ins, func(in Install) bool { return in.AppID == a.ID }) {
+				return Conv{}, none
+			}
+		}
+		cv = Conv{App: a, Chat: &c, Members: members}
+	} else {
+		tid, err := s.Store.FindChannelTeam(ctx, team.ChannelID(base))
+		if err != nil || s.Teams == nil {
+			return Conv{}, none
+		}
+		t, members, err := s.Store.FindTeam(ctx, tid)
+		if err != nil {
+			return Conv{}, none
+		}
+		ch, err := s.Store.FindChannel(ctx, tid, team.ChannelID(base), "")
+		if err != nil {
+			return Conv{}, none
+		}
+		ins, err := s.Store.FindInstalls(ctx, Target{InTeam, string(tid)})
+		if err != nil {
+			return Conv{}, err
+		}
+		if !slices.ContainsFunc(ins, func(in Install) bool { return in.AppID == a.ID }) {
+			return Conv{}, none
+		}
+		cv = Conv{App: a, Team: &t, TeamMembers: members, Channel: &ch, Thread: thread}
+	}
+	if a.Blocked {
+		return Conv{}, errcode.New(errcode.ForbiddenByPolicy, "%s", Sentence(msgTenantBlock))
+	}
+	return cv, nil
+}
+
+// BotSend posts a bot's message: to a chat, to a channel (a new thread),
+// or in a channel's thread. It returns the message's id and the
+// conversation it is in (a new channel post: its thread). Errors:
+// notFound, forbiddenByPolicy, badRequest.
+func (s *Service) BotSend(ctx context.Context, b *Bot, convID string, body chat.Body) (chat.MessageID, string, error) {
+	cv, err := s.BotConversation(ctx, b, convID)
+	if err != nil {
+		return 0, "", err
+	}
+	as := chat.Application{ID: b.ID, DisplayName: b.DisplayName}
+	if cv.Channel != nil {
+		m, err := s.Teams.SendAsApp(ctx, cv.Channel.ID, cv.Thread, as, body)
+		if err != nil {
+			return 0, "", err
+		}
+		thread := cv.Thread
+		if thread == 0 {
+			thread = m.ID
+		}
+		return m.ID, string(cv.Channel.ID) + ";messageid=" + strconv.FormatInt(int64(thread), 10), nil
+	}
+	m, err := s.Chats.SendAsApp(ctx, cv.Chat.ID, as, body)
+	if err != nil {
+		return 0, "", err
+	}
+	return m.ID, string(cv.Chat.ID), nil
 }
 
 // BotUpdate replaces a bot's own message. Errors: notFound, forbiddenByPolicy, badRequest.
-func (s *Service) BotUpdate(ctx context.Context, b *Bot, convID string, mid chat.MessageID, body chat.Body) (chat.Message, error) {
-	c, _, _, err := s.BotConversation(ctx, b, convID)
+func (s *Service) BotUpdate(ctx context.Context, b *Bot, convID string, mid chat.MessageID, body chat.Body) (chat.MessageID, error) {
+	cv, err := s.BotConversation(ctx, b, convID)
 	if err != nil {
-		return chat.Message{}, err
+		return 0, err
 	}
-	return s.Chats.EditAsApp(ctx, c.ID, mid, b.ID, body)
+	if cv.Channel != nil {
+		m, err := s.Teams.EditAsApp(ctx, cv.Channel.ID, mid, b.ID, body)
+		return m.ID, err
+	}
+	m, err := s.Chats.EditAsApp(ctx, cv.Chat.ID, mid, b.ID, body)
+	return m.ID, err
 }
 
 // BotDelete deletes a bot's own message. Errors: notFound, forbiddenByPolicy.
 func (s *Service) BotDelete(ctx context.Context, b *Bot, convID string, mid chat.MessageID) error {
-	c, _, _, err := s.BotConversation(ctx, b, convID)
+	cv, err := s.BotConversation(ctx, b, convID)
 	if err != nil {
 		return err
 	}
-	return s.Chats.DeleteAsApp(ctx, c.ID, mid, b.ID)
+	if cv.Channel != nil {
+		return s.Teams.DeleteAsApp(ctx, cv.Channel.ID, mid, b.ID)
+	}
+	return s.Chats.DeleteAsApp(ctx, cv.Chat.ID, mid, b.ID)
 }
 
-// BotMembers lists the people of a bot's conversation (accepted members:
-// a pending request's target is not yet in it). Errors: notFound.
-func (s *Service) BotMembers(ctx context.Context, b *Bot, convID string) (chat.Chat, []chat.Member, error) {
-	c, members, _, err := s.BotConversation(ctx, b, convID)
+// BotMembers lists the people of a bot's conversation and the
+// organisation that hosts it. Errors: notFound, forbiddenByPolicy.
+func (s *Service) BotMembers(ctx context.Context, b *Bot, convID string) (identity.TenantID, []identity.User, error) {
+	cv, err := s.BotConversation(ctx, b, convID)
 	if err != nil {
-		return chat.Chat{}, nil, err
+		return "", nil, err
 	}
-	out := members[:0:0]
-	for _, m := range members {
-		if m.UserID != "" && m.State == chat.Accepted {
-			out = append(out, m)
-		}
-	}
-	return c, out, nil
+	return cv.Host(), cv.People(), nil
 }
 
-// BotReaches reports whether a bot may open a 1:1 conversation with a
-// person: they share a conversation its app is installed in, or its app is
-// installed for them personally (by them, or by their setup policy).
+// botReaches reports whether a bot may open a 1:1 conversation with a
+// person: they share a conversation its app is installed in (a chat, or a
+// team, whose channels all its members are in), or its app is installed
+// for them personally (by them, or by their setup policy).
 func (s *Service) botReaches(ctx context.Context, b *Bot, a *App, u *identity.User) (bool, error) {
 	ins, err := s.Store.FindInstallsOfApps(ctx, []string{a.ID})
 	if err != nil {
@@ -125,6 +241,14 @@ func (s *Service) botReaches(ctx context.Context, b *Bot, a *App, u *identity.Us
 				continue
 			}
 			if slices.ContainsFunc(members, func(m chat.Member) bool { return m.UserID == u.ID && m.State == chat.Accepted }) {
+				return true, nil
+			}
+		case InTeam:
+			_, members, err := s.Store.FindTeam(ctx, team.ID(in.Target.ID))
+			if err != nil {
+				continue
+			}
+			if slices.ContainsFunc(members, func(m team.Member) bool { return m.UserID == u.ID }) {
 				return true, nil
 			}
 		}
@@ -222,7 +346,7 @@ func (s *Service) Delivered(ctx context.Context, actor *identity.User, m *chat.M
 			continue
 		}
 		action := Use
-		if strings.Contains(m.Content, "<at>"+b.DisplayName+"</at>") {
+		if Mentions(m.Content, b.DisplayName) {
 			action = Mention
 		}
 		f, err := s.facts(ctx, actor, p, action, &in.App)
@@ -250,11 +374,8 @@ const (
 // It returns the bot's answer card (Execute) or nil. Errors: notFound,
 // forbiddenByPolicy, badRequest, and a bot that does not answer in time.
 func (s *Service) CardAction(ctx context.Context, actor *identity.User, chatID chat.ID, mid chat.MessageID, kind string, data []byte, verb string) ([]byte, error) {
-	if kind != Submit && kind != Execute {
-		return nil, errcode.New(errcode.BadRequest, "type must be Action.Submit or Action.Execute.")
-	}
-	if kind == Execute && verb == "" {
-		return nil, errcode.New(errcode.BadRequest, "verb is required for Action.Execute.")
+	if err := checkCardAction(kind, verb); err != nil {
+		return nil, err
 	}
 	c, err := s.Chats.Get(ctx, actor, chatID)
 	if err != nil {
@@ -264,29 +385,39 @@ func (s *Service) CardAction(ctx context.Context, actor *identity.User, chatID c
 	if err != nil {
 		return nil, err
 	}
-	noCard := errcode.New(errcode.BadRequest, "Message %d has no card of a bot to act on.", mid)
-	if m.App.ID == "" || !slices.ContainsFunc(m.Attachments, func(a chat.Attachment) bool { return a.ContentType == chat.AdaptiveCardType }) {
-		return nil, noCard
+	_, members, err := s.Store.FindChatAny(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	w := cardPlace{p: place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members},
+		ev: MessageEvent{Chat: c},
+		edit: func(botID string, b chat.Body) error {
+			_, err := s.Chats.EditAsApp(ctx, c.ID, mid, botID, b)
+			return err
+		}}
+	return s.cardAction(ctx, actor, w, m, kind, data, verb)
+}
+
+// cardAction decides and delivers a card action on the bot's message m
+// wherever it is.
+func (s *Service) cardAction(ctx context.Context, actor *identity.User, w cardPlace, m chat.Message, kind string, data []byte, verb string) ([]byte, error) {
+	if !isCard(&m) {
+		return nil, errcode.New(errcode.BadRequest, "Message %d has no card of a bot to act on.", m.ID)
 	}
 	b, err := s.Store.FindBot(ctx, m.App.ID)
 	if err != nil {
-		return nil, errcode.New(errcode.NotFound, "The bot of message %d is gone.", mid)
+		return nil, errcode.New(errcode.NotFound, "The bot of message %d is gone.", m.ID)
 	}
 	a, err := s.botApp(ctx, &b)
 	if err != nil {
 		return nil, err
 	}
-	_, members, err := s.Store.FindChatAny(ctx, c.ID)
+	f, err := s.facts(ctx, actor, w.p, Card, &a)
 	if err != nil {
 		return nil, err
 	}
-	p := place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members}
-	f, err := s.facts(ctx, actor, p, Card, &a)
-	if err != nil {
-		return nil, err
-	}
-	// The card is there: its bot wrote in this chat, so it is installed
-	// here (or it is the bot's 1:1 chat).
+	// The card is there: its bot wrote here, so it is installed here (or
+	// it is the bot's 1:1 chat).
 	f.Installed = true
 	if d := May(&f); !d.Allowed {
 		return nil, d.Err()
@@ -300,7 +431,8 @@ func (s *Service) CardAction(ctx context.Context, actor *identity.User, chatID c
 	if !json.Valid(data) {
 		return nil, errcode.New(errcode.BadRequest, "data must be a JSON object.")
 	}
-	ev := MessageEvent{Bot: b, App: a, Chat: c, From: *actor, Who: f.Who, Message: m, Value: data, Verb: verb}
+	ev := w.ev
+	ev.Bot, ev.App, ev.From, ev.Who, ev.Message, ev.Value, ev.Verb = b, a, *actor, f.Who, m, data, verb
 	if kind == Submit {
 		s.Notify.Message(ctx, ev)
 		return nil, nil
@@ -315,7 +447,7 @@ func (s *Service) CardAction(ctx context.Context, actor *identity.User, chatID c
 	}
 	if res.Type == chat.AdaptiveCardType && len(res.Value) > 0 {
 		att := chat.Attachment{ContentType: chat.AdaptiveCardType, Content: string(res.Value)}
-		if _, err := s.Chats.EditAsApp(ctx, c.ID, mid, b.ID, chat.Body{ContentType: m.ContentType, Content: m.Content, Attachments: []chat.Attachment{att}}); err != nil {
+		if err := w.edit(b.ID, chat.Body{ContentType: m.ContentType, Content: m.Content, Attachments: []chat.Attachment{att}}); err != nil {
 			return nil, err
 		}
 		return res.Value, nil

@@ -263,5 +263,24 @@ func (s *Service) event(ctx context.Context, actor *identity.User, in Install) (
 	if err != nil {
 		return InstallEvent{}, false // unregistered since: nobody to tell
 	}
-	return InstallEvent{Bot: b, App: in.App, Install: in, Actor: *actor}, true
+	ev := InstallEvent{Bot: b, App: in.App, Install: in, Actor: *actor}
+	switch in.Target.Kind {
+	case InChat:
+		c, _, err := s.Store.FindChatAny(ctx, chat.ID(in.Target.ID))
+		if err != nil {
+			return InstallEvent{}, false
+		}
+		ev.Chat = &c
+	case InTeam:
+		t, _, err := s.Store.FindTeam(ctx, team.ID(in.Target.ID))
+		if err != nil {
+			return InstallEvent{}, false
+		}
+		g, err := s.general(ctx, t.ID)
+		if err != nil {
+			return InstallEvent{}, false
+		}
+		ev.Team, ev.General = &t, &g
+	}
+	return ev, true
 }

@@ -123,6 +123,14 @@ type Store interface {
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
 	// FindChatAny returns a chat and its members whoever looks. Errors: notFound.
 	FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
+	// FindTeam returns a team and its members. Errors: notFound.
+	FindTeam(ctx context.Context, id team.ID) (team.Team, []team.Member, error)
+	// FindChannels returns a team's live channels, General first.
+	FindChannels(ctx context.Context, teamID team.ID, viewer identity.UserID) ([]team.Channel, error)
+	// FindChannel returns a live channel of a team. Errors: notFound.
+	FindChannel(ctx context.Context, teamID team.ID, id team.ChannelID, viewer identity.UserID) (team.Channel, error)
+	// FindChannelTeam returns the team of a live channel. Errors: notFound.
+	FindChannelTeam(ctx context.Context, id team.ChannelID) (team.ID, error)
 }
 
 // Chats are the chats as a person sees them, and a bot's writes.
@@ -145,6 +153,9 @@ type Notifier interface {
 	Removed(ctx context.Context, ev InstallEvent)
 	Message(ctx context.Context, ev MessageEvent)
 	Invoke(ctx context.Context, ev MessageEvent) (InvokeResponse, error)
+	// TeamMembers tells a bot installed in a team of people added to or
+	// removed from it.
+	TeamMembers(ctx context.Context, ev MembersEvent)
 }
 
 // MessageEvent is a person's message, card action or extension query that
@@ -153,6 +164,11 @@ type MessageEvent struct {
 	Bot  Bot
 	App  App
 	Chat chat.Chat
+	// Team and Channel are set for a channel message (Chat is then zero),
+	// Thread is the top-level message of its thread.
+	Team    *team.Team
+	Channel *team.Channel
+	Thread  chat.MessageID
 	// From is the person and Who their kind toward the host tenant.
 	From identity.User
 	Who  Who
@@ -187,12 +203,45 @@ type InstallEvent struct {
 	App     App
 	Install Install
 	Actor   identity.User
+	// Chat is the chat of a chat install; Team and General the team of a
+	// team install and its General channel, where Teams tells a bot of
+	// its team. Neither for a personal install.
+	Chat    *chat.Chat
+	Team    *team.Team
+	General *team.Channel
 }
 
-// Teams are the teams as a person sees them.
+// MembersEvent is people added to or removed from a team a bot is
+// installed in.
+type MembersEvent struct {
+	Bot     Bot
+	App     App
+	Team    team.Team
+	General team.Channel
+	Actor   identity.User
+	// People are the people added (or, with Removed, removed), each with
+	// their kind toward the team's organisation.
+	People  []Person
+	Removed bool
+}
+
+// Person is a person with their kind toward a host tenant.
+type Person struct {
+	User identity.User
+	Who  Who
+}
+
+// Teams are the teams as a person sees them, and a bot's writes in
+// channels.
 type Teams interface {
 	// Get returns a team the actor is in. Errors: notFound.
 	Get(ctx context.Context, actor *identity.User, id team.ID) (team.Team, error)
+	// Message returns a channel message (replyOf 0) or reply of a team the
+	// actor is in. Errors: notFound.
+	Message(ctx context.Context, actor *identity.User, id team.ID, cid team.ChannelID, replyOf, mid chat.MessageID) (team.Message, error)
+	SendAsApp(ctx context.Context, cid team.ChannelID, replyTo chat.MessageID, a chat.Application, b chat.Body) (team.Message, error)
+	EditAsApp(ctx context.Context, cid team.ChannelID, mid chat.MessageID, appID string, b chat.Body) (team.Message, error)
+	DeleteAsApp(ctx context.Context, cid team.ChannelID, mid chat.MessageID, appID string) error
 }
 
 // Service runs the app catalog, bot registrations, installs and app

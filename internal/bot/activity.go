@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // ChannelID is the channel Parley's activities name: Teams', so bots written
@@ -114,6 +115,28 @@ func conversationOf(c *chat.Chat, botID string) *Conversation {
 	return &Conversation{ID: string(c.ID), ConversationType: typ, TenantID: string(c.TenantID), IsGroup: group, Name: c.Topic}
 }
 
+// ChannelConversationID is the conversation id of a channel, or of one of
+// its threads (Teams' "{channel};messageid={top-level message}").
+func ChannelConversationID(c team.ChannelID, thread chat.MessageID) string {
+	if thread == 0 {
+		return string(c)
+	}
+	return string(c) + ";messageid=" + msgID(thread)
+}
+
+func channelConversation(t *team.Team, c *team.Channel, thread chat.MessageID) *Conversation {
+	return &Conversation{ID: ChannelConversationID(c.ID, thread), ConversationType: "channel", TenantID: string(t.TenantID), IsGroup: true, Name: c.DisplayName}
+}
+
+// conversation is the conversation of a message event: its chat, or its
+// channel's thread.
+func conversation(ev *app.MessageEvent) *Conversation {
+	if ev.Channel != nil {
+		return channelConversation(ev.Team, ev.Channel, ev.Thread)
+	}
+	return conversationOf(&ev.Chat, ev.Bot.ID)
+}
+
 func channelData(c *chat.Chat, who app.Who) json.RawMessage {
 	d := map[string]any{"tenant": map[string]string{"id": string(c.TenantID)}}
 	if c.Type == chat.Meeting {
@@ -121,6 +144,22 @@ func channelData(c *chat.Chat, who app.Who) json.RawMessage {
 	}
 	if who != 0 {
 		d["parleyKind"] = whoNames[who][1]
+	}
+	b, _ := json.Marshal(d) // plain values: cannot fail
+	return b
+}
+
+// teamData is the channelData of a team's activities: the tenant, the team
+// and the channel (Teams' shape), and extra fields (eventType, parleyKind).
+func teamData(t *team.Team, c *team.Channel, who app.Who, extra map[string]any) json.RawMessage {
+	d := map[string]any{"tenant": map[string]string{"id": string(t.TenantID)},
+		"team":    map[string]string{"id": string(t.ID), "name": t.DisplayName, "aadGroupId": string(t.ID)},
+		"channel": map[string]string{"id": string(c.ID), "name": c.DisplayName}}
+	if who != 0 {
+		d["parleyKind"] = whoNames[who][1]
+	}
+	for k, v := range extra {
+		d[k] = v
 	}
 	b, _ := json.Marshal(d) // plain values: cannot fail
 	return b
@@ -148,8 +187,13 @@ func plainText(m *chat.Message) (string, string) {
 func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity {
 	from := PersonAccount(&ev.From, ev.Who)
 	a := Activity{Type: "message", Timestamp: now.UTC().Format(time.RFC3339Nano), ServiceURL: ServiceURL(base), ChannelID: ChannelID,
-		From: &from, Conversation: conversationOf(&ev.Chat, ev.Bot.ID), Recipient: &Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"},
-		Locale: "en-US", ChannelData: channelData(&ev.Chat, ev.Who)}
+		From: &from, Conversation: conversation(ev), Recipient: &Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"},
+		Locale: "en-US"}
+	if ev.Channel != nil {
+		a.ChannelData = teamData(ev.Team, ev.Channel, ev.Who, nil)
+	} else {
+		a.ChannelData = channelData(&ev.Chat, ev.Who)
+	}
 	if ev.Reaction != "" {
 		a.Type, a.ID, a.ReplyToID = "messageReaction", "reaction-"+now.Format("150405.000000"), msgID(ev.Message.ID)
 		r := []Reaction{{Type: ev.Reaction}}
@@ -179,7 +223,7 @@ func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity 
 	}
 	a.ID = msgID(ev.Message.ID)
 	a.Text, a.TextFormat = plainText(&ev.Message)
-	if strings.Contains(ev.Message.Content, "<at>"+ev.Bot.DisplayName+"</at>") {
+	if app.Mentions(ev.Message.Content, ev.Bot.DisplayName) {
 		e, _ := json.Marshal(map[string]any{"type": "mention", "text": "<at>" + ev.Bot.DisplayName + "</at>",
 			"mentioned": map[string]string{"id": BotAccountID(ev.Bot.ID), "name": ev.Bot.DisplayName}})
 		a.Entities = append(a.Entities, e)
@@ -193,27 +237,61 @@ func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity 
 }
 
 // installActivity is the conversationUpdate of a bot added to (or removed
-// from) a conversation.
-func installActivity(base string, ev *app.InstallEvent, c *chat.Chat, added bool, now time.Time) Activity {
+// from) a chat or a team (Teams tells a team's bot in its General channel,
+// eventType teamMemberAdded / teamMemberRemoved).
+func installActivity(base string, ev *app.InstallEvent, added bool, now time.Time) Activity {
 	from := PersonAccount(&ev.Actor, 0)
 	bot := Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"}
 	a := Activity{Type: "conversationUpdate", ID: "install-" + ev.Install.ID, Timestamp: now.UTC().Format(time.RFC3339Nano), ServiceURL: ServiceURL(base), ChannelID: ChannelID,
-		From: &from, Conversation: conversationOf(c, ev.Bot.ID), Recipient: &bot, ChannelData: channelData(c, 0)}
-	var ed map[string]any
+		From: &from, Recipient: &bot}
+	eventType := "botAdded"
+	if !added {
+		eventType = "botRemoved"
+	}
+	if ev.Team != nil {
+		eventType = "teamMemberAdded"
+		if !added {
+			eventType = "teamMemberRemoved"
+		}
+		a.Conversation = channelConversation(ev.Team, ev.General, 0)
+		a.ChannelData = teamData(ev.Team, ev.General, 0, map[string]any{"eventType": eventType})
+	} else {
+		a.Conversation = conversationOf(ev.Chat, ev.Bot.ID)
+		var cd map[string]any
+		_ = json.Unmarshal(channelData(ev.Chat, 0), &cd) // ours
+		cd["eventType"] = eventType
+		a.ChannelData, _ = json.Marshal(cd)
+	}
 	if added {
 		a.MembersAdded = []Account{bot}
-		ed = map[string]any{"eventType": "botAdded"}
 	} else {
 		a.MembersRemoved = []Account{bot}
 		a.ID = "uninstall-" + ev.Install.ID
-		ed = map[string]any{"eventType": "botRemoved"}
 	}
-	var cd map[string]any
-	_ = json.Unmarshal(a.ChannelData, &cd) // ours
-	for k, v := range ed {
-		cd[k] = v
+	return a
+}
+
+// membersActivity is the conversationUpdate of people added to or removed
+// from a team a bot is installed in.
+func membersActivity(base string, ev *app.MembersEvent, now time.Time) Activity {
+	from := PersonAccount(&ev.Actor, 0)
+	bot := Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"}
+	eventType := "teamMemberAdded"
+	if ev.Removed {
+		eventType = "teamMemberRemoved"
 	}
-	a.ChannelData, _ = json.Marshal(cd)
+	people := make([]Account, 0, len(ev.People))
+	for i := range ev.People {
+		people = append(people, PersonAccount(&ev.People[i].User, ev.People[i].Who))
+	}
+	a := Activity{Type: "conversationUpdate", ID: eventType + "-" + now.UTC().Format("20060102150405.000000"), Timestamp: now.UTC().Format(time.RFC3339Nano),
+		ServiceURL: ServiceURL(base), ChannelID: ChannelID, From: &from, Recipient: &bot,
+		Conversation: channelConversation(&ev.Team, &ev.General, 0), ChannelData: teamData(&ev.Team, &ev.General, 0, map[string]any{"eventType": eventType})}
+	if ev.Removed {
+		a.MembersRemoved = people
+	} else {
+		a.MembersAdded = people
+	}
 	return a
 }
 

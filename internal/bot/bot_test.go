@@ -14,6 +14,9 @@ import (
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/bot"
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/store"
+	"github.com/parleychat/parley/internal/store/storetest"
 )
 
 // memKeys keeps the signing key in memory, first writer wins.
@@ -89,16 +92,24 @@ func TestKeys_SharedAndChecked(t *testing.T) {
 	}
 }
 
-type noChats struct{}
+// registry finds bots by id, as the store's registrations do.
+type registry map[string]app.Bot
 
-func (noChats) FindChatAny(context.Context, chat.ID) (chat.Chat, []chat.Member, error) {
-	return chat.Chat{}, nil, nil
+func (r registry) FindBot(_ context.Context, id string) (app.Bot, error) {
+	if b, ok := r[id]; ok {
+		return b, nil
+	}
+	return app.Bot{}, errcode.New(errcode.NotFound, "No bot %s.", id)
 }
 
-// TestClient_SlowBotSlowsNobodyElse: a bot that never answers fills its own
-// queue; another bot's activities arrive at once, and an invoke to the slow
-// one times out without holding anything.
+// TestClient_SlowBotSlowsNobodyElse: a bot that never answers has its own
+// queue (in the store, both dialects); another bot's activities arrive at
+// once, and an invoke to the slow one times out without holding anything.
 func TestClient_SlowBotSlowsNobodyElse(t *testing.T) {
+	storetest.Each(t, testSlowBot)
+}
+
+func testSlowBot(t *testing.T, db *store.DB) {
 	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -121,14 +132,15 @@ func TestClient_SlowBotSlowsNobodyElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &bot.Client{Keys: keys, Base: func() string { return base }, Chats: noChats{}, Now: time.Now, Timeout: 300 * time.Millisecond, Attempts: 1, QueueSize: 4}
+	slowBot, fastBot := app.Bot{ID: "slow", Endpoint: slow.URL}, app.Bot{ID: "fast", Endpoint: fast.URL}
+	c := &bot.Client{Keys: keys, Base: func() string { return base }, Queue: db, Bots: registry{"slow": slowBot, "fast": fastBot}, Now: time.Now,
+		Timeout: 300 * time.Millisecond, Attempts: 1}
 	c.Start()
 	defer c.Close()
 	ev := func(b app.Bot) app.MessageEvent {
 		return app.MessageEvent{Bot: b, Chat: chat.Chat{ID: "19:x@thread.v2", Type: chat.Group}, Who: app.HostUser, Message: chat.Message{ID: 1, Content: "hi"}}
 	}
-	slowBot, fastBot := app.Bot{ID: "slow", Endpoint: slow.URL}, app.Bot{ID: "fast", Endpoint: fast.URL}
-	for range 10 { // more than its queue: the rest are dropped, not waited for
+	for range 10 { // queued behind each other, never in front of another bot's
 		c.Message(t.Context(), ev(slowBot))
 	}
 	start := time.Now()

@@ -13,76 +13,98 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/app"
-	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 )
 
-// Client posts Activities to bots. Each bot has its own bounded queue and
-// worker: a slow or dead bot fills its own queue (further activities to it
-// are dropped and logged), never another bot's, and no lock is held while
-// a request to a bot is in flight.
+// Client posts Activities to bots. Activities that need no answer go
+// through a durable queue (Queue, in the store): they are committed before
+// the sender goes on, so a restart or a crash of the node loses none, and
+// each bot has its own worker on every node that has work for it, so a slow
+// or dead bot delays only its own activities. No lock is held while a bot
+// is called. Invokes, whose caller waits for the answer, are posted at once.
 type Client struct {
 	Keys *Keys
 	// Base is Parley's public base URL (the issuer and serviceUrl).
 	Base func() string
-	// Chats finds the chat of a chat install.
-	Chats interface {
-		FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
+	// Queue stores queued activities; Bots finds a bot's current endpoint
+	// when its activity is due (a bot deleted since gets nothing).
+	Queue Queue
+	Bots  interface {
+		FindBot(ctx context.Context, id string) (app.Bot, error)
 	}
 	HTTP *http.Client
 	Log  *slog.Logger
 	Now  func() time.Time
 	// Timeout bounds one attempt; Attempts the tries of a queued activity
-	// (a 5xx or a network error is retried with backoff); QueueSize the
-	// activities waiting per bot.
-	Timeout   time.Duration
-	Attempts  int
-	QueueSize int
+	// (a 5xx or a network error is retried after Backoff(attempt)).
+	Timeout  time.Duration
+	Attempts int
+	Backoff  func(attempt int) time.Duration
+	// Poll is how often the queue is scanned for bots with work queued by
+	// other nodes, or left by a node that stopped (default 5s).
+	Poll time.Duration
 
 	mu      sync.Mutex
-	workers map[string]*worker
+	workers map[string]chan struct{}
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
 
-type job struct {
-	endpoint, botID string
-	act             Activity
-	// reply, when set, gets the answer of a synchronous call (one attempt).
-	reply chan result
+// Defaults of the Client's tunables.
+const (
+	DefaultTimeout  = 10 * time.Second
+	DefaultAttempts = 6
+	DefaultPoll     = 5 * time.Second
+	// batch is how many due activities of one bot a worker takes at once.
+	batch = 16
+	// releaseTimeout bounds handing back a claimed activity on shutdown.
+	releaseTimeout = 5 * time.Second
+)
+
+// DefaultBackoff waits 1s·4^(attempt-1), at most five minutes: 1s, 4s, 16s,
+// 64s, 256s between the six attempts.
+func DefaultBackoff(attempt int) time.Duration {
+	d := time.Second << (2 * max(attempt-1, 0))
+	if attempt > 6 || d > 5*time.Minute {
+		return 5 * time.Minute
+	}
+	return d
 }
 
-type result struct {
-	status int
-	body   []byte
-	err    error
-}
-
-type worker struct{ jobs chan job }
-
-// Start starts the client; Close stops its workers.
+// Start starts the client: a scan of the queue at once (what a stopped node
+// left) and every Poll. Close stops it.
 func (c *Client) Start() {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.workers = map[string]*worker{}
+	c.workers = map[string]chan struct{}{}
 	if c.HTTP == nil {
 		c.HTTP = &http.Client{}
 	}
 	if c.Timeout == 0 {
-		c.Timeout = 10 * time.Second
+		c.Timeout = DefaultTimeout
 	}
 	if c.Attempts == 0 {
-		c.Attempts = 3
+		c.Attempts = DefaultAttempts
 	}
-	if c.QueueSize == 0 {
-		c.QueueSize = 100
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff
+	}
+	if c.Poll == 0 {
+		c.Poll = DefaultPoll
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.wg.Add(1)
+	go c.scan()
 }
 
-// Close stops the workers; queued activities are dropped.
+// Close stops the workers and waits for them. An activity being posted is
+// handed back to the queue (due at once) so the next start sends it; the
+// others wait in the store.
 func (c *Client) Close() {
 	if c.cancel == nil {
 		return
@@ -91,79 +113,184 @@ func (c *Client) Close() {
 	c.wg.Wait()
 }
 
-func (c *Client) enqueue(j job) bool {
-	c.mu.Lock()
-	w := c.workers[j.botID]
-	if w == nil {
-		w = &worker{jobs: make(chan job, c.QueueSize)}
-		c.workers[j.botID] = w
-		c.wg.Add(1)
-		go c.run(w)
-	}
-	c.mu.Unlock()
-	select {
-	case w.jobs <- j:
-		return true
-	default:
-		c.Log.Warn("bot queue full: activity dropped", "bot", j.botID, "type", j.act.Type)
-		return false
+// scan wakes a worker for every bot with queued activities, now and every
+// Poll.
+func (c *Client) scan() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.Poll)
+	defer t.Stop()
+	for {
+		bots, err := c.Queue.FindQueuedBots(c.ctx, 1000)
+		if err != nil && c.ctx.Err() == nil {
+			c.Log.Error("bot queue: find bots with queued activities", "err", err)
+		}
+		for _, id := range bots {
+			c.kick(id)
+		}
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
-func (c *Client) run(w *worker) {
+// kick wakes a bot's worker, starting it if it is not running.
+func (c *Client) kick(botID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx.Err() != nil {
+		return
+	}
+	w := c.workers[botID]
+	if w == nil {
+		w = make(chan struct{}, 1)
+		c.workers[botID] = w
+		c.wg.Add(1)
+		go c.run(botID, w)
+	}
+	select {
+	case w <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+// run is a bot's worker: it delivers the bot's due activities in queueing
+// order, sleeps until the next one is due or it is kicked, and ends when
+// the bot has nothing queued.
+func (c *Client) run(botID string, kick chan struct{}) {
 	defer c.wg.Done()
 	for {
+		due, next, err := c.Queue.FindDueBotActivities(c.ctx, botID, c.Now(), batch)
+		if err != nil {
+			if c.ctx.Err() != nil {
+				return
+			}
+			c.Log.Error("bot queue: find due activities", "bot", botID, "err", err)
+			next = c.Now().Add(c.Poll)
+		}
+		for _, e := range due {
+			if c.ctx.Err() != nil {
+				return
+			}
+			c.deliver(e)
+		}
+		if len(due) == batch {
+			continue
+		}
+		if len(due) > 0 {
+			continue // what failed may be due again already; look once more
+		}
+		if next.IsZero() {
+			// Nothing queued: end, unless kicked meanwhile.
+			c.mu.Lock()
+			select {
+			case <-kick:
+				c.mu.Unlock()
+				continue
+			default:
+			}
+			delete(c.workers, botID)
+			c.mu.Unlock()
+			return
+		}
+		wait := time.NewTimer(max(next.Sub(c.Now()), 10*time.Millisecond))
 		select {
 		case <-c.ctx.Done():
+			wait.Stop()
 			return
-		case j := <-w.jobs:
-			if j.reply != nil {
-				status, body, err := c.post(c.ctx, j)
-				j.reply <- result{status, body, err}
-				continue
-			}
-			c.deliver(j)
+		case <-kick:
+		case <-wait.C:
 		}
+		wait.Stop()
 	}
 }
 
-// deliver posts a queued activity, retrying a 5xx or a network error.
-func (c *Client) deliver(j job) {
-	wait := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		status, _, err := c.post(c.ctx, j)
-		if err == nil && status < 500 {
-			if status >= 300 {
-				c.Log.Warn("bot refused an activity", "bot", j.botID, "type", j.act.Type, "status", status)
-			}
-			return
+// deliver claims a due entry, posts it and records the outcome: deleted
+// once the bot answered (any status below 500: a bot that refuses an
+// activity will refuse it again), scheduled again after a 5xx or a network
+// error, given up after Attempts.
+func (c *Client) deliver(e Entry) {
+	log := c.Log.With("bot", e.BotID, "activity", e.ID)
+	won, err := c.Queue.ClaimBotActivity(c.ctx, e.ID, e.NextAttemptAt, c.Now().Add(2*c.Timeout+time.Second))
+	if err != nil || !won {
+		if err != nil && c.ctx.Err() == nil {
+			log.Error("bot queue: claim activity", "err", err)
 		}
-		if attempt >= c.Attempts || c.ctx.Err() != nil {
-			c.Log.Warn("bot unreachable: activity dropped", "bot", j.botID, "type", j.act.Type, "status", status, "err", err)
-			return
-		}
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait *= 4
+		return // another worker has it
 	}
+	b, err := c.Bots.FindBot(c.ctx, e.BotID)
+	if err != nil {
+		if errcode.Is(err, errcode.NotFound) {
+			log.Warn("bot deleted: queued activity dropped")
+			c.drop(e.ID)
+		}
+		return
+	}
+	status, _, err := c.post(c.ctx, b.ID, b.Endpoint, e.Activity)
+	if c.ctx.Err() != nil {
+		// Shutting down mid-call: hand it back, due at once.
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		defer cancel()
+		if rerr := c.Queue.RetryBotActivity(ctx, e.ID, e.Attempts, c.Now(), "node stopped during the call"); rerr != nil {
+			log.Warn("bot queue: hand back activity", "err", rerr)
+		}
+		return
+	}
+	if err == nil && status < 500 {
+		if status >= 300 {
+			log.Warn("bot refused an activity", "status", status)
+		}
+		c.drop(e.ID)
+		return
+	}
+	attempts := e.Attempts + 1
+	why := fmt.Sprintf("status %d", status)
+	if err != nil {
+		why = err.Error()
+	}
+	if attempts >= c.Attempts {
+		log.Warn("bot unreachable: activity given up", "attempts", attempts, "err", why)
+		c.drop(e.ID)
+		return
+	}
+	if rerr := c.Queue.RetryBotActivity(c.ctx, e.ID, attempts, c.Now().Add(c.Backoff(attempts)), why); rerr != nil && c.ctx.Err() == nil {
+		log.Error("bot queue: schedule retry", "err", rerr)
+	}
+}
+
+func (c *Client) drop(id string) {
+	if err := c.Queue.DeleteBotActivity(c.ctx, id); err != nil && c.ctx.Err() == nil {
+		c.Log.Error("bot queue: delete activity", "activity", id, "err", err)
+	}
+}
+
+// enqueue stores an activity for a bot and wakes its worker. A store error
+// is logged: the person's message is stored already, only the bot misses it.
+func (c *Client) enqueue(ctx context.Context, botID string, act Activity) {
+	body, err := json.Marshal(act)
+	if err != nil {
+		c.Log.Error("encode activity", "bot", botID, "err", err)
+		return
+	}
+	now := c.Now().UTC().Truncate(time.Microsecond)
+	e := Entry{ID: NewEntryID(now), BotID: botID, Activity: body, CreatedAt: now, NextAttemptAt: now}
+	if err := c.Queue.EnqueueBotActivity(context.WithoutCancel(ctx), e); err != nil {
+		c.Log.Error("bot queue: store activity", "bot", botID, "type", act.Type, "err", err)
+		return
+	}
+	c.kick(botID)
 }
 
 // post sends one activity to a bot's endpoint with a freshly signed token.
-func (c *Client) post(ctx context.Context, j job) (int, []byte, error) {
-	tok, err := c.Keys.ForBot(c.Base(), j.botID)
+func (c *Client) post(ctx context.Context, botID, endpoint string, body []byte) (int, []byte, error) {
+	tok, err := c.Keys.ForBot(c.Base(), botID)
 	if err != nil {
 		return 0, nil, err
 	}
-	body, err := json.Marshal(j.act)
-	if err != nil {
-		return 0, nil, fmt.Errorf("encode activity: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.endpoint, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("build request to bot: %w", err)
 	}
@@ -184,55 +311,54 @@ func (c *Client) post(ctx context.Context, j job) (int, []byte, error) {
 var _ app.Notifier = (*Client)(nil)
 
 // Installed sends conversationUpdate (membersAdded: the bot) to a bot
-// added to a chat.
+// added to a chat or a team.
 func (c *Client) Installed(ctx context.Context, ev app.InstallEvent) { c.installEvent(ctx, ev, true) }
 
 // Removed sends conversationUpdate (membersRemoved: the bot).
 func (c *Client) Removed(ctx context.Context, ev app.InstallEvent) { c.installEvent(ctx, ev, false) }
 
 func (c *Client) installEvent(ctx context.Context, ev app.InstallEvent, added bool) {
-	if ev.Install.Target.Kind != app.InChat {
-		return
+	if ev.Chat == nil && ev.Team == nil {
+		return // a personal install: no conversation yet
 	}
-	ch, _, err := c.Chats.FindChatAny(ctx, chat.ID(ev.Install.Target.ID))
-	if err != nil {
-		return
-	}
-	c.enqueue(job{endpoint: ev.Bot.Endpoint, botID: ev.Bot.ID, act: installActivity(c.Base(), &ev, &ch, added, c.Now())})
+	c.enqueue(ctx, ev.Bot.ID, installActivity(c.Base(), &ev, added, c.Now()))
 }
 
-// Message queues a message activity (a person's message, an Action.Submit).
-func (c *Client) Message(_ context.Context, ev app.MessageEvent) {
-	c.enqueue(job{endpoint: ev.Bot.Endpoint, botID: ev.Bot.ID, act: messageActivity(c.Base(), &ev, c.Now())})
+// TeamMembers sends conversationUpdate (membersAdded or membersRemoved:
+// the people) to a bot installed in a team whose members changed.
+func (c *Client) TeamMembers(ctx context.Context, ev app.MembersEvent) {
+	c.enqueue(ctx, ev.Bot.ID, membersActivity(c.Base(), &ev, c.Now()))
 }
 
-// Invoke sends an invoke activity through the bot's queue and waits for the
-// bot's answer. Errors: a bot that does not answer in time or is busy.
+// Message queues a message activity (a person's message, an Action.Submit,
+// a reaction).
+func (c *Client) Message(ctx context.Context, ev app.MessageEvent) {
+	c.enqueue(ctx, ev.Bot.ID, messageActivity(c.Base(), &ev, c.Now()))
+}
+
+// Invoke posts an invoke activity at once and returns the bot's answer
+// (one attempt: the caller waits). Errors: a bot that does not answer in
+// time or cannot be reached (badGateway).
 func (c *Client) Invoke(ctx context.Context, ev app.MessageEvent) (app.InvokeResponse, error) {
-	reply := make(chan result, 1)
-	if !c.enqueue(job{endpoint: ev.Bot.Endpoint, botID: ev.Bot.ID, act: messageActivity(c.Base(), &ev, c.Now()), reply: reply}) {
-		return app.InvokeResponse{}, errcode.New(errcode.RateLimited, "The bot is busy; try again.")
+	body, err := json.Marshal(messageActivity(c.Base(), &ev, c.Now()))
+	if err != nil {
+		return app.InvokeResponse{}, fmt.Errorf("encode invoke: %w", err)
 	}
-	var r result
-	select {
-	case r = <-reply:
-	case <-ctx.Done():
-		return app.InvokeResponse{}, ctx.Err()
-	}
-	if r.err != nil {
-		if errors.Is(r.err, context.DeadlineExceeded) {
+	status, resp, err := c.post(ctx, ev.Bot.ID, ev.Bot.Endpoint, body)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
 			return app.InvokeResponse{}, errcode.New(errcode.BadGateway, "The bot did not answer in time.")
 		}
 		return app.InvokeResponse{}, errcode.New(errcode.BadGateway, "The bot could not be reached.")
 	}
-	out := app.InvokeResponse{Status: r.status, Body: r.body}
+	out := app.InvokeResponse{Status: status, Body: resp}
 	var ir struct {
 		StatusCode int             `json:"statusCode"`
 		Type       string          `json:"type"`
 		Value      json.RawMessage `json:"value"`
 	}
-	if json.Unmarshal(r.body, &ir) == nil {
-		if ir.StatusCode != 0 && r.status < 300 {
+	if json.Unmarshal(resp, &ir) == nil {
+		if ir.StatusCode != 0 && status < 300 {
 			out.Status = ir.StatusCode
 		}
 		out.Type = ir.Type

@@ -104,6 +104,9 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 		return Message{}, fmt.Errorf("send to %s: %w", id, err)
 	}
 	s.publish(ctx, evs)
+	if s.Sent != nil {
+		s.Sent(ctx, actor, &m)
+	}
 	// A capped send is one while a request of the sender's is pending.
 	if s.Safety != nil && capped > 0 {
 		if err := s.Safety.RecordRequestMessage(ctx, actor, string(c.ID), m.Content); err != nil {

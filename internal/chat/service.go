@@ -121,6 +121,10 @@ type Deps struct {
 	// PhoneRegion is the region of phone numbers typed without a country
 	// code ("": US).
 	PhoneRegion string
+	// Sent, when set, is told of every person's message once it is stored
+	// and published (the chat's bots get it: docs/rules.md §9). It must
+	// not block.
+	Sent func(ctx context.Context, actor *identity.User, m *Message)
 }
 
 // Service runs chats and messages.

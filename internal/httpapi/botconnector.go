@@ -33,6 +33,8 @@ func (a *API) routesBotFramework() {
 	a.handle("GET /v3/conversations/{id}/pagedmembers", a.botAuthed(a.botPagedMembers))
 
 	a.handle("POST /parley/v1/chats/{id}/messages/{mid}/cardActions", a.authed(a.cardAction))
+	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/messages/{mid}/cardActions", a.authed(a.channelCardAction(false)))
+	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/messages/{mid}/replies/{rid}/cardActions", a.authed(a.channelCardAction(true)))
 	a.handle("POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionQuery", a.authed(a.composeExtensionQuery))
 }
 
@@ -179,11 +181,11 @@ func (a *API) sendBotActivity(w http.ResponseWriter, r *http.Request, b *app.Bot
 	if err != nil {
 		return err
 	}
-	m, err := a.Apps.BotSend(r.Context(), b, r.PathValue("id"), body)
+	id, _, err := a.Apps.BotSend(r.Context(), b, r.PathValue("id"), body)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": graph.MessageIDString(m.ID)})
+	writeJSON(w, http.StatusCreated, map[string]string{"id": graph.MessageIDString(id)})
 	return nil
 }
 
@@ -200,11 +202,11 @@ func (a *API) updateBotActivity(w http.ResponseWriter, r *http.Request, b *app.B
 	if err != nil {
 		return err
 	}
-	m, err := a.Apps.BotUpdate(r.Context(), b, r.PathValue("id"), mid, body)
+	id, err := a.Apps.BotUpdate(r.Context(), b, r.PathValue("id"), mid, body)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": graph.MessageIDString(m.ID)})
+	writeJSON(w, http.StatusOK, map[string]string{"id": graph.MessageIDString(id)})
 	return nil
 }
 
@@ -222,13 +224,13 @@ func (a *API) deleteBotActivity(w http.ResponseWriter, r *http.Request, b *app.B
 }
 
 func (a *API) botAccounts(r *http.Request, b *app.Bot) ([]bot.Account, error) {
-	c, members, err := a.Apps.BotMembers(r.Context(), b, r.PathValue("id"))
+	host, people, err := a.Apps.BotMembers(r.Context(), b, r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]bot.Account, 0, len(members))
-	for i := range members {
-		out = append(out, bot.PersonAccount(&members[i].User, a.Apps.WhoIn(&members[i].User, c.TenantID)))
+	out := make([]bot.Account, 0, len(people))
+	for i := range people {
+		out = append(out, bot.PersonAccount(&people[i], a.Apps.WhoIn(&people[i], host)))
 	}
 	return out, nil
 }
@@ -268,17 +270,38 @@ func (a *API) botPagedMembers(w http.ResponseWriter, r *http.Request, b *app.Bot
 }
 
 // createBotConversation opens a bot's 1:1 conversation with one person it
-// may reach (proactive messaging), and sends the activity given with it.
+// may reach (proactive messaging), and sends the activity given with it; or,
+// with channelData.channel.id, starts a thread in a channel of a team the
+// bot is installed in (Teams' way of posting to a channel).
 func (a *API) createBotConversation(w http.ResponseWriter, r *http.Request, b *app.Bot) error {
 	var in struct {
-		IsGroup  bool           `json:"isGroup"`
-		Members  []bot.Account  `json:"members"`
-		Activity *bot.Activity  `json:"activity"`
-		TenantID string         `json:"tenantId"`
-		Extra    map[string]any `json:"-"`
+		IsGroup     bool          `json:"isGroup"`
+		Members     []bot.Account `json:"members"`
+		Activity    *bot.Activity `json:"activity"`
+		TenantID    string        `json:"tenantId"`
+		ChannelData struct {
+			Channel struct {
+				ID string `json:"id"`
+			} `json:"channel"`
+		} `json:"channelData"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		return errcode.New(errcode.BadRequest, "The body must be ConversationParameters (JSON).")
+	}
+	if ch := in.ChannelData.Channel.ID; ch != "" {
+		if in.Activity == nil || in.Activity.Type != "message" {
+			return errcode.New(errcode.BadRequest, "A new channel conversation needs a message activity.")
+		}
+		body, err := activityBody(in.Activity)
+		if err != nil {
+			return err
+		}
+		id, conv, err := a.Apps.BotSend(r.Context(), b, ch, body)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"id": conv, "activityId": graph.MessageIDString(id)})
+		return nil
 	}
 	if in.IsGroup || len(in.Members) != 1 {
 		return errcode.New(errcode.BadRequest, "A bot may open 1:1 conversations only: members must name one person.")
@@ -297,11 +320,11 @@ func (a *API) createBotConversation(w http.ResponseWriter, r *http.Request, b *a
 		if err != nil {
 			return err
 		}
-		m, err := a.Apps.BotSend(r.Context(), b, string(c.ID), body)
+		mid, _, err := a.Apps.BotSend(r.Context(), b, string(c.ID), body)
 		if err != nil {
 			return err
 		}
-		out["activityId"] = graph.MessageIDString(m.ID)
+		out["activityId"] = graph.MessageIDString(mid)
 	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
@@ -333,4 +356,32 @@ func (a *API) cardAction(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// channelCardAction is cardAction on a channel message or reply.
+func (a *API) channelCardAction(reply bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+			Verb string          `json:"verb"`
+		}
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+		replyOf, mid, err := channelMessageIDs(r, reply, true)
+		if err != nil {
+			return err
+		}
+		card, err := a.Apps.ChannelCardAction(r.Context(), userOf(r), teamID(r), channelID(r), replyOf, mid, in.Type, in.Data, in.Verb)
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"card": nil}
+		if len(card) > 0 && json.Valid(card) {
+			out["card"] = json.RawMessage(card)
+		}
+		writeJSON(w, http.StatusOK, out)
+		return nil
+	}
 }

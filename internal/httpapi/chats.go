@@ -355,9 +355,6 @@ func (a *API) createMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if a.Apps != nil {
-		a.Apps.Delivered(r.Context(), me, &m) // to the bots installed there (docs/rules.md §9)
-	}
 	writeJSON(w, http.StatusCreated, graph.NewMessage(&m, me))
 	return nil
 }

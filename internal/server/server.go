@@ -167,7 +167,7 @@ func (s *Server) Open(ctx context.Context) (err error) {
 		_ = db.Close()
 		return err
 	}
-	s.bots = &bot.Client{Keys: keys, Base: s.PublicURL, Chats: db, Log: s.Log, Now: s.Now, HTTP: botHTTPClient()}
+	s.bots = &bot.Client{Keys: keys, Base: s.PublicURL, Queue: db, Bots: db, Log: s.Log, Now: s.Now, HTTP: botHTTPClient()}
 	s.bots.Start()
 	s.Apps.Notify = s.bots
 	s.presence = presence.NewTracker(s.Presence, s.Log)

@@ -156,6 +156,11 @@ func NewServices(w Wiring) (*Services, error) {
 			c, err := db.FindMeetingConfig(ctx, t)
 			return c.AnonymousApps, err
 		}}
+	// Every way a person posts reaches the bots of the chat or team in one
+	// place (docs/rules.md §9): the chat and team services call these
+	// after a message or a member change is stored.
+	chats.Sent = apps.Delivered
+	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
 		LinkBase: w.PublicURL, Now: now, Log: log, Issue: func(ctx context.Context, u identity.UserID, until time.Time) (string, time.Duration, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 var _ app.Store = (*DB)(nil)
@@ -464,4 +465,13 @@ func (db *DB) BotSigningKey(ctx context.Context, candidate string) (string, erro
 		return "", err
 	}
 	return db.GetSetting(ctx, key)
+}
+
+// FindChannelTeam returns the team of a live channel. Errors: notFound.
+func (db *DB) FindChannelTeam(ctx context.Context, id team.ChannelID) (team.ID, error) {
+	var tid string
+	if err := db.queryRow(ctx, `SELECT team_id FROM channels WHERE id = ? AND deleted_at = 0`, id).Scan(&tid); err != nil {
+		return "", notFound(err, "No channel %s.", id)
+	}
+	return team.ID(tid), nil
 }

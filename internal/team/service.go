@@ -76,6 +76,8 @@ type Store interface {
 	// UpdateChannel stores a channel's name and description. Errors:
 	// conflict (NameTaken).
 	UpdateChannel(ctx context.Context, c Channel, drafts []event.Draft) ([]event.Event, error)
+	// FindChannelTeam returns the team of a live channel. Errors: notFound.
+	FindChannelTeam(ctx context.Context, id ChannelID) (ID, error)
 	// DeleteChannel marks a channel deleted.
 	DeleteChannel(ctx context.Context, c Channel, drafts []event.Draft) ([]event.Event, error)
 	// CreateChannelMessage stores m, giving it its id, and the events
@@ -128,6 +130,8 @@ type Service struct {
 	// Audit records in the team's tenant log (may be nil).
 	Audit func(ctx context.Context, tenant identity.TenantID, actor identity.UserID, action, target string, details map[string]any)
 	Now   func() time.Time
+	// Hooks tell the team's apps of messages and members (app.go).
+	Hooks Hooks
 }
 
 func (s *Service) publish(ctx context.Context, evs []event.Event) {
@@ -457,6 +461,9 @@ func (s *Service) AddMember(ctx context.Context, actor *identity.User, id ID, nm
 	}
 	s.publish(ctx, evs)
 	s.audit(ctx, &t, actor, AuditMemberAdded, string(t.ID), map[string]any{"userId": string(u.ID), "guest": u.Kind == identity.Guest, "roles": roles})
+	if s.Hooks.Members != nil {
+		s.Hooks.Members(ctx, actor, &t, []Member{m}, false)
+	}
 	return m, nil
 }
 
@@ -521,6 +528,9 @@ func (s *Service) RemoveMember(ctx context.Context, actor *identity.User, id ID,
 	}
 	s.publish(ctx, evs)
 	s.audit(ctx, &t, actor, AuditMemberRemoved, string(t.ID), map[string]any{"userId": string(m.UserID), "guest": m.User.Kind == identity.Guest})
+	if s.Hooks.Members != nil {
+		s.Hooks.Members(ctx, actor, &t, []Member{m}, true)
+	}
 	return nil
 }
 
@@ -779,6 +789,9 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, cid Cha
 		return Message{}, fmt.Errorf("send to channel %s: %w", cid, err)
 	}
 	s.publish(ctx, evs)
+	if s.Hooks.Sent != nil {
+		s.Hooks.Sent(ctx, actor, &t, &c, &m)
+	}
 	return m, nil
 }
 
