@@ -66,6 +66,10 @@ func (s *Service) ChannelSent(ctx context.Context, actor *identity.User, t *team
 	if err != nil || len(ins) == 0 {
 		return
 	}
+	g, err := s.general(ctx, t.ID)
+	if err != nil {
+		return
+	}
 	thread := m.ReplyTo
 	if thread == 0 {
 		thread = m.ID
@@ -83,7 +87,7 @@ func (s *Service) ChannelSent(ctx context.Context, actor *identity.User, t *team
 		if d := May(&f); !d.Allowed {
 			continue
 		}
-		s.Notify.Message(ctx, MessageEvent{Bot: bots[i], App: in.App, Team: t, Channel: c, Thread: thread, From: *actor, Who: f.Who, Message: m.Message})
+		s.Notify.Message(ctx, MessageEvent{Bot: bots[i], App: in.App, Team: t, Channel: c, General: &g, Thread: thread, From: *actor, Who: f.Who, Message: m.Message})
 	}
 }
 
@@ -144,12 +148,16 @@ func (s *Service) ChannelCardAction(ctx context.Context, actor *identity.User, t
 	if err != nil {
 		return nil, err
 	}
+	g, err := s.general(ctx, tid)
+	if err != nil {
+		return nil, err
+	}
 	thread := replyOf
 	if thread == 0 {
 		thread = mid
 	}
 	w := cardPlace{p: place{host: t.TenantID, context: Channel},
-		ev: MessageEvent{Team: &t, Channel: &c, Thread: thread},
+		ev: MessageEvent{Team: &t, Channel: &c, General: &g, Thread: thread},
 		edit: func(botID string, b chat.Body) error {
 			_, err := s.Teams.EditAsApp(ctx, cid, mid, botID, b)
 			return err

@@ -165,9 +165,11 @@ type MessageEvent struct {
 	App  App
 	Chat chat.Chat
 	// Team and Channel are set for a channel message (Chat is then zero),
-	// Thread is the top-level message of its thread.
+	// Thread is the top-level message of its thread, General the team's
+	// General channel (the team's conversation, as Teams names it).
 	Team    *team.Team
 	Channel *team.Channel
+	General *team.Channel
 	Thread  chat.MessageID
 	// From is the person and Who their kind toward the host tenant.
 	From identity.User

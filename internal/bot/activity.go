@@ -151,9 +151,12 @@ func channelData(c *chat.Chat, who app.Who) json.RawMessage {
 
 // teamData is the channelData of a team's activities: the tenant, the team
 // and the channel (Teams' shape), and extra fields (eventType, parleyKind).
-func teamData(t *team.Team, c *team.Channel, who app.Who, extra map[string]any) json.RawMessage {
+// As in Teams, team.id is the General channel's id, the conversation the
+// SDK's TeamsInfo asks for the team's members, and aadGroupId the team's
+// own (Graph) id.
+func teamData(t *team.Team, general, c *team.Channel, who app.Who, extra map[string]any) json.RawMessage {
 	d := map[string]any{"tenant": map[string]string{"id": string(t.TenantID)},
-		"team":    map[string]string{"id": string(t.ID), "name": t.DisplayName, "aadGroupId": string(t.ID)},
+		"team":    map[string]string{"id": string(general.ID), "name": t.DisplayName, "aadGroupId": string(t.ID)},
 		"channel": map[string]string{"id": string(c.ID), "name": c.DisplayName}}
 	if who != 0 {
 		d["parleyKind"] = whoNames[who][1]
@@ -168,14 +171,17 @@ func teamData(t *team.Team, c *team.Channel, who app.Who, extra map[string]any) 
 var tags = regexp.MustCompile(`<[^>]*>`)
 
 // plainText is a message's text as a bot reads it: HTML without tags,
-// except <at> mentions, which Teams keeps.
+// except <at> mentions, which Teams keeps (without Graph's id attribute).
 func plainText(m *chat.Message) (string, string) {
 	if m.ContentType != "html" {
 		return m.Content, "plain"
 	}
 	t := tags.ReplaceAllStringFunc(m.Content, func(s string) string {
-		if strings.HasPrefix(s, "<at") || s == "</at>" {
+		if s == "</at>" {
 			return s
+		}
+		if strings.HasPrefix(s, "<at ") || s == "<at>" {
+			return "<at>" // as Teams writes it, without Graph's id
 		}
 		return ""
 	})
@@ -190,7 +196,7 @@ func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity 
 		From: &from, Conversation: conversation(ev), Recipient: &Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"},
 		Locale: "en-US"}
 	if ev.Channel != nil {
-		a.ChannelData = teamData(ev.Team, ev.Channel, ev.Who, nil)
+		a.ChannelData = teamData(ev.Team, ev.General, ev.Channel, ev.Who, nil)
 	} else {
 		a.ChannelData = channelData(&ev.Chat, ev.Who)
 	}
@@ -254,7 +260,7 @@ func installActivity(base string, ev *app.InstallEvent, added bool, now time.Tim
 			eventType = "teamMemberRemoved"
 		}
 		a.Conversation = channelConversation(ev.Team, ev.General, 0)
-		a.ChannelData = teamData(ev.Team, ev.General, 0, map[string]any{"eventType": eventType})
+		a.ChannelData = teamData(ev.Team, ev.General, ev.General, 0, map[string]any{"eventType": eventType})
 	} else {
 		a.Conversation = conversationOf(ev.Chat, ev.Bot.ID)
 		var cd map[string]any
@@ -286,7 +292,7 @@ func membersActivity(base string, ev *app.MembersEvent, now time.Time) Activity 
 	}
 	a := Activity{Type: "conversationUpdate", ID: eventType + "-" + now.UTC().Format("20060102150405.000000"), Timestamp: now.UTC().Format(time.RFC3339Nano),
 		ServiceURL: ServiceURL(base), ChannelID: ChannelID, From: &from, Recipient: &bot,
-		Conversation: channelConversation(&ev.Team, &ev.General, 0), ChannelData: teamData(&ev.Team, &ev.General, 0, map[string]any{"eventType": eventType})}
+		Conversation: channelConversation(&ev.Team, &ev.General, 0), ChannelData: teamData(&ev.Team, &ev.General, &ev.General, 0, map[string]any{"eventType": eventType})}
 	if ev.Removed {
 		a.MembersRemoved = people
 	} else {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,9 @@ type fakeBot struct {
 	mu     sync.Mutex
 	acts   []map[string]any
 	badJWT int
+	// down makes the bot answer 503 to every activity (refused counts them).
+	down    atomic.Bool
+	refused atomic.Int32
 }
 
 func (f *fakeBot) key() *rsa.PublicKey {
@@ -48,6 +52,11 @@ func (f *fakeBot) key() *rsa.PublicKey {
 }
 
 func (f *fakeBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.down.Load() {
+		f.refused.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
 	var act map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&act) // a bad body shows as a missing activity
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -20,7 +20,11 @@ var botClientDir = filepath.Join("..", "..", "test", "botclient")
 // reach it (the card updated in place), messages the external person
 // proactively and is refused for someone it shares no conversation with; a
 // tenant-wide block stops card actions; the Connector API refuses a call
-// without a valid token. It needs Node and `npm ci --prefix test/botclient`;
+// without a valid token. In a team: it greets in General when added, gets
+// only the channel messages that @mention it and answers in their thread,
+// a guest acts on its card in a thread (Action.Submit) and a host user
+// updates it (Action.Execute), it lists the team's members, welcomes a
+// person added to the team and may then message them proactively. It needs Node and `npm ci --prefix test/botclient`;
 // it fails, never skips, without them.
 func TestBotFrameworkSDK(t *testing.T) {
 	node, dir := mustNodeProject(t, botClientDir, filepath.Join("botbuilder", "package.json"), "runs a Bot Framework SDK bot")
@@ -37,6 +41,15 @@ func TestBotFrameworkSDK(t *testing.T) {
 	catalogID := uploadApp(t, admin, pollsManifestID, botID)
 	chatID := alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "oneOnOne", "members": []any{parleytest.ByEmail("frank@fabrikam.com")}}).Map(t)["id"].(string)
 	acceptRequest(t, frank, chatID)
+	admin.Must(201, "POST", "/v1.0/users", map[string]any{"displayName": "Gina", "userPrincipalName": "gina@outside.example",
+		"passwordProfile": map[string]string{"password": parleytest.Password}, "userType": "Guest"})
+	gina := s.SignIn("gina@outside.example", parleytest.Password)
+	carol := s.User(contoso, "carol")
+	teamID := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
+	guest := parleytest.Bind(gina.UserID, false)
+	guest["roles"] = []string{"guest"}
+	alice.Must(201, "POST", "/v1.0/teams/"+teamID+"/members", guest)
+	general := alice.Must(200, "GET", "/v1.0/teams/"+teamID+"/primaryChannel", nil).Map(t)["id"].(string)
 
 	runNodeScript(t, node, dir, "botclient", 2*time.Minute,
 		"BASE="+s.URL(),
@@ -49,6 +62,10 @@ func TestBotFrameworkSDK(t *testing.T) {
 		"BOB_ID="+bob.UserID,
 		"CHAT_ID="+chatID,
 		"CATALOG_ID="+catalogID,
+		"TEAM_ID="+teamID,
+		"GENERAL_ID="+general,
+		"GINA_TOKEN="+gina.Token,
+		"CAROL_ID="+carol.UserID,
 		"NODE_EXTRA_CA_CERTS="+s.Cert.CertFile,
 		"NO_PROXY=127.0.0.1,localhost",
 	)

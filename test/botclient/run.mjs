@@ -9,7 +9,9 @@
 // sets: BASE, APP_ID, APP_PASSWORD, ADMIN_TOKEN, ALICE_TOKEN (host user),
 // FRANK_TOKEN (a person of another organisation), FRANK_ID, BOB_ID (a host
 // user the bot shares no conversation with), CHAT_ID (alice and frank's
-// chat), CATALOG_ID (the app), NODE_EXTRA_CA_CERTS.
+// chat), CATALOG_ID (the app), TEAM_ID (alice's team, with GINA_TOKEN's
+// guest in it), GENERAL_ID (its General channel), CAROL_ID (a host user
+// added to the team during the run), NODE_EXTRA_CA_CERTS.
 //
 // Exits non-zero on any failure; the last line is
 // "botclient: <n> passed, <m> failed".
@@ -45,6 +47,10 @@ const FRANK_ID = env("FRANK_ID");
 const BOB_ID = env("BOB_ID");
 const CHAT_ID = env("CHAT_ID");
 const CATALOG_ID = env("CATALOG_ID");
+const TEAM_ID = env("TEAM_ID");
+const GENERAL_ID = env("GENERAL_ID");
+const GINA_TOKEN = env("GINA_TOKEN");
+const CAROL_ID = env("CAROL_ID");
 
 // --- The bot: the SDK's own settings point it at Parley ------------------
 const authority = `${BASE}/parley/v1/bots`;
@@ -94,6 +100,9 @@ class PollBot extends TeamsActivityHandler {
       for (const m of context.activity.membersAdded) {
         if (m.id === context.activity.recipient.id) {
           await context.sendActivity(`Hello, I am installed in ${context.activity.conversation.conversationType}`);
+        } else if (context.activity.conversation.conversationType === "channel") {
+          const team = context.activity.channelData.team;
+          await context.sendActivity(`Welcome ${m.name} to ${team.name} (${team.aadGroupId})`);
         }
       }
       await next();
@@ -316,6 +325,73 @@ try {
   r = await send(ALICE_TOKEN, `dm ${BOB_ID}`);
   m = await waitFor(ALICE_TOKEN, CHAT_ID, (m) => m.body.content.startsWith(`dm refused`) , "the refused proactive message");
   check(m && m.body.content.includes("403"), `a person the bot shares no conversation with is refused: ${m?.body.content}`);
+
+  // --- A team: channels and threads ---
+  const chan = `/v1.0/teams/${TEAM_ID}/channels/${encodeURIComponent(GENERAL_ID)}/messages`;
+  const post = (token, html, root) =>
+    api(token, "POST", root ? `${chan}/${root}/replies` : chan, { body: { contentType: "html", content: html } });
+  // waitChannel polls General's top-level messages (root: a thread's
+  // replies) until one from the bot matches.
+  async function waitChannel(token, root, match, what) {
+    for (let i = 0; i < 100; i++) {
+      const r = await api(token, "GET", root ? `${chan}/${root}/replies` : `${chan}?$top=50`);
+      if (r.status === 200) {
+        const m = r.json.value.find((m) => m.from?.application?.id === APP_ID && match(m));
+        if (m) {
+          return m;
+        }
+      }
+      await sleep(100);
+    }
+    check(false, `timed out waiting for ${what}`);
+    return null;
+  }
+  r = await api(GINA_TOKEN, "POST", `/v1.0/teams/${TEAM_ID}/installedApps`, bind);
+  check(r.status === 403, `a guest cannot add the bot to the team (${r.status})`);
+  r = await api(ALICE_TOKEN, "POST", `/v1.0/teams/${TEAM_ID}/installedApps`, bind);
+  check(r.status === 201, `the host user adds the bot to the team (${r.status} ${r.text})`);
+  m = await waitChannel(ALICE_TOKEN, 0, (m) => m.body.content.startsWith("Hello, I am installed"), "the bot's greeting in General");
+  check(m && m.body.content.includes("channel"), `the bot saw a channel conversationUpdate: ${m?.body.content}`);
+
+  r = await post(ALICE_TOKEN, "nobody is mentioned here");
+  check(r.status === 201, `a channel message without a mention (${r.status})`);
+  r = await post(ALICE_TOKEN, '<at id="0">Poll bot</at> hello team');
+  check(r.status === 201, `a channel message that mentions the bot (${r.status} ${r.text})`);
+  const root = r.json?.id;
+  m = await waitChannel(ALICE_TOKEN, root, (m) => m.body.content.startsWith("echo: hello team"), "the bot's answer in the thread");
+  check(m && m.body.content.includes("hostUser"), `the bot answered in the thread: ${m?.body.content}`);
+  let all = await api(ALICE_TOKEN, "GET", `${chan}?$top=50&$expand=replies`);
+  check(!JSON.stringify(all.json).includes("echo: nobody"), "the bot got no channel message that does not mention it");
+
+  r = await post(GINA_TOKEN, '<at id="0">Poll bot</at> card', root);
+  check(r.status === 201, `the guest mentions the bot in the thread (${r.status})`);
+  const tcard = await waitChannel(GINA_TOKEN, root, (m) => m.attachments.length > 0, "the bot's card in the thread");
+  if (tcard) {
+    const act = `/parley/v1/teams/${TEAM_ID}/channels/${encodeURIComponent(GENERAL_ID)}/messages/${root}/replies/${tcard.id}/cardActions`;
+    r = await api(GINA_TOKEN, "POST", act, { type: "Action.Submit", data: { choice: "a" } });
+    check(r.status === 200, `Action.Submit by the guest in a thread (${r.status} ${r.text})`);
+    m = await waitChannel(GINA_TOKEN, root, (m) => m.body.content.startsWith("submitted:"), "the guest's Action.Submit reaching the bot");
+    check(m && m.body.content.includes("Gina") && m.body.content.includes("guest"), `the bot knows the guest: ${m?.body.content}`);
+    r = await api(ALICE_TOKEN, "POST", act, { type: "Action.Execute", verb: "vote", data: { poll: 1 } });
+    check(r.status === 200 && JSON.stringify(r.json?.card || {}).includes("Voted vote by Alice"), `Action.Execute in a channel (${r.status} ${r.text})`);
+    r = await api(GINA_TOKEN, "GET", `${chan}/${root}/replies/${tcard.id}`);
+    check(r.status === 200 && r.json.attachments[0].content.includes("Voted vote by Alice"), "the channel card is updated in place");
+  }
+
+  r = await post(ALICE_TOKEN, '<at id="0">Poll bot</at> members');
+  m = await waitChannel(ALICE_TOKEN, r.json?.id, (m) => m.body.content.startsWith("members:"), "the team's member list");
+  check(m && m.body.content.includes(":guest:") && !m.body.content.includes(FRANK_ID), `TeamsInfo lists the team's people: ${m?.body.content}`);
+
+  r = await post(ALICE_TOKEN, `<at id="0">Poll bot</at> dm ${CAROL_ID}`);
+  m = await waitChannel(ALICE_TOKEN, r.json?.id, (m) => m.body.content.startsWith("dm "), "the refused proactive message to someone outside the team");
+  check(m && m.body.content.includes("403"), `a person outside the team is refused: ${m?.body.content}`);
+  r = await api(ALICE_TOKEN, "POST", `/v1.0/teams/${TEAM_ID}/members`, { "@odata.type": "#microsoft.graph.aadUserConversationMember", roles: [], "user@odata.bind": `${BASE}/v1.0/users('${CAROL_ID}')` });
+  check(r.status === 201, `carol joins the team (${r.status} ${r.text})`);
+  m = await waitChannel(ALICE_TOKEN, 0, (m) => m.body.content.startsWith("Welcome Carol"), "the bot's welcome of a new team member");
+  check(m && m.body.content.includes(TEAM_ID), `the bot welcomed the new member: ${m?.body.content}`);
+  r = await post(ALICE_TOKEN, `<at id="0">Poll bot</at> dm ${CAROL_ID}`);
+  m = await waitChannel(ALICE_TOKEN, r.json?.id, (m) => m.body.content.startsWith("dm "), "the proactive message to a team member");
+  check(m && m.body.content.startsWith("dm sent"), `the bot messages a member of its team proactively: ${m?.body.content}`);
 
   r = await api(null, "GET", `/v3/conversations/${encodeURIComponent(CHAT_ID)}/members`);
   check(r.status === 401 && r.json?.error?.code === "unauthenticated", `the Connector API without a token: 401 (${r.status})`);
