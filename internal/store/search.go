@@ -111,6 +111,9 @@ func likeEscape(s string) string {
 
 // SearchMessages returns a page of the hits of q that viewer may see.
 func (db *DB) SearchMessages(ctx context.Context, viewer identity.UserID, q search.Query, sort search.Sort, offset, limit int) ([]search.Hit, error) {
+	if err := db.catchUpSearch(ctx, &q); err != nil {
+		return nil, fmt.Errorf("search messages: %w", err)
+	}
 	rank := sort == search.Relevance && len(q.Terms) > 0
 	from, args := db.searchFrom(viewer, &q, rank)
 	order := ` ORDER BY x.id DESC`
@@ -143,6 +146,9 @@ func (db *DB) SearchMessages(ctx context.Context, viewer identity.UserID, q sear
 
 // CountMessageHits counts the hits of q that viewer may see, up to max.
 func (db *DB) CountMessageHits(ctx context.Context, viewer identity.UserID, q search.Query, max int) (int, error) {
+	if err := db.catchUpSearch(ctx, &q); err != nil {
+		return 0, fmt.Errorf("count hits: %w", err)
+	}
 	from, args := db.searchFrom(viewer, &q, false)
 	args = append(args, max)
 	var n int

@@ -12,6 +12,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -52,6 +53,9 @@ type Config struct {
 	// writes it held and how long its transaction took, begin to commit
 	// (metrics). It runs on the writer goroutine: keep it cheap.
 	OnGroup func(writes int, took time.Duration)
+	// SearchIndexEvery is how often the SQLite search index takes the new
+	// messages when nobody searches (0: every second; see searchindex.go).
+	SearchIndexEvery time.Duration
 }
 
 // DB is an open store.
@@ -89,6 +93,12 @@ type DB struct {
 	// waiting for this one's lock holds.
 	writerTx atomic.Pointer[sql.Tx]
 	chats    *chatCache
+	// The SQLite search index (searchindex.go): the newest committed
+	// message id, and the last one the index holds. searchKick wakes the
+	// indexer; nil on PostgreSQL.
+	searchWanted, searchUpto atomic.Int64
+	searchKick               chan struct{}
+	searchDone               chan struct{}
 }
 
 // WriteStats counts the writes acknowledged and the transactions that
@@ -153,6 +163,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if db.ckpt != nil {
 		db.ckptDone = make(chan struct{})
 		go db.checkpointer(checkpointEvery)
+		if err := db.openSearchIndex(ctx, cmp.Or(cfg.SearchIndexEvery, searchIndexEvery)); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
 	}
 	return db, nil
 }
@@ -279,6 +292,9 @@ func (db *DB) Close() error {
 		<-db.done
 		if db.ckptDone != nil {
 			<-db.ckptDone
+		}
+		if db.searchDone != nil {
+			<-db.searchDone
 		}
 		err = db.closeDBs()
 	})
@@ -629,6 +645,9 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 	}
 	if msgs > 0 {
 		db.messages.Add(int64(msgs))
+		if db.dialect == SQLite {
+			db.messagesCommitted(db.lastMessageID)
+		}
 	}
 	// Invalidate after COMMIT and before answering: a reader that starts
 	// after the answer reads the new rows, one that raced holds a ticket
