@@ -522,3 +522,73 @@ func TestMeetingObjectIDs(t *testing.T) {
 		}
 	})
 }
+
+// TestMeetingGuestsStayInside: docs/rules.md §4 rule 7 for meetings the
+// organiser invites to: a guest of the host is invited into an internal
+// meeting (allowed) but not into one with people of another organisation
+// or personal accounts, and no outside person into a meeting that holds a
+// guest (refused, forbiddenByPolicy, nothing added), whether at creation or
+// later. Both stores.
+func TestMeetingGuestsStayInside(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		e := newExternal(t, store)
+		// Allowed: a guest in an internal meeting reads and posts.
+		in := meetingOf(t, e.alice, map[string]any{"subject": "Inside", "participants": map[string]any{"attendees": []any{map[string]any{"upn": "gus@gmail.com"}}}})
+		e.guest.Send(threadOf(in), "guest here")
+		// Refused later: an outside person into a meeting with a guest.
+		for _, addr := range []string{"erin@fabrikam.com", "pat@gmail.com"} {
+			r := e.alice.Do("POST", "/parley/v1/meetings/"+in["id"].(string)+"/participants", map[string]any{"email": addr})
+			if r.Status != 403 || r.ErrorCode() != "forbiddenByPolicy" {
+				t.Fatalf("inviting %s into a meeting with a guest: %d %s", addr, r.Status, r.Body)
+			}
+		}
+		if hasRequest(t, e.erin, threadOf(in)) || hasRequest(t, e.pat, threadOf(in)) {
+			t.Fatal("a refused invitation reached its person")
+		}
+		// Refused later: a guest into a meeting with an outside person.
+		ext := meetingOf(t, e.alice, map[string]any{"subject": "With Fabrikam", "participants": map[string]any{"attendees": []any{map[string]any{"upn": "erin@fabrikam.com"}}}})
+		r := e.alice.Do("POST", "/parley/v1/meetings/"+ext["id"].(string)+"/participants", map[string]any{"userId": e.guest.UserID})
+		if r.Status != 403 || r.ErrorCode() != "forbiddenByPolicy" {
+			t.Fatalf("inviting a guest into an external meeting: %d %s", r.Status, r.Body)
+		}
+		if e.guest.Do("GET", "/v1.0/chats/"+threadOf(ext), nil).Status != 404 {
+			t.Fatal("a refused guest reads the external meeting chat")
+		}
+		// Refused at creation: both at once.
+		r = e.alice.Do("POST", "/v1.0/me/onlineMeetings", map[string]any{"subject": "Mixed", "participants": map[string]any{"attendees": []any{
+			map[string]any{"upn": "gus@gmail.com"}, map[string]any{"upn": "erin@fabrikam.com"}}}})
+		if r.Status != 403 || r.ErrorCode() != "forbiddenByPolicy" {
+			t.Fatalf("creating a meeting with a guest and an outside person: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestMeetingSignedInJoinLimit: joins by link with a token count against
+// the same per-address limit as anonymous joins (docs/rules.md §10):
+// allowed within it, 429 rateLimited past it, nothing joined. Both stores.
+func TestMeetingSignedInJoinLimit(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		w := parleytest.StartStore(t, store)
+		ten := w.CreateTenant("Contoso", "contoso.com")
+		alice := w.User(ten, "alice", false)
+		carol := w.User(ten, "carol", false)
+		dave := w.User(ten, "dave", false)
+		var links []string
+		for range 2 {
+			links = append(links, meetingOf(t, alice, map[string]any{"subject": "m"})["joinWebUrl"].(string))
+		}
+		if s := joinByLink(t, carol, links[0], 200); s != "admitted" {
+			t.Fatalf("carol within the limit: %s", s)
+		}
+		for i := range 29 {
+			w.Anonymous().Must(202, "POST", "/parley/v1/meetings/join", map[string]any{"joinWebUrl": links[i%2], "displayName": "Guest"})
+		}
+		r := joinSigned(dave, links[1])
+		if r.Status != 429 || r.ErrorCode() != "rateLimited" || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("a signed-in join past the per-address limit: %d %s", r.Status, r.Body)
+		}
+		if strings.Contains(dave.Must(200, "GET", "/v1.0/me/chats", nil).Body2(), `"chatType":"meeting"`) {
+			t.Fatal("a refused join added dave to a meeting chat")
+		}
+	})
+}
