@@ -52,16 +52,16 @@ func clientAddr(r *http.Request) string { return info(r).client }
 // its own.
 func clientOf(r *http.Request, trusted []netip.Prefix) (addr string, https bool) {
 	https = r.TLS != nil
-	peer, ok := parseHop(r.RemoteAddr)
-	if !ok {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			return r.RemoteAddr, https
-		}
-		return host, https
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
 	}
-	if !trusts(trusted, peer) {
-		return peer.String(), https
+	if len(trusted) == 0 {
+		return host, https // the common case: no parsing, no allocation
+	}
+	peer, ok := parseHop(host)
+	if !ok || !trusts(trusted, peer) {
+		return host, https
 	}
 	client := peer
 	hops := r.Header.Values("X-Forwarded-For")
