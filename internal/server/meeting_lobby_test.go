@@ -229,10 +229,10 @@ func TestMeetingLobbySignedIn(t *testing.T) {
 			if len(lobby) != 1 || !lobby[0].IsGuest || lobby[0].IsExternal || lobby[0].UserIdentityType != "aadUser" {
 				t.Fatalf("a guest in the lobby: %+v", lobby)
 			}
-			// A guest in the meeting may not manage its lobby.
 			dave.Must(204, "POST", "/parley/v1/meetings/"+id+"/lobby/"+e.guest.UserID+"/admit", nil)
 			waitDecided(guestEv, id, "admitted")
 			e.guest.Send(thread, "guest here")
+			// A guest in the meeting may not manage its lobby.
 			if r := e.guest.Do("GET", "/parley/v1/meetings/"+id+"/lobby", nil); r.Status != 403 {
 				t.Fatalf("a guest reads the lobby: %d", r.Status)
 			}
@@ -341,6 +341,36 @@ func TestMeetingLobbySignedIn(t *testing.T) {
 			// Audited: an outside person joining by link.
 			if !strings.Contains(e.contoso.Admin.Must(200, "GET", "/parley/v1/admin/audit", nil).Body2(), "meeting.joinedByLink") {
 				t.Error("audit has no meeting.joinedByLink")
+			}
+		})
+
+		t.Run("a refusal the organiser may not learn: they wait, the admission is held", func(t *testing.T) {
+			// The joiner's own policy refuses federation: account-level, so
+			// silent to the organiser (docs/rules.md §4); the organiser sees a
+			// person waiting and, admitted, pending as an invitation shows them.
+			dora := w.User(e.fabrikam, "dora", false)
+			policyFor(t, e.fabrikam.Admin, "NoFed", dora.UserID, map[string]any{"enableFederationAccess": false})
+			m := meetingOf(t, e.alice, map[string]any{"subject": "Silence"})
+			id, thread, link := m["id"].(string), threadOf(m), m["joinWebUrl"].(string)
+			if s := joinByLink(t, dora, link, 200); s != "lobby" {
+				t.Fatalf("a joiner whose own policy refuses: %s", s)
+			}
+			e.alice.Must(204, "POST", "/parley/v1/meetings/"+id+"/lobby/"+dora.UserID+"/admit", nil)
+			if hasRequest(t, dora, thread) || dora.Do("GET", "/v1.0/chats/"+thread, nil).Status != 404 {
+				t.Fatal("a held admission reached its person")
+			}
+			var roster struct {
+				Value []struct{ DisplayName, State string } `json:"value"`
+			}
+			e.alice.Must(200, "GET", "/parley/v1/meetings/"+id+"/attendance", nil).JSON(t, &roster)
+			found := false
+			for _, v := range roster.Value {
+				if v.State == "pending" && v.DisplayName == "dora@fabrikam.com" {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("the held person in the roster: %+v", roster.Value)
 			}
 		})
 
