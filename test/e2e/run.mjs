@@ -952,7 +952,7 @@ await step("a team: alice creates it with bob and a guest, posts in General, the
 const close = async (name) => (await pages.splice(pages.findIndex((p) => p.name === name), 1)[0].page.context().close());
 const T = { step, open, close, signIn, check, axe, shot, labelsOK, token, ALICE };
 await teamSteps(T, { A, BASE, BOB, NINA_NAME });
-await meetingSteps(T, { A, BASE, BOB, ADMIN, NINA_NAME });
+await meetingSteps(T, { A, BASE, BOB, ADMIN, NINA, NINA_NAME, PAT });
 
 await step("personal settings: allow chats from organisations, block and unblock", async () => {
   const { page } = P;

@@ -191,11 +191,14 @@ export async function teamSteps(t, { A, BASE, BOB, NINA_NAME }) {
  * meetingSteps: the organiser invites someone into a meeting by e-mail,
  * copies the link, renews it (asked first; the old link is refused, in words,
  * to a signed-in person), a signed-in colleague who was not invited joins by
- * the link into the meeting chat, and the organiser ends the meeting, which
- * ends the session of someone who joined without an account.
+ * the link into the meeting chat, two personal accounts signed in wait in the
+ * lobby (one admitted into the chat; one turned away, in words, then knocking
+ * again and admitted to the meeting chat's request), and the organiser ends
+ * the meeting, which ends the session of
+ * someone who joined without an account.
  */
-export async function meetingSteps(t, { A, BASE, BOB, ADMIN, NINA_NAME }) {
-  await t.step("meeting organiser: invite by email, copy the link, a new link (the old one refused), a colleague joins by link, end the meeting", async () => {
+export async function meetingSteps(t, { A, BASE, BOB, ADMIN, NINA, NINA_NAME, PAT }) {
+  await t.step("meeting organiser: invite by email, copy the link, a new link (the old one refused), a colleague joins by link, signed-in people wait in the lobby (admitted, turned away, admitted to a request), end the meeting", async () => {
     const { page } = A;
     await A.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
     await page.getByRole("link", { name: "Meet", exact: true }).click();
@@ -265,6 +268,36 @@ export async function meetingSteps(t, { A, BASE, BOB, ADMIN, NINA_NAME }) {
     await anon.page.getByRole("button", { name: "Join meeting" }).click();
     await panel.getByTestId("lobby").locator("li", { hasText: "Vera Visitor" }).getByRole("button", { name: "Admit" }).click({ timeout: 15000 });
     await anon.page.getByRole("log", { name: "Messages" }).waitFor({ timeout: 10000 });
+    // Signed-in people the setting keeps waiting (personal accounts): Nina waits in the
+    // lobby and, admitted, gets the meeting chat's request; Pat waits and is turned away.
+    const nina = await t.open("nina-meeting");
+    await t.signIn(nina.page, NINA);
+    await nina.page.goto(newLink);
+    await nina.page.getByTestId("lobby-wait").getByText("Waiting to be let in").waitFor();
+    await t.axe(nina.page, "meeting join: lobby (signed in)");
+    await t.shot(nina.page, "desktop-meeting-lobby-wait");
+    const pat = await t.open("pat-meeting");
+    await t.signIn(pat.page, PAT);
+    await pat.page.goto(newLink);
+    await pat.page.getByTestId("lobby-wait").waitFor();
+    const lobby = panel.getByTestId("lobby");
+    await lobby.locator("li", { hasText: "pat" }).getByRole("button", { name: "Deny" }).click({ timeout: 15000 });
+    await pat.page.getByTestId("join-refused").getByText("You weren't let in to the meeting.").waitFor();
+    await t.axe(pat.page, "meeting join: turned away (signed in)");
+    // Nina already chats with Alice: admitted, she is in the meeting chat at once.
+    const waiting = lobby.locator("li", { hasText: "nina" });
+    await waiting.locator(".badge.external").waitFor();
+    await waiting.getByRole("button", { name: "Admit" }).click();
+    await nina.page.waitForURL("**/chats/**");
+    await nina.page.locator(".chat-title", { hasText: "Budget sync" }).waitFor();
+    // Pat knocks again; admitted, the meeting chat is a request she accepts.
+    await pat.page.getByRole("button", { name: "Ask to join again" }).click();
+    await pat.page.getByTestId("lobby-wait").waitFor();
+    await lobby.locator("li", { hasText: "pat" }).getByRole("button", { name: "Admit" }).click({ timeout: 15000 });
+    await pat.page.waitForURL("**/requests/**");
+    await pat.page.getByRole("button", { name: "Accept" }).click();
+    await pat.page.waitForURL("**/chats/**");
+    await pat.page.locator(".chat-title", { hasText: "Budget sync" }).waitFor();
     // End asks first, then the meeting is over for everyone.
     await panel.getByRole("button", { name: "End meeting" }).click();
     await ask.getByText("The join link stops working").waitFor();
@@ -283,6 +316,8 @@ export async function meetingSteps(t, { A, BASE, BOB, ADMIN, NINA_NAME }) {
     // The chat stays with the people invited.
     await page.getByLabel("Message", { exact: true }).waitFor();
     await t.axe(page, "meeting (ended)");
+    await t.close("pat-meeting");
+    await t.close("nina-meeting");
     await t.close("anonymous-2");
     await t.close("admin-meeting");
     await t.close("bob-meeting");

@@ -93,6 +93,8 @@ interface LobbyEntry {
   displayName: string;
   userIdentityType?: string;
   isExternal?: boolean;
+  isGuest?: boolean;
+  email?: string | null;
   joinedDateTime: string | null;
 }
 
@@ -350,8 +352,9 @@ function LobbyAndRoster(props: { id: string; lobby: LobbyEntry[] | null; roster:
                   <Avatar name={p.displayName} external size="sm" />
                   <div class="person">
                     <div>
-                      <strong>{p.displayName}</strong> {!p.userIdentityType || p.userIdentityType === "anonymousGuest" ? <UnverifiedBadge /> : <PersonBadge external={p.isExternal} />}
+                      <strong>{p.displayName}</strong> {!p.userIdentityType || p.userIdentityType === "anonymousGuest" ? <UnverifiedBadge /> : <PersonBadge external={p.isExternal} guest={p.isGuest} />}
                     </div>
+                    {p.email && <div class="muted small">{p.email}</div>}
                     <div class="row">
                       <button type="button" class="primary small" disabled={busy} onClick={() => void decide(p, true)}>
                         Admit
@@ -460,6 +463,8 @@ function SignedInJoin(props: { token: string; onSessionGone: () => void }) {
   const [why, setWhy] = useState<unknown>(null);
   const [me, setMe] = useState<string | null>(null);
   const [joined, setJoined] = useState<SignedInJoinAnswer | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  const [denied, setDenied] = useState(false);
   useEffect(() => setPageTitle("Join meeting"), []);
 
   const enter = async (j: SignedInJoinAnswer) => {
@@ -501,37 +506,49 @@ function SignedInJoin(props: { token: string; onSessionGone: () => void }) {
     return () => {
       live = false;
     };
-  }, [props.token]);
+  }, [props.token, attempt]);
 
-  // Waiting in the lobby: events of the meeting chat (added to it, the chat
-  // created for me, turned away) decide; a slow check covers a missed one.
+  // Waiting in the lobby: the lobbyDecided event says how it ended; the
+  // chat's own chatCreated or requestReceived (admitted) come too. Once in,
+  // joining again (which no longer knocks) says admitted or pending. A slow
+  // check of the chat covers a missed event.
   useEffect(() => {
     if (state !== "lobby" || !joined) return;
     const chatId = joined.chatInfo.threadId;
     let live = true;
-    const check = async () => {
-      try {
-        await get(`/v1.0/chats/${enc(chatId)}`);
-        if (live) {
-          live = false;
-          void enter(joined);
-        }
-      } catch {
-        // not in yet
-      }
+    const go = (j: SignedInJoinAnswer) => {
+      if (!live) return;
+      live = false;
+      if (j.state === "pending") navigate(`/requests/${enc(j.chatInfo.threadId)}`, true);
+      else void enter(j);
     };
+    const rejoin = () =>
+      call<SignedInJoinAnswer>("POST", "/parley/v1/meetings/join", { body: { token: props.token }, noAuthRedirect: true }).then(
+        (j) => j.state !== "lobby" && go(j),
+        (e) => {
+          if (!live) return;
+          live = false;
+          setWhy(e);
+          setState("refused");
+        },
+      );
+    const check = () => get(`/v1.0/chats/${enc(chatId)}`).then(() => go({ ...joined, state: "admitted" }), () => undefined);
     const ev = new Events({
       token: getToken,
       onEvent: (e) => {
-        const denied = e.type === "lobbyDenied" || (e.type === "sessionEnded" && e.reason === "denied") || (e.type === "lobbyLeft" && e.reason === "denied");
-        if (e.chatId !== chatId && e.meetingId !== joined.meetingId) return;
-        if (denied) {
+        if (!live || (e.chatId !== chatId && e.meetingId !== joined.meetingId)) return;
+        if (e.type === "lobbyDecided") {
+          if (e.state === "admitted") {
+            void rejoin();
+            return;
+          }
           live = false;
-          setWhy("You weren't let in to the meeting.");
+          setWhy(lobbyEnd(String(e.state)));
+          setDenied(e.state === "denied");
           setState("refused");
           return;
         }
-        void check();
+        if (e.type === "chatCreated" || e.type === "requestReceived" || e.type === "memberAdded") void rejoin();
       },
       onState: () => undefined,
       onOpen: () => void check(),
@@ -572,12 +589,39 @@ function SignedInJoin(props: { token: string; onSessionGone: () => void }) {
               {typeof why === "string" ? why : errorText(why)}
             </div>
             <p class="muted">Ask the organiser to invite you, or to send you a new link.</p>
+            {denied && (
+              <button
+                type="button"
+                class="secondary"
+                onClick={() => {
+                  setDenied(false);
+                  setState("joining");
+                  setAttempt((n) => n + 1);
+                }}
+              >
+                Ask to join again
+              </button>
+            )}
             <Link href="/">Go to your chats</Link>
           </div>
         )}
       </div>
     </main>
   );
+}
+
+/** lobbyEnd says why a signed-in wait in the lobby ended without going in. */
+function lobbyEnd(state: string): string {
+  switch (state) {
+    case "denied":
+      return "You weren't let in to the meeting.";
+    case "removed":
+      return "The organiser took you out of the lobby.";
+    case "ended":
+      return "The meeting has ended.";
+    default:
+      return "You can't join this meeting now.";
+  }
 }
 
 /** AnonJoinForm is the join page without an account: a name, the lobby, then the meeting chat. */
