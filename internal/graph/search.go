@@ -11,6 +11,11 @@ import (
 type SearchResource struct {
 	ODataType string `json:"@odata.type"`
 	Message
+	// ChatID is the chat's id; null for a channel message, which names its
+	// team and channel in channelIdentity instead (as Graph's channel
+	// messages do).
+	ChatID          *string          `json:"chatId"`
+	ChannelIdentity *ChannelIdentity `json:"channelIdentity,omitempty"`
 }
 
 // SearchHit is Graph's searchHit.
@@ -40,8 +45,14 @@ func NewSearchHits(res *search.Result, viewer *identity.User) []SearchHit {
 	out := make([]SearchHit, len(res.Hits))
 	for i := range res.Hits {
 		h := &res.Hits[i]
-		out[i] = SearchHit{HitID: strconv.FormatInt(int64(h.Message.ID), 10), Rank: h.Rank, Summary: h.Summary,
-			Resource: SearchResource{ODataType: "#microsoft.graph.chatMessage", Message: NewMessage(&h.Message, viewer)}}
+		res := SearchResource{ODataType: "#microsoft.graph.chatMessage", Message: NewMessage(&h.Message, viewer)}
+		if h.TeamID != "" {
+			res.ChannelIdentity = &ChannelIdentity{TeamID: h.TeamID, ChannelID: string(h.Message.ChatID)}
+		} else {
+			id := string(h.Message.ChatID)
+			res.ChatID = &id
+		}
+		out[i] = SearchHit{HitID: strconv.FormatInt(int64(h.Message.ID), 10), Rank: h.Rank, Summary: h.Summary, Resource: res}
 	}
 	return out
 }

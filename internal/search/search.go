@@ -39,6 +39,10 @@ type Hit struct {
 	// Pending is set when the viewer is the target of a pending request in
 	// the message's chat: they see the preview form (docs/rules.md §5).
 	Pending bool
+	// TeamID is the team of a channel message ("" for a chat message,
+	// whose ChatID is then a chat's; for a channel message it is the
+	// channel's id).
+	TeamID string
 }
 
 // Store finds messages. Every method trims by membership at query time
@@ -69,7 +73,8 @@ type ResultHit struct {
 	// Summary is the hit's text around its first match, HTML-escaped, the
 	// matches in <c0>…</c0> and cuts shown as <ddd/> (Graph's form).
 	Summary string
-	Rank    int // 1-based position in the whole result
+	Rank    int    // 1-based position in the whole result
+	TeamID  string // a channel message's team (Hit.TeamID)
 }
 
 // Result is a page of hits.
@@ -130,7 +135,7 @@ func (s *Service) Messages(ctx context.Context, actor *identity.User, text strin
 		if h.Pending {
 			m = s.Preview(&m)
 		}
-		res.Hits[i] = ResultHit{Message: m, Summary: Summary(h.Text, q.Terms), Rank: offset + i + 1}
+		res.Hits[i] = ResultHit{Message: m, Summary: Summary(h.Text, q.Terms), Rank: offset + i + 1, TeamID: h.TeamID}
 	}
 	return res, nil
 }

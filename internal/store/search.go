@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -18,10 +19,15 @@ var (
 // searchVisible trims hits by membership at query time (docs/rules.md §7):
 // the viewer's member row in the chat now (none once they left), as an
 // accepted member or the target of a delivered request (not held:
-// silence, not declined), from their visible history on; deleted
-// messages never.
-const searchVisible = ` JOIN chat_members m ON m.chat_id = x.chat_id AND m.user_id = ?
-	LEFT JOIN users u ON u.id = x.sender_id`
+// silence, not declined), from their visible history on; or the channels
+// of the teams the viewer is in now (a guest: its teams; every channel's
+// whole history, docs/decisions.md "Teams and channels"), not deleted
+// ones; deleted messages never. chn is the message's channel, if any.
+const searchVisible = ` JOIN (SELECT chat_id, visible_from, state, held FROM chat_members WHERE user_id = ?
+		UNION ALL SELECT ch.id, 0, 'accepted', 0 FROM team_members tm JOIN channels ch ON ch.team_id = tm.team_id AND ch.deleted_at = 0 WHERE tm.user_id = ?) m
+		ON m.chat_id = x.chat_id
+	LEFT JOIN users u ON u.id = x.sender_id
+	LEFT JOIN channels chn ON chn.id = x.chat_id`
 
 const searchWhere = ` WHERE x.deleted_at = 0 AND x.created_at >= m.visible_from AND (m.state = 'accepted' OR (m.state = 'pending' AND m.held = 0))`
 
@@ -58,7 +64,7 @@ func (db *DB) matchText(q *search.Query) string {
 // searchFrom builds the FROM and WHERE of a search and its arguments.
 // With rank set (SQLite, best first) the full-text table drives the query,
 // for bm25; otherwise the caller's chats do, and the matches are a set the
-// messages are looked up in, which is faster for common words.
+// messages are looked up in.
 func (db *DB) searchFrom(viewer identity.UserID, q *search.Query, rank bool) (string, []any) {
 	var b strings.Builder
 	args := []any{}
@@ -69,20 +75,21 @@ func (db *DB) searchFrom(viewer identity.UserID, q *search.Query, rank bool) (st
 		b.WriteString(` FROM messages x`)
 	}
 	b.WriteString(searchVisible)
-	args = append(args, viewer)
+	args = append(args, viewer, viewer)
 	if q.In != "" {
-		b.WriteString(` JOIN chats c ON c.id = x.chat_id`)
+		b.WriteString(` LEFT JOIN chats c ON c.id = x.chat_id`)
 	}
 	b.WriteString(searchWhere)
-	if terms {
-		switch {
-		case db.dialect == SQLite && rank:
-			b.WriteString(` AND messages_fts MATCH ?`)
-		case db.dialect == SQLite:
-			b.WriteString(` AND x.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)`)
-		default:
-			b.WriteString(` AND x.search @@ to_tsquery('simple', ?)`)
-		}
+	switch {
+	case !terms:
+	case db.dialect == SQLite && rank:
+		b.WriteString(` AND messages_fts MATCH ?`)
+		args = append(args, db.matchText(q))
+	case db.dialect == SQLite:
+		b.WriteString(` AND x.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)`)
+		args = append(args, db.matchText(q))
+	default:
+		b.WriteString(` AND x.search @@ to_tsquery('simple', ?)`)
 		args = append(args, db.matchText(q))
 	}
 	if q.From != "" {
@@ -90,8 +97,11 @@ func (db *DB) searchFrom(viewer identity.UserID, q *search.Query, rank bool) (st
 		args = append(args, q.From, q.From)
 	}
 	if q.In != "" {
-		b.WriteString(` AND (x.chat_id = ? OR LOWER(c.topic) LIKE ? ESCAPE '\')`)
-		args = append(args, q.In, "%"+likeEscape(strings.ToLower(q.In))+"%")
+		// A chat or channel by id, or a piece of a chat's topic or a
+		// channel's name.
+		like := "%" + likeEscape(strings.ToLower(q.In)) + "%"
+		b.WriteString(` AND (x.chat_id = ? OR LOWER(c.topic) LIKE ? ESCAPE '\' OR LOWER(chn.display_name) LIKE ? ESCAPE '\')`)
+		args = append(args, q.In, like, like)
 	}
 	if !q.After.IsZero() {
 		b.WriteString(` AND x.created_at >= ?`)
@@ -109,7 +119,28 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// SearchMessages returns a page of the hits of q that viewer may see.
+// hitColumns are the columns of a hit: the message, its indexed text, the
+// viewer's member state and the team of a channel message.
+const hitColumns = `SELECT ` + messageColumns + `, x.plain, m.state, COALESCE(chn.team_id, '')`
+
+func scanHits(rows *sql.Rows) ([]search.Hit, error) {
+	defer rows.Close()
+	var out []search.Hit
+	for rows.Next() {
+		var h search.Hit
+		var state string
+		if err := scanMessageInto(rows, &h.Message, &h.Text, &state, &h.TeamID); err != nil {
+			return nil, fmt.Errorf("search messages: %w", err)
+		}
+		h.Pending = chat.RequestState(state) == chat.Pending
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// SearchMessages returns a page of the hits of q that viewer may see. On
+// SQLite a best-first search is driven by FTS5 (bm25 needs it), and a
+// newest-first one looks the viewer's messages up in the set of matches.
 func (db *DB) SearchMessages(ctx context.Context, viewer identity.UserID, q search.Query, sort search.Sort, offset, limit int) ([]search.Hit, error) {
 	if err := db.catchUpSearch(ctx, &q); err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
@@ -126,22 +157,11 @@ func (db *DB) SearchMessages(ctx context.Context, viewer identity.UserID, q sear
 		}
 	}
 	args = append(args, limit, offset)
-	rows, err := db.query(ctx, `SELECT `+messageColumns+`, x.plain, m.state`+from+order+` LIMIT ? OFFSET ?`, args...)
+	rows, err := db.query(ctx, hitColumns+from+order+` LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
 	}
-	defer rows.Close()
-	var out []search.Hit
-	for rows.Next() {
-		var h search.Hit
-		var state string
-		if err := scanMessageInto(rows, &h.Message, &h.Text, &state); err != nil {
-			return nil, fmt.Errorf("search messages: %w", err)
-		}
-		h.Pending = chat.RequestState(state) == chat.Pending
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return scanHits(rows)
 }
 
 // CountMessageHits counts the hits of q that viewer may see, up to max.

@@ -11,6 +11,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/team"
 )
 
@@ -411,7 +412,8 @@ func (db *DB) CreateChannelMessage(ctx context.Context, m *team.Message, build f
 	if err != nil {
 		return nil, err
 	}
-	w := &msgWrite{m: &m.Message, mentions: mentions, atts: atts, build: func(*chat.Message) []event.Draft { return build(m) }}
+	w := &msgWrite{m: &m.Message, mentions: mentions, atts: atts, build: func(*chat.Message) []event.Draft { return build(m) },
+		plain: search.PlainText(m.ContentType, m.Content)} // searchable as chat messages are (docs/rules.md §7)
 	err = db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
 		if err := db.writeMessages(tx, []*msgWrite{w}); err != nil {
 			return err
