@@ -622,3 +622,43 @@ func TestMeetingSignedInJoinLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestMeetingChatReadOnlyAtOnce: docs/rules.md §4 on a meeting chat with an
+// external person: when the other side's organisation stops accepting the
+// host's, the meeting chat turns read-only at once for both sides (sends
+// refused with chatReadOnly, open clients told), history stays readable,
+// and turning it back makes it writable (told too). A person let in from
+// the lobby is held to it like one invited. Both stores.
+func TestMeetingChatReadOnlyAtOnce(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		e := newExternal(t, store)
+		m := meetingOf(t, e.alice, map[string]any{"subject": "Across"})
+		id, thread, link := m["id"].(string), threadOf(m), m["joinWebUrl"].(string)
+		if s := joinByLink(t, e.erin, link, 200); s != "lobby" {
+			t.Fatalf("erin: %s", s)
+		}
+		e.alice.Must(204, "POST", "/parley/v1/meetings/"+id+"/lobby/"+e.erin.UserID+"/admit", nil)
+		e.erin.Must(204, "POST", "/parley/v1/me/requests/"+thread+"/accept", nil)
+		e.erin.Send(thread, "before")
+		aliceEv, erinEv := e.alice.Events(-1), e.erin.Events(-1)
+
+		federation(t, e.fabrikam.Admin, map[string]any{"allowFederatedUsers": false})
+		aliceEv.WaitCount("chatReadOnly", 1, 10*time.Second)
+		erinEv.WaitCount("chatReadOnly", 1, 10*time.Second)
+		for _, c := range []*parleytest.Client{e.alice, e.erin} {
+			r := c.Do("POST", "/v1.0/chats/"+thread+"/messages", map[string]any{"body": map[string]any{"content": "blocked?"}})
+			if r.Status != 403 || r.ErrorCode() != "chatReadOnly" {
+				t.Fatalf("a send in the read-only meeting chat: %d %s", r.Status, r.Body)
+			}
+			if texts(t, c, thread)[0] != "before" {
+				t.Fatal("history is not readable in the read-only meeting chat")
+			}
+		}
+
+		federation(t, e.fabrikam.Admin, map[string]any{"allowFederatedUsers": true})
+		aliceEv.WaitCount("chatWritable", 1, 10*time.Second)
+		erinEv.WaitCount("chatWritable", 1, 10*time.Second)
+		e.erin.Send(thread, "after")
+		e.alice.Send(thread, "welcome back")
+	})
+}
