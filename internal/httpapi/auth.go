@@ -251,6 +251,9 @@ func (a *API) demo(w http.ResponseWriter, r *http.Request) error {
 // optionally filtered by exact sign-in name ($filter=userPrincipalName eq '…'),
 // a page at a time ($top: Graph's 100 by default, at most 999).
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("$search") {
+		return a.searchUsers(w, r) // people search (search.go)
+	}
 	me := userOf(r)
 	limit, err := pageSize(r)
 	if err != nil {

@@ -293,6 +293,7 @@ func TestOpenAPIQueryParameters(t *testing.T) {
 	want := map[string][]string{
 		"get /parley/v1/events":           {"since", "access_token", "presence"},
 		"get /parley/v1/chats/{id}/files": {"$top", "$skiptoken"},
+		"get /v1.0/users":                 {"$top", "$search"},
 	}
 	for route, names := range want {
 		method, path, _ := strings.Cut(route, " ")

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
@@ -116,6 +117,59 @@ func (a *API) findPeople(w http.ResponseWriter, r *http.Request) error {
 	out := page[graph.User]{Value: make([]graph.User, 0, len(us))}
 	for i := range us {
 		out.Value = append(out.Value, graph.NewUser(&us[i], me))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// searchProperties are the user properties Graph's $search may name; each
+// is matched as people search matches (a word of the name, the start of
+// an address).
+var searchProperties = map[string]bool{"displayname": true, "mail": true, "userprincipalname": true, "givenname": true, "surname": true}
+
+// searchUsers is Graph's people search on the users list,
+// GET /v1.0/users?$search="displayName:ada" (clauses joined by OR; the
+// ConsistencyLevel: eventual header Graph asks for is accepted, not
+// needed): the same people /parley/v1/people suggests, never an outsider
+// (docs/rules.md §4's rule of silence), one page of at most 25.
+func (a *API) searchUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if q.Has("$filter") {
+		return errcode.New(errcode.BadRequest, "$search cannot be combined with $filter.")
+	}
+	limit, err := pageSize(r)
+	if err != nil {
+		return err
+	}
+	var terms []string
+	for _, clause := range strings.Split(q.Get("$search"), " OR ") {
+		clause = strings.TrimSpace(clause)
+		inner, ok := strings.CutPrefix(clause, `"`)
+		inner, ok2 := strings.CutSuffix(inner, `"`)
+		prop, val, ok3 := strings.Cut(inner, ":")
+		if !ok || !ok2 || !ok3 || !searchProperties[strings.ToLower(prop)] || strings.TrimSpace(val) == "" {
+			return errcode.New(errcode.BadRequest, `$search takes "property:text" clauses joined by OR, on displayName, givenName, surname, mail or userPrincipalName.`)
+		}
+		terms = append(terms, val)
+	}
+	me := userOf(r)
+	capped := search.DefaultPeople
+	if limit > 0 {
+		capped = min(limit, search.MaxPeople)
+	}
+	out := page[graph.User]{Value: []graph.User{}}
+	seen := map[string]bool{}
+	for _, term := range terms {
+		us, err := a.Search.People(r.Context(), me, term, limit)
+		if err != nil {
+			return err
+		}
+		for i := range us {
+			if id := string(us[i].ID); !seen[id] && len(out.Value) < capped {
+				seen[id] = true
+				out.Value = append(out.Value, graph.NewUser(&us[i], me))
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

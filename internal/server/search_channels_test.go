@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/parleychat/parley/internal/parleytest"
@@ -67,5 +68,65 @@ func TestS7_SearchChannels(t *testing.T) {
 		d.alice.Must(204, "DELETE", "/v1.0/teams/"+team+"/channels/"+design, nil)
 		expectFound(t, gina, "pelican", reply, inGeneral)
 		expectFound(t, d.alice, "pelican", inChat, reply, inGeneral)
+	})
+}
+
+// TestS7_GraphPeopleSearch: Graph's GET /v1.0/users?$search="displayName:…"
+// (ConsistencyLevel: eventual tolerated) answers only what people search
+// may show: one's own organisation and accepted contacts, never an
+// outsider, not even by the full address (docs/rules.md §4, §6).
+func TestS7_GraphPeopleSearch(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		d := newDaily(t, store)
+		users := func(c *parleytest.Client, search string) string {
+			t.Helper()
+			r := c.DoHeader("GET", "/v1.0/users?$search="+url.QueryEscape(search), nil, map[string]string{"ConsistencyLevel": "eventual"})
+			if r.Status != 200 {
+				return r.ErrorCode()
+			}
+			var out struct {
+				Value []struct {
+					UserPrincipalName string `json:"userPrincipalName"`
+				} `json:"value"`
+				NextLink string `json:"@odata.nextLink"`
+			}
+			r.JSON(t, &out)
+			if out.NextLink != "" {
+				t.Fatalf("people search pages: %s", out.NextLink)
+			}
+			var names []string
+			for _, u := range out.Value {
+				names = append(names, u.UserPrincipalName)
+			}
+			return strings.Join(names, " ")
+		}
+		if got := users(d.alice, `"displayName:bo"`); got != "bob@contoso.com" {
+			t.Fatalf("own organisation: %q", got)
+		}
+		if got := users(d.alice, `"displayName:bob" OR "mail:carol@"`); got != "bob@contoso.com carol@contoso.com" {
+			t.Fatalf("two clauses: %q", got)
+		}
+		for _, q := range []string{`"displayName:erin"`, `"mail:erin@fabrikam.com"`, `"userPrincipalName:erin@fabrikam.com"`, `"displayName:e"`} {
+			if got := users(d.alice, q); got != "" {
+				t.Fatalf("outsider suggested for %s: %q", q, got)
+			}
+		}
+		id := d.erin.ChatWith(parleytest.ByEmail("alice@contoso.com")).Map(t)["id"].(string)
+		d.erin.Send(id, "hi")
+		if got := users(d.erin, `"displayName:alice"`); got != "" {
+			t.Fatalf("pending target suggested to the sender: %q", got)
+		}
+		d.alice.Must(204, "POST", "/parley/v1/me/requests/"+id+"/accept", nil)
+		if got := users(d.alice, `"displayName:erin"`); got != "erin@fabrikam.com" {
+			t.Fatalf("accepted contact: %q", got)
+		}
+		for _, bad := range []string{`displayName:bob`, `"jobTitle:boss"`, `"displayName:"`, ``} {
+			if got := users(d.alice, bad); got != "badRequest" {
+				t.Errorf("$search=%s: %q", bad, got)
+			}
+		}
+		if r := d.alice.Do("GET", "/v1.0/users?$search="+url.QueryEscape(`"displayName:bob"`)+"&$filter="+url.QueryEscape("userPrincipalName eq 'bob@contoso.com'"), nil); r.Status != 400 {
+			t.Errorf("$search with $filter: %d", r.Status)
+		}
 	})
 }
