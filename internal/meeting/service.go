@@ -1215,9 +1215,9 @@ type Attendee struct {
 	Member chat.Member
 	// Participant is set for anonymous people.
 	Participant *Participant
-	// Person is set for signed-in people who came to the lobby and are
-	// not in the meeting chat (waiting, denied, removed, or the meeting
-	// ended while they waited).
+	// Person is set for signed-in people who came to the lobby and were
+	// not let in (waiting, denied, removed, or the meeting ended while
+	// they waited).
 	Person    *Person
 	Organizer bool
 }
@@ -1257,7 +1257,8 @@ func (s *Service) Attendance(ctx context.Context, actor *identity.User, id ID) (
 		return Meeting{}, nil, fmt.Errorf("attendance of %s: %w", id, err)
 	}
 	for i := range people {
-		if !slices.ContainsFunc(members, func(mb chat.Member) bool { return mb.UserID == people[i].User.ID }) {
+		// Admitted, they are (or were, as anyone invited) the chat's.
+		if people[i].State != Admitted && !slices.ContainsFunc(members, func(mb chat.Member) bool { return mb.UserID == people[i].User.ID }) {
 			out = append(out, Attendee{Person: &people[i]})
 		}
 	}
