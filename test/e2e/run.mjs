@@ -950,7 +950,7 @@ await step("a team: alice creates it with bob and a guest, posts in General, the
 
 // Team management and the meeting organiser's controls: test/e2e/teams.mjs.
 const close = async (name) => (await pages.splice(pages.findIndex((p) => p.name === name), 1)[0].page.context().close());
-const T = { step, open, close, signIn, check, axe, shot, labelsOK, token, ALICE };
+const T = { step, open, close, signIn, check, axe, shot, labelsOK, noSideways, token, ALICE, PHONE };
 await teamSteps(T, { A, BASE, BOB, NINA_NAME });
 await meetingSteps(T, { A, BASE, BOB, ADMIN, NINA, NINA_NAME, PAT });
 

@@ -1,7 +1,7 @@
 // Browser tests of team management and the meeting organiser's controls,
 // run from run.mjs after its own team and meeting steps. Each function takes
 // run.mjs's plumbing (t: step, open, close, signIn, check, axe, shot,
-// labelsOK, api, token) and the pages it works with, and leaves Alice's page
+// labelsOK, noSideways, token, ALICE, PHONE) and the pages it works with, and leaves Alice's page
 // where it found it (on her chat with Nina).
 //
 // Needs, besides run.mjs's environment: GUEST2, a guest of Contoso in no
@@ -98,6 +98,14 @@ export async function teamSteps(t, { A, BASE, BOB, NINA_NAME }) {
     await noOwnerControls(t, bob.page, "a member on the owners' page");
     t.check((await bob.page.locator(".manage-team input").count()) === 0, "the owners' page has fields for a member");
     await t.axe(bob.page, "manage team (member)");
+    // The owners' page fits a phone.
+    const phone = await t.open("alice-phone-teams", t.PHONE);
+    await t.signIn(phone.page, t.ALICE);
+    await phone.page.goto(`/teams/${encodeURIComponent(teamId)}/manage`);
+    await phone.page.getByTestId("manage-members").locator("li", { hasText: "Bob" }).waitFor();
+    await t.noSideways(phone.page);
+    await t.axe(phone.page, "phone manage team");
+    await t.close("alice-phone-teams");
   });
 
   await t.step("a guest in a channel: added by an owner, sees only that team, reads and posts, no owner controls; the owner sees the Guest badge", async () => {
