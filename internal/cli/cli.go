@@ -389,4 +389,3 @@ func runUser(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "Created %s %s (%s) in %s.\n", u.Kind, u.UPN, u.ID, t.DisplayName)
 	return nil
 }
-
