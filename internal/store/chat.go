@@ -417,19 +417,29 @@ func decodeExtras(m *chat.Message, mentions, atts string) error {
 // activity time and stores the events build returns.
 // With capped > 0 the sender may have at most capped messages in the chat,
 // this one included, counted inside the write (chat.RequestCapReached).
+//
+// On SQLite the id is given out here, in the order the writes are queued
+// (so ids still grow with commit order), and build runs on the caller's
+// goroutine while the write waits in the queue: encoding the events is
+// then off the single writer, which both cores can share. On PostgreSQL
+// the writer takes the ids from the sequence and calls build.
 func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, capped int, build func(*chat.Message) []event.Draft) ([]event.Event, error) {
 	mentions, atts, err := encodeExtras(m)
 	if err != nil {
 		return nil, err
 	}
 	w := &msgWrite{m: m, mentions: mentions, atts: atts, build: build, capped: capped, plain: search.PlainText(m.ContentType, m.Content)}
-	err = db.inWriteJob(ctx, &job{ctx: ctx, msg: w, touch: touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)},
+	j := &job{ctx: ctx, msg: w, touch: touch{message: m.ChatID, messageAtMic: micros(m.CreatedAt)},
 		fn: func(tx *sql.Tx) error {
 			if err := db.writeMessages(tx, []*msgWrite{w}); err != nil {
 				return err
 			}
 			return w.err
-		}})
+		}}
+	if db.dialect == SQLite {
+		w.ready = make(chan struct{})
+	}
+	err = db.inWriteMessage(ctx, j, w)
 	evs := w.evs
 	if err != nil {
 		m.ID = 0

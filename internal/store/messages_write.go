@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"slices"
@@ -21,6 +22,12 @@ type msgWrite struct {
 	// computed before the write is queued.
 	plain string
 	build func(*chat.Message) []event.Draft
+	// hasID: m.ID was given out as the write was queued (SQLite,
+	// inWriteMessage). ready, when set, closes once the caller has built
+	// drafts for it, so the writer does not build them.
+	hasID  bool
+	ready  chan struct{}
+	drafts []event.Draft
 	// capped > 0: the sender may have at most capped messages in the chat
 	// (a pending request's cap), counted inside the write.
 	capped int
@@ -47,7 +54,7 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 	if err != nil || len(ws) == 0 {
 		return err
 	}
-	ids, err := db.nextMessageIDs(tx, len(ws))
+	ids, err := db.nextMessageIDs(tx, ws)
 	if err != nil {
 		return err
 	}
@@ -92,8 +99,14 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 	var drafts []event.Draft
 	counts := make([]int, len(ws))
 	for i, w := range ws {
-		w.m.ID = chat.MessageID(ids[i])
-		ds := w.build(w.m)
+		var ds []event.Draft
+		if w.ready != nil {
+			<-w.ready
+			ds = w.drafts
+		} else {
+			w.m.ID = chat.MessageID(ids[i])
+			ds = w.build(w.m)
+		}
 		counts[i] = len(ds)
 		drafts = append(drafts, ds...)
 	}
@@ -162,22 +175,22 @@ func (db *DB) capMessages(tx *sql.Tx, ws []*msgWrite) ([]*msgWrite, error) {
 	return kept, nil
 }
 
-// nextMessageIDs reserves n message ids, growing with commit order: on
-// SQLite the writer counts them in memory (it is the only writer), on
-// PostgreSQL they come from the table's sequence in one round trip (the
+// nextMessageIDs returns the ids of n messages, growing with commit order:
+// on SQLite they were given out as the writes were queued (inWriteMessage),
+// on PostgreSQL they come from the table's sequence in one round trip (the
 // single writer takes them in commit order too). A rolled-back write leaves
 // a gap, which is harmless: ids only need to grow.
-func (db *DB) nextMessageIDs(tx *sql.Tx, n int) ([]int64, error) {
+func (db *DB) nextMessageIDs(tx *sql.Tx, ws []*msgWrite) ([]int64, error) {
+	n := len(ws)
 	ids := make([]int64, n)
 	if db.dialect == SQLite {
-		if db.lastMessageID == 0 {
-			if err := db.txQueryRow(tx, `SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&db.lastMessageID); err != nil {
-				return nil, fmt.Errorf("last message id: %w", err)
+		for i, w := range ws {
+			if !w.hasID {
+				// An id given out now could be below one given to a write
+				// still queued, and the search index takes ids in order.
+				return nil, fmt.Errorf("message write queued without an id (use inWriteMessage)")
 			}
-		}
-		for i := range ids {
-			db.lastMessageID++
-			ids[i] = db.lastMessageID
+			ids[i] = int64(w.m.ID)
 		}
 		return ids, nil
 	}
@@ -202,4 +215,42 @@ func (db *DB) nextMessageIDs(tx *sql.Tx, n int) ([]int64, error) {
 	}
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// inWriteMessage runs j, the write of w's new message, and returns its
+// result. On SQLite it gives the message its id as it queues the write, in
+// one step under idMu, so ids grow in queue order, which is commit order
+// (the search index relies on it: searchindex.go); then, if w.ready is
+// set, it builds the message's events on the caller's goroutine while the
+// write waits, off the single writer. The writer waits for them (ready)
+// only if it reaches the write first. PostgreSQL's writer takes ids from
+// the sequence and builds the events itself.
+func (db *DB) inWriteMessage(ctx context.Context, j *job, w *msgWrite) error {
+	if db.dialect != SQLite {
+		return db.inWriteJob(ctx, j)
+	}
+	db.idMu.Lock()
+	db.giveID(w)
+	err := db.queue(ctx, j)
+	db.idMu.Unlock()
+	if err != nil {
+		if w.ready != nil {
+			close(w.ready)
+		}
+		return err // the id is never used: a gap, which is harmless
+	}
+	if w.ready != nil {
+		func() {
+			defer close(w.ready) // a panicking build leaves a message without events
+			w.drafts = w.build(w.m)
+		}()
+	}
+	return db.await(j)
+}
+
+// giveID gives w's message the next SQLite message id (idMu held).
+func (db *DB) giveID(w *msgWrite) {
+	db.lastMessageID++
+	w.m.ID = chat.MessageID(db.lastMessageID)
+	w.hasID = true
 }

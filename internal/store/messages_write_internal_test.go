@@ -26,6 +26,7 @@ func TestGroupWithAFailingWriteKeepsItsMessages(t *testing.T) {
 		w := &msgWrite{m: m, build: func(m *chat.Message) []event.Draft {
 			return []event.Draft{{UserID: user, Type: event.MessageCreated, ChatID: "c1", Payload: []byte(`{"id":"` + strconv.FormatInt(int64(m.ID), 10) + `"}`)}}
 		}}
+		db.giveID(w) // as inWriteMessage does when it queues
 		return &job{ctx: ctx, msg: w, fn: func(tx *sql.Tx) error { return db.writeMessages(tx, []*msgWrite{w}) }, done: make(chan error, 1)}, m
 	}
 	boom := errors.New("boom")

@@ -29,6 +29,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 )
 
@@ -73,8 +74,9 @@ type DB struct {
 	done     chan struct{}
 	ckptDone chan struct{}
 	wconn    *sql.Conn // the writer goroutine's
-	// lastMessageID is the SQLite writer's message id counter (0: not
-	// read yet).
+	// lastMessageID is the last SQLite message id given out (see
+	// CreateMessage); idMu orders giving one out with queueing its write.
+	idMu          sync.Mutex
 	lastMessageID int64
 	once          sync.Once
 	rebinds       sync.Map // query text -> dialect text
@@ -158,6 +160,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.closeDBs()
 		return nil, err
+	}
+	if db.dialect == SQLite {
+		// Message ids are given out before the writer runs (inWriteMessage).
+		if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&db.lastMessageID); err != nil {
+			db.closeDBs()
+			return nil, fmt.Errorf("read last message id: %w", err)
+		}
 	}
 	go db.writer()
 	if db.ckpt != nil {
@@ -363,14 +372,27 @@ func (db *DB) inWriteTouching(ctx context.Context, t touch, fn func(tx *sql.Tx) 
 
 // inWriteJob queues j and waits for its result.
 func (db *DB) inWriteJob(ctx context.Context, j *job) error {
+	if err := db.queue(ctx, j); err != nil {
+		return err
+	}
+	return db.await(j)
+}
+
+// queue hands j to the writer.
+func (db *DB) queue(ctx context.Context, j *job) error {
 	j.done = make(chan error, 1)
 	select {
 	case db.jobs <- j:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-db.stop:
 		return errors.New("store is closed")
 	}
+}
+
+// await waits for the result of a queued job.
+func (db *DB) await(j *job) error {
 	// Wait even if ctx ends: the write may already be committed, and the
 	// caller must not report failure for an acknowledged write. A job queued
 	// after the writer stopped is never run.
@@ -646,7 +668,13 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 	if msgs > 0 {
 		db.messages.Add(int64(msgs))
 		if db.dialect == SQLite {
-			db.messagesCommitted(db.lastMessageID)
+			var top chat.MessageID
+			for i, j := range batch {
+				if j.msg != nil && results[i] == nil {
+					top = max(top, j.msg.m.ID)
+				}
+			}
+			db.messagesCommitted(int64(top))
 		}
 	}
 	// Invalidate after COMMIT and before answering: a reader that starts

@@ -414,7 +414,7 @@ func (db *DB) CreateChannelMessage(ctx context.Context, m *team.Message, build f
 	}
 	w := &msgWrite{m: &m.Message, mentions: mentions, atts: atts, build: func(*chat.Message) []event.Draft { return build(m) },
 		plain: search.PlainText(m.ContentType, m.Content)} // searchable as chat messages are (docs/rules.md §7)
-	err = db.inWriteTouching(ctx, touchNone, func(tx *sql.Tx) error {
+	err = db.inWriteMessage(ctx, &job{ctx: ctx, touch: touchNone, fn: func(tx *sql.Tx) error {
 		if err := db.writeMessages(tx, []*msgWrite{w}); err != nil {
 			return err
 		}
@@ -424,7 +424,7 @@ func (db *DB) CreateChannelMessage(ctx context.Context, m *team.Message, build f
 			}
 		}
 		return nil
-	})
+	}}, w)
 	if err != nil {
 		m.ID = 0
 		return nil, err
