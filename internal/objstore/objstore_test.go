@@ -38,6 +38,16 @@ func TestStore(t *testing.T) {
 	if _, err := s.Open(ctx, "missing"); !errcode.Is(err, errcode.NotFound) {
 		t.Fatalf("missing key: %v, want notFound", err)
 	}
+	// Delete removes an object; deleting a missing one is no error.
+	if err := s.Delete(ctx, "abc"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := s.Open(ctx, "abc"); !errcode.Is(err, errcode.NotFound) {
+		t.Fatalf("deleted key: %v, want notFound", err)
+	}
+	if err := s.Delete(ctx, "abc"); err != nil {
+		t.Fatalf("Delete again: %v", err)
+	}
 	// Opening again finds the bucket made the first time.
 	if _, err := objstore.Open(ctx, objstore.Config{Endpoint: srv.URL, Bucket: "parley-files", AccessKey: "k", SecretKey: "s", Region: "us-east-1"}); err != nil {
 		t.Fatalf("reopen: %v", err)

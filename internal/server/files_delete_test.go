@@ -147,6 +147,23 @@ func TestS7_FileDeletesAndList(t *testing.T) {
 			}
 		})
 
+		t.Run("two messages attaching a file deleted at once", func(t *testing.T) {
+			f, ma := attachedFile(t, d.alice, one, "twice.txt", []byte("twice"))
+			mb := attach(d.alice, one, f).Map(t)["id"].(string)
+			var reqs []parleytest.Req
+			for _, m := range []string{ma, mb} {
+				reqs = append(reqs, parleytest.Req{Method: "DELETE", URL: d.s.URL() + "/v1.0/chats/" + one + "/messages/" + m, Token: d.alice.Token})
+			}
+			for i, r := range parleytest.Burst(t, reqs) {
+				if r.Status != 204 {
+					t.Fatalf("delete %d: %d %s", i, r.Status, r.Body)
+				}
+			}
+			if r := d.bob.Do("GET", "/parley/v1/files/"+f, nil); r.Status != 404 || onDisk(f) {
+				t.Fatalf("after both deletes: %d, on disk %v", r.Status, onDisk(f))
+			}
+		})
+
 		t.Run("visible history", func(t *testing.T) {
 			g := d.alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "group", "topic": "Files",
 				"members": []any{parleytest.Bind(d.alice.UserID, true), parleytest.Bind(d.bob.UserID, false)}}).Map(t)["id"].(string)
