@@ -65,7 +65,7 @@ func field(a map[string]any, path ...string) any {
 // messages, and reaches no channel of a team it is not in; people act on
 // its card in a channel (not from outside the team); it lists the team's
 // people and may message them proactively, a person added to the team
-// too (after conversationUpdate tells it), nobody else; a tenant-wide block
+// too (after conversationUpdate tells it) until removed, nobody else; a tenant-wide block
 // stops its writes, and removing it from the team tells it and ends them.
 func TestBots_Channels(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
@@ -76,6 +76,8 @@ func TestBots_Channels(t *testing.T) {
 		bob := s.User(contoso, "bob", false)
 		carol := s.User(contoso, "carol", false)
 		gina := s.User(contoso, "gina@outside.example", true)
+		fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
+		frank := s.User(fabrikam, "frank", false)
 
 		fb := &fakeBot{t: t, base: s.URL()}
 		srv := httptest.NewServer(fb)
@@ -208,6 +210,11 @@ func TestBots_Channels(t *testing.T) {
 		fb.wait(func(a map[string]any) bool {
 			return a["type"] == "conversationUpdate" && strings.Contains(mustString(a["membersRemoved"]), bob.UserID)
 		})
+		// Gone from the team, and sharing no other conversation with it,
+		// bob is out of its reach again (the 1:1 chat the bot opened
+		// itself does not count); so is a person of another organisation.
+		wantError(t, dm(bob.UserID), 403, "forbiddenByPolicy")
+		wantError(t, dm(frank.UserID), 403, "forbiddenByPolicy")
 
 		// A tenant-wide block stops its writes; removal ends them.
 		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": true})
