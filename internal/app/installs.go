@@ -115,6 +115,33 @@ func (s *Service) Installs(ctx context.Context, actor *identity.User, t Target) 
 	return ins, nil
 }
 
+// AllowedUses answers, for each install of a target, the actions the actor
+// may take with it there (docs/rules.md §9), each asked of May as the
+// invocation itself would be, so that a client offers only what the server
+// would accept and never works the table out itself. The answer is a hint:
+// every invocation is still decided when it is made.
+func (s *Service) AllowedUses(ctx context.Context, actor *identity.User, t Target, ins []Install) ([][]Action, error) {
+	p, err := s.resolve(ctx, actor, t)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Action, len(ins))
+	for i := range ins {
+		out[i] = []Action{}
+		for _, action := range []Action{Remove, Use, Mention, Card, OpenTab, MessageExtension} {
+			f, err := s.facts(ctx, actor, p, action, &ins[i].App)
+			if err != nil {
+				return nil, err
+			}
+			f.Installed = true
+			if d := May(&f); d.Allowed {
+				out[i] = append(out[i], action)
+			}
+		}
+	}
+	return out, nil
+}
+
 // withSetup adds the apps of a user's setup policy to their personal
 // installs (docs/rules.md §9: guests always have Global's).
 func (s *Service) withSetup(ctx context.Context, user identity.UserID, host identity.TenantID, ins []Install) ([]Install, error) {

@@ -139,6 +139,9 @@ func NewService(d Deps) *Service {
 	// Graph mentions are <at id="0">Name</at> inside the HTML body.
 	p.AllowElements("at")
 	p.AllowAttrs("id").OnElements("at")
+	// A bot is mentioned as <at>Name</at> (bots are not members, so no
+	// mentions entry names them): kept, so app.Delivered sees the mention.
+	p.AllowNoAttrs().OnElements("at")
 	if d.PhoneRegion == "" {
 		d.PhoneRegion = "US"
 	}

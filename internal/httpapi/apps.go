@@ -78,6 +78,22 @@ type teamsAppOut struct {
 	// Parley's: the scopes the manifest declares, and the tenant-wide block.
 	Scopes    []string `json:"scopes"`
 	IsBlocked bool     `json:"isBlocked"`
+	// Parley's: the manifest's tabs and message-extension commands, which
+	// clients show (a tab as a framed https URL).
+	Tabs     []tabOut     `json:"tabs"`
+	Commands []commandOut `json:"composeExtensionCommands"`
+}
+
+type tabOut struct {
+	EntityID   string `json:"entityId"`
+	Name       string `json:"name"`
+	ContentURL string `json:"contentUrl"`
+}
+
+type commandOut struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Type  string `json:"type"`
 }
 
 func scopeNames(s app.Scope) []string {
@@ -103,8 +119,16 @@ func newDefinition(ap *app.App, version string) teamsAppDefinition {
 }
 
 func newTeamsApp(ap *app.App) teamsAppOut {
-	return teamsAppOut{ID: ap.ID, ExternalID: ap.ExternalID, DisplayName: ap.DisplayName, DistributionMethod: "organization",
-		AppDefinitions: []teamsAppDefinition{newDefinition(ap, ap.Version)}, Scopes: scopeNames(ap.Scopes), IsBlocked: ap.Blocked}
+	out := teamsAppOut{ID: ap.ID, ExternalID: ap.ExternalID, DisplayName: ap.DisplayName, DistributionMethod: "organization",
+		AppDefinitions: []teamsAppDefinition{newDefinition(ap, ap.Version)}, Scopes: scopeNames(ap.Scopes), IsBlocked: ap.Blocked,
+		Tabs: make([]tabOut, len(ap.Tabs)), Commands: make([]commandOut, len(ap.Commands))}
+	for i, t := range ap.Tabs {
+		out.Tabs[i] = tabOut{EntityID: t.EntityID, Name: t.Name, ContentURL: t.ContentURL}
+	}
+	for i, c := range ap.Commands {
+		out.Commands[i] = commandOut{ID: c.ID, Title: c.Title, Type: c.Type}
+	}
+	return out
 }
 
 func (a *API) listCatalog(w http.ResponseWriter, r *http.Request) error {
@@ -298,6 +322,10 @@ type installOut struct {
 	TeamsAppDefinition teamsAppDefinition `json:"teamsAppDefinition"`
 	// Parley's: shown on the holder's app bar (personal scope).
 	IsPinned bool `json:"isPinned"`
+	// Parley's: what the caller may do with the app here (remove, use,
+	// mention, card, tab, messageExtension), as app.May answers it; a hint
+	// for clients, every call is still decided when it is made.
+	AllowedActions []string `json:"allowedActions,omitempty"`
 }
 
 func newInstallOut(in *app.Install) installOut {
@@ -319,9 +347,17 @@ func (a *API) listInstalls(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	allowed, err := a.Apps.AllowedUses(r.Context(), userOf(r), targetOf(r), ins)
+	if err != nil {
+		return err
+	}
 	out := make([]installOut, len(ins))
 	for i := range ins {
 		out[i] = newInstallOut(&ins[i])
+		out[i].AllowedActions = make([]string, len(allowed[i]))
+		for j, act := range allowed[i] {
+			out[i].AllowedActions[j] = act.String()
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil

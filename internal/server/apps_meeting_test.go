@@ -174,7 +174,20 @@ func TestApps_MeetingBotAnonymous(t *testing.T) {
 		wantError(t, anna.Do("POST", "/v1.0/chats/"+url.PathEscape(thread)+"/installedApps", bindApp(appID)), 403, "forbiddenByPolicy")
 
 		// The setting off: cards still work, other use does not.
+		// The install list says what each person may do with the app, as May answers.
+		allowed := func(c *parleytest.Client) string {
+			return mustString(c.Must(200, "GET", "/v1.0/chats/"+url.PathEscape(thread)+"/installedApps", nil).Map(t)["value"].([]any)[0].(map[string]any)["allowedActions"])
+		}
+		if got := allowed(anna); got != `["use","mention","card","tab","messageExtension"]` {
+			t.Errorf("anonymous allowedActions with the setting on: %s", got)
+		}
 		meetingConfig(t, contoso.Admin, map[string]any{"anonymousUsersCanInteractWithApps": false})
+		if got := allowed(anna); got != `["card"]` {
+			t.Errorf("anonymous allowedActions with the setting off: %s, want only card", got)
+		}
+		if got := allowed(alice); got != `["remove","use","mention","card","tab","messageExtension"]` {
+			t.Errorf("host user allowedActions: %s", got)
+		}
 		if r := act(anna); r.Status != 200 {
 			t.Fatalf("anonymous card action with the setting off: %d %s, want 200 (cards always)", r.Status, r.Body)
 		}

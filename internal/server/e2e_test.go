@@ -3,8 +3,13 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"html"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,7 +35,8 @@ var e2eDir = filepath.Join("..", "..", "test", "e2e")
 // (mentions, edits, deletes, an Adaptive Card, a reconnect with ?since=),
 // the read-only banner when the admin turns personal-account chat off and
 // on, the inbound-only case, explain, policies, personal settings, sign-up
-// with the emailed code, and the first-run setup page, at desktop and phone
+// with the emailed code, apps in a meeting chat (test/e2e/apps.mjs, with the
+// Polls bot below), and the first-run setup page, at desktop and phone
 // sizes, with screenshots. It needs Node, `npm ci --prefix test/e2e` and
 // Debian's chromium; it fails, never skips, without them.
 func TestWebClientE2E(t *testing.T) {
@@ -83,9 +89,24 @@ func TestWebClientE2E(t *testing.T) {
 
 	// A Teams app package with a bot (Polls), registered in Contoso, for
 	// the admin to upload in the admin center.
-	botID, _ := registerBot(t, contoso.Admin, "Polls bot", "http://127.0.0.1:9/api/messages")
+	// The bot answers at its endpoint (pollsBot); its tab is an https page.
+	bot := &pollsBot{t: t}
+	botSrv := httptest.NewServer(bot)
+	t.Cleanup(botSrv.Close)
+	tabSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><title>Polls</title><h1>Polls tab</h1><p>Open polls: Lunch.</p></html>`))
+	}))
+	tabSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // a browser that does not trust its certificate yet
+	tabSrv.StartTLS()
+	t.Cleanup(tabSrv.Close)
+	botID, secret := registerBot(t, contoso.Admin, "Polls", botSrv.URL+"/api/messages")
+	bot.id, bot.secret = botID, secret
 	appZip := filepath.Join(t.TempDir(), "polls.zip")
-	if err := os.WriteFile(appZip, appPackage(t, appManifest("0a6b8d2e-6f1c-4c55-9d53-2f7f6d4c1a10", botID, "1.0.0", nil), nil), 0o644); err != nil {
+	manifest := appManifest("0a6b8d2e-6f1c-4c55-9d53-2f7f6d4c1a10", botID, "1.0.0", func(m map[string]any) {
+		m["staticTabs"] = []any{map[string]any{"entityId": "polls", "name": "Polls", "contentUrl": tabSrv.URL + "/tab", "scopes": []string{"personal", "groupChat"}}}
+	})
+	if err := os.WriteFile(appZip, appPackage(t, manifest, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -105,7 +126,7 @@ func TestWebClientE2E(t *testing.T) {
 		"ALICE=alice@contoso.com", "ALICE_ID="+alice.UserID,
 		"BOB=bob@contoso.com", "BOB_ID="+bob.UserID,
 		"PAT=pat@gmail.com", "PAT_ID="+pat.UserID,
-		"APP_ZIP="+appZip,
+		"APP_ZIP="+appZip, "TAB_URL="+tabSrv.URL+"/tab",
 		"GUEST=gina@outlook.com",
 		"GUEST2=gus@outlook.com",
 		"CHROMIUM="+chromium,
@@ -172,4 +193,126 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// pollsBot is the Polls bot of the browser test, at the edge of the world
+// like any bot: it answers a message with a reply and an Adaptive Card
+// (Action.Execute "vote", Action.Submit "comment") through the Connector
+// API with its own token, answers Action.Execute with the card updated
+// (the vote counted, the voter named), acknowledges an Action.Submit, and
+// answers a message-extension search with cards. It trusts Parley's
+// signature (TestApps_MeetingBotAnonymous checks it).
+type pollsBot struct {
+	t          *testing.T
+	id, secret string
+	mu         sync.Mutex
+	votes      int
+	token      string
+}
+
+func (b *pollsBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var act struct {
+		Type         string         `json:"type"`
+		Name         string         `json:"name"`
+		Text         string         `json:"text"`
+		ServiceURL   string         `json:"serviceUrl"`
+		Value        map[string]any `json:"value"`
+		From         struct{ Name string }
+		Conversation struct{ ID string }
+	}
+	if err := json.NewDecoder(r.Body).Decode(&act); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case act.Type == "invoke" && act.Name == "adaptiveCard/action":
+		b.mu.Lock()
+		b.votes++
+		n := b.votes
+		b.mu.Unlock()
+		_ = json.NewEncoder(w).Encode(map[string]any{"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",
+			"value": pollCard(fmt.Sprintf("Lunch poll: pizza has %d vote(s), the last from %s.", n, act.From.Name), false)})
+	case act.Type == "invoke" && act.Name == "composeExtension/query":
+		q := ""
+		if ps, ok := act.Value["parameters"].([]any); ok && len(ps) > 0 {
+			q, _ = ps[0].(map[string]any)["value"].(string)
+		}
+		var atts []any
+		for _, title := range []string{"Lunch poll", "Offsite poll"} {
+			if strings.Contains(strings.ToLower(title), strings.ToLower(q)) {
+				atts = append(atts, map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollCard(title+": vote below.", true),
+					"preview": map[string]any{"contentType": "application/vnd.microsoft.card.thumbnail", "content": map[string]any{"title": title}}})
+			}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"composeExtension": map[string]any{"type": "result", "attachmentLayout": "list", "attachments": atts}})
+	case act.Type == "message" && act.Value != nil:
+		b.reply(act.ServiceURL, act.Conversation.ID, map[string]any{"type": "message", "text": "Thanks " + act.From.Name + ", your comment reached Polls."})
+	case act.Type == "message":
+		text := strings.TrimSpace(html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(act.Text, "")))
+		if text == "" {
+			return // a card someone posted: nothing to answer
+		}
+		b.reply(act.ServiceURL, act.Conversation.ID, map[string]any{"type": "message", "text": "Polls heard " + act.From.Name + ": " + text,
+			"attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollCard("Lunch poll: pizza?", true)}}})
+	}
+}
+
+// pollCard is the poll's Adaptive Card, with its actions while open.
+func pollCard(text string, open bool) map[string]any {
+	c := map[string]any{"type": "AdaptiveCard", "version": "1.5", "body": []any{map[string]any{"type": "TextBlock", "text": text, "wrap": true}}}
+	if open {
+		c["actions"] = []any{
+			map[string]any{"type": "Action.Execute", "title": "Vote pizza", "verb": "vote", "data": map[string]any{"choice": "pizza"}},
+			map[string]any{"type": "Action.Submit", "title": "Comment", "data": map[string]any{"comment": "sounds good"}},
+		}
+	}
+	return c
+}
+
+// reply posts an activity into a conversation through the Connector API,
+// with a token from Parley's client-credentials endpoint.
+func (b *pollsBot) reply(serviceURL, conv string, activity map[string]any) {
+	base := strings.TrimSuffix(serviceURL, "/")
+	b.mu.Lock()
+	tok := b.token
+	b.mu.Unlock()
+	if tok == "" {
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {b.id}, "client_secret": {b.secret}, "scope": {base + "/parley/v1/bots/.default"}}
+		resp, err := http.PostForm(base+"/parley/v1/bots/token", form)
+		if err != nil {
+			b.t.Errorf("polls bot: token: %v", err)
+			return
+		}
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			b.t.Errorf("polls bot: token: %d %v", resp.StatusCode, err)
+			return
+		}
+		tok = out.AccessToken
+		b.mu.Lock()
+		b.token = tok
+		b.mu.Unlock()
+	}
+	body, _ := json.Marshal(activity)
+	req, err := http.NewRequest("POST", base+"/v3/conversations/"+url.PathEscape(conv)+"/activities", bytes.NewReader(body))
+	if err != nil {
+		b.t.Errorf("polls bot: %v", err)
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Errorf("polls bot: reply: %v", err)
+		return
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 && resp.StatusCode != 200 {
+		b.t.Errorf("polls bot: reply: %d", resp.StatusCode)
+	}
 }

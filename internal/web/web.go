@@ -37,7 +37,10 @@ func Handler() http.Handler {
 		} else {
 			w.Header().Set("Cache-Control", "no-cache")
 		}
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'")
+		// frame-src https: lets an app's tabs load: their URLs are https://
+		// by manifest validation, and the client frames them sandboxed
+		// without allow-same-origin (docs/web.md, "Apps").
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-src https:; frame-ancestors 'none'")
 		w.Header().Set("X-Frame-Options", "DENY")
 		files.ServeHTTP(w, r)
 	})

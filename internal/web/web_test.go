@@ -39,7 +39,7 @@ func TestIndex(t *testing.T) {
 		t.Fatalf("GET /: got %d, want 200", res.StatusCode)
 	}
 	csp := res.Header.Get("Content-Security-Policy")
-	for _, want := range []string{"default-src 'self'", "connect-src 'self' ws: wss:", "frame-ancestors 'none'"} {
+	for _, want := range []string{"default-src 'self'", "connect-src 'self' ws: wss:", "frame-src https:", "frame-ancestors 'none'"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}

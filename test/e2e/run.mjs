@@ -8,6 +8,7 @@
 //   ADMIN, ALICE, BOB, PAT (addresses), ALICE_ID, BOB_ID, PAT_ID (user ids)
 //   GUEST        a guest of Contoso (gina@outlook.com)
 //   APP_ZIP      a Teams app package (a bot named Polls) for the admin to upload
+//   TAB_URL      the https address of the Polls app's tab (apps.mjs)
 //   CHROMIUM     the browser binary (/usr/bin/chromium)
 //   SHOTS        where screenshots go
 // Steps run in order and depend on each other; the first failure stops the
@@ -19,6 +20,7 @@ import AxeBuilder from "@axe-core/playwright";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { meetingSteps, teamSteps } from "./teams.mjs";
+import { appSteps } from "./apps.mjs";
 
 function env(name) {
   const v = process.env[name];
@@ -912,6 +914,8 @@ await step("admin center: meeting settings, the app catalog (upload, block, allo
   await axe(A.page, "chat apps");
   await A.page.getByRole("button", { name: "Apps" }).click();
 });
+
+await appSteps({ browser, pages, problems, step, check, signIn, token, api, axe, shot, flip, labelsOK, chatLink, Admin, BASE, ALICE, GUEST, TAB_URL: env("TAB_URL"), LIVE });
 
 await step("a team: alice creates it with bob and a guest, posts in General, the guest replies in the thread, live", async () => {
   const { page } = A;

@@ -4,6 +4,7 @@
 import { setPageTitle, setUnreadCount } from "./title";
 import { useEffect, useState } from "preact/hooks";
 import { get, getToken, onUnauthenticated, setToken, signOut } from "./api";
+import { PersonalApps } from "./apps/Apps";
 import { ChatView, NoChat } from "./chat/ChatView";
 import { NewChat } from "./chat/NewChat";
 import { RequestView } from "./chat/RequestView";
@@ -149,6 +150,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
   const meeting = path === "/meetings/new" ? null : match("/meetings/:id", path);
   const channel = match("/teams/:team/channels/:channel", path);
   const manageTeam = match("/teams/:team/manage", path);
+  const appPage = path === "/apps" ? { id: "" } : match("/apps/:id", path);
   const admin = path === "/admin" || path.startsWith("/admin/");
   const tab = path.startsWith("/requests") ? "requests" : path.startsWith("/teams") ? "teams" : "chats";
   let main;
@@ -167,6 +169,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
   }
   else if (meeting) main = <MeetingView s={s} id={meeting.id} />;
   else if (path === "/settings") main = <Settings s={s} onSignOut={props.onSignOut} />;
+  else if (appPage) main = <PersonalApps me={s.me} appId={appPage.id || null} />;
   else if (path === "/requests") {
     main = <NoChat requests />;
     hasMain = false;
@@ -185,7 +188,7 @@ function Shell(props: { path: string; onSignOut: () => void }) {
   }
 
   useEffect(() => {
-    if (!chat && !req && path !== "/new" && path !== "/settings" && !admin) {
+    if (!chat && !req && path !== "/new" && path !== "/settings" && !admin && !appPage) {
       setPageTitle(tab === "requests" ? "Requests" : tab === "teams" ? "Teams" : "Chats");
     }
   }, [path]);
@@ -207,9 +210,14 @@ function Shell(props: { path: string; onSignOut: () => void }) {
         )}
         {!admin && <SearchBox />}
         <nav class="topnav" aria-label="Main">
-          <Link href="/" aria-current={!admin && path !== "/settings" ? "page" : undefined}>
+          <Link href="/" aria-current={!admin && path !== "/settings" && !appPage ? "page" : undefined}>
             Chats
           </Link>
+          {!admin && (
+            <Link href="/apps" aria-current={appPage ? "page" : undefined}>
+              My apps
+            </Link>
+          )}
           {s.me?.isAdmin && (
             <Link href="/admin" aria-current={admin ? "page" : undefined}>
               Admin

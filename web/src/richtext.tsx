@@ -122,7 +122,9 @@ export function plainText(contentType: string, content: string): string {
 export interface Picked {
   name: string;
   userId: string;
-  member: Member;
+  member?: Member;
+  /** A bot of the chat's apps: written <at>Name</at>, with no mentions entry (bots are not members). */
+  bot?: boolean;
 }
 
 const escapeHTML = (s: string) =>
@@ -144,7 +146,12 @@ export function composeBody(text: string, picked: Picked[]): { body: { contentTy
   outer: while (i < text.length) {
     if (text[i] === "@") {
       for (const p of sorted) {
-        if (text.startsWith(`@${p.name}`, i)) {
+        if (text.startsWith(`@${p.name}`, i) && (p.bot || !p.member)) {
+          html += `<at>${escapeHTML(p.name)}</at>`;
+          i += p.name.length + 1;
+          continue outer;
+        }
+        if (text.startsWith(`@${p.name}`, i) && p.member) {
           const id = mentions.length;
           mentions.push({
             id,

@@ -3,8 +3,8 @@
 import { setPageTitle } from "../title";
 import { type ComponentChildren, Fragment } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
-import { type Attachment, type Member, type Message, type UploadedFile, del, enc, errorText, fetchBlob, get, memberFor, post, uploadFile } from "../api";
-import type { TeamsApp } from "../admin/Apps";
+import { type Attachment, type Member, type Message, type UploadedFile, errorText, fetchBlob, memberFor, post, uploadFile } from "../api";
+import { type AppTab, ChatApps, ExtensionButton, type Installed, TabFrame, botOf, may, useInstalled } from "../apps/Apps";
 import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody, plainText } from "../richtext";
 import { navigate } from "../router";
@@ -19,6 +19,8 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
   const list = s.messages[id];
   const [showPeople, setShowPeople] = useState(false);
   const [showApps, setShowApps] = useState(false);
+  const [tab, setTab] = useState<{ app: string; tab: AppTab } | null>(null);
+  const apps = useInstalled(id);
   const [editingId, setEditingId] = useState<string | null>(null);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
@@ -30,6 +32,7 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
     void session.openChat(id);
     setShowPeople(false);
     setShowApps(false);
+    setTab(null);
     setEditingId(null);
     setReplyTo(null);
     stick.current = true;
@@ -176,8 +179,10 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
       )}
 
       <div class="chat-body">
+        {tab && <TabFrame app={tab.app} tab={tab.tab} onClose={() => setTab(null)} />}
         <div
           class="log"
+          style={tab ? { display: "none" } : undefined}
           ref={logRef}
           role="log"
           aria-label="Messages"
@@ -241,7 +246,16 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
         {showPeople ? (
           <People s={s} id={id} members={members} group={entry.chat.chatType === "group"} />
         ) : showApps ? (
-          <ChatApps chatId={id} readOnly={closed} />
+          <ChatApps
+            chatId={id}
+            readOnly={closed}
+            apps={apps.apps}
+            reload={apps.reload}
+            onOpenTab={(app, t) => {
+              setTab({ app, tab: t });
+              setShowApps(false);
+            }}
+          />
         ) : (
           props.extra
         )}
@@ -251,6 +265,7 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
       <Composer
         chatId={id}
         members={others}
+        apps={apps.apps}
         readOnly={entry.chat.isReadOnly}
         unreachable={unreachable}
         onEditLast={editLast}
@@ -622,9 +637,18 @@ function EditBox(props: {
   );
 }
 
+/** Candidate is someone the @ list offers: a member, or a bot of the chat's apps. */
+interface Candidate {
+  key: string;
+  name: string;
+  member?: Member;
+  botId?: string;
+}
+
 function Composer(props: {
   chatId: string;
   members: Member[];
+  apps: Installed[] | null;
   readOnly: boolean;
   unreachable: boolean;
   onEditLast: () => void;
@@ -664,11 +688,16 @@ function Composer(props: {
   const candidates = useMemo(() => {
     if (!query) return [];
     const q = query.q.toLowerCase();
-    return props.members
+    const people: Candidate[] = props.members
       .filter((m) => m.userId && m.requestState === "accepted")
       .filter((m) => m.displayName.toLowerCase().includes(q) || (m.email ?? "").toLowerCase().startsWith(q))
-      .slice(0, 6);
-  }, [query, props.members]);
+      .map((m) => ({ key: m.id, name: m.displayName, member: m }));
+    // Bots of the chat's apps that the server lets this person mention.
+    const bots: Candidate[] = (props.apps ?? [])
+      .filter((i) => botOf(i) && may(i, "mention") && i.teamsApp.displayName.toLowerCase().includes(q))
+      .map((i) => ({ key: `app-${i.id}`, name: i.teamsApp.displayName, botId: botOf(i)!.id }));
+    return [...people, ...bots].slice(0, 6);
+  }, [query, props.members, props.apps]);
 
   function updateQuery(value: string, caret: number) {
     const before = value.slice(0, caret);
@@ -679,14 +708,16 @@ function Composer(props: {
     } else setQuery(null);
   }
 
-  function pick(m: Member) {
-    if (!query || !m.userId) return;
+  function pick(c: Candidate) {
+    const m = c.member;
+    if (!query || (m && !m.userId)) return;
     const el = ta.current;
     const caret = el?.selectionStart ?? text.length;
-    const name = m.displayName;
+    const name = c.name;
     const next = `${text.slice(0, query.start)}@${name} ${text.slice(caret)}`;
     setText(next);
-    setPicked((p) => (p.some((x) => x.userId === m.userId) ? p : [...p, { name, userId: m.userId!, member: m }]));
+    const entry: Picked = m ? { name, userId: m.userId!, member: m } : { name, userId: `bot:${c.botId}`, bot: true };
+    setPicked((p) => (p.some((x) => x.userId === entry.userId) ? p : [...p, entry]));
     setQuery(null);
     requestAnimationFrame(() => {
       if (!el) return;
@@ -779,26 +810,28 @@ function Composer(props: {
         <button type="button" class="ghost attach" aria-label="Attach a file" title="Attach a file" disabled={closed} onClick={() => fileRef.current?.click()}>
           📎
         </button>
+        <ExtensionButton chatId={props.chatId} apps={props.apps} disabled={closed} />
         <label for="composer-input" class="visually-hidden">
           Message
         </label>
         {query && candidates.length > 0 && (
           <ul class="mention-list" id={listId} role="listbox" aria-label="People to mention">
-            {candidates.map((m, i) => (
+            {candidates.map((c, i) => (
               <li
-                key={m.id}
+                key={c.key}
                 id={`${listId}-${i}`}
                 role="option"
                 aria-selected={i === active}
                 class={i === active ? "active" : ""}
                 onMouseDown={(e) => {
                   e.preventDefault();
-                  pick(m);
+                  pick(c);
                 }}
               >
-                <Avatar name={m.displayName} external={m.isExternal} size="sm" />
-                <span>{m.displayName}</span>
-                {m.isExternal && <ExternalBadge />}
+                <Avatar name={c.name} external={c.member?.isExternal} size="sm" />
+                <span>{c.name}</span>
+                {c.member?.isExternal && <ExternalBadge />}
+                {c.botId && <Tag kind="bot">Bot</Tag>}
               </li>
             ))}
           </ul>
@@ -957,100 +990,6 @@ export function NoChat(props: { requests?: boolean; teams?: boolean }) {
   );
 }
 
-
-interface Install {
-  id: string;
-  teamsApp: TeamsApp;
-}
-
-/** ChatApps lists the apps installed in a chat and adds one from the catalog (where allowed). */
-function ChatApps(props: { chatId: string; readOnly: boolean }) {
-  const [installed, setInstalled] = useState<Install[] | null>(null);
-  const [catalog, setCatalog] = useState<TeamsApp[]>([]);
-  const [done, setDone] = useState<string | null>(null);
-  const { busy, error, run } = useAsync();
-  const base = `/v1.0/chats/${enc(props.chatId)}/installedApps`;
-  const load = async () => {
-    const [i, c] = await Promise.all([
-      get<{ value: Install[] }>(base),
-      get<{ value: TeamsApp[] }>("/v1.0/appCatalogs/teamsApps").catch(() => ({ value: [] as TeamsApp[] })),
-    ]);
-    setInstalled(i.value);
-    setCatalog(c.value);
-  };
-  useEffect(() => {
-    void run(load);
-  }, [props.chatId]);
-  async function add(a: TeamsApp) {
-    setDone(null);
-    const ok = await run(async () => {
-      await post(base, { "teamsApp@odata.bind": `${location.origin}/v1.0/appCatalogs/teamsApps/${a.id}` });
-      await load();
-      return true;
-    });
-    if (ok) setDone(`${a.displayName} was added to this chat.`);
-  }
-  async function remove(i: Install) {
-    setDone(null);
-    const ok = await run(async () => {
-      await del(`${base}/${enc(i.id)}`);
-      await load();
-      return true;
-    });
-    if (ok) setDone(`${i.teamsApp.displayName} was removed from this chat.`);
-  }
-  const have = new Set((installed ?? []).map((i) => i.teamsApp.id));
-  const addable = catalog.filter((a) => !have.has(a.id) && !a.isBlocked && a.scopes.some((s) => s === "groupChat" || s === "meeting"));
-  return (
-    <aside class="people" id="apps-panel" aria-label="Apps in this chat">
-      <h2 class="section-title">Apps</h2>
-      {installed === null ? (
-        <p class="muted">Loading…</p>
-      ) : installed.length === 0 ? (
-        <p class="muted small">No apps in this chat yet.</p>
-      ) : (
-        <ul class="people-list" data-testid="installed-apps">
-          {installed.map((i) => (
-            <li key={i.id}>
-              <span class="avatar sm app-icon" aria-hidden="true">
-                {i.teamsApp.displayName.slice(0, 1).toUpperCase()}
-              </span>
-              <div class="person">
-                <strong>{i.teamsApp.displayName}</strong>
-                {i.teamsApp.appDefinitions[0]?.bot && <div class="muted small">Bot: mention it or message it here</div>}
-              </div>
-              {!props.readOnly && (
-                <button type="button" class="link-button small" disabled={busy} onClick={() => void remove(i)} aria-label={`Remove ${i.teamsApp.displayName}`}>
-                  Remove
-                </button>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
-      {!props.readOnly && addable.length > 0 && (
-        <>
-          <h3 class="sub-title">Add an app</h3>
-          <ul class="people-list">
-            {addable.map((a) => (
-              <li key={a.id}>
-                <div class="person">
-                  <strong>{a.displayName}</strong>
-                  {a.appDefinitions[0]?.description && <div class="muted small">{a.appDefinitions[0].description}</div>}
-                </div>
-                <button type="button" class="secondary small" disabled={busy} onClick={() => void add(a)} aria-label={`Add ${a.displayName}`}>
-                  Add
-                </button>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-      <ErrorBox error={error} />
-      {done && <Notice kind="success">{done}</Notice>}
-    </aside>
-  );
-}
 
 /** FileChip is a file attached to a message: its name, a thumbnail for images, and a download (with the token). */
 function FileChip(props: { a: Attachment & { contentUrl?: string | null; thumbnailUrl?: string | null } }) {

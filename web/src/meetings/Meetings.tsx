@@ -4,6 +4,7 @@
 // the join link opens for people without an account.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Meeting, type Message, type Page, ApiError, call, del, enc, errorText, get, getToken, post, setToken } from "../api";
+import { ExtensionButton } from "../apps/Apps";
 import { AdaptiveCardView } from "../card";
 import { ChatView } from "../chat/ChatView";
 import { Events } from "../events";
@@ -843,6 +844,7 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
         <div class="composer-wrap">
           <ErrorBox error={err ? errorText(err) : null} onDismiss={() => setErr(null)} />
           <form class="composer" onSubmit={send}>
+            <ExtensionButton chatId={anon.chatId} token={anon.token} />
             <label for="anon-composer" class="visually-hidden">
               Message
             </label>

@@ -1,0 +1,217 @@
+// Browser tests of apps in conversations (docs/rules.md §9), run by run.mjs
+// after the admin uploaded the Polls app: a host user adds the Polls bot to
+// a meeting chat from its Apps panel; a guest mentions the bot (the bot's
+// answer and card show), runs its message extension (the chosen result is
+// posted as a card) and opens its tab (a sandboxed frame); a person without
+// an account acts on the bot's cards (Submit reaches the bot, Execute
+// updates the card in place); the admin turns "People without an account
+// can use apps in meetings" off, after which that person's message-extension
+// search is refused with the server's sentence while cards still work; and
+// the personal apps page shows the app's tab.
+//
+// The Polls bot is internal/server/e2e_test.go's pollsBot; its tab is an
+// https page of a test server with its own certificate, so the contexts
+// here accept that certificate (ignoreHTTPSErrors) to load it in the frame.
+
+/**
+ * appSteps runs the steps; t carries run.mjs's plumbing: browser, pages,
+ * problems, step, check, signIn, token, api, axe, shot, flip, labelsOK,
+ * chatLink, Admin (the admin's page), BASE, ALICE, GUEST, TAB_URL, LIVE.
+ */
+export async function appSteps(t) {
+  const { step, check, signIn, axe, shot, flip, labelsOK, chatLink } = t;
+  const SLOW = 15000; // a bot's answer goes through its queue and back
+
+  // open is run.mjs's open() with the tab's certificate accepted.
+  async function open(name) {
+    const context = await t.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: t.BASE, deviceScaleFactor: 1, reducedMotion: "reduce", ignoreHTTPSErrors: true });
+    context.setDefaultTimeout(t.LIVE);
+    const page = await context.newPage();
+    page.on("pageerror", (e) => t.problems.push(`${name}: page error: ${e.message}`));
+    page.on("console", (m) => {
+      const x = m.text();
+      if (m.type() === "error" && /Content Security Policy|Refused to/i.test(x)) t.problems.push(`${name}: ${x}`);
+    });
+    t.pages.push({ name, page });
+    return { context, page };
+  }
+  async function close(p, name) {
+    await p.context.close();
+    t.pages.splice(t.pages.findIndex((x) => x.name === name), 1);
+  }
+  /** frameOK checks the tab frame's sandbox, referrer policy and address. */
+  async function frameOK(page) {
+    const f = page.getByTestId("app-tab").locator("iframe");
+    await f.waitFor();
+    const a = await f.evaluate((el) => ({ sandbox: el.getAttribute("sandbox"), ref: el.getAttribute("referrerpolicy"), src: el.getAttribute("src") }));
+    check(a.sandbox === "allow-scripts allow-forms", `tab sandbox: ${a.sandbox}`);
+    check(a.ref === "no-referrer", `tab referrerpolicy: ${a.ref}`);
+    check(a.src === t.TAB_URL, `tab src: ${a.src}, want ${t.TAB_URL}`);
+    await page.frameLocator('[data-testid="app-tab"] iframe').getByRole("heading", { name: "Polls tab" }).waitFor({ timeout: 10000 });
+  }
+
+  const tok = await t.token(t.ALICE);
+  const meeting = await t.api(tok, "POST", "/v1.0/me/onlineMeetings", {
+    subject: "Polls sync",
+    participants: { attendees: [{ email: t.GUEST }] },
+  });
+  const A = await open("alice (apps)");
+  const G = await open("guest (apps)");
+  let Anon;
+  const botMsg = (page, text) => page.locator("article.msg", { hasText: text });
+
+  await step("apps: alice adds the Polls bot to a meeting chat from its Apps panel", async () => {
+    const { page } = A;
+    await signIn(page, t.ALICE);
+    await page.goto(`/meetings/${encodeURIComponent(meeting.id)}`);
+    await page.locator(".chat-title", { hasText: "Polls sync" }).waitFor();
+    await page.getByRole("button", { name: "Apps", exact: true }).click();
+    await page.getByRole("button", { name: "Add Polls" }).click();
+    const row = page.getByTestId("installed-apps").locator('li[data-app="Polls"]');
+    await row.waitFor();
+    await page.getByText("Polls was added to this chat.").waitFor();
+    await row.getByRole("button", { name: "Remove Polls" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "meeting apps panel");
+    await shot(page, "desktop-meeting-apps-panel");
+    await row.getByRole("button", { name: "Open tab Polls of Polls" }).click();
+    await frameOK(page);
+    await page.getByRole("button", { name: "Back to the chat" }).click();
+    await page.getByTestId("app-tab").waitFor({ state: "detached" });
+  });
+
+  await step("apps: a guest mentions the bot from the message box and its answer and card show", async () => {
+    const { page } = G;
+    await signIn(page, t.GUEST);
+    await chatLink(page, "Polls sync").click();
+    await page.locator(".chat-title", { hasText: "Polls sync" }).waitFor();
+    const box = page.getByLabel("Message", { exact: true });
+    await box.fill("@Pol");
+    const option = page.getByRole("listbox", { name: "People to mention" }).getByRole("option", { name: /Polls/ });
+    await option.locator(".badge", { hasText: "Bot" }).waitFor();
+    await box.press("Enter");
+    check((await box.inputValue()) === "@Polls ", `after picking the bot: ${await box.inputValue()}`);
+    await box.fill("@Polls what's for lunch?");
+    await box.press("Enter");
+    const mine = page.locator("article.msg .mention", { hasText: "@Polls" });
+    await mine.first().waitFor();
+    const answer = botMsg(page, "Polls heard");
+    await answer.getByText("what's for lunch?").waitFor({ timeout: SLOW });
+    await answer.locator(".badge", { hasText: "Bot" }).waitFor();
+    await answer.locator(".adaptive-card").getByText("Lunch poll: pizza?").waitFor();
+    // The host sees it too, live.
+    await botMsg(A.page, "Polls heard").locator(".adaptive-card").getByText("Lunch poll: pizza?").waitFor({ timeout: SLOW });
+  });
+
+  await step("apps: the guest searches the bot's message extension and posts a result as a card; opens its tab; cannot add or remove apps", async () => {
+    const { page } = G;
+    await page.getByRole("button", { name: "Message extensions" }).click();
+    const pop = page.getByRole("dialog", { name: "Message extensions" });
+    await pop.getByRole("button", { name: "Polls: Search polls" }).click();
+    await pop.getByLabel("Polls: Search polls").fill("lunch");
+    await pop.getByRole("button", { name: "Search" }).click();
+    await pop.getByTestId("extension-results").getByText("Lunch poll").waitFor();
+    check((await pop.getByTestId("extension-results").locator("li").count()) === 1, "the search for lunch should find one poll");
+    await labelsOK(page);
+    await axe(page, "message extension");
+    await pop.getByRole("button", { name: "Send Lunch poll" }).click();
+    await pop.waitFor({ state: "detached" });
+    await page.locator("article.msg .adaptive-card").getByText("Lunch poll: vote below.").waitFor();
+    await A.page.locator("article.msg .adaptive-card").getByText("Lunch poll: vote below.").waitFor();
+    // The tab, and no add or remove for a guest: the catalog and the
+    // install's allowedActions say so.
+    await page.getByRole("button", { name: "Apps", exact: true }).click();
+    const row = page.getByTestId("installed-apps").locator('li[data-app="Polls"]');
+    await row.waitFor();
+    check((await row.getByRole("button", { name: "Remove Polls" }).count()) === 0, "a guest is offered Remove");
+    check((await page.getByRole("heading", { name: "Add an app" }).count()) === 0, "a guest is offered the catalog");
+    await row.getByRole("button", { name: "Open tab Polls of Polls" }).click();
+    await frameOK(page);
+    await axe(page, "app tab");
+    await shot(page, "desktop-app-tab");
+    await page.getByRole("button", { name: "Back to the chat" }).click();
+  });
+
+  await step("apps: a person without an account acts on the bot's card: Submit reaches the bot, Execute updates the card in place", async () => {
+    Anon = await open("anonymous (apps)");
+    const { page } = Anon;
+    await page.goto(meeting.joinWebUrl);
+    await page.getByLabel("Your name").fill("Sam Visitor");
+    await page.getByRole("button", { name: "Join meeting" }).click();
+    const waiting = A.page.getByTestId("lobby").locator("li", { hasText: "Sam Visitor" });
+    await waiting.getByRole("button", { name: "Admit" }).click({ timeout: SLOW });
+    await page.getByRole("log", { name: "Messages" }).waitFor({ timeout: 10000 });
+    // They see the chat from their arrival on: Alice asks the bot for a poll.
+    await A.page.getByLabel("Message", { exact: true }).fill("A poll for Sam please");
+    await A.page.getByLabel("Message", { exact: true }).press("Enter");
+    const card = botMsg(page, "Polls heard").locator(".adaptive-card");
+    await card.getByText("Lunch poll: pizza?").waitFor({ timeout: SLOW });
+    await card.getByRole("button", { name: "Comment" }).click();
+    await botMsg(page, /Thanks Sam Visitor.*, your comment reached Polls\./).waitFor({ timeout: SLOW });
+    await card.getByRole("button", { name: "Vote pizza" }).click();
+    await card.getByText(/Lunch poll: pizza has 1 vote\(s\), the last from Sam Visitor/).waitFor({ timeout: SLOW });
+    // Updated in place for everyone.
+    await botMsg(A.page, "Polls heard").getByText("pizza has 1 vote(s)").waitFor({ timeout: SLOW });
+    // While the setting is on, the message extension works for them too.
+    await page.getByRole("button", { name: "Message extensions" }).click();
+    const pop = page.getByRole("dialog", { name: "Message extensions" });
+    await pop.getByRole("button", { name: "Polls: Search polls" }).click();
+    await pop.getByLabel("Polls: Search polls").fill("offsite");
+    await pop.getByRole("button", { name: "Search" }).click();
+    await pop.getByTestId("extension-results").getByText("Offsite poll").waitFor({ timeout: SLOW });
+    await pop.getByRole("button", { name: "Close" }).click();
+    await labelsOK(page);
+    await axe(page, "anonymous meeting chat with a card");
+    await shot(page, "desktop-meeting-anonymous-card");
+  });
+
+  await step("apps: with anonymous app use turned off, the person's message-extension search is refused in words and cards still work", async () => {
+    const { page } = t.Admin;
+    await page.getByRole("link", { name: "Meetings" }).click();
+    await page.getByRole("heading", { name: "Meetings" }).waitFor();
+    await flip(page, "People without an account can use apps in meetings", false);
+    const P = Anon.page;
+    // The page was loaded before the change: the search is offered, and the server refuses it.
+    await P.getByRole("button", { name: "Message extensions" }).click();
+    const pop = P.getByRole("dialog", { name: "Message extensions" });
+    await pop.getByRole("button", { name: "Polls: Search polls" }).click();
+    await pop.getByLabel("Polls: Search polls").fill("lunch");
+    await pop.getByRole("button", { name: "Search" }).click();
+    await pop.getByRole("alert").getByText(/does not let anonymous participants use apps in meetings/).waitFor();
+    check((await pop.getByTestId("extension-results").count()) === 0, "results shown for a refused search");
+    await shot(P, "desktop-extension-refused");
+    await pop.getByRole("button", { name: "Close" }).click();
+    // Cards are always open to them (docs/rules.md §9): a new poll from the bot.
+    await A.page.getByLabel("Message", { exact: true }).fill("One more poll please");
+    await A.page.getByLabel("Message", { exact: true }).press("Enter");
+    const next = botMsg(P, "Polls heard").filter({ hasText: "One more poll please" }).locator(".adaptive-card");
+    await next.getByRole("button", { name: "Vote pizza" }).click({ timeout: SLOW });
+    await next.getByText(/Lunch poll: pizza has 2 vote\(s\), the last from Sam Visitor/).waitFor({ timeout: SLOW });
+    // Reloaded, the page no longer offers what the server refuses.
+    const listed = P.waitForResponse((r) => r.url().includes("/installedApps"));
+    await P.reload();
+    await listed;
+    await P.getByRole("log", { name: "Messages" }).getByText("pizza has 2 vote(s)").waitFor();
+    check((await P.getByRole("button", { name: "Message extensions" }).count()) === 0, "the message extension is still offered after the setting went off");
+    await flip(page, "People without an account can use apps in meetings", true);
+    await close(Anon, "anonymous (apps)");
+  });
+
+  await step("apps: the personal apps page adds Polls for alice and opens its tab", async () => {
+    const { page } = A;
+    await page.getByRole("link", { name: "My apps" }).click();
+    await page.getByRole("heading", { name: "Your apps" }).waitFor();
+    await page.getByRole("button", { name: "Add Polls to your apps" }).click();
+    await page.getByTestId("personal-apps").getByRole("link", { name: /Polls/ }).click();
+    await page.getByRole("heading", { name: "Polls", exact: true }).waitFor();
+    await frameOK(page);
+    await labelsOK(page);
+    await axe(page, "personal apps");
+    await shot(page, "desktop-personal-apps");
+    await page.goto(`/meetings/${encodeURIComponent(meeting.id)}`);
+    await botMsg(page, "Polls heard").first().waitFor();
+    await shot(page, "desktop-meeting-apps");
+    await close(A, "alice (apps)");
+    await close(G, "guest (apps)");
+  });
+}
