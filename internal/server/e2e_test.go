@@ -232,7 +232,7 @@ func (b *pollsBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n := b.votes
 		b.mu.Unlock()
 		_ = json.NewEncoder(w).Encode(map[string]any{"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",
-			"value": pollCard(fmt.Sprintf("Lunch poll: pizza has %d vote(s), the last from %s.", n, act.From.Name), false)})
+			"value": pollsBotCard(fmt.Sprintf("Lunch poll: pizza has %d vote(s), the last from %s.", n, act.From.Name), false)})
 	case act.Type == "invoke" && act.Name == "composeExtension/query":
 		q := ""
 		if ps, ok := act.Value["parameters"].([]any); ok && len(ps) > 0 {
@@ -241,7 +241,7 @@ func (b *pollsBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var atts []any
 		for _, title := range []string{"Lunch poll", "Offsite poll"} {
 			if strings.Contains(strings.ToLower(title), strings.ToLower(q)) {
-				atts = append(atts, map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollCard(title+": vote below.", true),
+				atts = append(atts, map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollsBotCard(title+": vote below.", true),
 					"preview": map[string]any{"contentType": "application/vnd.microsoft.card.thumbnail", "content": map[string]any{"title": title}}})
 			}
 		}
@@ -254,12 +254,12 @@ func (b *pollsBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return // a card someone posted: nothing to answer
 		}
 		b.reply(act.ServiceURL, act.Conversation.ID, map[string]any{"type": "message", "text": "Polls heard " + act.From.Name + ": " + text,
-			"attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollCard("Lunch poll: pizza?", true)}}})
+			"attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollsBotCard("Lunch poll: pizza?", true)}}})
 	}
 }
 
-// pollCard is the poll's Adaptive Card, with its actions while open.
-func pollCard(text string, open bool) map[string]any {
+// pollsBotCard is the poll's Adaptive Card, with its actions while open.
+func pollsBotCard(text string, open bool) map[string]any {
 	c := map[string]any{"type": "AdaptiveCard", "version": "1.5", "body": []any{map[string]any{"type": "TextBlock", "text": text, "wrap": true}}}
 	if open {
 		c["actions"] = []any{
