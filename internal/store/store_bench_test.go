@@ -71,7 +71,9 @@ func benchDialects(b *testing.B, f func(b *testing.B, d store.Dialect)) {
 // BenchmarkCreateMessage stores a message and its two events (one per
 // member, each taking the member's next seq) through the group-commit
 // writer, from 64 goroutines at once. Each op is one acknowledged, durable
-// message; commits/op shows how well writes group.
+// message; commits/op shows how well writes group, and cpu-µs/op (the
+// process's CPU per message, getrusage) what a message costs the machine
+// whatever the machine's load does to the time per op.
 func BenchmarkCreateMessage(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d store.Dialect) {
 		f := newBenchFixture(b, d, 64)
@@ -82,6 +84,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 		before := f.db.Stats()
 		b.ReportAllocs()
 		b.SetParallelism(benchParallelism)
+		cpu0 := processCPU(b)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -102,6 +105,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 			}
 		})
 		b.StopTimer()
+		b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
 		st := f.db.Stats()
 		if w := st.Writes - before.Writes; w > 0 {
 			b.ReportMetric(float64(st.Commits-before.Commits)/float64(w), "commits/op")
