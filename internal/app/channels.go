@@ -187,3 +187,38 @@ func checkCardAction(kind, verb string) error {
 func isCard(m *chat.Message) bool {
 	return m.App.ID != "" && slices.ContainsFunc(m.Attachments, func(a chat.Attachment) bool { return a.ContentType == chat.AdaptiveCardType })
 }
+
+// ChannelReacted tells a bot that a person reacted to (or took a reaction
+// off) one of its channel messages, when the table lets the person use it;
+// silent otherwise, as in chats.
+func (s *Service) ChannelReacted(ctx context.Context, actor *identity.User, t *team.Team, c *team.Channel, m *team.Message, reaction string, added bool) {
+	if s.Notify == nil || m.App.ID == "" {
+		return
+	}
+	b, err := s.Store.FindBot(ctx, m.App.ID)
+	if err != nil {
+		return
+	}
+	a, err := s.botApp(ctx, &b)
+	if err != nil {
+		return
+	}
+	g, err := s.general(ctx, t.ID)
+	if err != nil {
+		return
+	}
+	f, err := s.facts(ctx, actor, place{host: t.TenantID, context: Channel}, Use, &a)
+	if err != nil {
+		return
+	}
+	f.Installed = true // its message is here
+	if d := May(&f); !d.Allowed {
+		return
+	}
+	thread := m.ReplyTo
+	if thread == 0 {
+		thread = m.ID
+	}
+	s.Notify.Message(ctx, MessageEvent{Bot: b, App: a, Team: t, Channel: c, General: &g, Thread: thread, From: *actor, Who: f.Who,
+		Message: m.Message, Reaction: reaction, Unreacted: !added})
+}

@@ -63,7 +63,7 @@ func field(a map[string]any, path ...string) any {
 // policy blocks it; it posts to the channel, replies in a thread, starts a
 // thread with POST /v3/conversations, edits and deletes only its own
 // messages, and reaches no channel of a team it is not in; people act on
-// its card in a channel (not from outside the team); it lists the team's
+// its card in a channel (not from outside the team) and react to it; it lists the team's
 // people and may message them proactively, a person added to the team
 // too (after conversationUpdate tells it) until removed, nobody else; a tenant-wide block
 // stops its writes, and removing it from the team tells it and ends them.
@@ -180,6 +180,11 @@ func TestBots_Channels(t *testing.T) {
 			t.Errorf("channel card action: %s", mustString(got))
 		}
 		wantError(t, bob.Do("POST", act, submit), 404, "notFound")
+		gina.Must(204, "POST", chanMsgs+"/"+cardID+"/setReaction", map[string]any{"reactionType": "like"})
+		got = fb.wait(func(a map[string]any) bool { return a["type"] == "messageReaction" })
+		if got["replyToId"] != cardID || field(got, "conversation", "id") != general+";messageid="+cardID || !strings.Contains(mustString(got["reactionsAdded"]), "like") {
+			t.Errorf("messageReaction in a channel: %s", mustString(got))
+		}
 		wantError(t, gina.Do("POST", act, map[string]any{"type": "Action.Other"}), 400, "badRequest")
 
 		// The team's people, and proactive messages.

@@ -160,7 +160,7 @@ func NewServices(w Wiring) (*Services, error) {
 	// place (docs/rules.md §9): the chat and team services call these
 	// after a message or a member change is stored.
 	chats.Sent = apps.Delivered
-	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged}
+	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged, Reacted: apps.ChannelReacted}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
 		LinkBase: w.PublicURL, Now: now, Log: log, Issue: func(ctx context.Context, u identity.UserID, until time.Time) (string, time.Duration, error) {

@@ -16,10 +16,12 @@ import (
 // message is the bot's.
 
 // Hooks tell the apps of a team what happened after it is stored: a
-// person's channel message, people added to or removed from the team.
+// person's channel message, people added to or removed from the team, a
+// reaction set on or taken off a bot's message. They must not block.
 type Hooks struct {
 	Sent    func(ctx context.Context, actor *identity.User, t *Team, c *Channel, m *Message)
 	Members func(ctx context.Context, actor *identity.User, t *Team, people []Member, removed bool)
+	Reacted func(ctx context.Context, actor *identity.User, t *Team, c *Channel, m *Message, reaction string, added bool)
 }
 
 func (s *Service) appChannel(ctx context.Context, cid ChannelID) (Team, []Member, Channel, error) {

@@ -886,7 +886,8 @@ func (s *Service) React(ctx context.Context, actor *identity.User, id ID, cid Ch
 	if err := chat.CheckReactionType(typ); err != nil {
 		return err
 	}
-	if _, err := s.message(ctx, cid, replyOf, mid); err != nil {
+	target, err := s.message(ctx, cid, replyOf, mid)
+	if err != nil {
 		return err
 	}
 	now := s.Now()
@@ -909,6 +910,9 @@ func (s *Service) React(ctx context.Context, actor *identity.User, id ID, cid Ch
 		return fmt.Errorf("react to %d: %w", mid, err)
 	}
 	s.publish(ctx, evs)
+	if changed && target.App.ID != "" && s.Hooks.Reacted != nil {
+		s.Hooks.Reacted(ctx, actor, &t, &c, &target, typ, set)
+	}
 	return nil
 }
 
