@@ -109,7 +109,10 @@ func (c *Client) Close() {
 	if c.cancel == nil {
 		return
 	}
+	// Under mu, so that no kick starts a worker once Wait may be waiting.
+	c.mu.Lock()
 	c.cancel()
+	c.mu.Unlock()
 	c.wg.Wait()
 }
 
@@ -169,17 +172,20 @@ func (c *Client) run(botID string, kick chan struct{}) {
 			c.Log.Error("bot queue: find due activities", "bot", botID, "err", err)
 			next = c.Now().Add(c.Poll)
 		}
+		stuck := false
 		for _, e := range due {
 			if c.ctx.Err() != nil {
 				return
 			}
-			c.deliver(e)
+			if !c.deliver(e) {
+				stuck = true
+			}
 		}
-		if len(due) == batch {
-			continue
-		}
-		if len(due) > 0 {
-			continue // what failed may be due again already; look once more
+		if stuck {
+			// The store failed: try again after a pause, not at once.
+			next = c.Now().Add(c.Poll)
+		} else if len(due) > 0 {
+			continue // more may be due (a full batch, or a retry due at once)
 		}
 		if next.IsZero() {
 			// Nothing queued: end, unless kicked meanwhile.
@@ -210,22 +216,28 @@ func (c *Client) run(botID string, kick chan struct{}) {
 // once the bot answered (any status below 500: a bot that refuses an
 // activity will refuse it again), scheduled again after a 5xx or a network
 // error, given up after Attempts.
-func (c *Client) deliver(e Entry) {
+//
+// It reports false when the store failed (the worker pauses).
+func (c *Client) deliver(e Entry) bool {
 	log := c.Log.With("bot", e.BotID, "activity", e.ID)
 	won, err := c.Queue.ClaimBotActivity(c.ctx, e.ID, e.NextAttemptAt, c.Now().Add(2*c.Timeout+time.Second))
-	if err != nil || !won {
-		if err != nil && c.ctx.Err() == nil {
+	if err != nil {
+		if c.ctx.Err() == nil {
 			log.Error("bot queue: claim activity", "err", err)
 		}
-		return // another worker has it
+		return false
+	}
+	if !won {
+		return true // another worker has it
 	}
 	b, err := c.Bots.FindBot(c.ctx, e.BotID)
 	if err != nil {
 		if errcode.Is(err, errcode.NotFound) {
 			log.Warn("bot deleted: queued activity dropped")
 			c.drop(e.ID)
+			return true
 		}
-		return
+		return false // the claim lapses and the entry is tried again
 	}
 	status, _, err := c.post(c.ctx, b.ID, b.Endpoint, e.Activity)
 	if c.ctx.Err() != nil {
@@ -235,14 +247,14 @@ func (c *Client) deliver(e Entry) {
 		if rerr := c.Queue.RetryBotActivity(ctx, e.ID, e.Attempts, c.Now(), "node stopped during the call"); rerr != nil {
 			log.Warn("bot queue: hand back activity", "err", rerr)
 		}
-		return
+		return true
 	}
 	if err == nil && status < 500 {
 		if status >= 300 {
 			log.Warn("bot refused an activity", "status", status)
 		}
 		c.drop(e.ID)
-		return
+		return true
 	}
 	attempts := e.Attempts + 1
 	why := fmt.Sprintf("status %d", status)
@@ -252,11 +264,12 @@ func (c *Client) deliver(e Entry) {
 	if attempts >= c.Attempts {
 		log.Warn("bot unreachable: activity given up", "attempts", attempts, "err", why)
 		c.drop(e.ID)
-		return
+		return true
 	}
 	if rerr := c.Queue.RetryBotActivity(c.ctx, e.ID, attempts, c.Now().Add(c.Backoff(attempts)), why); rerr != nil && c.ctx.Err() == nil {
 		log.Error("bot queue: schedule retry", "err", rerr)
 	}
+	return true
 }
 
 func (c *Client) drop(id string) {
