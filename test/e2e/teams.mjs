@@ -108,7 +108,7 @@ export async function teamSteps(t, { A, BASE, BOB, NINA_NAME }) {
     await t.close("alice-phone-teams");
   });
 
-  await t.step("a guest in a channel: added by an owner, sees only that team, reads and posts, no owner controls; the owner sees the Guest badge", async () => {
+  await t.step("a guest in a channel: added by an owner, sees only that team, reads and posts, no owner controls; the owner sees the Guest badge; the guest leaves", async () => {
     const { page } = A;
     await page.getByRole("link", { name: "Teams", exact: true }).click();
     await page.getByRole("link", { name: "New team" }).click();
@@ -158,6 +158,18 @@ export async function teamSteps(t, { A, BASE, BOB, NINA_NAME }) {
     await G.page.getByTestId("not-owner").waitFor();
     await noOwnerControls(t, G.page, "a guest on the owners' page");
     await t.axe(G.page, "manage team (guest)");
+    // The last owner is not offered Leave; a guest may leave, asked first.
+    t.check((await page.getByRole("button", { name: "Leave team" }).count()) === 0, "the last owner is offered Leave team");
+    await channelLink(G.page, "Partners", "General").click();
+    await G.page.getByRole("button", { name: "Leave team" }).click();
+    const leave = G.page.getByRole("alertdialog");
+    await leave.getByText("You lose its channels at once").waitFor();
+    await t.axe(G.page, "channel (leave team?)");
+    await leave.getByRole("button", { name: "Leave team" }).click();
+    await G.page.waitForURL((u) => u.pathname === "/teams");
+    await G.page.locator(".team", { hasText: "Partners" }).waitFor({ state: "detached" });
+    t.check((await G.page.getByText("An owner removed you").count()) === 0, "leaving says an owner removed them");
+    await page.getByRole("complementary", { name: "People in this team" }).locator("li", { hasText: "gus" }).waitFor({ state: "detached" });
     await t.close("guest-teams");
   });
 

@@ -185,6 +185,9 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
   const [channel, setChannel] = useState<Channel | null>(null);
   const [members, setMembers] = useState<TeamMember[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const [leaving, setLeaving] = useState(false);
+  const leave = useAsync();
+  const left = useRef(false); // I left myself: my memberRemoved event is no news
   const logRef = useRef<HTMLDivElement>(null);
 
   const put = (m: ChannelMessage) => {
@@ -236,7 +239,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
         case "memberRemoved": {
           const who = e.member as TeamMember | undefined;
           if (e.type === "memberRemoved" && who?.userId === props.s.me?.id) {
-            navigate("/teams?left=1", true); // removed from the team: it is gone for me
+            navigate(left.current ? "/teams" : "/teams?left=1", true); // the team is gone for me
             return;
           }
           void loadMembers();
@@ -275,6 +278,8 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
   const guests = new Set(members.filter((m) => m.userType === "Guest").map((m) => m.userId));
   const isOwner = members.some((m) => m.userId === props.s.me?.id && m.roles.includes("owner"));
   const deleted = new URLSearchParams(location.search).has("deleted");
+  // Anyone may leave, except the last owner (the server refuses it).
+  const mayLeave = members.length > 0 && (!isOwner || members.filter((m) => m.roles.includes("owner")).length > 1);
 
   return (
     <section class="main chat channel-view" aria-label={`Channel: ${channel?.displayName ?? ""}`}>
@@ -294,7 +299,34 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
             )}
           </p>
         </div>
+        {mayLeave && !leaving && (
+          <button type="button" class="ghost" onClick={() => setLeaving(true)}>
+            Leave team
+          </button>
+        )}
       </header>
+      {leaving && (
+        <div class="leave-confirm">
+          <Confirm
+            title={`Leave ${team?.displayName ?? "the team"}?`}
+            text="You lose its channels at once. What you posted stays. An owner can add you again."
+            action="Leave team"
+            danger
+            busy={leave.busy}
+            onCancel={() => setLeaving(false)}
+            onConfirm={async () => {
+              left.current = true;
+              const ok = await leave.run(async () => {
+                await del(`/v1.0/teams/${enc(teamId)}/members/${enc(props.s.me?.id ?? "")}`);
+                return true;
+              });
+              if (ok) navigate("/teams", true);
+              else left.current = false;
+            }}
+          />
+          <ErrorBox error={leave.error} />
+        </div>
+      )}
       {deleted && <Notice kind="info">The channel you were in was deleted by an owner.</Notice>}
       <ErrorBox error={error} />
       <div class="chat-body">
