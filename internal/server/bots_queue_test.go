@@ -114,13 +114,13 @@ func TestBots_QueueSurvivesRestart(t *testing.T) {
 
 		fb.down.Store(false)
 		s = parleytest.Start(t, cfg)
-		counts := fb.received(texts...)
+		fb.received(texts...)
 		fb.count(func(a map[string]any) bool { return a["type"] == "conversationUpdate" }, 1)
 		// One more after the restart: it comes after the queued ones, and
 		// by then nothing queued has come twice.
 		alice = s.SignIn("alice@contoso.com", parleytest.Password)
 		alice.Send(chatID, "after the restart")
-		counts = fb.received(append(texts, "after the restart")...)
+		counts := fb.received(append(texts, "after the restart")...)
 		for txt, n := range counts {
 			if n != 1 {
 				t.Errorf("the bot got %q %d times, want once", txt, n)
@@ -205,10 +205,10 @@ func TestBots_QueueSurvivesCrash(t *testing.T) {
 		child.Kill(t)
 
 		child = MustStartCrashChild(t, bin, dir, args...)
-		counts := hb.received(texts...)
+		hb.received(texts...)
 		alice = child.signIn(t, "alice@contoso.com", parleytest.Password)
 		alice.Send(chatID, "after the crash")
-		counts = hb.received(append(texts, "after the crash")...)
+		counts := hb.received(append(texts, "after the crash")...)
 		for txt, n := range counts {
 			if n != 1 {
 				t.Errorf("the bot got %q %d times, want once", txt, n)
