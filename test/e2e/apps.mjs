@@ -16,15 +16,15 @@
 /**
  * appSteps runs the steps; t carries run.mjs's plumbing: browser, pages,
  * problems, step, check, signIn, token, api, axe, shot, flip, labelsOK,
- * chatLink, Admin (the admin's page), BASE, ALICE, GUEST, TAB_URL, LIVE.
+ * noSideways, chatLink, Admin (the admin's page), BASE, ALICE, GUEST, TAB_URL, LIVE.
  */
 export async function appSteps(t) {
   const { step, check, signIn, axe, shot, flip, labelsOK, chatLink } = t;
   const SLOW = 15000; // a bot's answer goes through its queue and back
 
   // open is run.mjs's open() with the tab's certificate accepted.
-  async function open(name) {
-    const context = await t.browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: t.BASE, deviceScaleFactor: 1, reducedMotion: "reduce", ignoreHTTPSErrors: true });
+  async function open(name, viewport = { width: 1280, height: 800 }) {
+    const context = await t.browser.newContext({ viewport, baseURL: t.BASE, deviceScaleFactor: 1, reducedMotion: "reduce", ignoreHTTPSErrors: true });
     context.setDefaultTimeout(t.LIVE);
     const page = await context.newPage();
     page.on("pageerror", (e) => t.problems.push(`${name}: page error: ${e.message}`));
@@ -197,7 +197,7 @@ export async function appSteps(t) {
     await close(Anon, "anonymous (apps)");
   });
 
-  await step("apps: the personal apps page adds Polls for alice and opens its tab", async () => {
+  await step("apps: the personal apps page adds Polls for alice and opens its tab, at desktop and phone sizes", async () => {
     const { page } = A;
     await page.getByRole("link", { name: "My apps" }).click();
     await page.getByRole("heading", { name: "Your apps" }).waitFor();
@@ -208,6 +208,14 @@ export async function appSteps(t) {
     await labelsOK(page);
     await axe(page, "personal apps");
     await shot(page, "desktop-personal-apps");
+    // On a phone the page is one column and nothing sticks out sideways.
+    const P = await open("alice (apps, phone)", { width: 360, height: 740 });
+    await signIn(P.page, t.ALICE);
+    await P.page.goto(new URL(page.url()).pathname);
+    await frameOK(P.page);
+    await t.noSideways(P.page);
+    await axe(P.page, "personal apps (phone)");
+    await close(P, "alice (apps, phone)");
     await page.goto(`/meetings/${encodeURIComponent(meeting.id)}`);
     await botMsg(page, "Polls heard").first().waitFor();
     await shot(page, "desktop-meeting-apps");
