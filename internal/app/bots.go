@@ -518,15 +518,13 @@ func (s *Service) MessageExtension(ctx context.Context, actor *identity.User, ch
 
 // Reacted tells a bot that a person reacted to (or took a reaction off)
 // one of its messages, when the table lets the person use it; silent
-// otherwise, like Delivered.
-func (s *Service) Reacted(ctx context.Context, actor *identity.User, chatID chat.ID, mid chat.MessageID, reaction string, added bool) {
-	if s.Notify == nil {
+// otherwise, like Delivered. The chat service calls it (chat.Deps.Reacted)
+// once the reaction is stored.
+func (s *Service) Reacted(ctx context.Context, actor *identity.User, m *chat.Message, reaction string, added bool) {
+	if s.Notify == nil || m.App.ID == "" {
 		return
 	}
-	m, err := s.Chats.Message(ctx, actor, chatID, mid)
-	if err != nil || m.App.ID == "" {
-		return
-	}
+	chatID := m.ChatID
 	b, err := s.Store.FindBot(ctx, m.App.ID)
 	if err != nil {
 		return
@@ -548,5 +546,5 @@ func (s *Service) Reacted(ctx context.Context, actor *identity.User, chatID chat
 	if d := May(&f); !d.Allowed {
 		return
 	}
-	s.Notify.Message(ctx, MessageEvent{Bot: b, App: a, Chat: c, From: *actor, Who: f.Who, Message: m, Reaction: reaction, Unreacted: !added})
+	s.Notify.Message(ctx, MessageEvent{Bot: b, App: a, Chat: c, From: *actor, Who: f.Who, Message: *m, Reaction: reaction, Unreacted: !added})
 }

@@ -106,6 +106,7 @@ func (s *Service) React(ctx context.Context, actor *identity.User, id ID, mid Me
 	}
 	now := s.Now()
 	changed := false
+	var stored Message
 	change := func(m *Message) error {
 		if m.Deleted() || m.CreatedAt.Before(me.VisibleFrom) {
 			return errcode.New(errcode.NotFound, "No message %d in this chat.", mid)
@@ -122,12 +123,16 @@ func (s *Service) React(ctx context.Context, actor *identity.User, id ID, mid Me
 		if !changed {
 			return nil
 		}
+		stored = *m
 		return s.reactionDrafts(members, m)
 	})
 	if err != nil {
 		return fmt.Errorf("react to %d: %w", mid, err)
 	}
 	s.publish(ctx, evs)
+	if changed && stored.App.ID != "" && s.Reacted != nil {
+		s.Reacted(ctx, actor, &stored, typ, set)
+	}
 	return nil
 }
 

@@ -125,6 +125,10 @@ type Deps struct {
 	// and published (the chat's bots get it: docs/rules.md §9). It must
 	// not block.
 	Sent func(ctx context.Context, actor *identity.User, m *Message)
+	// Reacted, when set, is told once a person's reaction to a bot's
+	// message is stored and published (that bot gets it: docs/rules.md
+	// §9), as team.Hooks.Reacted is for channels. It must not block.
+	Reacted func(ctx context.Context, actor *identity.User, m *Message, reaction string, added bool)
 }
 
 // Service runs chats and messages.

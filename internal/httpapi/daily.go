@@ -36,9 +36,6 @@ func (a *API) react(set bool) handlerFunc {
 		if err := a.Chats.React(r.Context(), userOf(r), chatID(r), mid, *in.ReactionType, set); err != nil {
 			return err
 		}
-		if a.Apps != nil {
-			a.Apps.Reacted(r.Context(), userOf(r), chatID(r), mid, *in.ReactionType, set) // to the bot whose message it is (docs/rules.md §9)
-		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}

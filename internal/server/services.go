@@ -158,8 +158,9 @@ func NewServices(w Wiring) (*Services, error) {
 		}}
 	// Every way a person posts reaches the bots of the chat or team in one
 	// place (docs/rules.md §9): the chat and team services call these
-	// after a message or a member change is stored.
+	// after a message, a member change or a reaction is stored.
 	chats.Sent = apps.Delivered
+	chats.Reacted = apps.Reacted
 	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged, Reacted: apps.ChannelReacted}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
