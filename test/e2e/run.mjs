@@ -21,6 +21,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { meetingSteps, teamSteps } from "./teams.mjs";
 import { appSteps } from "./apps.mjs";
+import { dailySteps } from "./daily.mjs";
 
 function env(name) {
   const v = process.env[name];
@@ -951,6 +952,8 @@ await step("a team: alice creates it with bob and a guest, posts in General, the
   await page.getByRole("link", { name: "Chats", exact: true }).first().click();
   await chatLink(page, NINA_NAME).click();
 });
+
+await dailySteps({ step, check, api, token }, { A, Admin, ADMIN, ALICE, NINA_NAME, chatId });
 
 // Team management and the meeting organiser's controls: test/e2e/teams.mjs.
 const close = async (name) => (await pages.splice(pages.findIndex((p) => p.name === name), 1)[0].page.context().close());

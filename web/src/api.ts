@@ -59,6 +59,8 @@ export interface Member {
   userId: string | null;
   email: string | null;
   tenantId: string | null;
+  /** organizationName names tenantId's organisation; null for a personal account. */
+  organizationName?: string | null;
   userIdentityType: string;
   requestState: "pending" | "accepted" | "declined" | string;
   isExternal: boolean;

@@ -900,6 +900,8 @@ interface AuditRecord {
   action: string;
   target: string;
   details: Record<string, unknown> | null;
+  /** summary is the server's sentence: who did what, names resolved as this admin may see them. */
+  summary: string;
 }
 
 const isID = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
@@ -935,72 +937,9 @@ function show(v: unknown): string {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** AuditWhat says what happened, in words, with names for the people involved. */
-function AuditWhat(props: { r: AuditRecord }) {
-  const { r } = props;
-  const who = r.actor === "system" ? <span class="user-name">Parley</span> : isID(r.actor) ? <UserName id={r.actor} plain /> : <span>{r.actor}</span>;
-  const target = isID(r.target) ? <UserName id={r.target} plain /> : <strong>{r.target}</strong>;
-  let what;
-  switch (r.action) {
-    case "federationConfiguration.update":
-      what = <>changed the external access settings</>;
-      break;
-    case "externalAccessPolicy.create":
-      what = <>created the policy {target}</>;
-      break;
-    case "externalAccessPolicy.update":
-      what = <>changed the policy {target}</>;
-      break;
-    case "externalAccessPolicy.delete":
-      what = <>deleted the policy {target}</>;
-      break;
-    case "externalAccessPolicy.grant":
-      what = r.target === "Global" ? <>put people back on Global</> : <>gave the policy {target}</>;
-      break;
-    case "chat.externalCreated":
-      what = <>started a chat with people outside the organisation</>;
-      break;
-    case "request.accepted":
-      what = <>accepted a message request from {target}</>;
-      break;
-    case "request.declined":
-      what = <>declined a message request from {target}</>;
-      break;
-    case "request.blocked":
-      what = <>blocked {target} from a message request</>;
-      break;
-    case "request.reportedSpam":
-      what = <>reported {target} as spam</>;
-      break;
-    case "invitation.redeemed":
-      what = <>joined through an invitation</>;
-      break;
-    case "user.blocked":
-      what = <>blocked {target}</>;
-      break;
-    case "user.unblocked":
-      what = <>unblocked {target}</>;
-      break;
-    case "user.created":
-      what = <>created the account {target}</>;
-      break;
-    default:
-      what = (
-        <>
-          did <code>{r.action}</code> {r.target && target}
-        </>
-      );
-  }
-  return (
-    <p class="audit-what">
-      {who} {what}
-    </p>
-  );
-}
-
 /**
  * AuditDetails shows what an entry changed: for a before/after pair only
- * the fields that differ, people by name, and nothing the sentence says.
+ * the fields that differ, people by name.
  */
 function AuditDetails(props: { r: AuditRecord }) {
   const d = props.r.details ?? {};
@@ -1209,7 +1148,7 @@ function Audit() {
               {rows.map((r) => (
                 <li key={r.id} class="audit-row" data-action={r.action}>
                   <div class="audit-head">
-                    <AuditWhat r={r} />
+                    <p class="audit-what">{r.summary}</p>
                     <time dateTime={r.time} class="muted small nowrap" title={fullTime(r.time)}>
                       {fullTime(r.time)}
                     </time>

@@ -66,7 +66,7 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
   const others = members.filter((m) => m.userId !== me?.id);
   const pending = others.filter((m) => m.requestState === "pending");
   const people = members.length === 1 ? "Just you" : `${members.length} people`;
-  const kinds = Array.from(new Set(others.map((m) => identityLabel(m.userIdentityType, orgOf(s, m.tenantId))).filter(Boolean)));
+  const kinds = Array.from(new Set(others.map((m) => identityLabel(m.userIdentityType, m.organizationName ?? orgOf(s, m.tenantId))).filter(Boolean)));
   // A 1:1 chat whose other side declined (or whose send was refused) can't
   // reach them: say so instead of looking like a chat that works.
   const unreachable =
@@ -944,8 +944,8 @@ function People(props: { s: State; id: string; members: Member[]; group: boolean
                   {m.requestState === "pending" && <Tag kind="pending">Pending</Tag>}
                 </div>
                 {m.email && m.email !== m.displayName && <div class="muted small">{m.email}</div>}
-                {identityLabel(m.userIdentityType, orgOf(s, m.tenantId)) && (
-                  <div class="muted small">{identityLabel(m.userIdentityType, orgOf(s, m.tenantId))}</div>
+                {identityLabel(m.userIdentityType, m.organizationName ?? orgOf(s, m.tenantId)) && (
+                  <div class="muted small">{identityLabel(m.userIdentityType, m.organizationName ?? orgOf(s, m.tenantId))}</div>
                 )}
                 {!isMe && m.isExternal && m.userId && m.requestState === "accepted" && (
                   <button type="button" class="link-button small" onClick={() => void block(m)}>

@@ -1,10 +1,12 @@
 // Search (docs/rules.md §7): the messages I may see, newest or best first,
-// with the matched words highlighted; a hit opens its chat. The server trims
+// with the matched words highlighted; a hit opens its chat or channel. The
+// hit names a channel only by ids, so its label comes from my teams. The server trims
 // results by membership, so nothing here decides what may be shown.
 import { useEffect, useState } from "preact/hooks";
 import { type Message, enc, get, nextPath } from "../api";
 import { navigate } from "../router";
 import { type State, chatTitle } from "../session";
+import { useTeams } from "../teams/Teams";
 import { setPageTitle } from "../title";
 import { Avatar, ErrorBox, Link, PersonBadge, Time } from "../ui";
 
@@ -12,7 +14,8 @@ interface Hit {
   hitId: string;
   rank: number;
   summary: string;
-  resource: Message;
+  // A channel message has chatId null and names its team and channel instead.
+  resource: Omit<Message, "chatId"> & { chatId: string | null; channelIdentity?: { teamId: string; channelId: string } };
 }
 
 /** decode turns HTML-escaped text into text, in an inert document (nothing runs or loads). */
@@ -37,6 +40,7 @@ export function SearchPage(props: { s: State }) {
   const [total, setTotal] = useState(0);
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const { teams } = useTeams();
   useEffect(() => setPageTitle(q ? `Search: ${q}` : "Search"), [q]);
   useEffect(() => {
     setHits(null);
@@ -99,17 +103,29 @@ export function SearchPage(props: { s: State }) {
             <ol class="hits" aria-label="Search results">
               {hits.map((h) => {
                 const m = h.resource;
-                const e = props.s.chats[m.chatId];
-                const where = e ? chatTitle(e, props.s.me) : "A chat";
+                const ci = m.channelIdentity;
+                let href: string;
+                let where: string;
+                if (ci) {
+                  href = `/teams/${enc(ci.teamId)}/channels/${enc(ci.channelId)}`;
+                  const t = teams?.find((x) => x.team.id === ci.teamId);
+                  const c = t?.channels.find((x) => x.id === ci.channelId);
+                  where = t && c ? `# ${c.displayName} · ${t.team.displayName}` : "a channel";
+                } else {
+                  const id = m.chatId ?? "";
+                  href = `/chats/${enc(id)}`;
+                  const e = props.s.chats[id];
+                  where = e ? chatTitle(e, props.s.me) : "a chat";
+                }
                 const who = m.from.user?.displayName ?? m.from.application?.displayName ?? "Someone";
                 return (
                   <li key={h.hitId}>
                     <a
-                      href={`/chats/${enc(m.chatId)}`}
+                      href={href}
                       class="hit"
                       onClick={(ev) => {
                         ev.preventDefault();
-                        navigate(`/chats/${enc(m.chatId)}`);
+                        navigate(href);
                       }}
                     >
                       <Avatar name={who} external={m.from.user?.isExternal} size="sm" />
