@@ -59,12 +59,15 @@ func (db *DB) openSearchIndex(ctx context.Context, every time.Duration) error {
 }
 
 // messagesCommitted tells the indexer that messages up to id are committed
-// (the writer, after COMMIT).
+// (the writer after COMMIT, and a channel message's writer after its job).
+// It only raises the mark: a caller reporting after its job returns may
+// come after a later commit reported a higher id.
 func (db *DB) messagesCommitted(id int64) {
 	if db.searchKick == nil {
 		return
 	}
-	db.searchWanted.Store(id)
+	for cur := db.searchWanted.Load(); id > cur && !db.searchWanted.CompareAndSwap(cur, id); cur = db.searchWanted.Load() {
+	}
 	if id-db.searchUpto.Load() >= searchIndexBatch {
 		select {
 		case db.searchKick <- struct{}{}:

@@ -429,6 +429,11 @@ func (db *DB) CreateChannelMessage(ctx context.Context, m *team.Message, build f
 		m.ID = 0
 		return nil, err
 	}
+	if db.dialect == SQLite {
+		// The writer reports only jobs that carry a message (job.msg); this
+		// one runs as fn, so tell the search indexer itself.
+		db.messagesCommitted(int64(m.ID))
+	}
 	return w.evs, nil
 }
 

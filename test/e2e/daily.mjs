@@ -12,8 +12,11 @@ export async function dailySteps(t, { A, Admin, ADMIN, ALICE, NINA_NAME, chatId 
     await page.getByLabel("Search messages").fill("kick monday");
     await page.getByLabel("Search messages").press("Enter");
     await page.waitForURL("**/search?q=**");
-    const hit = page.getByRole("list", { name: "Search results" }).locator("a.hit", { hasText: "Monday" });
-    await hit.getByText("in # General · Launch team").waitFor();
+    const results = page.getByRole("list", { name: "Search results" });
+    await results.waitFor().catch(async () => t.check(false, `no results: ${await page.locator("main, .main").first().textContent()}`));
+    const hit = results.locator("a.hit", { hasText: "Monday" });
+    await hit.waitFor().catch(async () => t.check(false, `no hit for the post: ${await results.textContent()}`));
+    await hit.getByText("in # General · Launch team").waitFor().catch(async () => t.check(false, `the hit's label: ${await hit.textContent()}`));
     const href = await hit.getAttribute("href");
     t.check(/^\/teams\/[^/]+\/channels\/[^/]+$/.test(href ?? ""), `a channel hit links to ${href}`);
     await hit.click();
