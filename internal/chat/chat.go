@@ -97,6 +97,10 @@ type Member struct {
 	// Filtered files a suspicious request in the target's filtered
 	// requests list (docs/rules.md §10 spam checks).
 	Filtered bool
+	// OrganizationName is the display name of User's organisation, filled
+	// (never stored) for the member events, so they carry what the members
+	// list does; "" for a personal account or an address-only member.
+	OrganizationName string
 }
 
 // IsOwner reports whether the member has the owner role.

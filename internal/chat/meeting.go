@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -159,7 +160,7 @@ func (s *Service) addMeetingMember(ctx context.Context, actor *identity.User, c 
 	}
 	m = one[0]
 	external := tg.user == nil || tg.user.ExternalTo(actor)
-	drafts := s.memberDrafts(members, event.MemberAdded, c.ID, &m)
+	drafts := s.memberDrafts(ctx, members, event.MemberAdded, c.ID, &m)
 	drafts = append(drafts, s.arrivalDrafts(&c, []Member{m}, actor)...)
 	var idx []int
 	if adm.invite {
@@ -236,9 +237,27 @@ func (s *Service) CheckMeetingInvite(ctx context.Context, actor *identity.User, 
 	return err
 }
 
+// withOrganization returns m with its OrganizationName, as the members
+// list shows it. An organisation that cannot be read leaves it empty (the
+// event still goes; the list shows the name).
+func (s *Service) withOrganization(ctx context.Context, m Member) Member {
+	if m.UserID == "" || m.User.TenantID == "" {
+		return m
+	}
+	t, err := s.Store.FindTenantByID(ctx, m.User.TenantID)
+	if err != nil {
+		slog.WarnContext(ctx, "organisation name of a member", "tenant", m.User.TenantID, "err", err)
+		return m
+	}
+	m.OrganizationName = t.DisplayName
+	return m
+}
+
 // memberDrafts tells the members who hear of membership changes
 // (msgrequest.HearsMembers) that m was added or removed.
-func (s *Service) memberDrafts(members []Member, typ event.Type, chatID ID, m *Member) []event.Draft {
+func (s *Service) memberDrafts(ctx context.Context, members []Member, typ event.Type, chatID ID, m *Member) []event.Draft {
+	ev := s.withOrganization(ctx, *m)
+	m = &ev
 	drafts := make([]event.Draft, 0, len(members))
 	for i := range members {
 		mb := &members[i]
@@ -291,7 +310,7 @@ func (s *Service) AdmitAnonymous(ctx context.Context, id ID, u *identity.User, b
 	}
 	now := s.Now()
 	m := Member{ID: NewMemberID(), ChatID: c.ID, UserID: u.ID, User: *u, Roles: []string{"guest"}, JoinedAt: now, VisibleFrom: now, State: Accepted, AddedBy: by}
-	drafts := s.memberDrafts(members, event.MemberAdded, c.ID, &m)
+	drafts := s.memberDrafts(ctx, members, event.MemberAdded, c.ID, &m)
 	drafts = append(drafts, s.arrivalDrafts(&c, []Member{m}, u)...)
 	evs, err := ms.AddMeetingMember(ctx, m, !c.External, MaxMeetingMembers, drafts, nil)
 	if err != nil {
@@ -328,7 +347,7 @@ func (s *Service) RemoveFromMeeting(ctx context.Context, id ID, key string, extr
 		s.publish(ctx, evs)
 		return nil
 	}
-	drafts := append(s.memberDrafts(members, event.MemberRemoved, c.ID, target), extra...)
+	drafts := append(s.memberDrafts(ctx, members, event.MemberRemoved, c.ID, target), extra...)
 	evs, err := s.Store.RemoveMember(ctx, c.ID, target.ID, drafts)
 	if err != nil {
 		return fmt.Errorf("remove from meeting chat %s: %w", id, err)

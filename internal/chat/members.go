@@ -132,16 +132,17 @@ func (s *Service) writeMember(ctx context.Context, actor *identity.User, c *Chat
 		return Member{}, err
 	}
 	m := one[0]
+	ev := s.withOrganization(ctx, m)
 	drafts := make([]event.Draft, 0, len(members)+2)
 	for i := range members {
 		mb := &members[i]
 		if mb.UserID == "" || mb.State != Accepted {
 			continue
 		}
-		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&mb.User, event.MemberAdded, c.ID, &m)})
+		drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&mb.User, event.MemberAdded, c.ID, &ev)})
 	}
 	if m.UserID != "" && m.State == Accepted {
-		drafts = append(drafts, event.Draft{UserID: m.UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&m.User, event.MemberAdded, c.ID, &m)})
+		drafts = append(drafts, event.Draft{UserID: m.UserID, Type: event.MemberAdded, ChatID: string(c.ID), Payload: s.Encoder.MemberEvent(&m.User, event.MemberAdded, c.ID, &ev)})
 	}
 	if m.State == Pending {
 		drafts = append(drafts, s.arrivalDrafts(c, one, actor)...)

@@ -33,6 +33,8 @@ const (
 type Store interface {
 	// FindUserByID returns a user; notFound when none.
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
+	// FindTenantByID returns an organisation; notFound when none.
+	FindTenantByID(ctx context.Context, id identity.TenantID) (identity.Tenant, error)
 	// FindChat returns the chat as seen by viewer and its members; notFound
 	// when it does not exist or viewer is not a member of it.
 	FindChat(ctx context.Context, id ID, viewer identity.UserID) (Chat, []Member, error)

@@ -186,6 +186,9 @@ func NewMember(m *chat.Member, viewer *identity.User) Member {
 	u := &m.User
 	w.DisplayName, w.UserID, w.Email, w.TenantID = u.DisplayName, strPtr(string(u.ID)), strPtr(u.Mail), strPtr(string(u.TenantID))
 	w.UserIdentityType, w.IsExternal = u.IdentityType(viewer), u.ExternalTo(viewer)
+	if m.OrganizationName != "" {
+		w.OrganizationName = strPtr(m.OrganizationName)
+	}
 	return w
 }
 

@@ -65,8 +65,18 @@ func TestS7_RealTime(t *testing.T) {
 			c := carol.Events(-1)
 			id := alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "group", "topic": "T", "members": []any{parleytest.Bind(bob.UserID, false)}}).Map(t)["id"].(string)
 			alice.Must(201, "POST", "/v1.0/chats/"+id+"/members", parleytest.Bind(carol.UserID, false))
-			a.WaitCount("memberAdded", 1, 5*time.Second)
-			c.WaitCount("memberAdded", 1, 5*time.Second)
+			// The event's member carries what the members list shows,
+			// organizationName included.
+			for _, w := range []*parleytest.Conn{a, c} {
+				for _, e := range w.WaitCount("memberAdded", 1, 5*time.Second) {
+					if e.Type != "memberAdded" {
+						continue
+					}
+					if m, _ := e.Raw["member"].(map[string]any); m["userId"] != carol.UserID || m["organizationName"] != "Contoso" {
+						t.Errorf("memberAdded member = %v, want carol with organizationName Contoso", e.Raw["member"])
+					}
+				}
+			}
 			members := listMembers(t, alice, id)
 			alice.Must(204, "DELETE", "/v1.0/chats/"+id+"/members/"+members[carol.UserID], nil)
 			a.WaitCount("memberRemoved", 1, 5*time.Second)
