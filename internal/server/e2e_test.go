@@ -104,7 +104,7 @@ func TestWebClientE2E(t *testing.T) {
 	bot.id, bot.secret = botID, secret
 	appZip := filepath.Join(t.TempDir(), "polls.zip")
 	manifest := appManifest("0a6b8d2e-6f1c-4c55-9d53-2f7f6d4c1a10", botID, "1.0.0", func(m map[string]any) {
-		m["staticTabs"] = []any{map[string]any{"entityId": "polls", "name": "Polls", "contentUrl": tabSrv.URL + "/tab", "scopes": []string{"personal", "groupChat"}}}
+		m["staticTabs"] = []any{map[string]any{"entityId": "polls", "name": "Polls", "contentUrl": tabSrv.URL + "/tab", "scopes": []string{"personal", "groupChat", "team"}}}
 	})
 	if err := os.WriteFile(appZip, appPackage(t, manifest, nil), 0o644); err != nil {
 		t.Fatal(err)

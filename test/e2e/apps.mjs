@@ -7,7 +7,9 @@
 // updates the card in place); the admin turns "People without an account
 // can use apps in meetings" off, after which that person's message-extension
 // search is refused with the server's sentence while cards still work; and
-// the personal apps page shows the app's tab.
+// the personal apps page shows the app's tab. In a team, an owner adds Polls
+// from a channel's Apps panel, opens its tab and @mentions the bot in a
+// post, and the bot's answer shows in the thread.
 //
 // The Polls bot is internal/server/e2e_test.go's pollsBot; its tab is an
 // https page of a test server with its own certificate, so the contexts
@@ -195,6 +197,48 @@ export async function appSteps(t) {
     check((await P.getByRole("button", { name: "Message extensions" }).count()) === 0, "the message extension is still offered after the setting went off");
     await flip(page, "People without an account can use apps in meetings", true);
     await close(Anon, "anonymous (apps)");
+  });
+
+  await step("apps: alice adds Polls to a team from a channel's Apps panel, opens its tab, and @mentions it in a post; the bot answers in the thread", async () => {
+    const { page } = A;
+    const team = await t.api(tok, "POST", "/v1.0/teams", { displayName: "Polls team" });
+    const general = await t.api(tok, "GET", `/v1.0/teams/${encodeURIComponent(team.id)}/primaryChannel`);
+    await page.goto(`/teams/${encodeURIComponent(team.id)}/channels/${encodeURIComponent(general.id)}`);
+    await page.locator(".chat-title", { hasText: "General" }).waitFor();
+    await page.getByRole("button", { name: "Apps", exact: true }).click();
+    const panel = page.getByRole("complementary", { name: "Apps in this team" });
+    await panel.getByText("No apps in this team yet.").waitFor();
+    await panel.getByRole("button", { name: "Add Polls" }).click();
+    const row = panel.getByTestId("installed-apps").locator('li[data-app="Polls"]');
+    await row.waitFor();
+    await panel.getByText("Polls was added to this team.").waitFor();
+    await row.getByRole("button", { name: "Remove Polls" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "channel apps panel");
+    await shot(page, "desktop-channel-apps-panel");
+    await row.getByRole("button", { name: "Open tab Polls of Polls" }).click();
+    await frameOK(page);
+    await page.getByRole("button", { name: "Back to the channel" }).click();
+    await page.getByTestId("app-tab").waitFor({ state: "detached" });
+    // @ in the post box offers the team's bot; the post mentions it.
+    const box = page.getByLabel("New post", { exact: true });
+    await box.fill("@Pol");
+    const option = page.getByRole("listbox", { name: "Bots to mention" }).getByRole("option", { name: /Polls/ });
+    await option.locator(".badge", { hasText: "Bot" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "channel bot mention list");
+    await box.press("Enter");
+    check((await box.inputValue()) === "@Polls ", `after picking the bot in a channel: ${await box.inputValue()}`);
+    await box.fill("@Polls what's for dinner?");
+    await box.press("Enter");
+    const post = page.locator("article.post", { hasText: "what's for dinner?" }).first();
+    await post.locator(".mention", { hasText: "@Polls" }).waitFor();
+    // The bot gets only posts that mention it, and answers in the thread.
+    const answer = post.locator(".thread .msg", { hasText: "Polls heard" });
+    await answer.getByText("what's for dinner?").waitFor({ timeout: SLOW });
+    await answer.locator(".badge", { hasText: "Bot" }).waitFor();
+    await axe(page, "channel with the bot's answer");
+    await shot(page, "desktop-channel-bot");
   });
 
   await step("apps: the personal apps page adds Polls for alice and opens its tab, at desktop and phone sizes", async () => {

@@ -1,7 +1,7 @@
 // Apps in conversations and the personal apps page (docs/rules.md §9): the
-// Apps panel of a chat (installed apps, add from the catalog, remove), app
-// tabs in a sandboxed frame, message-extension search from the composer,
-// and the apps installed for the person. Every decision is the server's:
+// Apps panel of a chat or of a team's channels (installed apps, add from
+// the catalog, remove), app tabs in a sandboxed frame, message-extension
+// search from a chat's composer, and the apps installed for the person. Every decision is the server's:
 // the client offers what an install's `allowedActions` names and what the
 // catalog lists, and shows the server's sentence when a call is refused.
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -42,11 +42,21 @@ export const botOf = (i: Installed) => i.teamsApp.appDefinitions[0]?.bot ?? null
 
 /** useInstalled loads a chat's installed apps (with a meeting token when given). */
 export function useInstalled(chatId: string, token?: string) {
+  return useInstalledAt(chatId ? `/v1.0/chats/${enc(chatId)}/installedApps` : "", token);
+}
+
+/** useTeamApps loads a team's installed apps (its channels share them). */
+export function useTeamApps(teamId: string) {
+  return useInstalledAt(teamId ? `/v1.0/teams/${enc(teamId)}/installedApps` : "");
+}
+
+function useInstalledAt(path: string, token?: string) {
   const [apps, setApps] = useState<Installed[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = async () => {
+    if (!path) return;
     try {
-      const r = await call<{ value: Installed[] }>("GET", `/v1.0/chats/${enc(chatId)}/installedApps`, { token });
+      const r = await call<{ value: Installed[] }>("GET", path, { token });
       setApps(r.value);
       setError(null);
     } catch (e) {
@@ -56,17 +66,36 @@ export function useInstalled(chatId: string, token?: string) {
   };
   useEffect(() => {
     setApps(null);
-    if (chatId) void load();
-  }, [chatId, token]);
+    void load();
+  }, [path, token]);
   return { apps, error, reload: load };
 }
 
+interface PanelProps {
+  readOnly: boolean;
+  apps: Installed[] | null;
+  reload: () => Promise<void>;
+  onOpenTab: (app: string, t: AppTab) => void;
+}
+
 /** ChatApps is a chat's Apps panel: installed apps, their tabs, add and remove. */
-export function ChatApps(props: { chatId: string; readOnly: boolean; apps: Installed[] | null; reload: () => Promise<void>; onOpenTab: (app: string, t: AppTab) => void }) {
+export function ChatApps(props: PanelProps & { chatId: string }) {
+  return <AppsPanel {...props} base={`/v1.0/chats/${enc(props.chatId)}/installedApps`} where="chat" scopes={["groupChat", "meeting"]} />;
+}
+
+/**
+ * TeamApps is a channel's Apps panel: the apps of its team (a team's apps
+ * serve all its channels, as in Teams), their tabs, add and remove.
+ */
+export function TeamApps(props: PanelProps & { teamId: string }) {
+  return <AppsPanel {...props} base={`/v1.0/teams/${enc(props.teamId)}/installedApps`} where="team" scopes={["team"]} />;
+}
+
+function AppsPanel(props: PanelProps & { base: string; where: string; scopes: string[] }) {
   const [catalog, setCatalog] = useState<CatalogApp[]>([]);
   const [done, setDone] = useState<string | null>(null);
   const { busy, error, run } = useAsync();
-  const base = `/v1.0/chats/${enc(props.chatId)}/installedApps`;
+  const { base, where } = props;
   useEffect(() => {
     // The catalog answers only to those who may browse it: anyone else gets
     // no add section (the server's refusal, not a rule of the client).
@@ -74,7 +103,7 @@ export function ChatApps(props: { chatId: string; readOnly: boolean; apps: Insta
       (c) => setCatalog(c.value),
       () => setCatalog([]),
     );
-  }, [props.chatId]);
+  }, [base]);
   async function add(a: CatalogApp) {
     setDone(null);
     const ok = await run(async () => {
@@ -82,7 +111,7 @@ export function ChatApps(props: { chatId: string; readOnly: boolean; apps: Insta
       await props.reload();
       return true;
     });
-    if (ok) setDone(`${a.displayName} was added to this chat.`);
+    if (ok) setDone(`${a.displayName} was added to this ${where}.`);
   }
   async function remove(i: Installed) {
     setDone(null);
@@ -91,18 +120,18 @@ export function ChatApps(props: { chatId: string; readOnly: boolean; apps: Insta
       await props.reload();
       return true;
     });
-    if (ok) setDone(`${i.teamsApp.displayName} was removed from this chat.`);
+    if (ok) setDone(`${i.teamsApp.displayName} was removed from this ${where}.`);
   }
   const installed = props.apps;
   const have = new Set((installed ?? []).map((i) => i.teamsApp.id));
-  const addable = catalog.filter((a) => !have.has(a.id) && !a.isBlocked && a.scopes.some((s) => s === "groupChat" || s === "meeting"));
+  const addable = catalog.filter((a) => !have.has(a.id) && !a.isBlocked && a.scopes.some((s) => props.scopes.includes(s)));
   return (
-    <aside class="people" id="apps-panel" aria-label="Apps in this chat">
+    <aside class="people" id="apps-panel" aria-label={`Apps in this ${where}`}>
       <h2 class="section-title">Apps</h2>
       {installed === null ? (
         <p class="muted">Loading…</p>
       ) : installed.length === 0 ? (
-        <p class="muted small">No apps in this chat yet.</p>
+        <p class="muted small">No apps in this {where} yet.</p>
       ) : (
         <ul class="people-list" data-testid="installed-apps">
           {installed.map((i) => (
@@ -164,7 +193,7 @@ export function ChatApps(props: { chatId: string; readOnly: boolean; apps: Insta
  * allow-same-origin (the page can run its scripts and forms but can reach
  * neither Parley's origin, its storage nor the token), sent no referrer.
  */
-export function TabFrame(props: { app: string; tab: AppTab; onClose?: () => void }) {
+export function TabFrame(props: { app: string; tab: AppTab; onClose?: () => void; back?: string }) {
   const { app, tab } = props;
   const safe = /^https:\/\//i.test(tab.contentUrl);
   return (
@@ -177,7 +206,7 @@ export function TabFrame(props: { app: string; tab: AppTab; onClose?: () => void
         <span class="muted small tab-url">{tab.contentUrl}</span>
         {props.onClose && (
           <button type="button" class="ghost small" onClick={props.onClose}>
-            Back to the chat
+            {props.back ?? "Back to the chat"}
           </button>
         )}
       </div>

@@ -1,10 +1,12 @@
 // Teams and channels (docs/rules.md §8): the teams I am in with their
 // channels, a channel's posts with their threads (replies), live through the
-// events socket, and starting a team and adding people (owners).
-import { useEffect, useRef, useState } from "preact/hooks";
+// events socket, starting a team and adding people (owners), and the team's
+// apps (docs/rules.md §9): its Apps panel, app tabs, @mentions of its bots.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { type Message, type Page, del, enc, get, getAll, memberFor, patch, post } from "../api";
+import { type AppTab, type Installed, TabFrame, TeamApps, botOf, may, useTeamApps } from "../apps/Apps";
 import type { EventFrame } from "../events";
-import { RichText } from "../richtext";
+import { type Picked, RichText, composeBody } from "../richtext";
 import { navigate } from "../router";
 import { type State, session, useSession } from "../session";
 import { setPageTitle } from "../title";
@@ -186,6 +188,9 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
   const [members, setMembers] = useState<TeamMember[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [leaving, setLeaving] = useState(false);
+  const [showApps, setShowApps] = useState(false);
+  const [tab, setTab] = useState<{ app: string; tab: AppTab } | null>(null);
+  const apps = useTeamApps(teamId);
   const leave = useAsync();
   const left = useRef(false); // I left myself: my memberRemoved event is no news
   const logRef = useRef<HTMLDivElement>(null);
@@ -213,6 +218,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
     setReplies({});
     setOpen({});
     setError(null);
+    setTab(null);
     get<Team>(`/v1.0/teams/${enc(teamId)}`).then(setTeam, setError);
     get<Channel>(`/v1.0/teams/${enc(teamId)}/channels/${enc(channelId)}`).then(setChannel, setError);
     const loadMembers = () => getAll<TeamMember>(`/v1.0/teams/${enc(teamId)}/members`).then(setMembers, () => undefined);
@@ -299,6 +305,15 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
             )}
           </p>
         </div>
+        <button
+          type="button"
+          class="ghost"
+          aria-expanded={showApps}
+          aria-controls="apps-panel"
+          onClick={() => setShowApps(!showApps)}
+        >
+          Apps
+        </button>
         {mayLeave && !leaving && (
           <button type="button" class="ghost" onClick={() => setLeaving(true)}>
             Leave team
@@ -330,7 +345,8 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
       {deleted && <Notice kind="info">The channel you were in was deleted by an owner.</Notice>}
       <ErrorBox error={error} />
       <div class="chat-body">
-        <div class="log" ref={logRef} role="log" aria-label="Posts" aria-live="polite" tabIndex={0}>
+        {tab && <TabFrame app={tab.app} tab={tab.tab} onClose={() => setTab(null)} back="Back to the channel" />}
+        <div class="log" style={tab ? { display: "none" } : undefined} ref={logRef} role="log" aria-label="Posts" aria-live="polite" tabIndex={0}>
           {posts === null ? (
             <p class="empty muted">Loading…</p>
           ) : posts.length === 0 ? (
@@ -356,9 +372,22 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
             ))
           )}
         </div>
-        <TeamPeople teamId={teamId} members={members} isOwner={isOwner} onChanged={setMembers} />
+        {showApps ? (
+          <TeamApps
+            teamId={teamId}
+            readOnly={false}
+            apps={apps.apps}
+            reload={apps.reload}
+            onOpenTab={(app, t) => {
+              setTab({ app, tab: t });
+              setShowApps(false);
+            }}
+          />
+        ) : (
+          <TeamPeople teamId={teamId} members={members} isOwner={isOwner} onChanged={setMembers} />
+        )}
       </div>
-      <PostBox base={base} onSent={put} />
+      <PostBox base={base} onSent={put} apps={apps.apps} />
     </section>
   );
 }
@@ -374,6 +403,7 @@ function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string 
         <div class="msg-head">
           <span class="msg-sender">{name}</span>
           <PersonBadge identityType={u?.userIdentityType} external={u?.isExternal} guest={props.guests.has(u?.id ?? "")} />
+          {!u && m.from.application && <Tag kind="bot">Bot</Tag>}
           <Time iso={m.createdDateTime} clock class="msg-time" />
         </div>
         {m.deletedDateTime ? <p class="muted italic">This message was deleted.</p> : <RichText contentType={m.body.contentType} content={m.body.content} />}
@@ -410,18 +440,69 @@ function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; la
   );
 }
 
-function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void }) {
+/**
+ * PostBox writes a new post. "@" offers the team's bots that the server lets
+ * this person mention; a picked bot is written <at>Name</at> (as the chat
+ * composer writes it: bots are not members, so no mentions entry names
+ * them), which is what the server looks for to hand the post to that bot.
+ */
+function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; apps: Installed[] | null }) {
   const [text, setText] = useState("");
+  const [picked, setPicked] = useState<Picked[]>([]);
+  const [query, setQuery] = useState<{ start: number; q: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const ta = useRef<HTMLTextAreaElement>(null);
   const { busy, error, setError, run } = useAsync();
+  const bots = useMemo(() => {
+    if (!query) return [];
+    const q = query.q.toLowerCase();
+    return (props.apps ?? []).filter((i) => botOf(i) && may(i, "mention") && i.teamsApp.displayName.toLowerCase().includes(q)).slice(0, 6);
+  }, [query, props.apps]);
+  useEffect(() => {
+    setText("");
+    setPicked([]);
+    setQuery(null);
+  }, [props.base]);
+
+  function updateQuery(value: string, caret: number) {
+    const before = value.slice(0, caret);
+    const at = before.lastIndexOf("@");
+    if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
+      setQuery({ start: at, q: before.slice(at + 1) });
+      setActive(0);
+    } else setQuery(null);
+  }
+
+  function pick(i: Installed) {
+    if (!query) return;
+    const el = ta.current;
+    const caret = el?.selectionStart ?? text.length;
+    const name = i.teamsApp.displayName;
+    setText(`${text.slice(0, query.start)}@${name} ${text.slice(caret)}`);
+    const entry: Picked = { name, userId: `bot:${botOf(i)!.id}`, bot: true };
+    setPicked((p) => (p.some((x) => x.userId === entry.userId) ? p : [...p, entry]));
+    const pos = query.start + name.length + 2;
+    setQuery(null);
+    requestAnimationFrame(() => {
+      if (!el) return;
+      el.focus();
+      el.setSelectionRange(pos, pos);
+    });
+  }
+
   async function send() {
     const t = text.trim();
     if (!t) return;
-    const m = await run(() => post<ChannelMessage>(props.base, { body: { contentType: "text", content: t } }));
+    const { body } = composeBody(t, picked);
+    const m = await run(() => post<ChannelMessage>(props.base, { body }));
     if (m) {
       setText("");
+      setPicked([]);
       props.onSent(m);
     }
   }
+  const listId = "post-mentions";
+  const listed = query !== null && bots.length > 0;
   return (
     <div class="composer-wrap">
       <ErrorBox error={error} onDismiss={() => setError(null)} />
@@ -435,13 +516,58 @@ function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void }) {
         <label for="post-input" class="visually-hidden">
           New post
         </label>
+        {listed && (
+          <ul class="mention-list" id={listId} role="listbox" aria-label="Bots to mention">
+            {bots.map((i, k) => (
+              <li
+                key={i.id}
+                id={`${listId}-${k}`}
+                role="option"
+                aria-selected={k === active}
+                class={k === active ? "active" : ""}
+                onMouseDown={(e) => {
+                  e.preventDefault();
+                  pick(i);
+                }}
+              >
+                <Avatar name={i.teamsApp.displayName} size="sm" />
+                <span>{i.teamsApp.displayName}</span>
+                <Tag kind="bot">Bot</Tag>
+              </li>
+            ))}
+          </ul>
+        )}
         <textarea
           id="post-input"
+          ref={ta}
           rows={1}
           value={text}
           placeholder="Start a new conversation"
-          onInput={(e) => setText(e.currentTarget.value)}
+          aria-controls={listed ? listId : undefined}
+          aria-autocomplete="list"
+          aria-activedescendant={listed ? `${listId}-${active}` : undefined}
+          onInput={(e) => {
+            const el = e.currentTarget;
+            setText(el.value);
+            updateQuery(el.value, el.selectionStart ?? el.value.length);
+          }}
           onKeyDown={(e) => {
+            if (listed) {
+              if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+                e.preventDefault();
+                setActive((active + (e.key === "ArrowDown" ? 1 : bots.length - 1)) % bots.length);
+                return;
+              }
+              if (e.key === "Enter" || e.key === "Tab") {
+                e.preventDefault();
+                pick(bots[active]);
+                return;
+              }
+              if (e.key === "Escape") {
+                setQuery(null);
+                return;
+              }
+            }
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               void send();
