@@ -35,8 +35,8 @@ var e2eDir = filepath.Join("..", "..", "test", "e2e")
 // (mentions, edits, deletes, an Adaptive Card, a reconnect with ?since=),
 // the read-only banner when the admin turns personal-account chat off and
 // on, the inbound-only case, explain, policies, personal settings, sign-up
-// with the emailed code, apps in a meeting chat (test/e2e/apps.mjs, with the
-// Polls bot below), and the first-run setup page, at desktop and phone
+// with the emailed code, apps in a meeting chat and a channel
+// (test/e2e/apps.mjs, with the Polls bot below), and the first-run setup page, at desktop and phone
 // sizes, with screenshots. It needs Node, `npm ci --prefix test/e2e` and
 // Debian's chromium; it fails, never skips, without them.
 func TestWebClientE2E(t *testing.T) {
