@@ -9,7 +9,8 @@
 // search is refused with the server's sentence while cards still work; and
 // the personal apps page shows the app's tab. In a team, an owner adds Polls
 // from a channel's Apps panel, opens its tab and @mentions the bot in a
-// post, and the bot's answer shows in the thread.
+// post, and the bot's answer shows in the thread with its card, which an
+// Action.Execute updates in place.
 //
 // The Polls bot is internal/server/e2e_test.go's pollsBot; its tab is an
 // https page of a test server with its own certificate, so the contexts
@@ -237,6 +238,11 @@ export async function appSteps(t) {
     const answer = post.locator(".thread .msg", { hasText: "Polls heard" });
     await answer.getByText("what's for dinner?").waitFor({ timeout: SLOW });
     await answer.locator(".badge", { hasText: "Bot" }).waitFor();
+    // Its card acts through the channel message's cardActions: Execute updates it in place.
+    const card = answer.locator(".adaptive-card");
+    await card.getByText("Lunch poll: pizza?").waitFor();
+    await card.getByRole("button", { name: "Vote pizza" }).click();
+    await answer.getByText(/Lunch poll: pizza has \d+ vote\(s\), the last from Alice/).waitFor({ timeout: SLOW });
     await axe(page, "channel with the bot's answer");
     await shot(page, "desktop-channel-bot");
   });

@@ -28,8 +28,12 @@ const hostConfig = {
   actions: { maxActions: 5, buttonSpacing: 8, showCard: { actionMode: "inline", inlineTopMargin: 8 }, actionsOrientation: "horizontal", actionAlignment: "left" },
 };
 
-/** AdaptiveCardView renders one card given as its JSON text. */
-export function AdaptiveCardView(props: { json: string; chatId?: string; messageId?: string; token?: string }) {
+/**
+ * AdaptiveCardView renders one card given as its JSON text. Its Submit and
+ * Execute actions go to a chat message's cardActions (chatId, messageId) or
+ * to actionsPath (a channel message's).
+ */
+export function AdaptiveCardView(props: { json: string; chatId?: string; messageId?: string; token?: string; actionsPath?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
@@ -53,14 +57,16 @@ export function AdaptiveCardView(props: { json: string; chatId?: string; message
           // new card, and the message is updated in place.
           const execute = action instanceof AC.ExecuteAction;
           if (!(action instanceof AC.SubmitAction) && !execute) return;
-          if (!props.chatId || !props.messageId) {
+          const path =
+            props.actionsPath ?? (props.chatId && props.messageId ? `/parley/v1/chats/${enc(props.chatId)}/messages/${enc(props.messageId)}/cardActions` : "");
+          if (!path) {
             setNote("This card can't be used here.");
             return;
           }
           const data = (action as InstanceType<typeof AC.SubmitAction>).data ?? {};
           const verb = execute ? ((action as InstanceType<typeof AC.ExecuteAction>).verb ?? "") : undefined;
           setNote("Sending…");
-          call<{ card: unknown }>("POST", `/parley/v1/chats/${enc(props.chatId)}/messages/${enc(props.messageId)}/cardActions`, {
+          call<{ card: unknown }>("POST", path, {
             token: props.token,
             body: { type: execute ? "Action.Execute" : "Action.Submit", data, ...(verb ? { verb } : {}) },
           }).then(

@@ -4,8 +4,9 @@
 // apps (docs/rules.md §9): its Apps panel, app tabs, @mentions of its bots.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { type Message, type Page, del, enc, get, getAll, memberFor, patch, post } from "../api";
-import { type AppTab, type Installed, TabFrame, TeamApps, botOf, may, useTeamApps } from "../apps/Apps";
+import { type AppTab, CARD_TYPE, type Installed, TabFrame, TeamApps, botOf, may, useTeamApps } from "../apps/Apps";
 import type { EventFrame } from "../events";
+import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody } from "../richtext";
 import { navigate } from "../router";
 import { type State, session, useSession } from "../session";
@@ -180,6 +181,7 @@ export function NewTeam() {
 export function ChannelView(props: { s: State; teamId: string; channelId: string }) {
   const { teamId, channelId } = props;
   const base = `/v1.0/teams/${enc(teamId)}/channels/${enc(channelId)}/messages`;
+  const cards = `/parley/v1/teams/${enc(teamId)}/channels/${enc(channelId)}/messages`;
   const [posts, setPosts] = useState<ChannelMessage[] | null>(null);
   const [replies, setReplies] = useState<Record<string, ChannelMessage[]>>({});
   const [open, setOpen] = useState<Record<string, boolean>>({});
@@ -354,7 +356,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
           ) : (
             posts.map((p) => (
               <article key={p.id} class="post" data-message-id={p.id}>
-                <ChannelMsg m={p} guests={guests} me={props.s.me?.id} />
+                <ChannelMsg m={p} guests={guests} me={props.s.me?.id} cards={`${cards}/${enc(p.id)}`} />
                 {(replies[p.id]?.length ?? 0) > 0 && !open[p.id] && (
                   <button type="button" class="link-button small" onClick={() => setOpen({ ...open, [p.id]: true })}>
                     {replies[p.id].length} {replies[p.id].length === 1 ? "reply" : "replies"}
@@ -363,7 +365,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
                 {open[p.id] && (
                   <div class="thread" aria-label="Replies">
                     {(replies[p.id] ?? []).map((r) => (
-                      <ChannelMsg key={r.id} m={r} guests={guests} me={props.s.me?.id} />
+                      <ChannelMsg key={r.id} m={r} guests={guests} me={props.s.me?.id} cards={`${cards}/${enc(p.id)}/replies/${enc(r.id)}`} />
                     ))}
                   </div>
                 )}
@@ -392,7 +394,8 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
   );
 }
 
-function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string | undefined }) {
+/** ChannelMsg is a post or a reply; a bot's Adaptive Cards act through cards (the message's path). */
+function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string | undefined; cards: string }) {
   const { m } = props;
   const u = m.from.user;
   const name = u?.displayName ?? m.from.application?.displayName ?? "Someone";
@@ -406,7 +409,18 @@ function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string 
           {!u && m.from.application && <Tag kind="bot">Bot</Tag>}
           <Time iso={m.createdDateTime} clock class="msg-time" />
         </div>
-        {m.deletedDateTime ? <p class="muted italic">This message was deleted.</p> : <RichText contentType={m.body.contentType} content={m.body.content} />}
+        {m.deletedDateTime ? (
+          <p class="muted italic">This message was deleted.</p>
+        ) : (
+          <>
+            {m.body.content && <RichText contentType={m.body.contentType} content={m.body.content} />}
+            {(m.attachments ?? [])
+              .filter((a) => a.contentType === CARD_TYPE && a.content)
+              .map((a) => (
+                <AdaptiveCardView key={a.id} json={a.content ?? ""} actionsPath={`${props.cards}/cardActions`} />
+              ))}
+          </>
+        )}
       </div>
     </div>
   );
