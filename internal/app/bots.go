@@ -291,9 +291,13 @@ func (s *Service) BotCreateConversation(ctx context.Context, b *Bot, userID iden
 	return s.Chats.AppChat(ctx, b.TenantID, b.ID, &u)
 }
 
+// isBotChat reports whether c is a bot's 1:1 chat, where the bot gets
+// every message without an install.
+func isBotChat(c *chat.Chat) bool { return strings.Contains(c.PairKey, "|28:") }
+
 // botsOf returns the apps with a registered bot installed in a chat.
 func (s *Service) botsOf(ctx context.Context, c *chat.Chat) ([]Install, error) {
-	if strings.Contains(c.PairKey, "|28:") {
+	if isBotChat(c) {
 		// A bot's 1:1 chat: its bot, as an install of its app.
 		botID := c.PairKey[strings.Index(c.PairKey, "|28:")+4:]
 		b, err := s.Store.FindBot(ctx, botID)
@@ -328,8 +332,14 @@ func (s *Service) Delivered(ctx context.Context, actor *identity.User, m *chat.M
 	if s.Notify == nil || m.App.ID != "" {
 		return
 	}
-	c, members, err := s.Store.FindChatAny(ctx, m.ChatID)
+	c, members, installed, err := s.Store.FindChatInstalled(ctx, m.ChatID)
 	if err != nil {
+		return
+	}
+	if !installed && !isBotChat(&c) {
+		// The common case: no app in the chat, so no bot to tell and no
+		// installs to read. The answer is as current as the chat's
+		// members (docs/decisions.md, "Bots: the installs of a chat").
 		return
 	}
 	ins, err := s.botsOf(ctx, &c)

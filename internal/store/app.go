@@ -231,8 +231,14 @@ const installSelect = `SELECT ` + installColumns + `a.id, a.tenant_id, a.externa
 	FROM app_installs i JOIN apps a ON a.id = i.app_id `
 
 // CreateInstall stores an install. Errors: conflict.
+//
+// It drops every cached chat (touchAll, here and over NATS on the other
+// nodes) because the chat cache also holds whether an app is installed
+// in each chat (FindChatInstalled): this is the only write that can turn
+// that from no to yes. Removals may leave a cached yes, which only costs a
+// read of the installs.
 func (db *DB) CreateInstall(ctx context.Context, in app.Install) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+	return db.inWriteTouching(ctx, touchAll, func(tx *sql.Tx) error {
 		_, err := db.txExec(tx, `INSERT INTO app_installs (id, tenant_id, app_id, scope_kind, scope_id, version, installed_by, pinned, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.ID, in.TenantID, in.AppID, string(in.Target.Kind), in.Target.ID, in.Version, in.InstalledBy, boolInt(in.Pinned), micros(in.CreatedAt))
 		if isUnique(err) {

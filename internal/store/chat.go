@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
@@ -107,13 +108,25 @@ func (db *DB) FindExternalChats(ctx context.Context, tenant identity.TenantID, u
 // FindChatAny returns a chat with its members regardless of the viewer
 // (for re-evaluation after policy changes). Errors: notFound.
 func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
+	c, members, _, err := db.findChatMembers(ctx, id)
+	return c, members, err
+}
+
+// FindChatInstalled is FindChatAny that also says whether any app is
+// installed in the chat (app_installs of scope chat), so that a send to a
+// chat without apps reads no installs (app.Service.Delivered). The answer
+// is read in the same query as the chat and cached with it: an install
+// or uninstall is a write that drops every cached chat after COMMIT and
+// before it is answered, on this node and, over NATS, on the others
+// (docs/decisions.md, "Bots: the installs of a chat"). Errors: notFound.
+func (db *DB) FindChatInstalled(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, bool, error) {
 	return db.findChatMembers(ctx, id)
 }
 
 // FindChat returns a chat as viewer sees it, with its members. Errors:
 // notFound when it does not exist or viewer is not a member.
 func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) (chat.Chat, []chat.Member, error) {
-	c, members, err := db.findChatMembers(ctx, id)
+	c, members, _, err := db.findChatMembers(ctx, id)
 	if err != nil {
 		return chat.Chat{}, nil, err
 	}
@@ -126,32 +139,39 @@ func (db *DB) FindChat(ctx context.Context, id chat.ID, viewer identity.UserID) 
 	return chat.Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
 }
 
-// findChatMembers reads a chat and its members (with their accounts) in
-// one query: every send needs both, and this is the hottest read.
-func (db *DB) findChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
-	c, members, ok, ticket := db.chats.get(id)
+// findChatMembers reads a chat and its members (with their accounts) and
+// whether an app is installed in it, in one query: every send needs them,
+// and this is the hottest read.
+func (db *DB) findChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, bool, error) {
+	c, members, installed, ok, ticket := db.chats.get(id)
 	if ok {
-		return c, members, nil
+		return c, members, installed, nil
 	}
-	c, members, err := db.readChatMembers(ctx, id)
+	c, members, installed, err := db.readChatMembers(ctx, id)
 	if err == nil {
-		db.chats.put(ticket, c, members)
+		db.chats.put(ticket, c, members, installed)
 	}
-	return c, members, err
+	return c, members, installed, err
 }
 
-// readChatMembers reads a chat and its members (with their accounts) in
-// one query.
-func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error) {
+// readChatMembers reads a chat, its members (with their accounts) and
+// whether an app is installed in it, in one query. The EXISTS names the
+// chat by the parameter, not by c.id, so both databases evaluate it once
+// per query rather than once per member row (the UNIQUE index of
+// app_installs starts with scope_kind, scope_id).
+func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, bool, error) {
 	rows, err := db.query(ctx, `SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by,
 		m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
-		`+userColumnsNullable+` FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`, id)
+		`+userColumnsNullable+`, CASE WHEN EXISTS (SELECT 1 FROM app_installs i WHERE i.scope_kind = ? AND i.scope_id = ?) THEN 1 ELSE 0 END
+		FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`,
+		string(app.InChat), id, id)
 	if err != nil {
-		return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
+		return chat.Chat{}, nil, false, fmt.Errorf("chat %s: %w", id, err)
 	}
 	defer rows.Close()
 	c := chat.Chat{ID: id}
 	var out []chat.Member
+	var installed int
 	for rows.Next() {
 		var m chat.Member
 		var typ, roles, state, by string
@@ -163,8 +183,8 @@ func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []cha
 		var u nullableUser
 		dest := []any{&typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by,
 			&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &filtered, &uid}
-		if err := rows.Scan(append(dest, u.dest()...)...); err != nil {
-			return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
+		if err := rows.Scan(append(append(dest, u.dest()...), &installed)...); err != nil {
+			return chat.Chat{}, nil, false, fmt.Errorf("chat %s: %w", id, err)
 		}
 		c.Type, c.CreatedAt, c.UpdatedAt, c.External = chat.Type(typ), fromMicros(created), fromMicros(updated), ext == 1
 		c.ReadOnlyBy = msgrequest.ParseBlame(by)
@@ -178,12 +198,12 @@ func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []cha
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return chat.Chat{}, nil, fmt.Errorf("chat %s: %w", id, err)
+		return chat.Chat{}, nil, false, fmt.Errorf("chat %s: %w", id, err)
 	}
 	if len(out) == 0 {
-		return chat.Chat{}, nil, errcode.New(errcode.NotFound, "No chat %s.", id)
+		return chat.Chat{}, nil, false, errcode.New(errcode.NotFound, "No chat %s.", id)
 	}
-	return c, out, nil
+	return c, out, installed == 1, nil
 }
 
 const userColumnsNullable = `COALESCE(u.tenant_id, ''), COALESCE(u.kind, ''), COALESCE(u.role, ''), COALESCE(u.display_name, ''), COALESCE(u.upn, ''), COALESCE(u.mail, ''), COALESCE(u.phone, ''), COALESCE(u.allow_chats_from_orgs, 1), COALESCE(u.created_at, 0), COALESCE(u.id, '')`

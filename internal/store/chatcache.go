@@ -54,7 +54,12 @@ type chatEntry struct {
 	gen     uint64
 	c       chat.Chat
 	members []chat.Member
-	updated atomic.Int64 // UpdatedAt in micros: raised by each message
+	// installed says whether any app is installed in the chat, read with
+	// the chat: every send asks it (app.Service.Delivered) and most chats
+	// have none. Installs are written with touchAll, so an install drops
+	// it like any other change, on every node.
+	installed bool
+	updated   atomic.Int64 // UpdatedAt in micros: raised by each message
 }
 
 type chatTicket struct{ gen, ver uint64 }
@@ -63,8 +68,9 @@ func newChatCache(max, maxMembers int) *chatCache {
 	return &chatCache{slots: make(map[chat.ID]*chatSlot), max: max, maxMembers: maxMembers}
 }
 
-// get returns a copy of the cached chat and members, or a ticket to fill it.
-func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, chatTicket) {
+// get returns a copy of the cached chat and members and whether an app is
+// installed in it, or a ticket to fill it.
+func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, bool, chatTicket) {
 	trusted := cc.trusted == nil || cc.trusted()
 	cc.mu.RLock()
 	defer cc.mu.RUnlock()
@@ -73,19 +79,19 @@ func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, chatTicket
 	}
 	s := cc.slots[id]
 	if s == nil {
-		return chat.Chat{}, nil, false, chatTicket{gen: cc.gen}
+		return chat.Chat{}, nil, false, false, chatTicket{gen: cc.gen}
 	}
 	if e := s.entry; trusted && e != nil && e.gen == cc.gen {
 		c := e.c
 		c.UpdatedAt = fromMicros(e.updated.Load())
-		return c, slices.Clone(e.members), true, chatTicket{}
+		return c, slices.Clone(e.members), e.installed, true, chatTicket{}
 	}
-	return chat.Chat{}, nil, false, chatTicket{gen: cc.gen, ver: s.ver}
+	return chat.Chat{}, nil, false, false, chatTicket{gen: cc.gen, ver: s.ver}
 }
 
 // put fills the cache with what was read under t, unless a write
 // invalidated the chat since t was taken.
-func (cc *chatCache) put(t chatTicket, c chat.Chat, members []chat.Member) {
+func (cc *chatCache) put(t chatTicket, c chat.Chat, members []chat.Member, installed bool) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if t.gen != cc.gen {
@@ -107,7 +113,7 @@ func (cc *chatCache) put(t chatTicket, c chat.Chat, members []chat.Member) {
 		cc.resetLocked()
 		return
 	}
-	e := &chatEntry{gen: cc.gen, c: c, members: slices.Clone(members)}
+	e := &chatEntry{gen: cc.gen, c: c, members: slices.Clone(members), installed: installed}
 	e.updated.Store(micros(c.UpdatedAt))
 	if s.entry != nil {
 		cc.members -= len(s.entry.members)

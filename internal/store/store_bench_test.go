@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/auth"
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/event"
@@ -153,6 +154,63 @@ func BenchmarkAuthenticate(b *testing.B) {
 					_, err = f.db.FindUserByID(ctx, uid)
 				}
 				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+// silentBots is an app.Notifier for a benchmark whose chats have no bot:
+// nothing is ever handed to it.
+type silentBots struct{ app.Notifier }
+
+// BenchmarkDeliveredNoBots is what every send of a person costs the bots
+// code after the message is stored (app.Service.Delivered) in a 1:1 chat
+// with no app installed, the common case: the chat comes from the chat
+// cache, which also says whether anything is installed in it.
+func BenchmarkDeliveredNoBots(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d store.Dialect) {
+		f := newBenchFixture(b, d, 64)
+		s := &app.Service{Store: f.db, Notify: silentBots{}}
+		ctx := context.Background()
+		for _, id := range f.chats { // a send has read its chat before (chat.Service.Send)
+			if _, _, err := f.db.FindChatAny(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(benchParallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				k := int(next.Add(1)) % len(f.chats)
+				sender := f.users[2*k]
+				s.Delivered(ctx, &sender, &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, Content: "hello"})
+			}
+		})
+	})
+}
+
+// BenchmarkFindChatReadThrough is the chat's read when the cache is not
+// served (a miss, or a node that cannot prove it is current): the query
+// that fills the cache, with the chat's members and whether an app is
+// installed in it.
+func BenchmarkFindChatReadThrough(b *testing.B) {
+	benchDialects(b, func(b *testing.B, d store.Dialect) {
+		f := newBenchFixture(b, d, 64)
+		f.db.TrustCachedChatsWhile(func() bool { return false })
+		ctx := context.Background()
+		var next atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(benchParallelism)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				k := int(next.Add(1)) % len(f.chats)
+				if _, _, err := f.db.FindChatAny(ctx, f.chats[k]); err != nil {
 					b.Error(err)
 					return
 				}
