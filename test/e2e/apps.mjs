@@ -243,6 +243,15 @@ export async function appSteps(t) {
     await card.getByText("Lunch poll: pizza?").waitFor();
     await card.getByRole("button", { name: "Vote pizza" }).click();
     await answer.getByText(/Lunch poll: pizza has \d+ vote\(s\), the last from Alice/).waitFor({ timeout: SLOW });
+    // A reply in the thread mentions it too (from the reply box's @ list), and it answers there.
+    const reply = post.getByRole("textbox", { name: /^Reply to/ });
+    await reply.fill("@Pol");
+    await post.getByRole("listbox", { name: "Bots to mention" }).getByRole("option", { name: /Polls/ }).waitFor();
+    await reply.press("Enter");
+    check((await reply.inputValue()) === "@Polls ", `after picking the bot in a reply: ${await reply.inputValue()}`);
+    await reply.fill("@Polls and for dessert?");
+    await reply.press("Enter");
+    await post.locator(".thread .msg", { hasText: "Polls heard" }).getByText("and for dessert?").waitFor({ timeout: SLOW });
     await axe(page, "channel with the bot's answer");
     await shot(page, "desktop-channel-bot");
   });

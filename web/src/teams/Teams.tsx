@@ -369,7 +369,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
                     ))}
                   </div>
                 )}
-                <ReplyBox base={`${base}/${enc(p.id)}/replies`} onSent={put} label={`Reply to ${p.from.user?.displayName ?? "this post"}`} />
+                <ReplyBox base={`${base}/${enc(p.id)}/replies`} onSent={put} apps={apps.apps} label={`Reply to ${p.from.user?.displayName ?? "this post"}`} />
               </article>
             ))
           )}
@@ -426,59 +426,27 @@ function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string 
   );
 }
 
-function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; label: string }) {
-  const [text, setText] = useState("");
-  const { busy, error, run } = useAsync();
-  const id = `reply-${props.base.split("/").slice(-2, -1)[0]}`;
-  async function send(e: Event) {
-    e.preventDefault();
-    const t = text.trim();
-    if (!t) return;
-    const m = await run(() => post<ChannelMessage>(props.base, { body: { contentType: "text", content: t } }));
-    if (m) {
-      setText("");
-      props.onSent(m);
-    }
-  }
-  return (
-    <form class="reply-box" onSubmit={send}>
-      <label for={id} class="visually-hidden">
-        {props.label}
-      </label>
-      <input id={id} placeholder="Reply" value={text} onInput={(e) => setText(e.currentTarget.value)} />
-      <button type="submit" class="secondary small" disabled={busy || !text.trim()}>
-        Reply
-      </button>
-      <ErrorBox error={error} />
-    </form>
-  );
-}
-
 /**
- * PostBox writes a new post. "@" offers the team's bots that the server lets
- * this person mention; a picked bot is written <at>Name</at> (as the chat
- * composer writes it: bots are not members, so no mentions entry names
- * them), which is what the server looks for to hand the post to that bot.
+ * useBotMentions is the post and reply boxes' "@": it offers the team's bots
+ * that the server lets this person mention; a picked bot is written
+ * <at>Name</at> (as the chat composer writes it: bots are not members, so no
+ * mentions entry names them), which is what the server looks for to hand
+ * the message to that bot.
  */
-function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; apps: Installed[] | null }) {
-  const [text, setText] = useState("");
+function useBotMentions(listId: string, apps: Installed[] | null, text: string, setText: (t: string) => void) {
   const [picked, setPicked] = useState<Picked[]>([]);
   const [query, setQuery] = useState<{ start: number; q: string } | null>(null);
   const [active, setActive] = useState(0);
-  const ta = useRef<HTMLTextAreaElement>(null);
-  const { busy, error, setError, run } = useAsync();
+  const el = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const bots = useMemo(() => {
     if (!query) return [];
     const q = query.q.toLowerCase();
-    return (props.apps ?? []).filter((i) => botOf(i) && may(i, "mention") && i.teamsApp.displayName.toLowerCase().includes(q)).slice(0, 6);
-  }, [query, props.apps]);
-  useEffect(() => {
-    setText("");
-    setPicked([]);
-    setQuery(null);
-  }, [props.base]);
+    return (apps ?? []).filter((i) => botOf(i) && may(i, "mention") && i.teamsApp.displayName.toLowerCase().includes(q)).slice(0, 6);
+  }, [query, apps]);
+  const listed = query !== null && bots.length > 0;
 
-  function updateQuery(value: string, caret: number) {
+  function onInput(value: string, caret: number) {
+    setText(value);
     const before = value.slice(0, caret);
     const at = before.lastIndexOf("@");
     if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
@@ -489,8 +457,8 @@ function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; app
 
   function pick(i: Installed) {
     if (!query) return;
-    const el = ta.current;
-    const caret = el?.selectionStart ?? text.length;
+    const box = el.current;
+    const caret = box?.selectionStart ?? text.length;
     const name = i.teamsApp.displayName;
     setText(`${text.slice(0, query.start)}@${name} ${text.slice(caret)}`);
     const entry: Picked = { name, userId: `bot:${botOf(i)!.id}`, bot: true };
@@ -498,25 +466,130 @@ function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; app
     const pos = query.start + name.length + 2;
     setQuery(null);
     requestAnimationFrame(() => {
-      if (!el) return;
-      el.focus();
-      el.setSelectionRange(pos, pos);
+      if (!box) return;
+      box.focus();
+      box.setSelectionRange(pos, pos);
     });
   }
+
+  /** onKeyDown moves through and picks from the list; true when it used the key. */
+  function onKeyDown(e: KeyboardEvent): boolean {
+    if (!listed) return false;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      setActive((active + (e.key === "ArrowDown" ? 1 : bots.length - 1)) % bots.length);
+      return true;
+    }
+    if (e.key === "Enter" || e.key === "Tab") {
+      e.preventDefault();
+      pick(bots[active]);
+      return true;
+    }
+    if (e.key === "Escape") {
+      setQuery(null);
+      return true;
+    }
+    return false;
+  }
+
+  const list = listed ? (
+    <ul class="mention-list" id={listId} role="listbox" aria-label="Bots to mention">
+      {bots.map((i, k) => (
+        <li
+          key={i.id}
+          id={`${listId}-${k}`}
+          role="option"
+          aria-selected={k === active}
+          class={k === active ? "active" : ""}
+          onMouseDown={(e) => {
+            e.preventDefault();
+            pick(i);
+          }}
+        >
+          <Avatar name={i.teamsApp.displayName} size="sm" />
+          <span>{i.teamsApp.displayName}</span>
+          <Tag kind="bot">Bot</Tag>
+        </li>
+      ))}
+    </ul>
+  ) : null;
+  const aria = {
+    "aria-controls": listed ? listId : undefined,
+    "aria-autocomplete": "list" as const,
+    "aria-activedescendant": listed ? `${listId}-${active}` : undefined,
+  };
+  return {
+    el,
+    list,
+    aria,
+    onInput,
+    onKeyDown,
+    body: (t: string) => composeBody(t, picked).body,
+    reset: () => {
+      setPicked([]);
+      setQuery(null);
+    },
+  };
+}
+
+function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; label: string; apps: Installed[] | null }) {
+  const [text, setText] = useState("");
+  const { busy, error, run } = useAsync();
+  const id = `reply-${props.base.split("/").slice(-2, -1)[0]}`;
+  const at = useBotMentions(`${id}-mentions`, props.apps, text, setText);
+  async function send(e: Event) {
+    e.preventDefault();
+    const t = text.trim();
+    if (!t) return;
+    const m = await run(() => post<ChannelMessage>(props.base, { body: at.body(t) }));
+    if (m) {
+      setText("");
+      at.reset();
+      props.onSent(m);
+    }
+  }
+  return (
+    <form class="reply-box" onSubmit={send}>
+      <label for={id} class="visually-hidden">
+        {props.label}
+      </label>
+      {at.list}
+      <input
+        id={id}
+        ref={at.el}
+        placeholder="Reply"
+        value={text}
+        {...at.aria}
+        onInput={(e) => at.onInput(e.currentTarget.value, e.currentTarget.selectionStart ?? e.currentTarget.value.length)}
+        onKeyDown={(e) => void at.onKeyDown(e)}
+      />
+      <button type="submit" class="secondary small" disabled={busy || !text.trim()}>
+        Reply
+      </button>
+      <ErrorBox error={error} />
+    </form>
+  );
+}
+
+function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; apps: Installed[] | null }) {
+  const [text, setText] = useState("");
+  const { busy, error, setError, run } = useAsync();
+  const at = useBotMentions("post-mentions", props.apps, text, setText);
+  useEffect(() => {
+    setText("");
+    at.reset();
+  }, [props.base]);
 
   async function send() {
     const t = text.trim();
     if (!t) return;
-    const { body } = composeBody(t, picked);
-    const m = await run(() => post<ChannelMessage>(props.base, { body }));
+    const m = await run(() => post<ChannelMessage>(props.base, { body: at.body(t) }));
     if (m) {
       setText("");
-      setPicked([]);
+      at.reset();
       props.onSent(m);
     }
   }
-  const listId = "post-mentions";
-  const listed = query !== null && bots.length > 0;
   return (
     <div class="composer-wrap">
       <ErrorBox error={error} onDismiss={() => setError(null)} />
@@ -530,58 +603,17 @@ function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; app
         <label for="post-input" class="visually-hidden">
           New post
         </label>
-        {listed && (
-          <ul class="mention-list" id={listId} role="listbox" aria-label="Bots to mention">
-            {bots.map((i, k) => (
-              <li
-                key={i.id}
-                id={`${listId}-${k}`}
-                role="option"
-                aria-selected={k === active}
-                class={k === active ? "active" : ""}
-                onMouseDown={(e) => {
-                  e.preventDefault();
-                  pick(i);
-                }}
-              >
-                <Avatar name={i.teamsApp.displayName} size="sm" />
-                <span>{i.teamsApp.displayName}</span>
-                <Tag kind="bot">Bot</Tag>
-              </li>
-            ))}
-          </ul>
-        )}
+        {at.list}
         <textarea
           id="post-input"
-          ref={ta}
+          ref={at.el}
           rows={1}
           value={text}
           placeholder="Start a new conversation"
-          aria-controls={listed ? listId : undefined}
-          aria-autocomplete="list"
-          aria-activedescendant={listed ? `${listId}-${active}` : undefined}
-          onInput={(e) => {
-            const el = e.currentTarget;
-            setText(el.value);
-            updateQuery(el.value, el.selectionStart ?? el.value.length);
-          }}
+          {...at.aria}
+          onInput={(e) => at.onInput(e.currentTarget.value, e.currentTarget.selectionStart ?? e.currentTarget.value.length)}
           onKeyDown={(e) => {
-            if (listed) {
-              if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-                e.preventDefault();
-                setActive((active + (e.key === "ArrowDown" ? 1 : bots.length - 1)) % bots.length);
-                return;
-              }
-              if (e.key === "Enter" || e.key === "Tab") {
-                e.preventDefault();
-                pick(bots[active]);
-                return;
-              }
-              if (e.key === "Escape") {
-                setQuery(null);
-                return;
-              }
-            }
+            if (at.onKeyDown(e)) return;
             if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               void send();
