@@ -190,6 +190,13 @@ async function axe(page, name) {
   }
 }
 
+/** focusSettles waits up to 5 s for the focus to satisfy pred (the client
+ * moves it in an effect after the render, which can lag under load); false
+ * when it never does. */
+async function focusSettles(page, pred) {
+  return page.waitForFunction(pred, null, { timeout: 5000 }).then(() => true, () => false);
+}
+
 /** focused returns the id of the element that has the focus. */
 async function focused(page) {
   return page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName.toLowerCase());
@@ -318,7 +325,7 @@ await step("alice starts a chat by typing an unknown email address", async () =>
   await page.getByRole("link", { name: "New chat" }).click();
   await labelsOK(page);
   await axe(page, "new chat");
-  check((await focused(page)) === "new-chat-address", `New chat: the focus is on ${await focused(page)}, not the address field`);
+  check(await focusSettles(page, () => document.activeElement?.id === "new-chat-address"), `New chat: the focus is on ${await focused(page)}, not the address field`);
   await page.keyboard.type(NINA);
   await page.getByRole("button", { name: "Start chat" }).click();
   await page.waitForURL("**/chats/**");
@@ -448,14 +455,14 @@ await step("keyboard: Up edits my last message, Escape closes the People panel, 
   const edit = page.locator(".msg.mine .edit-box textarea");
   await edit.waitFor();
   check((await edit.inputValue()).includes("line three"), `Up did not edit the last message: ${await edit.inputValue()}`);
-  check((await focused(page)).startsWith("edit-"), "the edit box has no focus");
+  check(await focusSettles(page, () => (document.activeElement?.id || "").startsWith("edit-")), "the edit box has no focus");
   await edit.press("Escape");
   await edit.waitFor({ state: "detached" });
   await page.getByRole("button", { name: "People" }).click();
   await page.locator("#people-panel").waitFor();
   await page.locator("#people-panel").press("Escape");
   await page.locator("#people-panel").waitFor({ state: "detached" });
-  check((await focused(page)) === "button", "Escape did not return the focus to the People button");
+  check(await focusSettles(page, () => document.activeElement?.tagName === "BUTTON"), "Escape did not return the focus to the People button");
   // A second chat, so the list has two entries to move between.
   await api(await token(ALICE), "POST", "/v1.0/chats", {
     chatType: "oneOnOne",
@@ -549,7 +556,7 @@ await step("reactions and quoted replies, live on the other side", async () => {
   await hers.hover();
   await hers.getByRole("button", { name: /^Reply to/ }).click();
   await A.page.getByTestId("reply-to").getByText("Hi Alice, happy to chat.").waitFor();
-  check((await focused(A.page)) === "composer-input", "Reply did not put the focus in the message box");
+  check(await focusSettles(A.page, () => document.activeElement?.id === "composer-input"), "Reply did not put the focus in the message box");
   await send(A.page, "Glad to hear it");
   const quoted = N.page.locator(".msg", { hasText: "Glad to hear it" }).getByTestId("quote");
   await quoted.getByText("Hi Alice, happy to chat.").waitFor();
@@ -981,7 +988,7 @@ await step("personal settings: allow chats from organisations, block and unblock
   await page.getByRole("button", { name: "Decline" }).click();
   const ask = page.getByRole("alertdialog");
   await ask.getByText("They are not told that you declined").waitFor();
-  check((await focused(page)) === "button" && (await page.evaluate(() => document.activeElement.textContent)) === "Decline request", "the confirmation's button has no focus");
+  check(await focusSettles(page, () => document.activeElement?.tagName === "BUTTON" && document.activeElement.textContent === "Decline request"), "the confirmation's button has no focus");
   await axe(page, "request confirm");
   await ask.getByRole("button", { name: "Cancel" }).click();
   await ask.waitFor({ state: "detached" });

@@ -72,7 +72,7 @@ export async function teamSteps(t, { A, BASE, BOB, NINA_NAME }) {
     await channels.getByRole("button", { name: "Delete Design reviews" }).click();
     const ask = channels.getByRole("alertdialog");
     await ask.getByText("can't be undone").waitFor();
-    t.check((await page.evaluate(() => document.activeElement?.textContent)) === "Delete channel", "the confirmation's button has no focus");
+    t.check(await page.waitForFunction(() => document.activeElement?.textContent === "Delete channel", null, { timeout: 5000 }).then(() => true, () => false), "the confirmation's button has no focus");
     await t.axe(page, "manage team (confirm delete)");
     await t.shot(page, "desktop-team-manage");
     await ask.getByRole("button", { name: "Cancel" }).click();
