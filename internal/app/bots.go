@@ -478,54 +478,6 @@ func (s *Service) BotByID(ctx context.Context, id string) (Bot, error) {
 // WhoIn is a person's kind toward a host tenant (docs/rules.md §9).
 func (s *Service) WhoIn(u *identity.User, host identity.TenantID) Who { return whoIn(u, host) }
 
-// MessageExtension runs a message-extension search command of an app
-// installed in a chat (docs/rules.md §9 "run a message extension") as a
-// composeExtension/query invoke, and returns the bot's answer. Errors:
-// notFound, forbiddenByPolicy, badRequest, badGateway.
-func (s *Service) MessageExtension(ctx context.Context, actor *identity.User, chatID chat.ID, appID string, query []byte) ([]byte, error) {
-	c, err := s.Chats.Get(ctx, actor, chatID)
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(query) {
-		return nil, errcode.New(errcode.BadRequest, "The query must be a JSON object with commandId and parameters.")
-	}
-	_, members, err := s.Store.FindChatAny(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	p := place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members}
-	a, err := s.Store.FindApp(ctx, c.TenantID, appID)
-	if err != nil {
-		return nil, errcode.New(errcode.NotFound, "No app %s is installed here.", appID)
-	}
-	f, err := s.facts(ctx, actor, p, MessageExtension, &a)
-	if err != nil {
-		return nil, err
-	}
-	if f.Installed, err = s.installedFor(ctx, actor, p, a.ID); err != nil {
-		return nil, err
-	}
-	if d := May(&f); !d.Allowed {
-		return nil, d.Err()
-	}
-	if a.BotID == "" || len(a.Commands) == 0 || s.Notify == nil {
-		return nil, errcode.New(errcode.BadRequest, "App %s has no message extension.", appID)
-	}
-	b, err := s.Store.FindBot(ctx, a.BotID)
-	if err != nil {
-		return nil, errcode.New(errcode.NotFound, "The bot of app %s is gone.", appID)
-	}
-	res, err := s.Notify.Invoke(ctx, MessageEvent{Bot: b, App: a, Chat: c, From: *actor, Who: f.Who, Value: query, Name: "composeExtension/query"})
-	if err != nil {
-		return nil, err
-	}
-	if res.Status >= 400 {
-		return nil, errcode.New(errcode.BadRequest, "The bot refused the query (status %d).", res.Status)
-	}
-	return res.Body, nil
-}
-
 // Reacted tells a bot that a person reacted to (or took a reaction off)
 // one of its messages, when the table lets the person use it; silent
 // otherwise, like Delivered. The chat service calls it (chat.Deps.Reacted)

@@ -71,6 +71,20 @@ type Command struct {
 	Type  string // query or action
 }
 
+// The kinds of message-extension command (the manifest's commands[].type).
+const (
+	CommandQuery  = "query"
+	CommandAction = "action"
+)
+
+// Kind is the command's type; the manifest's default is query.
+func (c Command) Kind() string {
+	if c.Type == "" {
+		return CommandQuery
+	}
+	return c.Type
+}
+
 // Bot is a bot registration: the bot's app id, the endpoint Parley posts
 // activities to, and the hash of its client secret.
 type Bot struct {
@@ -369,7 +383,10 @@ func ParseManifest(raw []byte) (App, error) {
 			if c.Title == nil || *c.Title == "" {
 				return App{}, missing(f + ".title")
 			}
-			a.Commands = append(a.Commands, Command{ID: *c.ID, Title: *c.Title, Type: c.Type})
+			if c.Type != "" && c.Type != CommandQuery && c.Type != CommandAction {
+				return App{}, invalid(f+".type", "must be query or action")
+			}
+			a.Commands = append(a.Commands, Command{ID: *c.ID, Title: *c.Title, Type: Command{Type: c.Type}.Kind()})
 		}
 	}
 	return a, nil

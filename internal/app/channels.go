@@ -74,7 +74,7 @@ func (s *Service) ChannelSent(ctx context.Context, actor *identity.User, t *team
 	if thread == 0 {
 		thread = m.ID
 	}
-	p := place{host: t.TenantID, context: Channel}
+	p := place{host: t.TenantID, context: Channel, team: t.ID}
 	for i, in := range ins {
 		if !Mentions(m.Content, bots[i].DisplayName) {
 			continue // in channels a bot gets only what mentions it
@@ -156,7 +156,7 @@ func (s *Service) ChannelCardAction(ctx context.Context, actor *identity.User, t
 	if thread == 0 {
 		thread = mid
 	}
-	w := cardPlace{p: place{host: t.TenantID, context: Channel},
+	w := cardPlace{p: place{host: t.TenantID, context: Channel, team: t.ID},
 		ev: MessageEvent{Team: &t, Channel: &c, General: &g, Thread: thread},
 		edit: func(botID string, b chat.Body) error {
 			_, err := s.Teams.EditAsApp(ctx, cid, mid, botID, b)
@@ -207,7 +207,7 @@ func (s *Service) ChannelReacted(ctx context.Context, actor *identity.User, t *t
 	if err != nil {
 		return
 	}
-	f, err := s.facts(ctx, actor, place{host: t.TenantID, context: Channel}, Use, &a)
+	f, err := s.facts(ctx, actor, place{host: t.TenantID, context: Channel, team: t.ID}, Use, &a)
 	if err != nil {
 		return
 	}

@@ -18,6 +18,8 @@ type place struct {
 	context Context
 	chat    *chat.Chat
 	members []chat.Member
+	// team is the team of a channel place (its installs are the team's).
+	team team.ID
 }
 
 // resolve finds a target as actor sees it: a chat they are in, their own
@@ -41,7 +43,7 @@ func (s *Service) resolve(ctx context.Context, actor *identity.User, t Target) (
 			if err != nil {
 				return place{}, err
 			}
-			return place{host: tm.TenantID, context: Channel}, nil
+			return place{host: tm.TenantID, context: Channel, team: tm.ID}, nil
 		}
 	case InUser:
 		if t.ID == string(actor.ID) {

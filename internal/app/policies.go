@@ -252,13 +252,16 @@ func (s *Service) Explain(ctx context.Context, actor *identity.User, userID iden
 }
 
 // installedFor reports whether an app is installed where a person uses it:
-// in the chat, or in their personal scope (installed or by setup policy).
+// in the chat, in the channel's team, or in their personal scope (installed or by setup policy).
 func (s *Service) installedFor(ctx context.Context, u *identity.User, p place, appID string) (bool, error) {
 	var ins []Install
 	var err error
-	if p.chat != nil {
+	switch {
+	case p.chat != nil:
 		ins, err = s.Store.FindInstalls(ctx, Target{InChat, string(p.chat.ID)})
-	} else {
+	case p.team != "":
+		ins, err = s.Store.FindInstalls(ctx, Target{InTeam, string(p.team)})
+	default:
 		ins, err = s.Store.FindInstalls(ctx, Target{InUser, string(u.ID)})
 		if err == nil {
 			ins, err = s.withSetup(ctx, u.ID, p.host, ins)

@@ -210,8 +210,8 @@ func messageActivity(base string, ev *app.MessageEvent, now time.Time) Activity 
 		}
 		return a
 	}
-	if ev.Name == "composeExtension/query" {
-		a.Type, a.Name, a.ID = "invoke", ev.Name, "query-"+now.Format("150405.000000")
+	if strings.HasPrefix(ev.Name, "composeExtension/") {
+		a.Type, a.Name, a.ID = "invoke", ev.Name, "extension-"+now.Format("150405.000000")
 		a.Value = json.RawMessage(ev.Value)
 		return a
 	}

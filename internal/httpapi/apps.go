@@ -126,7 +126,7 @@ func newTeamsApp(ap *app.App) teamsAppOut {
 		out.Tabs[i] = tabOut{EntityID: t.EntityID, Name: t.Name, ContentURL: t.ContentURL}
 	}
 	for i, c := range ap.Commands {
-		out.Commands[i] = commandOut{ID: c.ID, Title: c.Title, Type: c.Type}
+		out.Commands[i] = commandOut{ID: c.ID, Title: c.Title, Type: c.Kind()}
 	}
 	return out
 }

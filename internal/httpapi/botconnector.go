@@ -12,6 +12,7 @@ import (
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // routesBotFramework registers the Bot Framework side: the bots' token
@@ -36,6 +37,29 @@ func (a *API) routesBotFramework() {
 	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/messages/{mid}/cardActions", a.authed(a.channelCardAction(false)))
 	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/messages/{mid}/replies/{rid}/cardActions", a.authed(a.channelCardAction(true)))
 	a.handle("POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionQuery", a.authed(a.composeExtensionQuery))
+	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/apps/{appId}/composeExtensionQuery", a.authed(a.composeExtensionQuery))
+	a.handle("POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionAction", a.authed(a.composeExtensionAction))
+	a.handle("POST /parley/v1/teams/{id}/channels/{cid}/apps/{appId}/composeExtensionAction", a.authed(a.composeExtensionAction))
+}
+
+// extensionWhere is the conversation of a message-extension route: the
+// chat, or the team's channel.
+func extensionWhere(r *http.Request) app.Where {
+	if strings.HasPrefix(r.URL.Path, "/parley/v1/teams/") {
+		return app.Where{Team: team.ID(r.PathValue("id")), Channel: channelID(r)}
+	}
+	return app.Where{Chat: chatID(r)}
+}
+
+// writeInvokeAnswer writes a bot's answer to an invoke as is ({} when it
+// gave none, or nothing JSON).
+func writeInvokeAnswer(w http.ResponseWriter, out []byte) error {
+	if len(out) == 0 || !json.Valid(out) {
+		out = []byte("{}")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(out)
+	return err
 }
 
 // composeExtensionQuery runs a message extension's search command: the body
@@ -57,16 +81,58 @@ func (a *API) composeExtensionQuery(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out, err := a.Apps.MessageExtension(r.Context(), userOf(r), chatID(r), r.PathValue("appId"), q)
+	out, err := a.Apps.MessageExtension(r.Context(), userOf(r), extensionWhere(r), r.PathValue("appId"), app.ExtensionQuery, q)
 	if err != nil {
 		return err
 	}
-	if len(out) == 0 || !json.Valid(out) {
-		out = []byte("{}")
+	return writeInvokeAnswer(w, out)
+}
+
+// composeExtensionAction runs a message extension's action command, one
+// phase per call: {"commandId","phase":"fetchTask"} asks the bot for its
+// task module (composeExtension/fetchTask), {"commandId","phase":
+// "submitAction","data":{…}} sends what the person filled in
+// (composeExtension/submitAction). The bot's answer is returned as is: a
+// task module ({"task":{"type":"continue"|"message",…}}) or a result
+// ({"composeExtension":{…}}).
+func (a *API) composeExtensionAction(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		CommandID string          `json:"commandId"`
+		Phase     string          `json:"phase"`
+		Data      json.RawMessage `json:"data"`
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, err = w.Write(out)
-	return err
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.CommandID == "" {
+		return errcode.New(errcode.BadRequest, "commandId is required.")
+	}
+	// The invoke's value as Teams sends it from the compose box.
+	v := map[string]any{"commandId": in.CommandID, "commandContext": "compose", "context": map[string]string{"theme": "default"}}
+	name := app.ExtensionFetch
+	switch in.Phase {
+	case "fetchTask":
+	case "submitAction":
+		name = app.ExtensionSubmit
+		if len(in.Data) == 0 || string(in.Data) == "null" {
+			in.Data = json.RawMessage("{}")
+		}
+		if in.Data[0] != '{' {
+			return errcode.New(errcode.BadRequest, "data must be a JSON object.")
+		}
+		v["data"] = in.Data
+	default:
+		return errcode.New(errcode.BadRequest, "phase must be fetchTask or submitAction.")
+	}
+	q, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	out, err := a.Apps.MessageExtension(r.Context(), userOf(r), extensionWhere(r), r.PathValue("appId"), name, q)
+	if err != nil {
+		return err
+	}
+	return writeInvokeAnswer(w, out)
 }
 
 func (a *API) botBase() string {

@@ -52,10 +52,11 @@ var anonymousRoutes = map[string]bool{
 	"POST /v1.0/chats/{id}/messages/{mid}/unsetReaction": true,
 	// Apps (docs/rules.md §9): anonymous people see the meeting's apps and
 	// act on cards; an install is refused by the table, not the scope.
-	"GET /v1.0/chats/{id}/installedApps":                            true,
-	"POST /v1.0/chats/{id}/installedApps":                           true,
-	"POST /parley/v1/chats/{id}/messages/{mid}/cardActions":         true,
-	"POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionQuery": true,
+	"GET /v1.0/chats/{id}/installedApps":                             true,
+	"POST /v1.0/chats/{id}/installedApps":                            true,
+	"POST /parley/v1/chats/{id}/messages/{mid}/cardActions":          true,
+	"POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionQuery":  true,
+	"POST /parley/v1/chats/{id}/apps/{appId}/composeExtensionAction": true,
 }
 
 // anonymousScope holds an anonymous session to its meeting's chat

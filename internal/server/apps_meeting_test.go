@@ -77,6 +77,21 @@ func (f *fakeBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.thumbnail", "content": map[string]any{"title": "Poll 1"}}}}})
 		return
 	}
+	if act["name"] == "composeExtension/fetchTask" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"task": map[string]any{"type": "continue", "value": map[string]any{"title": "New poll",
+			"card": map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": map[string]any{"type": "AdaptiveCard", "version": "1.5",
+				"body": []any{map[string]any{"type": "Input.Text", "id": "question"}}, "actions": []any{map[string]any{"type": "Action.Submit", "title": "Create"}}}}}}})
+		return
+	}
+	if act["name"] == "composeExtension/submitAction" {
+		q, _ := field(act, "value", "data", "question").(string)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"composeExtension": map[string]any{"type": "result", "attachmentLayout": "list",
+			"attachments": []any{map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": map[string]any{"type": "AdaptiveCard", "version": "1.5",
+				"body": []any{map[string]any{"type": "TextBlock", "text": q}}, "actions": []any{map[string]any{"type": "Action.Submit", "title": "Vote", "data": map[string]any{"vote": q}}}}}}}})
+		return
+	}
 	if act["type"] == "invoke" {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive",

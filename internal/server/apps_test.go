@@ -22,7 +22,9 @@ func appManifest(id, botID, version string, change func(m map[string]any)) map[s
 		"icons":             map[string]any{"outline": "outline.png", "color": "color.png"},
 		"accentColor":       "#4464EE",
 		"bots":              []any{map[string]any{"botId": botID, "scopes": []string{"personal", "groupChat", "team"}}},
-		"composeExtensions": []any{map[string]any{"botId": botID, "commands": []any{map[string]any{"id": "searchPolls", "title": "Search polls", "type": "query"}}}},
+		"composeExtensions": []any{map[string]any{"botId": botID, "commands": []any{
+			map[string]any{"id": "searchPolls", "title": "Search polls", "type": "query"},
+			map[string]any{"id": "createPoll", "title": "Create a poll", "type": "action", "context": []string{"compose"}}}}},
 	}
 	if change != nil {
 		change(m)
