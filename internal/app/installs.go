@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/team"
 )
@@ -203,9 +205,11 @@ func (s *Service) Install(ctx context.Context, actor *identity.User, t Target, a
 	}
 	in := Install{ID: NewID(), TenantID: p.host, AppID: a.ID, Target: t, Version: a.Version, InstalledBy: actor.ID,
 		Pinned: t.Kind == InUser && !d.NoPin, CreatedAt: s.Now(), App: a}
-	if err := s.Store.CreateInstall(ctx, in); err != nil {
+	evs, err := s.Store.CreateInstall(ctx, in, s.changeDrafts(ctx, t, a.ID, ChangeAdded))
+	if err != nil {
 		return Install{}, err
 	}
+	s.publish(ctx, evs)
 	s.audit(ctx, actor, "app.install", a.ID, map[string]any{"target": string(t.Kind), "targetId": t.ID, "deepLink": deepLink})
 	s.notifyInstalled(ctx, actor, in)
 	return in, nil
@@ -226,9 +230,11 @@ func (s *Service) Upgrade(ctx context.Context, actor *identity.User, t Target, i
 		return Install{}, d.Err()
 	}
 	in.Version = in.App.Version
-	if err := s.Store.UpdateInstall(ctx, in); err != nil {
+	evs, err := s.Store.UpdateInstall(ctx, in, s.changeDrafts(ctx, t, in.AppID, ChangeUpdated))
+	if err != nil {
 		return Install{}, err
 	}
+	s.publish(ctx, evs)
 	s.audit(ctx, actor, "app.upgrade", in.AppID, map[string]any{"target": string(t.Kind), "targetId": t.ID, "version": in.Version})
 	return in, nil
 }
@@ -247,9 +253,11 @@ func (s *Service) Uninstall(ctx context.Context, actor *identity.User, t Target,
 	if d := May(&f); !d.Allowed {
 		return d.Err()
 	}
-	if err := s.Store.DeleteInstall(ctx, t, id); err != nil {
+	evs, err := s.Store.DeleteInstall(ctx, t, id, s.changeDrafts(ctx, t, in.AppID, ChangeRemoved))
+	if err != nil {
 		return err
 	}
+	s.publish(ctx, evs)
 	s.audit(ctx, actor, "app.uninstall", in.AppID, map[string]any{"target": string(t.Kind), "targetId": t.ID})
 	s.notifyRemoved(ctx, actor, in)
 	return nil
@@ -312,4 +320,64 @@ func (s *Service) event(ctx context.Context, actor *identity.User, in Install) (
 		ev.Team, ev.General = &t, &g
 	}
 	return ev, true
+}
+
+// The changes installedAppsChanged names.
+const (
+	ChangeAdded   = "added"
+	ChangeUpdated = "updated"
+	ChangeRemoved = "removed"
+)
+
+// changeDrafts are the installedAppsChanged events of an app added,
+// upgraded or removed in a chat (to its accepted members) or a team (to
+// all its members): {"type","chatId"|"teamId","appId","change"}. A
+// personal install tells nobody: only its holder lists it. A failed read
+// of the members costs the live update only; clients still read the list.
+func (s *Service) changeDrafts(ctx context.Context, t Target, appID, change string) []event.Draft {
+	if s.Bus == nil {
+		return nil
+	}
+	var users []identity.UserID
+	key := "chatId"
+	switch t.Kind {
+	case InChat:
+		_, members, err := s.Store.FindChatAny(ctx, chat.ID(t.ID))
+		if err != nil {
+			return nil
+		}
+		for _, m := range members {
+			if m.UserID != "" && m.State == chat.Accepted {
+				users = append(users, m.UserID)
+			}
+		}
+	case InTeam:
+		key = "teamId"
+		_, members, err := s.Store.FindTeam(ctx, team.ID(t.ID))
+		if err != nil {
+			return nil
+		}
+		for _, m := range members {
+			users = append(users, m.UserID)
+		}
+	default:
+		return nil
+	}
+	payload, err := json.Marshal(map[string]string{"type": string(event.InstalledAppsChanged), key: t.ID, "appId": appID, "change": change})
+	if err != nil {
+		return nil // unreachable: strings only
+	}
+	out := make([]event.Draft, 0, len(users))
+	for _, u := range users {
+		out = append(out, event.Draft{UserID: u, Type: event.InstalledAppsChanged, ChatID: t.ID, Payload: payload})
+	}
+	return out
+}
+
+// publish wakes the connections of committed events; a failed publish
+// loses nothing (events are stored, clients replay).
+func (s *Service) publish(ctx context.Context, evs []event.Event) {
+	if s.Bus != nil && len(evs) > 0 {
+		_ = s.Bus.Publish(ctx, evs)
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/team"
 )
@@ -96,18 +97,22 @@ type Store interface {
 	FindAppsByBot(ctx context.Context, botID string) ([]App, error)
 	// UpdateApp stores a new definition or the block. Errors: notFound.
 	UpdateApp(ctx context.Context, a App) error
-	// DeleteApp deletes an app and its installs. Errors: notFound.
-	DeleteApp(ctx context.Context, tenant identity.TenantID, id string) error
-	// CreateInstall stores an install. Errors: conflict (installed already).
-	CreateInstall(ctx context.Context, in Install) error
+	// DeleteApp deletes an app and its installs, and stores the drafts'
+	// events in the same transaction. Errors: notFound.
+	DeleteApp(ctx context.Context, tenant identity.TenantID, id string, drafts []event.Draft) ([]event.Event, error)
+	// CreateInstall stores an install and the drafts' events. Errors:
+	// conflict (installed already).
+	CreateInstall(ctx context.Context, in Install, drafts []event.Draft) ([]event.Event, error)
 	// FindInstalls lists what is installed in a target, apps loaded.
 	FindInstalls(ctx context.Context, t Target) ([]Install, error)
 	// FindInstallsOfApps lists where any of the apps is installed.
 	FindInstallsOfApps(ctx context.Context, appIDs []string) ([]Install, error)
-	// UpdateInstall stores an install's version. Errors: notFound.
-	UpdateInstall(ctx context.Context, in Install) error
-	// DeleteInstall deletes an install. Errors: notFound.
-	DeleteInstall(ctx context.Context, t Target, id string) error
+	// UpdateInstall stores an install's version and the drafts' events.
+	// Errors: notFound.
+	UpdateInstall(ctx context.Context, in Install, drafts []event.Draft) ([]event.Event, error)
+	// DeleteInstall deletes an install and stores the drafts' events.
+	// Errors: notFound.
+	DeleteInstall(ctx context.Context, t Target, id string, drafts []event.Draft) ([]event.Event, error)
 	FindAppPolicies(ctx context.Context, tenant identity.TenantID, k PolicyKind) ([]StoredPolicy, error)
 	// FindAppPolicy returns one policy (Global always). Errors: notFound.
 	FindAppPolicy(ctx context.Context, tenant identity.TenantID, k PolicyKind, name string) (StoredPolicy, error)
@@ -254,6 +259,9 @@ type Teams interface {
 // removal and use. It never decides a rule itself.
 type Service struct {
 	Store Store
+	// Bus carries installedAppsChanged to the people of a conversation
+	// (nil: nobody is told).
+	Bus   event.Bus
 	Chats Chats
 	Teams Teams // nil: no team installs
 	// Notify tells bots of installs and removals (nil: nobody).
@@ -488,9 +496,15 @@ func (s *Service) DeleteApp(ctx context.Context, actor *identity.User, id string
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DeleteApp(ctx, actor.TenantID, id); err != nil {
+	var drafts []event.Draft
+	for _, in := range installs {
+		drafts = append(drafts, s.changeDrafts(ctx, in.Target, a.ID, ChangeRemoved)...)
+	}
+	evs, err := s.Store.DeleteApp(ctx, actor.TenantID, id, drafts)
+	if err != nil {
 		return err
 	}
+	s.publish(ctx, evs)
 	s.audit(ctx, actor, "app.delete", a.ID, map[string]any{"externalId": a.ExternalID, "installs": len(installs)})
 	for _, in := range installs {
 		in.App = a

@@ -51,6 +51,10 @@ const (
 	// link what became of their wait in the lobby (admitted, denied,
 	// removed, or the meeting ended).
 	LobbyDecided Type = "lobbyDecided"
+	// InstalledAppsChanged tells the people of a chat, or every member of
+	// a team, that an app was added, upgraded or removed there, so that
+	// open clients refresh their lists of apps.
+	InstalledAppsChanged Type = "installedAppsChanged"
 )
 
 // Draft is an event before the store gives it a seq: who receives it and the

@@ -16,12 +16,12 @@ func appManifest(id, botID, version string, change func(m map[string]any)) map[s
 	m := map[string]any{
 		"$schema":         "https://developer.microsoft.com/json-schemas/teams/v1.17/MicrosoftTeams.schema.json",
 		"manifestVersion": "1.17", "version": version, "id": id,
-		"developer":         map[string]any{"name": "Contoso", "websiteUrl": "https://contoso.com", "privacyUrl": "https://contoso.com/privacy", "termsOfUseUrl": "https://contoso.com/terms"},
-		"name":              map[string]any{"short": "Polls"},
-		"description":       map[string]any{"short": "Quick polls", "full": "Quick polls in chats and meetings."},
-		"icons":             map[string]any{"outline": "outline.png", "color": "color.png"},
-		"accentColor":       "#4464EE",
-		"bots":              []any{map[string]any{"botId": botID, "scopes": []string{"personal", "groupChat", "team"}}},
+		"developer":   map[string]any{"name": "Contoso", "websiteUrl": "https://contoso.com", "privacyUrl": "https://contoso.com/privacy", "termsOfUseUrl": "https://contoso.com/terms"},
+		"name":        map[string]any{"short": "Polls"},
+		"description": map[string]any{"short": "Quick polls", "full": "Quick polls in chats and meetings."},
+		"icons":       map[string]any{"outline": "outline.png", "color": "color.png"},
+		"accentColor": "#4464EE",
+		"bots":        []any{map[string]any{"botId": botID, "scopes": []string{"personal", "groupChat", "team"}}},
 		"composeExtensions": []any{map[string]any{"botId": botID, "commands": []any{
 			map[string]any{"id": "searchPolls", "title": "Search polls", "type": "query"},
 			map[string]any{"id": "createPoll", "title": "Create a poll", "type": "action", "context": []string{"compose"}}}}},

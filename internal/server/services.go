@@ -151,7 +151,7 @@ func NewServices(w Wiring) (*Services, error) {
 		}
 	})
 
-	apps := &app.Service{Store: db, Chats: chats, Teams: teams, Audit: audits.Record, Now: now,
+	apps := &app.Service{Store: db, Bus: w.Bus, Chats: chats, Teams: teams, Audit: audits.Record, Now: now,
 		AnonymousCanInteract: func(ctx context.Context, t identity.TenantID) (bool, error) {
 			c, err := db.FindMeetingConfig(ctx, t)
 			return c.AnonymousApps, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/team"
 )
@@ -191,15 +192,22 @@ func (db *DB) UpdateApp(ctx context.Context, a app.App) error {
 }
 
 // DeleteApp deletes an app with its installs and policy entries stay
-// harmless (an id no app has). Errors: notFound.
-func (db *DB) DeleteApp(ctx context.Context, tenant identity.TenantID, id string) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+// harmless (an id no app has), and stores the drafts' events with it.
+// Errors: notFound.
+func (db *DB) DeleteApp(ctx context.Context, tenant identity.TenantID, id string, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		if _, err := db.txExec(tx, `DELETE FROM app_installs WHERE app_id = ?`, id); err != nil {
 			return fmt.Errorf("delete app: %w", err)
 		}
 		res, err := db.txExec(tx, `DELETE FROM apps WHERE tenant_id = ? AND id = ?`, tenant, id)
-		return affected(res, err, "delete app", "No app %s in this organisation's catalog.", id)
+		if err := affected(res, err, "delete app", "No app %s in this organisation's catalog.", id); err != nil {
+			return err
+		}
+		evs, err = db.insertEvents(tx, drafts)
+		return err
 	})
+	return evs, err
 }
 
 const installColumns = `i.id, i.tenant_id, i.app_id, i.scope_kind, i.scope_id, i.version, i.installed_by, i.pinned, i.created_at, `
@@ -237,8 +245,9 @@ const installSelect = `SELECT ` + installColumns + `a.id, a.tenant_id, a.externa
 // in each chat (FindChatInstalled): this is the only write that can turn
 // that from no to yes. Removals may leave a cached yes, which only costs a
 // read of the installs.
-func (db *DB) CreateInstall(ctx context.Context, in app.Install) error {
-	return db.inWriteTouching(ctx, touchAll, func(tx *sql.Tx) error {
+func (db *DB) CreateInstall(ctx context.Context, in app.Install, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWriteTouching(ctx, touchAll, func(tx *sql.Tx) error {
 		_, err := db.txExec(tx, `INSERT INTO app_installs (id, tenant_id, app_id, scope_kind, scope_id, version, installed_by, pinned, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			in.ID, in.TenantID, in.AppID, string(in.Target.Kind), in.Target.ID, in.Version, in.InstalledBy, boolInt(in.Pinned), micros(in.CreatedAt))
 		if isUnique(err) {
@@ -247,8 +256,10 @@ func (db *DB) CreateInstall(ctx context.Context, in app.Install) error {
 		if err != nil {
 			return fmt.Errorf("install app: %w", err)
 		}
-		return nil
+		evs, err = db.insertEvents(tx, drafts)
+		return err
 	})
+	return evs, err
 }
 
 func (db *DB) findInstalls(ctx context.Context, where string, args ...any) ([]app.Install, error) {
@@ -286,20 +297,34 @@ func (db *DB) FindInstallsOfApps(ctx context.Context, appIDs []string) ([]app.In
 	return out, nil
 }
 
-// UpdateInstall stores an install's version. Errors: notFound.
-func (db *DB) UpdateInstall(ctx context.Context, in app.Install) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+// UpdateInstall stores an install's version and the drafts' events.
+// Errors: notFound.
+func (db *DB) UpdateInstall(ctx context.Context, in app.Install, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		res, err := db.txExec(tx, `UPDATE app_installs SET version = ? WHERE id = ?`, in.Version, in.ID)
-		return affected(res, err, "upgrade app", "No installed app %s here.", in.ID)
+		if err := affected(res, err, "upgrade app", "No installed app %s here.", in.ID); err != nil {
+			return err
+		}
+		evs, err = db.insertEvents(tx, drafts)
+		return err
 	})
+	return evs, err
 }
 
-// DeleteInstall deletes an install of a target. Errors: notFound.
-func (db *DB) DeleteInstall(ctx context.Context, t app.Target, id string) error {
-	return db.inWrite(ctx, func(tx *sql.Tx) error {
+// DeleteInstall deletes an install of a target and stores the drafts'
+// events. Errors: notFound.
+func (db *DB) DeleteInstall(ctx context.Context, t app.Target, id string, drafts []event.Draft) ([]event.Event, error) {
+	var evs []event.Event
+	err := db.inWrite(ctx, func(tx *sql.Tx) error {
 		res, err := db.txExec(tx, `DELETE FROM app_installs WHERE id = ? AND scope_kind = ? AND scope_id = ?`, id, string(t.Kind), t.ID)
-		return affected(res, err, "uninstall app", "No installed app %s here.", id)
+		if err := affected(res, err, "uninstall app", "No installed app %s here.", id); err != nil {
+			return err
+		}
+		evs, err = db.insertEvents(tx, drafts)
+		return err
 	})
+	return evs, err
 }
 
 func scanAppPolicy(s scanner, k app.PolicyKind) (app.StoredPolicy, error) {
