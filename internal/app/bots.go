@@ -288,7 +288,8 @@ func (s *Service) BotCreateConversation(ctx context.Context, b *Bot, userID iden
 	if !ok {
 		return chat.Chat{}, refused
 	}
-	return s.Chats.AppChat(ctx, b.TenantID, b.ID, &u)
+	c, _, err := s.Chats.AppChat(ctx, b.TenantID, b.ID, &u)
+	return c, err
 }
 
 // isBotChat reports whether c is a bot's 1:1 chat, where the bot gets

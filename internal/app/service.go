@@ -150,7 +150,8 @@ type Chats interface {
 	SendAsApp(ctx context.Context, id chat.ID, a chat.Application, b chat.Body) (chat.Message, error)
 	EditAsApp(ctx context.Context, id chat.ID, mid chat.MessageID, appID string, b chat.Body) (chat.Message, error)
 	DeleteAsApp(ctx context.Context, id chat.ID, mid chat.MessageID, appID string) error
-	AppChat(ctx context.Context, tenant identity.TenantID, appID string, u *identity.User) (chat.Chat, error)
+	// AppChat returns (or creates: created) the 1:1 chat of a bot and a person.
+	AppChat(ctx context.Context, tenant identity.TenantID, botID string, u *identity.User) (c chat.Chat, created bool, err error)
 }
 
 // Notifier tells bots what happened (internal/bot posts Activities).

@@ -39,6 +39,7 @@ func (a *API) routesApps() {
 		a.handle("POST "+base+"/{iid}/upgrade", a.authed(a.upgradeApp))
 	}
 	a.handle("POST /l/app/{appId}", a.authed(a.deepLinkInstall))
+	a.handle("POST /parley/v1/me/apps/{appId}/chat", a.authed(a.openBotChat))
 
 	for _, k := range []app.PolicyKind{app.PermissionKind, app.SetupKind} {
 		base := "/parley/v1/admin/app" + strings.ToUpper(string(k[:1])) + string(k[1:]) + "Policies"
@@ -422,6 +423,21 @@ func (a *API) deepLinkInstall(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, newInstallOut(&inst))
+	return nil
+}
+
+// openBotChat opens the caller's 1:1 chat with an app's bot: 201
+// {"chatId"} when this call created it, 200 when it existed.
+func (a *API) openBotChat(w http.ResponseWriter, r *http.Request) error {
+	c, created, err := a.Apps.OpenBotChat(r.Context(), userOf(r), r.PathValue("appId"))
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]string{"chatId": string(c.ID)})
 	return nil
 }
 
