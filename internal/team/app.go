@@ -87,17 +87,7 @@ func (s *Service) EditAsApp(ctx context.Context, cid ChannelID, mid chat.Message
 	if err != nil {
 		return Message{}, err
 	}
-	if b, err = s.clean(&t, &c, members, b); err != nil {
-		return Message{}, err
-	}
-	m.ContentType, m.Content, m.Mentions, m.Attachments = b.ContentType, b.Content, b.Mentions, b.Attachments
-	m.ModifiedAt = s.Now()
-	evs, err := s.Store.UpdateMessage(ctx, m.Message, s.messageDrafts(&t, members, event.MessageUpdated, &c, &m))
-	if err != nil {
-		return Message{}, fmt.Errorf("bot edit of %d: %w", mid, err)
-	}
-	s.publish(ctx, evs)
-	return m, nil
+	return s.saveEdit(ctx, &t, members, &c, m, b)
 }
 
 // DeleteAsApp soft-deletes a bot's own channel message. Errors: notFound.

@@ -820,14 +820,22 @@ func (s *Service) Edit(ctx context.Context, actor *identity.User, id ID, cid Cha
 	if err != nil {
 		return Message{}, err
 	}
-	if b, err = s.clean(&t, &c, members, b); err != nil {
+	return s.saveEdit(ctx, &t, members, &c, m, b)
+}
+
+// saveEdit gives a channel message a new body, checked and sanitised as a
+// new one would be, stores it and tells the team: the one tail of a
+// person's edit (Edit) and a bot's (EditAsApp).
+func (s *Service) saveEdit(ctx context.Context, t *Team, members []Member, c *Channel, m Message, b chat.Body) (Message, error) {
+	b, err := s.clean(t, c, members, b)
+	if err != nil {
 		return Message{}, err
 	}
 	m.ContentType, m.Content, m.Mentions, m.Attachments = b.ContentType, b.Content, b.Mentions, b.Attachments
 	m.ModifiedAt = s.Now()
-	evs, err := s.Store.UpdateMessage(ctx, m.Message, s.messageDrafts(&t, members, event.MessageUpdated, &c, &m))
+	evs, err := s.Store.UpdateMessage(ctx, m.Message, s.messageDrafts(t, members, event.MessageUpdated, c, &m))
 	if err != nil {
-		return Message{}, fmt.Errorf("edit message %d: %w", mid, err)
+		return Message{}, fmt.Errorf("edit message %d: %w", m.ID, err)
 	}
 	s.publish(ctx, evs)
 	return m, nil
