@@ -6,6 +6,7 @@ import (
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/team"
 )
@@ -221,4 +222,28 @@ func (s *Service) ChannelReacted(ctx context.Context, actor *identity.User, t *t
 	}
 	s.Notify.Message(ctx, MessageEvent{Bot: b, App: a, Team: t, Channel: c, General: &g, Thread: thread, From: *actor, Who: f.Who,
 		Message: m.Message, Reaction: reaction, Unreacted: !added})
+}
+
+// TeamChannelChanged tells the bots installed in a team of a channel
+// created, renamed or deleted there (conversationUpdate, channelCreated,
+// channelRenamed, channelDeleted). An app blocked for the whole tenant is
+// told nothing.
+func (s *Service) TeamChannelChanged(ctx context.Context, actor *identity.User, t *team.Team, c *team.Channel, change event.Type) {
+	if s.Notify == nil {
+		return
+	}
+	ins, bots, err := s.teamBots(ctx, t.ID)
+	if err != nil || len(ins) == 0 {
+		return
+	}
+	g, err := s.general(ctx, t.ID)
+	if err != nil {
+		return
+	}
+	for i, in := range ins {
+		if in.App.Blocked {
+			continue
+		}
+		s.Notify.TeamChannel(ctx, ChannelEvent{Bot: bots[i], App: in.App, Team: *t, General: g, Channel: *c, Actor: *actor, Change: change})
+	}
 }

@@ -165,6 +165,9 @@ type Notifier interface {
 	// TeamMembers tells a bot installed in a team of people added to or
 	// removed from it.
 	TeamMembers(ctx context.Context, ev MembersEvent)
+	// TeamChannel tells a bot installed in a team of a channel created,
+	// renamed or deleted there.
+	TeamChannel(ctx context.Context, ev ChannelEvent)
 }
 
 // MessageEvent is a person's message, card action or extension query that
@@ -234,6 +237,19 @@ type MembersEvent struct {
 	// their kind toward the team's organisation.
 	People  []Person
 	Removed bool
+}
+
+// ChannelEvent is a channel created, renamed or deleted in a team a bot
+// is installed in; Change is event.ChannelCreated, event.ChannelUpdated
+// (renamed) or event.ChannelDeleted.
+type ChannelEvent struct {
+	Bot     Bot
+	App     App
+	Team    team.Team
+	General team.Channel
+	Channel team.Channel
+	Actor   identity.User
+	Change  event.Type
 }
 
 // Person is a person with their kind toward a host tenant.

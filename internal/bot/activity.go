@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley/internal/app"
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/team"
 )
@@ -299,6 +300,24 @@ func membersActivity(base string, ev *app.MembersEvent, now time.Time) Activity 
 		a.MembersAdded = people
 	}
 	return a
+}
+
+// channelEventTypes are Teams' eventType of each channel change.
+var channelEventTypes = map[event.Type]string{event.ChannelCreated: "channelCreated", event.ChannelUpdated: "channelRenamed", event.ChannelDeleted: "channelDeleted"}
+
+// channelActivity is the conversationUpdate of a channel created, renamed
+// or deleted in a team a bot is installed in, as Teams sends it: in the
+// team's conversation (General), channelData.channel the channel (its new
+// name when renamed), channelData.team the team, and no members added or
+// removed (TeamsActivityHandler dispatches on eventType only then).
+func channelActivity(base string, ev *app.ChannelEvent, now time.Time) Activity {
+	from := PersonAccount(&ev.Actor, 0)
+	eventType := channelEventTypes[ev.Change]
+	return Activity{Type: "conversationUpdate", ID: eventType + "-" + string(ev.Channel.ID) + "-" + now.UTC().Format("20060102150405.000000"),
+		Timestamp: now.UTC().Format(time.RFC3339Nano), ServiceURL: ServiceURL(base), ChannelID: ChannelID, From: &from,
+		Recipient:    &Account{ID: BotAccountID(ev.Bot.ID), Name: ev.Bot.DisplayName, Role: "bot"},
+		Conversation: channelConversation(&ev.Team, &ev.General, 0),
+		ChannelData:  teamData(&ev.Team, &ev.General, &ev.Channel, 0, map[string]any{"eventType": eventType})}
 }
 
 func msgID(id chat.MessageID) string { return strconv.FormatInt(int64(id), 10) }

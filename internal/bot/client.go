@@ -343,6 +343,12 @@ func (c *Client) TeamMembers(ctx context.Context, ev app.MembersEvent) {
 	c.enqueue(ctx, ev.Bot.ID, membersActivity(c.Base(), &ev, c.Now()))
 }
 
+// TeamChannel sends conversationUpdate (channelCreated, channelRenamed,
+// channelDeleted) to a bot installed in the team.
+func (c *Client) TeamChannel(ctx context.Context, ev app.ChannelEvent) {
+	c.enqueue(ctx, ev.Bot.ID, channelActivity(c.Base(), &ev, c.Now()))
+}
+
 // Message queues a message activity (a person's message, an Action.Submit,
 // a reaction).
 func (c *Client) Message(ctx context.Context, ev app.MessageEvent) {

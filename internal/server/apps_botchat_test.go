@@ -48,7 +48,9 @@ func TestApps_OpenBotChat(t *testing.T) {
 			field(up, "from", "aadObjectId") != alice.UserID {
 			t.Errorf("conversationUpdate of the personal chat: %s", mustString(up))
 		}
-		var mine struct{ Value []struct{ TeamsApp struct{ ID string } } }
+		var mine struct {
+			Value []struct{ TeamsApp struct{ ID string } }
+		}
 		alice.Must(200, "GET", "/v1.0/users/"+alice.UserID+"/teamwork/installedApps", nil).JSON(t, &mine)
 		if !strings.Contains(mustString(mine), appID) {
 			t.Errorf("alice's personal apps %s lack the app", mustString(mine))
@@ -98,7 +100,9 @@ func TestApps_OpenBotChat(t *testing.T) {
 		// The bot's queue keeps order: once bob's later message reached
 		// it, every conversationUpdate queued before it had too.
 		bob.Must(201, "POST", "/v1.0/chats/"+bobChat+"/messages", map[string]any{"body": map[string]any{"content": "after the burst"}})
-		fb.wait(func(a map[string]any) bool { return a["type"] == "message" && strings.Contains(mustString(a["text"]), "after the burst") })
+		fb.wait(func(a map[string]any) bool {
+			return a["type"] == "message" && strings.Contains(mustString(a["text"]), "after the burst")
+		})
 		fb.mu.Lock()
 		ups := 0
 		for _, a := range fb.acts {

@@ -240,3 +240,60 @@ func TestBots_Channels(t *testing.T) {
 		}
 	})
 }
+
+// TestBots_ChannelLifecycle: a bot installed in a team is told, as Teams
+// tells it, when a channel is created, renamed or deleted there
+// (conversationUpdate in the team's conversation, channelData.eventType
+// channelCreated / channelRenamed / channelDeleted, channelData.channel
+// {id,name} and channelData.team, no members added); a new description
+// alone is no rename; a team it is not installed in tells it nothing, nor
+// does its team while the app is blocked for the organisation. Both stores.
+func TestBots_ChannelLifecycle(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		s := parleytest.StartStore(t, store)
+		contoso := s.CreateTenant("Contoso", "contoso.com")
+		admin := contoso.Admin
+		alice := s.User(contoso, "alice", false)
+		fb := &fakeBot{t: t, base: s.URL()}
+		srv := httptest.NewServer(fb)
+		defer srv.Close()
+		botID, _ := registerBot(t, admin, "Polls", srv.URL+"/api/messages")
+		fb.botID = botID
+		appID := uploadApp(t, admin, pollsManifestID, botID)
+		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
+		general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+		other := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Elsewhere"}).Map(t)["id"].(string)
+		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID))
+
+		channels := "/v1.0/teams/" + tm + "/channels"
+		ch := alice.Must(201, "POST", channels, map[string]any{"displayName": "Ideas"}).Map(t)["id"].(string)
+		alice.Must(201, "POST", "/v1.0/teams/"+other+"/channels", map[string]any{"displayName": "Unseen"})
+		alice.Must(204, "PATCH", channels+"/"+url.PathEscape(ch), map[string]any{"description": "only a description"})
+		alice.Must(204, "PATCH", channels+"/"+url.PathEscape(ch), map[string]any{"displayName": "Better ideas"})
+		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": true})
+		alice.Must(201, "POST", channels, map[string]any{"displayName": "While blocked"})
+		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": false})
+		alice.Must(204, "DELETE", channels+"/"+url.PathEscape(ch), nil)
+
+		// The bot's queue keeps order: the deletion is the last.
+		fb.wait(func(a map[string]any) bool { return field(a, "channelData", "eventType") == "channelDeleted" })
+		var got []string
+		fb.mu.Lock()
+		for _, a := range fb.acts {
+			et, _ := field(a, "channelData", "eventType").(string)
+			if !strings.HasPrefix(et, "channel") {
+				continue
+			}
+			got = append(got, et+":"+mustString(field(a, "channelData", "channel", "name")))
+			if field(a, "channelData", "channel", "id") != ch || field(a, "conversation", "id") != general || field(a, "conversation", "conversationType") != "channel" ||
+				field(a, "channelData", "team", "aadGroupId") != tm || field(a, "channelData", "team", "id") != general ||
+				field(a, "channelData", "tenant", "id") != contoso.ID || a["membersAdded"] != nil || a["type"] != "conversationUpdate" {
+				t.Errorf("%s activity: %s", et, mustString(a))
+			}
+		}
+		fb.mu.Unlock()
+		if want := `["channelCreated:\"Ideas\"","channelRenamed:\"Better ideas\"","channelDeleted:\"Better ideas\""]`; mustString(got) != want {
+			t.Errorf("channel events: %s, want %s", mustString(got), want)
+		}
+	})
+}

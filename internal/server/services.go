@@ -161,7 +161,7 @@ func NewServices(w Wiring) (*Services, error) {
 	// after a message, a member change or a reaction is stored.
 	chats.Sent = apps.Delivered
 	chats.Reacted = apps.Reacted
-	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged, Reacted: apps.ChannelReacted}
+	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged, Reacted: apps.ChannelReacted, Channel: apps.TeamChannelChanged}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,
 		LinkBase: w.PublicURL, Now: now, Log: log, Issue: func(ctx context.Context, u identity.UserID, until time.Time) (string, time.Duration, error) {

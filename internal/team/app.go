@@ -17,11 +17,22 @@ import (
 
 // Hooks tell the apps of a team what happened after it is stored: a
 // person's channel message, people added to or removed from the team, a
-// reaction set on or taken off a bot's message. They must not block.
+// reaction set on or taken off a bot's message, a channel created, renamed
+// or deleted (change is event.ChannelCreated, ChannelUpdated for a new
+// name only, or ChannelDeleted). They are the one way team events reach
+// bots, and must not block.
 type Hooks struct {
 	Sent    func(ctx context.Context, actor *identity.User, t *Team, c *Channel, m *Message)
 	Members func(ctx context.Context, actor *identity.User, t *Team, people []Member, removed bool)
 	Reacted func(ctx context.Context, actor *identity.User, t *Team, c *Channel, m *Message, reaction string, added bool)
+	Channel func(ctx context.Context, actor *identity.User, t *Team, c *Channel, change event.Type)
+}
+
+// channelHook tells the team's apps of a channel change.
+func (s *Service) channelHook(ctx context.Context, actor *identity.User, t *Team, c *Channel, change event.Type) {
+	if s.Hooks.Channel != nil {
+		s.Hooks.Channel(ctx, actor, t, c, change)
+	}
 }
 
 func (s *Service) appChannel(ctx context.Context, cid ChannelID) (Team, []Member, Channel, error) {

@@ -617,6 +617,7 @@ func (s *Service) CreateChannel(ctx context.Context, actor *identity.User, id ID
 	}
 	s.publish(ctx, evs)
 	s.audit(ctx, &t, actor, AuditChannelCreated, string(c.ID), map[string]any{"teamId": string(t.ID), "displayName": c.DisplayName})
+	s.channelHook(ctx, actor, &t, &c, event.ChannelCreated)
 	return c, nil
 }
 
@@ -633,6 +634,7 @@ func (s *Service) UpdateChannel(ctx context.Context, actor *identity.User, id ID
 	if err != nil {
 		return Channel{}, err
 	}
+	oldName := c.DisplayName
 	if u.DisplayName != nil {
 		name, err := channelName(*u.DisplayName)
 		if err != nil {
@@ -653,6 +655,9 @@ func (s *Service) UpdateChannel(ctx context.Context, actor *identity.User, id ID
 		return Channel{}, fmt.Errorf("update channel %s: %w", cid, err)
 	}
 	s.publish(ctx, evs)
+	if c.DisplayName != oldName {
+		s.channelHook(ctx, actor, &t, &c, event.ChannelUpdated)
+	}
 	return c, nil
 }
 
@@ -673,6 +678,7 @@ func (s *Service) DeleteChannel(ctx context.Context, actor *identity.User, id ID
 	}
 	s.publish(ctx, evs)
 	s.audit(ctx, &t, actor, AuditChannelDeleted, string(c.ID), map[string]any{"teamId": string(t.ID), "displayName": c.DisplayName})
+	s.channelHook(ctx, actor, &t, &c, event.ChannelDeleted)
 	return nil
 }
 
