@@ -7,6 +7,7 @@
 //	go run ./cmd/parley-load --spawn --store postgres
 //	go run ./cmd/parley-load --spawn --rate 2000 --clients 5000
 //	go run ./cmd/parley-load --url http://127.0.0.1:8080 --operator-token T --pid 1234
+//	go run ./cmd/parley-load --spawn --store postgres --nodes 2 --rate 200 --duration 30s --fault nats-cut
 package main
 
 import (
@@ -43,6 +44,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.ParleyBin, "parley-bin", "", "with --spawn: use this parley binary instead of building one")
 	fs.IntVar(&c.Nodes, "nodes", 1, "with --spawn --store postgres: start this many nodes on one schema with NATS between them; senders post to the first, WebSockets spread over all")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "with --nodes: this NATS server (loopback) instead of one the tool starts in its own process")
+	fs.StringVar(&c.Fault, "fault", "", "with --nodes 2 or more: inject kill-node (SIGKILL the last node; its WebSockets resume on another with ?since=), nats-restart (stop the tool's NATS, start it again on its port) or nats-cut (cut the last node off NATS); reports loss, duplicates, recovery and catch-up, and exits 1 on any loss")
+	fs.DurationVar(&c.FaultAt, "fault-at", 0, "with --fault: when in the measured time (0: a third of --duration)")
+	fs.DurationVar(&c.FaultFor, "fault-for", 0, "with --fault: how long NATS stays cut (nats-cut, 0: 10s) or stopped (nats-restart, 0: started again at once)")
 	fs.StringVar(&c.ServerCPUs, "server-cpus", "", "with --spawn: pin the server and the ceiling process to these CPUs (taskset -c LIST); run the tool under taskset -c on the others")
 	fs.BoolVar(&c.InProcess, "in-process", false, "start the server inside the tool (for --cpuprofile and friends; no memory figures)")
 	fs.StringVar(&c.Store, "store", c.Store, "with --spawn or --in-process: sqlite or postgres")
@@ -94,6 +98,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "parley-load: %v\n", err)
+		return 1
+	}
+	if err := rep.Check(); err != nil {
+		fmt.Fprintf(stderr, "parley-load: FAIL: %v\n", err)
 		return 1
 	}
 	return 0

@@ -45,6 +45,14 @@ type Config struct {
 	// on another node than the sender's.
 	Nodes   int
 	NATSURL string
+	// Fault, with Nodes > 1, injects one fault FaultAt into the measured
+	// time: FaultKillNode, FaultNATSRestart (NATS down for FaultFor) or
+	// FaultNATSCut (the last node off NATS for FaultFor, default 10 s).
+	// A fault run has no ceiling and one slice, checks every connection's
+	// seqs, and its clients resume on another node as a client would.
+	Fault    string
+	FaultAt  time.Duration
+	FaultFor time.Duration
 	// Spawn builds cmd/parley (or uses ParleyBin) and starts `parley serve`
 	// on a free loopback port with a temporary data directory.
 	Spawn     bool
@@ -167,6 +175,16 @@ func (c *Config) normalize() error {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.Fault != "" {
+		// One continuous measured slice, with nothing taking turns.
+		c.Ceiling, c.Slice = false, 0
+		if c.FaultAt <= 0 {
+			c.FaultAt = c.Duration / 3
+		}
+		if c.Fault == FaultNATSCut && c.FaultFor <= 0 {
+			c.FaultFor = defaultCut
+		}
+	}
 	// Users pair into 1:1 chats; every active user has a WebSocket.
 	c.Users = max(2, c.Users&^1)
 	if c.Clients < c.Users {
@@ -192,6 +210,21 @@ func (c *Config) normalize() error {
 	}
 	if c.Nodes > 1 && (!c.Spawn || c.Store != "postgres") {
 		errs = append(errs, errors.New("--nodes needs --spawn --store postgres (nodes share one PostgreSQL database)"))
+	}
+	switch c.Fault {
+	case "":
+	case FaultKillNode, FaultNATSRestart, FaultNATSCut:
+		if c.Nodes < 2 {
+			errs = append(errs, fmt.Errorf("--fault %s needs --nodes 2 or more (with --spawn --store postgres)", c.Fault))
+		}
+		if c.Fault == FaultNATSRestart && c.NATSURL != "" {
+			errs = append(errs, errors.New("--fault nats-restart restarts the NATS server the tool starts: leave out --nats-url"))
+		}
+		if c.FaultAt+c.FaultFor >= c.Duration {
+			errs = append(errs, fmt.Errorf("--fault-at %v plus --fault-for %v must end before --duration %v", c.FaultAt, c.FaultFor, c.Duration))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--fault must be %s, %s or %s, not %q", FaultKillNode, FaultNATSRestart, FaultNATSCut, c.Fault))
 	}
 	if c.Nodes > 8 {
 		errs = append(errs, fmt.Errorf("--nodes %d is above the bound 8", c.Nodes))

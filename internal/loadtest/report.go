@@ -125,6 +125,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(&b, "store     %d writes in %d commits (%.1f per commit) while measured\n", r.Store.Writes, r.Store.Commits, r.Store.WritesPerCommit)
 	}
 	fmt.Fprintf(&b, "read-back %d/%d acknowledged messages found\n", r.ReadBack.Found, r.ReadBack.Checked)
+	if f := r.Fault; f != nil {
+		writeFault(&b, f)
+	}
 	for _, p := range phases {
 		if len(p.Errors) == 0 {
 			continue
@@ -147,6 +150,41 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeFault writes the fault block of the table.
+func writeFault(b *strings.Builder, f *FaultReport) {
+	what := map[string]string{
+		FaultKillNode:    fmt.Sprintf("node %d killed with SIGKILL", f.Node),
+		FaultNATSCut:     fmt.Sprintf("node %d cut off NATS for %.1fs", f.Node, f.ForSeconds),
+		FaultNATSRestart: fmt.Sprintf("NATS stopped and started again on its port, down %.1fs", f.ForSeconds),
+	}[f.Kind]
+	fmt.Fprintf(b, "fault     %s, %.1fs into the measured time\n", what, f.AtSeconds)
+	fmt.Fprintf(b, "          messages acknowledged %d, delivered %d, lost %d; duplicates %d, seq gaps %d\n",
+		f.Acknowledged, f.Delivered, f.Lost, f.Duplicates, f.Gaps)
+	if f.Kind == FaultKillNode {
+		fmt.Fprintf(b, "          %d WebSockets resumed on another node with ?since=, the longest down %.0f ms\n", f.Reconnects, f.ReconnectMaxMs)
+	}
+	catch := "never"
+	if f.CatchUpMs >= 0 {
+		catch = fmt.Sprintf("%.0f ms", f.CatchUpMs)
+	}
+	fmt.Fprintf(b, "          recovery: first message on %d/%d affected connections %.0f ms (first) to %.0f ms (last) after the fault ended; caught up %s after it\n",
+		f.Recovered, f.Affected, f.RecoveryFirstMs, f.RecoveryLastMs, catch)
+	fmt.Fprintf(b, "          delivery p50 / p99 / max ms (messages): before %s, around %s, after %s\n", brief(f.Before), brief(f.Around), brief(f.After))
+	fmt.Fprintf(b, "          delivery p99 ms by second sent:")
+	for _, v := range f.Timeline {
+		fmt.Fprintf(b, " %.0f", v)
+	}
+	fmt.Fprintln(b)
+}
+
+// brief is "p50 / p99 / max (n)" of a latency summary.
+func brief(l Latency) string {
+	if l.Count == 0 {
+		return "- (0)"
+	}
+	return fmt.Sprintf("%.1f / %.1f / %.1f (%d)", l.P50, l.P99, l.Max, l.Count)
 }
 
 func e2e(p *Phase, f func(*Latency) float64) string {

@@ -38,6 +38,8 @@ type Report struct {
 	// Affinity is the CPUs each process may run on.
 	Affinity *Affinity `json:"affinity,omitempty"`
 	ReadBack ReadBack  `json:"readBack"`
+	// Fault is what the injected fault cost (Config.Fault).
+	Fault *FaultReport `json:"fault,omitempty"`
 	// Store is the server's group commit during the measured slices (from
 	// the operator stats; absent when the server does not report them).
 	Store    *StoreStats `json:"store,omitempty"`
@@ -212,7 +214,8 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	wsStart := time.Now()
 	tr.perConn = len(t.URLs) > 1
-	ws, err := openWS(ctx, t.URLs, pop.Users, tr, 32, c.Log)
+	tr.checkSeqs = c.Fault != ""
+	ws, err := openWS(ctx, t.URLs, pop.Users, tr, 32, c.Fault != "", c.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -292,10 +295,22 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 	statsBefore, statsErr := operatorStats(ctx, cl, t.OperatorToken)
 	prof := &profiles{c: &c}
 	prof.start()
+	var inj *injector
+	stopFault := make(chan struct{})
+	if c.Fault != "" {
+		inj = &injector{c: &c, t: t, ws: ws, tr: tr}
+		inj.start(stopFault)
+	}
 	for k, left := 0, c.Duration; left > 0 && ctx.Err() == nil && !parley.done(); k++ {
 		d := min(slice, left)
 		turns(d, true, k)
 		left -= d
+	}
+	close(stopFault)
+	if inj != nil {
+		if err := inj.wait(); err != nil {
+			return nil, fmt.Errorf("fault %s: %w", c.Fault, err)
+		}
 	}
 	written, perr := prof.stop()
 	if statsErr == nil {
@@ -326,6 +341,9 @@ func run(ctx context.Context, cfg Config) (*Report, error) {
 		ph.SameNode, ph.CrossNode = &same, &cross
 	}
 	rep.Parley = ph
+	if inj != nil {
+		rep.Fault = inj.report(ph.Undelivered)
+	}
 	if rep.Ceiling != nil && rep.Ceiling.Throughput > 0 {
 		rep.Ratio = ph.Throughput / rep.Ceiling.Throughput
 	}

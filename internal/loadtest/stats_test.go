@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -47,7 +48,7 @@ func TestTrackerMatchesFrames(t *testing.T) {
 		{"stray", `{"seq":5,"type":"messageCreated","chatId":"c","message":{"id":"8","body":{"contentType":"text","content":"ltab12x9 x"}}}`},
 	}
 	for i, f := range frames {
-		tr.frame([]byte(f.frame), t0.Add(time.Duration(i+1)*time.Millisecond), 0)
+		tr.frame([]byte(f.frame), t0.Add(time.Duration(i+1)*time.Millisecond), &wsConn{last: -1})
 	}
 	e2e, delivered := tr.results()
 	if delivered != 2 {
@@ -74,5 +75,45 @@ func TestMessageIDOf(t *testing.T) {
 		if got := messageIDOf([]byte(tt.body)); got != tt.want {
 			t.Errorf("messageIDOf(%s): got %q, want %q", tt.body, got, tt.want)
 		}
+	}
+}
+
+// TestTrackerSeqs: in a fault run a stored event a connection already had
+// is a duplicate and not a delivery, and a skipped seq is a gap; each
+// connection's seqs are its own.
+func TestTrackerSeqs(t *testing.T) {
+	tr := newTracker("ab12")
+	tr.checkSeqs = true
+	t0 := time.Unix(100, 0)
+	tr.expect("ltab12x1", t0, 2, true)
+	tr.expect("ltab12x2", t0, 2, true)
+	a, b := &wsConn{last: -1}, &wsConn{last: -1}
+	msg := func(seq int, tok string) []byte {
+		return []byte(`{"seq":` + strconv.Itoa(seq) + `,"type":"messageCreated","chatId":"c","message":{"id":"5","body":{"contentType":"text","content":"` + tok + ` x"}}}`)
+	}
+	for _, f := range []struct {
+		c     *wsConn
+		frame []byte
+	}{
+		{a, msg(4, "ltab12x1")},
+		{a, msg(4, "ltab12x1")}, // duplicate: not a second delivery
+		{b, msg(9, "ltab12x1")}, // b's own seqs
+		{a, []byte(`{"seq":0,"type":"typing","chatId":"c"}`)},
+		{a, msg(6, "ltab12x2")}, // 5 skipped
+		{b, msg(10, "ltab12x2")},
+	} {
+		tr.frame(f.frame, t0.Add(time.Millisecond), f.c)
+	}
+	if got := tr.dups.Load(); got != 1 {
+		t.Errorf("duplicates: got %d, want 1", got)
+	}
+	if got := tr.gaps.Load(); got != 1 {
+		t.Errorf("gaps: got %d, want 1", got)
+	}
+	if acked, delivered := tr.counts(); acked != 2 || delivered != 2 {
+		t.Errorf("acknowledged / delivered: got %d / %d, want 2 / 2", acked, delivered)
+	}
+	if a.last != 6 || b.last != 10 {
+		t.Errorf("last seqs: got %d and %d, want 6 and 10", a.last, b.last)
 	}
 }

@@ -34,9 +34,14 @@ type target struct {
 	OperatorToken string
 	PID           int // 0 when unknown
 	// URLs and PIDs are every node's (URL and PID are the first's).
-	URLs    []string
-	PIDs    []int
-	Logs    string // spawn: the directory with the server's stdout and stderr
+	URLs []string
+	PIDs []int
+	Logs string // spawn: the directory with the server's stdout and stderr
+	// procs are the spawned nodes' processes; nats is the NATS server the
+	// tool started, proxy the link of the last node to NATS (nats-cut).
+	procs   []*os.Process
+	nats    *natsserver.Server
+	proxy   *tcpProxy
 	closers []func() error
 }
 
@@ -158,23 +163,39 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 		}
 		common = append(common, "--store", "postgres", "--postgres-url", pg)
 	}
+	var natsURL string
 	if c.Nodes > 1 {
-		natsURL := c.NATSURL
+		natsURL = c.NATSURL
 		if natsURL == "" {
 			if natsURL, err = t.embeddedNATS(); err != nil {
 				return err
 			}
 		}
-		common = append(common, "--nats-url", natsURL)
+		if c.Fault == FaultNATSCut {
+			nu, err := url.Parse(natsURL)
+			if err != nil {
+				return fmt.Errorf("parse NATS URL: %w", err)
+			}
+			if t.proxy, err = startProxy(nu.Host); err != nil {
+				return err
+			}
+			t.closers = append(t.closers, t.proxy.Close)
+		}
 	}
 	for i := range max(1, c.Nodes) {
 		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, fmt.Sprintf("data%d", i)),
 			"--operator-token", t.OperatorToken, "--drain-delay", "0"}, common...)
-		u, pid, err := t.spawnNode(ctx, c, bin, args, filepath.Join(dir, fmt.Sprintf("node%d", i)))
+		switch {
+		case t.proxy != nil && i == c.Nodes-1:
+			args = append(args, "--nats-url", t.proxy.url())
+		case natsURL != "":
+			args = append(args, "--nats-url", natsURL)
+		}
+		u, proc, err := t.spawnNode(ctx, c, bin, args, filepath.Join(dir, fmt.Sprintf("node%d", i)))
 		if err != nil {
 			return err
 		}
-		t.URLs, t.PIDs = append(t.URLs, u), append(t.PIDs, pid)
+		t.URLs, t.PIDs, t.procs = append(t.URLs, u), append(t.PIDs, proc.Pid), append(t.procs, proc)
 	}
 	t.URL, t.PID, t.Logs = t.URLs[0], t.PIDs[0], dir
 	return nil
@@ -182,34 +203,31 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 
 // embeddedNATS starts a NATS server in this process on a free loopback
 // port, for the nodes of a run (their traffic stays off any shared NATS).
+// The closer stops the one running then (nats-restart replaces it).
 func (t *target) embeddedNATS() (string, error) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	ns, err := startNATS(-1)
 	if err != nil {
-		return "", fmt.Errorf("start NATS: %w", err)
+		return "", err
 	}
-	go ns.Start()
-	if !ns.ReadyForConnections(20 * time.Second) {
-		ns.Shutdown()
-		return "", errors.New("NATS did not start in 20s")
-	}
-	t.closers = append(t.closers, func() error { ns.Shutdown(); ns.WaitForShutdown(); return nil })
+	t.nats = ns
+	t.closers = append(t.closers, func() error { t.nats.Shutdown(); t.nats.WaitForShutdown(); return nil })
 	return ns.ClientURL(), nil
 }
 
 // spawnNode starts one `parley serve` and waits until it answers.
-func (t *target) spawnNode(ctx context.Context, c *Config, bin string, args []string, dir string) (string, int, error) {
+func (t *target) spawnNode(ctx context.Context, c *Config, bin string, args []string, dir string) (string, *os.Process, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	outPath, errPath := filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr")
 	stdout, err := os.Create(outPath)
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	defer stdout.Close()
 	stderr, err := os.Create(errPath)
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	defer stderr.Close()
 	cmd := exec.Command(bin, args...)
@@ -227,7 +245,7 @@ func (t *target) spawnNode(ctx context.Context, c *Config, bin string, args []st
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		return "", 0, fmt.Errorf("start parley serve: %w", err)
+		return "", nil, fmt.Errorf("start parley serve: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() {
@@ -260,13 +278,13 @@ func (t *target) spawnNode(ctx context.Context, c *Config, bin string, args []st
 		}
 		select {
 		case <-exited:
-			return "", 0, fmt.Errorf("parley serve exited before listening; see %s", errPath)
+			return "", nil, fmt.Errorf("parley serve exited before listening; see %s", errPath)
 		case <-ctx.Done():
-			return "", 0, ctx.Err()
+			return "", nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return "", 0, fmt.Errorf("parley serve did not print its URL in 60s; see %s", dir)
+			return "", nil, fmt.Errorf("parley serve did not print its URL in 60s; see %s", dir)
 		}
 	}
 	for {
@@ -274,11 +292,11 @@ func (t *target) spawnNode(ctx context.Context, c *Config, bin string, args []st
 		if err == nil {
 			_ = resp.Body.Close() // nothing to read
 			if resp.StatusCode == http.StatusOK {
-				return u, cmd.Process.Pid, nil
+				return u, cmd.Process, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return "", 0, fmt.Errorf("GET /healthz did not answer 200 in 60s (last: %v); see %s", err, dir)
+			return "", nil, fmt.Errorf("GET /healthz did not answer 200 in 60s (last: %v); see %s", err, dir)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
