@@ -409,17 +409,39 @@ func (s *Service) CardAction(ctx context.Context, actor *identity.User, chatID c
 	return s.cardAction(ctx, actor, w, m, kind, data, verb)
 }
 
-// cardAction decides and delivers a card action on the bot's message m
-// wherever it is.
-func (s *Service) cardAction(ctx context.Context, actor *identity.User, w cardPlace, m chat.Message, kind string, data []byte, verb string) ([]byte, error) {
-	if !isCard(&m) {
-		return nil, errcode.New(errcode.BadRequest, "Message %d has no card of a bot to act on.", m.ID)
+// cardBot returns the bot a card's actions reach, with its app: the bot
+// that sent the message, or for a person's message whose card came from an
+// app's message extension (via), that app's bot.
+func (s *Service) cardBot(ctx context.Context, p place, m *chat.Message) (Bot, App, bool, error) {
+	if !hasCard(m) || (m.App.ID == "" && m.Via.ID == "") {
+		return Bot{}, App{}, false, errcode.New(errcode.BadRequest, "Message %d has no card of a bot to act on.", m.ID)
 	}
-	b, err := s.Store.FindBot(ctx, m.App.ID)
+	if m.App.ID != "" {
+		b, err := s.Store.FindBot(ctx, m.App.ID)
+		if err != nil {
+			return Bot{}, App{}, false, errcode.New(errcode.NotFound, "The bot of message %d is gone.", m.ID)
+		}
+		a, err := s.botApp(ctx, &b)
+		return b, a, false, err
+	}
+	a, err := s.Store.FindApp(ctx, p.host, m.Via.ID)
 	if err != nil {
-		return nil, errcode.New(errcode.NotFound, "The bot of message %d is gone.", m.ID)
+		return Bot{}, App{}, true, errcode.New(errcode.NotFound, "The app %s this card came from is no longer in the catalog.", m.Via.DisplayName)
 	}
-	a, err := s.botApp(ctx, &b)
+	b, err := s.Store.FindBot(ctx, a.BotID)
+	if a.BotID == "" || err != nil {
+		return Bot{}, App{}, true, errcode.New(errcode.NotFound, "The app %s this card came from has no bot.", a.DisplayName)
+	}
+	return b, a, true, nil
+}
+
+// cardAction decides and delivers a card action on message m wherever it
+// is: a bot's card, or a card a person posted from an app's message
+// extension (its actions reach that app's bot while the app is installed
+// there; the bot's answer card is returned and the person's message is
+// left as it is).
+func (s *Service) cardAction(ctx context.Context, actor *identity.User, w cardPlace, m chat.Message, kind string, data []byte, verb string) ([]byte, error) {
+	b, a, via, err := s.cardBot(ctx, w.p, &m)
 	if err != nil {
 		return nil, err
 	}
@@ -427,9 +449,15 @@ func (s *Service) cardAction(ctx context.Context, actor *identity.User, w cardPl
 	if err != nil {
 		return nil, err
 	}
-	// The card is there: its bot wrote here, so it is installed here (or
-	// it is the bot's 1:1 chat).
-	f.Installed = true
+	if via {
+		if f.Installed, err = s.installedFor(ctx, actor, w.p, a.ID); err != nil {
+			return nil, err
+		}
+	} else {
+		// The bot wrote here, so it is installed here (or it is the
+		// bot's 1:1 chat).
+		f.Installed = true
+	}
 	if d := May(&f); !d.Allowed {
 		return nil, d.Err()
 	}
@@ -457,6 +485,9 @@ func (s *Service) cardAction(ctx context.Context, actor *identity.User, w cardPl
 		return nil, errcode.New(errcode.BadRequest, "The bot refused the action (status %d).", res.Status)
 	}
 	if res.Type == chat.AdaptiveCardType && len(res.Value) > 0 {
+		if via {
+			return res.Value, nil
+		}
 		att := chat.Attachment{ContentType: chat.AdaptiveCardType, Content: string(res.Value)}
 		if err := w.edit(b.ID, chat.Body{ContentType: m.ContentType, Content: m.Content, Attachments: []chat.Attachment{att}}); err != nil {
 			return nil, err

@@ -184,9 +184,9 @@ func checkCardAction(kind, verb string) error {
 	return nil
 }
 
-// isCard reports whether a message is a bot's with an Adaptive Card.
-func isCard(m *chat.Message) bool {
-	return m.App.ID != "" && slices.ContainsFunc(m.Attachments, func(a chat.Attachment) bool { return a.ContentType == chat.AdaptiveCardType })
+// hasCard reports whether a message has an Adaptive Card.
+func hasCard(m *chat.Message) bool {
+	return slices.ContainsFunc(m.Attachments, func(a chat.Attachment) bool { return a.ContentType == chat.AdaptiveCardType })
 }
 
 // ChannelReacted tells a bot that a person reacted to (or took a reaction

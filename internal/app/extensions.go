@@ -118,3 +118,48 @@ func (s *Service) MessageExtension(ctx context.Context, actor *identity.User, w 
 	}
 	return res.Body, nil
 }
+
+// ChatVia checks the app a person's chat message names as the source of
+// its card (chat.Deps.Via): an app of the chat's host catalog installed in
+// the chat that May lets the person run (MessageExtension). It returns the
+// app (its catalog id and name). Errors: badRequest (not installed there),
+// forbiddenByPolicy.
+func (s *Service) ChatVia(ctx context.Context, actor *identity.User, c *chat.Chat, appID string) (chat.Application, error) {
+	_, members, err := s.Store.FindChatAny(ctx, c.ID)
+	if err != nil {
+		return chat.Application{}, err
+	}
+	return s.via(ctx, actor, place{host: c.TenantID, context: contextOf(c), chat: c, members: members}, appID)
+}
+
+// TeamVia is ChatVia for a channel message of a team (team.Service.Via).
+func (s *Service) TeamVia(ctx context.Context, actor *identity.User, t *team.Team, appID string) (chat.Application, error) {
+	return s.via(ctx, actor, place{host: t.TenantID, context: Channel, team: t.ID}, appID)
+}
+
+func (s *Service) via(ctx context.Context, actor *identity.User, p place, appID string) (chat.Application, error) {
+	none := errcode.New(errcode.BadRequest, "viaAppId names no app installed in this conversation.")
+	if p.host == "" {
+		return chat.Application{}, none
+	}
+	a, err := s.Store.FindApp(ctx, p.host, appID)
+	if err != nil {
+		return chat.Application{}, none
+	}
+	installed, err := s.installedFor(ctx, actor, p, a.ID)
+	if err != nil {
+		return chat.Application{}, err
+	}
+	if !installed {
+		return chat.Application{}, none
+	}
+	f, err := s.facts(ctx, actor, p, MessageExtension, &a)
+	if err != nil {
+		return chat.Application{}, err
+	}
+	f.Installed = true
+	if d := May(&f); !d.Allowed {
+		return chat.Application{}, d.Err()
+	}
+	return chat.Application{ID: a.ID, DisplayName: a.DisplayName}, nil
+}

@@ -145,7 +145,11 @@ type Message struct {
 	SenderID identity.UserID // a bot's message: the bot's app id
 	Sender   identity.User
 	// App is set on a bot's message, whose Sender is then zero.
-	App         Application
+	App Application
+	// Via is set on a person's message whose card came from an app's
+	// message extension: the app (its catalog id), whose bot gets the
+	// card's actions (docs/rules.md §9).
+	Via         Application
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
 	DeletedAt   time.Time // zero unless soft-deleted

@@ -19,6 +19,10 @@ type Body struct {
 	Content     string
 	Mentions    []Mention
 	Attachments []Attachment
+	// Via names the app (its catalog id) whose message extension gave a
+	// person's message its card; checked by Deps.Via when the message is
+	// sent, ignored on edits.
+	Via Application
 }
 
 func (s *Service) clean(b Body, members []Member) (Body, error) {
@@ -95,7 +99,16 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 	if err != nil {
 		return Message{}, err
 	}
-	m := Message{ChatID: c.ID, SenderID: actor.ID, Sender: *actor, CreatedAt: s.Now(), ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments}
+	if b.Via.ID != "" {
+		if s.Via == nil {
+			return Message{}, errcode.New(errcode.BadRequest, "viaAppId names no app installed in this chat.")
+		}
+		if b.Via, err = s.Via(ctx, actor, &c, b.Via.ID); err != nil {
+			return Message{}, err
+		}
+	}
+	m := Message{ChatID: c.ID, SenderID: actor.ID, Sender: *actor, CreatedAt: s.Now(), ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments,
+		Via: b.Via}
 	m.ModifiedAt = m.CreatedAt
 	evs, err := s.Store.CreateMessage(ctx, &m, capped, func(stored *Message) []event.Draft {
 		return s.messageDrafts(members, event.MessageCreated, stored)

@@ -131,6 +131,10 @@ type Deps struct {
 	// message is stored and published (that bot gets it: docs/rules.md
 	// §9), as team.Hooks.Reacted is for channels. It must not block.
 	Reacted func(ctx context.Context, actor *identity.User, m *Message, reaction string, added bool)
+	// Via checks the app a person's message names as the source of its
+	// card (Body.Via: a message extension's result, docs/rules.md §9) and
+	// returns it with its name. nil: no message may name one (badRequest).
+	Via func(ctx context.Context, actor *identity.User, c *Chat, appID string) (Application, error)
 }
 
 // Service runs chats and messages.

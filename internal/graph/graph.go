@@ -265,6 +265,15 @@ type Message struct {
 	Attachments          []Attachment `json:"attachments"`
 	Mentions             []Mention    `json:"mentions"`
 	Reactions            []Reaction   `json:"reactions"`
+	// ViaApp is Parley's: on a person's message whose card came from an
+	// app's message extension, the app (docs/rules.md §9).
+	ViaApp *ViaApp `json:"viaApp,omitempty"`
+}
+
+// ViaApp names the app a message's card came from.
+type ViaApp struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
 }
 
 // Reaction is Graph's chatMessageReaction.
@@ -303,6 +312,9 @@ func NewMessage(m *chat.Message, viewer *identity.User) Message {
 	if m.App.ID != "" {
 		// A bot's message: from.application, from.user null (docs/rules.md §9).
 		w.From = From{Application: &AppIdentity{ODataType: "#microsoft.graph.teamworkApplicationIdentity", ID: m.App.ID, DisplayName: m.App.DisplayName, ApplicationIdentityType: "bot"}}
+	}
+	if m.Via.ID != "" {
+		w.ViaApp = &ViaApp{ID: m.Via.ID, DisplayName: m.Via.DisplayName}
 	}
 	if !m.ModifiedAt.Equal(m.CreatedAt) && m.DeletedAt.IsZero() {
 		w.LastEditedDateTime = Time(m.ModifiedAt)

@@ -315,13 +315,16 @@ type messageIn struct {
 		Name        string `json:"name"`
 		ContentURL  string `json:"contentUrl"`
 	} `json:"attachments"`
+	// ViaAppID is Parley's: the app whose message extension gave the
+	// message its card (checked when sent, ignored on edits).
+	ViaAppID string `json:"viaAppId"`
 }
 
 func (in *messageIn) domain() (chat.Body, error) {
 	if in.Body == nil {
 		return chat.Body{}, errcode.New(errcode.BadRequest, "body is required: {\"body\":{\"contentType\":\"text\",\"content\":\"…\"}}.")
 	}
-	b := chat.Body{ContentType: in.Body.ContentType, Content: in.Body.Content}
+	b := chat.Body{ContentType: in.Body.ContentType, Content: in.Body.Content, Via: chat.Application{ID: in.ViaAppID}}
 	for _, m := range in.Mentions {
 		if c := m.Mentioned.Conversation; c != nil && m.Mentioned.User.ID == "" {
 			if c.ID == "" || c.ConversationIdentityType == "" {

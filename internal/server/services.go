@@ -161,6 +161,8 @@ func NewServices(w Wiring) (*Services, error) {
 	// after a message, a member change or a reaction is stored.
 	chats.Sent = apps.Delivered
 	chats.Reacted = apps.Reacted
+	chats.Via = apps.ChatVia
+	teams.Via = apps.TeamVia
 	teams.Hooks = team.Hooks{Sent: apps.ChannelSent, Members: apps.TeamMembersChanged, Reacted: apps.ChannelReacted, Channel: apps.TeamChannelChanged}
 
 	meetings := &meeting.Service{Store: db, Chats: chats, Limits: meeting.DefaultLimits(), Forget: au.ForgetUser, Audit: audits.Record,

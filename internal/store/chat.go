@@ -467,7 +467,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *chat.Message, capped int, bu
 	return evs, err
 }
 
-const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, x.reactions, x.sender_app, ` + userColumnsNullable
+const messageColumns = `x.id, x.chat_id, x.sender_id, x.created_at, x.modified_at, x.deleted_at, x.content_type, x.content, x.mentions, x.attachments, x.reactions, x.sender_app, x.via_app_id, x.via_app_name, ` + userColumnsNullable
 
 func scanMessage(s scanner) (chat.Message, error) {
 	var m chat.Message
@@ -481,7 +481,7 @@ func scanMessageInto(s scanner, into *chat.Message, extra ...any) error {
 	var created, modified, deleted int64
 	var mentions, atts, reactions, app string
 	var u nullableUser
-	dest := append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions, &app}, u.dest()...)
+	dest := append([]any{&m.ID, &m.ChatID, &m.SenderID, &created, &modified, &deleted, &m.ContentType, &m.Content, &mentions, &atts, &reactions, &app, &m.Via.ID, &m.Via.DisplayName}, u.dest()...)
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}

@@ -39,8 +39,8 @@ type msgWrite struct {
 const messageChunk = 64
 
 var (
-	messageInserts = multiRowSQL(`INSERT INTO messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app)`,
-		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, messageChunk)
+	messageInserts = multiRowSQL(`INSERT INTO messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app, via_app_id, via_app_name)`,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, messageChunk)
 	// (id, time) pairs: see pairChunk.
 	chatTouches = multiRowSQL(`UPDATE chats SET updated_at = CASE WHEN chats.updated_at > v.column2 THEN chats.updated_at ELSE v.column2 END FROM (`,
 		`(CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS v WHERE chats.id = v.column1`, pairChunk)
@@ -63,7 +63,7 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 		args = args[:0]
 		for i := lo; i < hi; i++ {
 			m := ws[i].m
-			args = append(args, ids[i], m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, ws[i].mentions, ws[i].atts, ws[i].plain, m.App.DisplayName)
+			args = append(args, ids[i], m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, ws[i].mentions, ws[i].atts, ws[i].plain, m.App.DisplayName, m.Via.ID, m.Via.DisplayName)
 		}
 		if _, err := db.txExec(tx, messageInserts[hi-lo], args...); err != nil {
 			return fmt.Errorf("insert messages: %w", err)

@@ -132,6 +132,10 @@ type Service struct {
 	Now   func() time.Time
 	// Hooks tell the team's apps of messages and members (app.go).
 	Hooks Hooks
+	// Via checks the app a person's channel message names as the source
+	// of its card (chat.Body.Via, docs/rules.md §9) and returns it with its
+	// name. nil: no message may name one (badRequest).
+	Via func(ctx context.Context, actor *identity.User, t *Team, appID string) (chat.Application, error)
 }
 
 func (s *Service) publish(ctx context.Context, evs []event.Event) {
@@ -785,9 +789,17 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, cid Cha
 	if b, err = s.clean(&t, &c, members, b); err != nil {
 		return Message{}, err
 	}
+	if b.Via.ID != "" {
+		if s.Via == nil {
+			return Message{}, errcode.New(errcode.BadRequest, "viaAppId names no app installed in this team.")
+		}
+		if b.Via, err = s.Via(ctx, actor, &t, b.Via.ID); err != nil {
+			return Message{}, err
+		}
+	}
 	now := s.Now()
 	m := Message{Message: chat.Message{ChatID: chat.ID(c.ID), SenderID: actor.ID, Sender: *actor, CreatedAt: now, ModifiedAt: now,
-		ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments}, ReplyTo: replyTo}
+		ContentType: b.ContentType, Content: b.Content, Mentions: b.Mentions, Attachments: b.Attachments, Via: b.Via}, ReplyTo: replyTo}
 	evs, err := s.Store.CreateChannelMessage(ctx, &m, func(stored *Message) []event.Draft {
 		return s.messageDrafts(&t, members, event.MessageCreated, &c, stored)
 	})
