@@ -94,7 +94,7 @@ type HTTP struct {
 	TLSCert   string
 	TLSKey    string
 	// TrustedProxies lists, comma-separated, the CIDRs (or single
-	// addresses) of the reverse proxies whose X-Forwarded-For and
+	// addresses) of the reverse proxies whose X-Forwarded-For, Forwarded and
 	// X-Forwarded-Proto are believed; empty: those headers are ignored.
 	TrustedProxies string
 }
@@ -176,7 +176,7 @@ func (c *Config) options() []option {
 		{"public-url", "public base URL used in links (default: derived from --listen)", false, &c.HTTP.PublicURL},
 		{"tls-cert", "TLS certificate file (PEM); serve HTTPS with --tls-key", false, &c.HTTP.TLSCert},
 		{"tls-key", "TLS private key file (PEM)", false, &c.HTTP.TLSKey},
-		{"trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (empty: the headers are ignored)", false, &c.HTTP.TrustedProxies},
+		{"trusted-proxies", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For, Forwarded and X-Forwarded-Proto are believed (empty: the headers are ignored)", false, &c.HTTP.TrustedProxies},
 		{"store", "storage backend: sqlite or postgres", false, &c.Store.Kind},
 		{"postgres-url", "PostgreSQL URL for --store postgres", true, &c.Store.PostgresURL},
 		{"nats-url", "NATS URL for fan-out between nodes (empty: single node)", false, &c.Store.NATSURL},

@@ -38,18 +38,24 @@ func info(r *http.Request) requestInfo {
 func clientAddr(r *http.Request) string { return info(r).client }
 
 // clientOf finds a request's client address and whether the client used
-// HTTPS. X-Forwarded-For and X-Forwarded-Proto are believed only when the
-// direct peer is in trusted (--trusted-proxies): any client can send those
-// headers, and believing them from anyone would let a client pick a new
-// address for every request and escape the per-address limits.
+// HTTPS. X-Forwarded-For, Forwarded (RFC 7239) and X-Forwarded-Proto are
+// believed only when the direct peer is in trusted (--trusted-proxies): any
+// client can send those headers, and believing them from anyone would let a
+// client pick a new address for every request and escape the per-address
+// limits.
 //
-// Behind trusted proxies the client is the rightmost X-Forwarded-For entry
-// that is not itself a trusted proxy: each proxy appends the address it
-// got the request from, so entries to the right of the first untrusted one
-// were written by proxies we trust, and entries to its left by whoever
-// that client is. A malformed entry ends the walk at the last address read
-// (the proxy that passed it on), so garbage never becomes an address of
-// its own.
+// Behind trusted proxies the client is the rightmost entry that is not
+// itself a trusted proxy: each proxy appends the address it got the
+// request from, so entries to the right of the first untrusted one were
+// written by proxies we trust, and entries to its left by whoever that
+// client is. A malformed entry ends the walk at the last address read (the
+// proxy that passed it on), so garbage never becomes an address of its own.
+//
+// A proxy writes one of the two address headers and passes the other on
+// as the client sent it. So when a request has both and they name
+// different clients, one of them is the client's own word and which is
+// unknown: the client is then the trusted peer (docs/decisions.md, "The
+// client address: Forwarded").
 func clientOf(r *http.Request, trusted []netip.Prefix) (addr string, https bool) {
 	https = r.TLS != nil
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -64,29 +70,15 @@ func clientOf(r *http.Request, trusted []netip.Prefix) (addr string, https bool)
 		return host, https
 	}
 	client := peer
-	hops := r.Header.Values("X-Forwarded-For")
-	n := 0
-walk:
-	for i := len(hops) - 1; i >= 0; i-- {
-		rest := hops[i]
-		for {
-			hop := rest
-			j := strings.LastIndexByte(rest, ',')
-			if j >= 0 {
-				hop, rest = rest[j+1:], rest[:j]
-			}
-			n++
-			a, ok := parseHop(hop)
-			if !ok || n > maxForwardedHops {
-				break walk
-			}
+	xff, fwd := r.Header.Values("X-Forwarded-For"), r.Header.Values("Forwarded")
+	switch {
+	case len(fwd) == 0:
+		client = walk(peer, trusted, xffHops(xff), parseHop)
+	case len(xff) == 0:
+		client = walk(peer, trusted, forwardedFor(fwd), parseNode)
+	default:
+		if a := walk(peer, trusted, xffHops(xff), parseHop); a == walk(peer, trusted, forwardedFor(fwd), parseNode) {
 			client = a
-			if !trusts(trusted, a) {
-				break walk
-			}
-			if j < 0 {
-				break
-			}
 		}
 	}
 	if p := r.Header.Values("X-Forwarded-Proto"); len(p) > 0 {
@@ -102,6 +94,147 @@ walk:
 		}
 	}
 	return client.String(), https
+}
+
+// walk returns the client of hops (rightmost first) behind the trusted
+// peer: the first hop that is not trusted, or the last one read before a
+// malformed one or the bound.
+func walk(peer netip.Addr, trusted []netip.Prefix, hops []string, parse func(string) (netip.Addr, bool)) netip.Addr {
+	client := peer
+	for _, hop := range hops {
+		a, ok := parse(hop)
+		if !ok {
+			break
+		}
+		client = a
+		if !trusts(trusted, a) {
+			break
+		}
+	}
+	return client
+}
+
+// xffHops returns X-Forwarded-For's entries over every header line (RFC
+// 7230 lets a list span several), rightmost first; past maxForwardedHops
+// an empty entry stands for the rest, so the walk stops there.
+func xffHops(lines []string) []string {
+	var hops []string
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for {
+			if len(hops) == maxForwardedHops {
+				return append(hops, "")
+			}
+			j := strings.LastIndexByte(rest, ',')
+			if j < 0 {
+				hops = append(hops, rest)
+				break
+			}
+			hops, rest = append(hops, rest[j+1:]), rest[:j]
+		}
+	}
+	return hops
+}
+
+// forwardedFor returns the for= value of each element of Forwarded
+// headers (RFC 7239 §4: elements separated by commas, pairs by
+// semicolons, values tokens or quoted strings), rightmost first and
+// unquoted; "" for an element without one or one that does not parse.
+// Past maxForwardedHops an empty value stands for the rest.
+func forwardedFor(lines []string) []string {
+	var elems [][]string // pairs of each element, left to right
+	for _, line := range lines {
+		pairs, quoted, start := []string(nil), false, 0
+		for i := 0; i <= len(line); i++ {
+			switch {
+			case i < len(line) && quoted && line[i] == '\\':
+				i++ // the escaped character
+			case i < len(line) && line[i] == '"':
+				quoted = !quoted
+			case i == len(line) || (!quoted && (line[i] == ';' || line[i] == ',')):
+				pairs = append(pairs, strings.TrimSpace(line[start:i]))
+				start = i + 1
+				if i == len(line) || line[i] == ',' {
+					elems, pairs = append(elems, pairs), nil
+				}
+			}
+		}
+	}
+	var hops []string
+	for i := len(elems) - 1; i >= 0; i-- {
+		if len(hops) == maxForwardedHops {
+			return append(hops, "")
+		}
+		var v string
+		for _, pair := range elems[i] {
+			if name, value, ok := strings.Cut(pair, "="); ok && strings.EqualFold(strings.TrimSpace(name), "for") {
+				v = unquote(strings.TrimSpace(value))
+				break
+			}
+		}
+		hops = append(hops, v)
+	}
+	return hops
+}
+
+// unquote returns a quoted string's text (RFC 7230 quoted-string), a token
+// as it is, and "" for an unterminated quote.
+func unquote(v string) string {
+	if !strings.HasPrefix(v, `"`) {
+		return v
+	}
+	if len(v) < 2 || !strings.HasSuffix(v, `"`) {
+		return ""
+	}
+	var b strings.Builder
+	for i := 1; i < len(v)-1; i++ {
+		if v[i] == '\\' && i+1 < len(v)-1 {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
+}
+
+// parseNode reads a Forwarded node (RFC 7239 §6): an IPv4 address or a
+// bracketed IPv6 address, optionally with a port, which may be an
+// obfuscated one ("_abc", ignored). "unknown", obfuscated identifiers
+// ("_hidden"), an IPv6 address without brackets, names and zones are not
+// addresses.
+func parseNode(s string) (netip.Addr, bool) {
+	host, port, hasPort := s, "", false
+	v6 := strings.HasPrefix(s, "[")
+	if v6 {
+		j := strings.IndexByte(s, ']')
+		if j < 0 {
+			return netip.Addr{}, false
+		}
+		host = s[1:j]
+		if rest := s[j+1:]; rest != "" {
+			if port, hasPort = strings.CutPrefix(rest, ":"); !hasPort {
+				return netip.Addr{}, false
+			}
+		}
+	} else {
+		host, port, hasPort = strings.Cut(s, ":")
+	}
+	if hasPort && !validNodePort(port) {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || a.Zone() != "" || a.Is6() != v6 {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
+}
+
+// validNodePort reports whether p is a port (1 to 5 digits) or an
+// obfuscated port ("_" and letters, digits, ".", "_" or "-").
+func validNodePort(p string) bool {
+	if rest, ok := strings.CutPrefix(p, "_"); ok {
+		return rest != "" && strings.Trim(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
+	}
+	return len(p) >= 1 && len(p) <= 5 && strings.Trim(p, "0123456789") == ""
 }
 
 // parseHop reads one address as proxies write them: an IPv4 or IPv6

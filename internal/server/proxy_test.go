@@ -224,3 +224,55 @@ func TestTrustedProxiesBadCIDR(t *testing.T) {
 		t.Errorf("Open: got %q, want it to name --trusted-proxies and 10.0.0.0/40", err)
 	}
 }
+
+// fwd is a Forwarded header with one line per value.
+func fwd(lines ...string) http.Header { return http.Header{"Forwarded": lines} }
+
+// The RFC 7239 Forwarded header follows X-Forwarded-For's trust rule: from
+// a peer that is not a trusted proxy it is ignored; behind one, the
+// rightmost element that is not a trusted proxy is the client, and when a
+// request carries both headers naming different clients (one of them the
+// client's own word, passed on by a proxy that writes the other) the
+// request counts as the proxy's.
+func TestTrustedProxiesForwarded(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, st string) {
+		t.Parallel()
+		t.Run("untrusted peer", func(t *testing.T) {
+			s := proxied(t, st, "10.0.0.0/8") // the test's peer is 127.0.0.1
+			failFive(t, s, func(i int) http.Header { return fwd(fmt.Sprintf("for=198.51.100.%d;proto=https", 1+i)) })
+			if got := signInVia(t, s.URL(), "alice@contoso.com", parleytest.Password, fwd("for=198.51.100.99")); got != 429 {
+				t.Errorf("a sixth spoofed address: got %d, want 429 (the header ignored)", got)
+			}
+		})
+		t.Run("trusted proxy", func(t *testing.T) {
+			s := proxied(t, st, "127.0.0.0/8,10.0.0.0/8")
+			// The client 203.0.113.1 behind two proxies, claiming another
+			// address on each guess.
+			failFive(t, s, func(i int) http.Header {
+				return fwd(fmt.Sprintf(`for=198.51.100.%d, for="203.0.113.1:4711"`, 1+i), "for=10.1.2.3;by=_proxy")
+			})
+			if got := signInVia(t, s.URL(), "alice@contoso.com", parleytest.Password, fwd("for=203.0.113.1")); got != 429 {
+				t.Errorf("the same client again: got %d, want 429", got)
+			}
+			if got := signInVia(t, s.URL(), "alice@contoso.com", parleytest.Password, fwd(`for="[2001:db8::5]:443"`)); got != 200 {
+				t.Errorf("an IPv6 client behind the proxy: got %d, want 200 (a limit of its own)", got)
+			}
+		})
+		t.Run("both headers disagree", func(t *testing.T) {
+			s := proxied(t, st, "127.0.0.1")
+			failFive(t, s, func(i int) http.Header {
+				h := xff("203.0.113.20")
+				h["Forwarded"] = []string{fmt.Sprintf("for=198.51.100.%d", 1+i)}
+				return h
+			})
+			// Counted as the proxy: a request with no headers waits too,
+			// while the client named by X-Forwarded-For alone does not.
+			if got := signInVia(t, s.URL(), "alice@contoso.com", parleytest.Password, http.Header{}); got != 429 {
+				t.Errorf("the proxy itself: got %d, want 429", got)
+			}
+			if got := signInVia(t, s.URL(), "alice@contoso.com", parleytest.Password, xff("203.0.113.20")); got != 200 {
+				t.Errorf("the X-Forwarded-For client alone: got %d, want 200", got)
+			}
+		})
+	})
+}
