@@ -19,12 +19,21 @@ var botClientDir = filepath.Join("..", "..", "test", "botclient")
 // members, sends an Adaptive Card whose Action.Submit and Action.Execute
 // reach it (the card updated in place), messages the external person
 // proactively and is refused for someone it shares no conversation with; a
-// tenant-wide block stops card actions; the Connector API refuses a call
-// without a valid token. In a team: it greets in General when added, gets
+// tenant-wide block stops card actions; the external person runs its
+// message extension's action command (fetchTask returns its task module,
+// submitAction its result, through handleTeamsMessagingExtensionFetchTask
+// and …SubmitAction) and posts the result via the app, whose card's
+// Action.Submit then reaches the bot; alice opens her own 1:1 chat with it
+// (POST /parley/v1/me/apps/{appId}/chat) and it greets there (personal
+// conversationUpdate); the Connector API refuses a call without a valid
+// token. In a team: it greets in General when added, gets
 // only the channel messages that @mention it and answers in their thread,
 // a guest acts on its card in a thread (Action.Submit) and a host user
 // updates it (Action.Execute), it lists the team's members, welcomes a
-// person added to the team and may then message them proactively. It needs Node and `npm ci --prefix test/botclient`;
+// person added to the team and may then message them proactively; a guest
+// runs its search in a channel (handleTeamsMessagingExtensionQuery sees the
+// team), and its onTeamsChannelCreatedEvent, …RenamedEvent and
+// …DeletedEvent handlers answer a channel created, renamed and deleted. It needs Node and `npm ci --prefix test/botclient`;
 // it fails, never skips, without them.
 func TestBotFrameworkSDK(t *testing.T) {
 	node, dir := mustNodeProject(t, botClientDir, filepath.Join("botbuilder", "package.json"), "runs a Bot Framework SDK bot")

@@ -107,6 +107,19 @@ class PollBot extends TeamsActivityHandler {
       }
       await next();
     });
+    // Channels created, renamed or deleted in the team (Teams' events).
+    this.onTeamsChannelCreatedEvent(async (channel, team, context, next) => {
+      await context.sendActivity(`Channel created: ${channel.name} in ${team.name} (${team.aadGroupId})`);
+      await next();
+    });
+    this.onTeamsChannelRenamedEvent(async (channel, team, context, next) => {
+      await context.sendActivity(`Channel renamed: ${channel.name} in ${team.name}`);
+      await next();
+    });
+    this.onTeamsChannelDeletedEvent(async (channel, team, context, next) => {
+      await context.sendActivity(`Channel deleted: ${channel.name} in ${team.name}`);
+      await next();
+    });
     this.onMessage(async (context, next) => {
       const a = context.activity;
       const kind = a.from.parleyKind || a.from.userRole;
@@ -143,6 +156,33 @@ class PollBot extends TeamsActivityHandler {
       }
       await next();
     });
+  }
+
+  // A message extension's action command: the task module to fill in,
+  // then the result to post (botbuilder dispatches both invokes here).
+  async handleTeamsMessagingExtensionFetchTask(context, action) {
+    return {
+      task: {
+        type: "continue",
+        value: {
+          title: `New poll (${action.commandId}, ${action.commandContext})`,
+          card: CardFactory.adaptiveCard({ type: "AdaptiveCard", version: "1.5", body: [{ type: "Input.Text", id: "question" }], actions: [{ type: "Action.Submit", title: "Create" }] }),
+        },
+      },
+    };
+  }
+
+  async handleTeamsMessagingExtensionSubmitAction(context, action) {
+    const where = context.activity.conversation.conversationType;
+    return {
+      composeExtension: { type: "result", attachmentLayout: "list", attachments: [pollCard(`Poll: ${action.data?.question} by ${context.activity.from.name} in ${where}`, false)] },
+    };
+  }
+
+  async handleTeamsMessagingExtensionQuery(context, query) {
+    const q = (query.parameters || []).find((p) => p.name === "query")?.value || "";
+    const team = context.activity.channelData?.team?.name || "no team";
+    return { composeExtension: { type: "result", attachmentLayout: "list", attachments: [{ ...pollCard(`Found ${q} in ${team}`, false), preview: CardFactory.thumbnailCard(q) }] } };
   }
 
   async onAdaptiveCardInvoke(context, invokeValue) {
@@ -322,6 +362,36 @@ try {
   }
   check(found, "the external person has the bot's 1:1 message");
 
+  // A message extension's action command, and its result posted via the app.
+  const action = `/parley/v1/chats/${CHAT_ID}/apps/${CATALOG_ID}/composeExtensionAction`;
+  r = await api(FRANK_TOKEN, "POST", action, { commandId: "createPoll", phase: "fetchTask" });
+  check(r.status === 200 && r.json?.task?.type === "continue" && r.json.task.value.title === "New poll (createPoll, compose)" && r.json.task.value.card?.content?.body?.[0]?.id === "question",
+    `fetchTask returns the bot's task module (${r.status} ${r.text})`);
+  r = await api(FRANK_TOKEN, "POST", action, { commandId: "createPoll", phase: "submitAction", data: { question: "Tacos?" } });
+  const result = r.json?.composeExtension?.attachments?.[0];
+  check(r.status === 200 && r.json.composeExtension.type === "result" && JSON.stringify(result?.content || {}).includes("Poll: Tacos? by Frank in groupChat"),
+    `submitAction returns the bot's result (${r.status} ${r.text})`);
+  if (result) {
+    r = await api(FRANK_TOKEN, "POST", `/v1.0/chats/${CHAT_ID}/messages`, {
+      body: { contentType: "html", content: "" }, viaAppId: CATALOG_ID,
+      attachments: [{ id: "1", contentType: result.contentType, content: JSON.stringify(result.content) }],
+    });
+    check(r.status === 201 && r.json.viaApp?.id === CATALOG_ID, `the result is posted via the app (${r.status} ${r.text})`);
+    const posted = r.json?.id;
+    r = await api(ALICE_TOKEN, "POST", `/parley/v1/chats/${CHAT_ID}/messages/${posted}/cardActions`, { type: "Action.Submit", data: { choice: "via" } });
+    check(r.status === 200, `Action.Submit on the card posted via the app (${r.status} ${r.text})`);
+    m = await waitFor(ALICE_TOKEN, CHAT_ID, (m) => m.body.content.includes('"choice":"via"'), "the via-app card's Action.Submit reaching the bot");
+    check(m && m.body.content.includes("Alice"), `the bot got the action on a card a person posted: ${m?.body.content}`);
+  }
+
+  // Alice opens her own 1:1 chat with the bot: it greets there.
+  r = await api(ALICE_TOKEN, "POST", `/parley/v1/me/apps/${CATALOG_ID}/chat`);
+  check(r.status === 201 && r.json?.chatId, `alice opens the bot's personal chat (${r.status} ${r.text})`);
+  if (r.json?.chatId) {
+    m = await waitFor(ALICE_TOKEN, r.json.chatId, (m) => m.body.content.startsWith("Hello, I am installed"), "the bot's greeting in the personal chat");
+    check(m && m.body.content.includes("personal"), `the bot saw a personal conversationUpdate: ${m?.body.content}`);
+  }
+
   r = await send(ALICE_TOKEN, `dm ${BOB_ID}`);
   m = await waitFor(ALICE_TOKEN, CHAT_ID, (m) => m.body.content.startsWith(`dm refused`) , "the refused proactive message");
   check(m && m.body.content.includes("403"), `a person the bot shares no conversation with is refused: ${m?.body.content}`);
@@ -377,6 +447,24 @@ try {
     r = await api(GINA_TOKEN, "GET", `${chan}/${root}/replies/${tcard.id}`);
     check(r.status === 200 && r.json.attachments[0].content.includes("Voted vote by Alice"), "the channel card is updated in place");
   }
+
+  // The message extension in a channel, and channels' lifecycle.
+  const capps = `/parley/v1/teams/${TEAM_ID}/channels/${encodeURIComponent(GENERAL_ID)}/apps/${CATALOG_ID}`;
+  r = await api(GINA_TOKEN, "POST", `${capps}/composeExtensionQuery`, { commandId: "searchPolls", parameters: [{ name: "query", value: "pizza" }] });
+  check(r.status === 200 && JSON.stringify(r.json).includes("Found pizza in Plans"), `a guest searches the extension in a channel (${r.status} ${r.text})`);
+  r = await api(ALICE_TOKEN, "POST", `${capps}/composeExtensionAction`, { commandId: "createPoll", phase: "submitAction", data: { question: "Sushi?" } });
+  check(r.status === 200 && JSON.stringify(r.json).includes("Poll: Sushi? by Alice in channel"), `submitAction in a channel (${r.status} ${r.text})`);
+  r = await api(ALICE_TOKEN, "POST", `/v1.0/teams/${TEAM_ID}/channels`, { displayName: "Ideas" });
+  check(r.status === 201, `alice creates a channel (${r.status} ${r.text})`);
+  const ideas = r.json?.id;
+  m = await waitChannel(ALICE_TOKEN, 0, (m) => m.body.content.startsWith("Channel created: Ideas"), "the bot's channelCreated handler");
+  check(m && m.body.content.includes(TEAM_ID) && m.body.content.includes("Plans"), `onTeamsChannelCreatedEvent got the channel and team: ${m?.body.content}`);
+  r = await api(ALICE_TOKEN, "PATCH", `/v1.0/teams/${TEAM_ID}/channels/${encodeURIComponent(ideas)}`, { displayName: "Better ideas" });
+  m = await waitChannel(ALICE_TOKEN, 0, (m) => m.body.content.startsWith("Channel renamed: Better ideas"), "the bot's channelRenamed handler");
+  check(m !== null, "onTeamsChannelRenamedEvent got the new name");
+  r = await api(ALICE_TOKEN, "DELETE", `/v1.0/teams/${TEAM_ID}/channels/${encodeURIComponent(ideas)}`);
+  m = await waitChannel(ALICE_TOKEN, 0, (m) => m.body.content.startsWith("Channel deleted: Better ideas"), "the bot's channelDeleted handler");
+  check(m !== null, "onTeamsChannelDeletedEvent ran");
 
   r = await post(ALICE_TOKEN, '<at id="0">Poll bot</at> members');
   m = await waitChannel(ALICE_TOKEN, r.json?.id, (m) => m.body.content.startsWith("members:"), "the team's member list");
