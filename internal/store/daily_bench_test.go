@@ -3,12 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/parleychat/parley/internal/chat"
-	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/store"
 )
@@ -19,30 +16,14 @@ const benchMessages = 6400
 
 func newSearchFixture(b *testing.B, d store.Dialect) *benchFixture {
 	b.Helper()
-	f := newBenchFixture(b, d, 64)
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	for g := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := g; i < benchMessages; i += 64 {
-				k := i % len(f.chats)
-				text := fmt.Sprintf("update %d about the quarterly plan and its budget", i)
-				if i%50 == 0 {
-					text = fmt.Sprintf("the walrus %d sat on the budget", i)
-				}
-				m := &chat.Message{ChatID: f.chats[k], SenderID: f.users[2*k+1].ID, CreatedAt: time.Now().UTC(), ContentType: "text", Content: text}
-				m.ModifiedAt = m.CreatedAt
-				if _, err := f.db.CreateMessage(ctx, m, 0, func(*chat.Message) []event.Draft { return nil }); err != nil {
-					b.Error(err)
-					return
-				}
+	return sharedFixture(b, d, "search", func(f *benchFixture) {
+		fillMessages(b, f, benchMessages, func(i int) string {
+			if i%50 == 0 {
+				return fmt.Sprintf("the walrus %d sat on the budget", i)
 			}
-		}()
-	}
-	wg.Wait()
-	return f
+			return fmt.Sprintf("update %d about the quarterly plan and its budget", i)
+		})
+	})
 }
 
 // BenchmarkSearchMessages is one page of a search of one person's messages

@@ -3,12 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/parleychat/parley/internal/chat"
-	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/search"
 	"github.com/parleychat/parley/internal/store"
 )
@@ -23,26 +19,12 @@ const commonWordMessages = 51_200
 // ordered and read lazily, so a page stops once it has its hits instead of
 // reading every match.
 func BenchmarkSearchCommonWord(b *testing.B) {
-	f := newBenchFixture(b, store.SQLite, 64)
+	f := sharedFixture(b, store.SQLite, "commonWord", func(f *benchFixture) {
+		fillMessages(b, f, commonWordMessages, func(i int) string {
+			return fmt.Sprintf("update %d about the quarterly plan and its budget", i)
+		})
+	})
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	for g := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := g; i < commonWordMessages; i += 64 {
-				k := i % len(f.chats)
-				m := &chat.Message{ChatID: f.chats[k], SenderID: f.users[2*k+1].ID, CreatedAt: time.Now().UTC(), ContentType: "text",
-					Content: fmt.Sprintf("update %d about the quarterly plan and its budget", i)}
-				m.ModifiedAt = m.CreatedAt
-				if _, err := f.db.CreateMessage(ctx, m, 0, func(*chat.Message) []event.Draft { return nil }); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
 	q, err := search.Parse("budget")
 	if err != nil {
 		b.Fatal(err)

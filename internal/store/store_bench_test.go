@@ -2,7 +2,11 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,10 +37,19 @@ type benchFixture struct {
 	chats  []chat.ID
 }
 
+// newBenchFixture is a fixture on a fresh store that b closes: for the
+// benchmarks that write.
 func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
 	b.Helper()
+	return fixtureOn(b, storetest.Open(b, d), pairs)
+}
+
+// fixtureOn fills db with a tenant, 2*pairs users with a token each and
+// their 1:1 chats.
+func fixtureOn(b *testing.B, db *store.DB, pairs int) *benchFixture {
+	b.Helper()
 	ctx := context.Background()
-	f := &benchFixture{db: storetest.Open(b, d)}
+	f := &benchFixture{db: db}
 	now := time.Now().UTC()
 	users := mustTenantUsers(b, f.db, "bench.test", 2*pairs+1)
 	t := users[0].TenantID
@@ -61,6 +74,97 @@ func newBenchFixture(b *testing.B, d store.Dialect, pairs int) *benchFixture {
 		f.chats = append(f.chats, c.ID)
 	}
 	return f
+}
+
+// sharedFixtures holds the reading benchmarks' fixtures, one store per
+// dialect and data set for the whole run (TestMain closes them): a
+// benchmark's function runs again for each b.N round, and setting up the
+// store each time took longer than the measuring.
+var sharedFixtures struct {
+	sync.Mutex
+	m      map[string]*benchFixture
+	closes []func() error
+}
+
+// sharedFixture returns the fixture of 64 pairs named set on dialect d,
+// made on first use and then filled by fill (nil: nothing more). Only
+// benchmarks that change nothing may use it.
+func sharedFixture(b *testing.B, d store.Dialect, set string, fill func(f *benchFixture)) *benchFixture {
+	b.Helper()
+	if d == store.Postgres {
+		storetest.RequirePostgres(b)
+	}
+	sharedFixtures.Lock()
+	defer sharedFixtures.Unlock()
+	key := string(d) + "/" + set
+	if f := sharedFixtures.m[key]; f != nil {
+		return f
+	}
+	cfg := store.Config{Dialect: d}
+	switch d {
+	case store.SQLite:
+		dir, err := os.MkdirTemp("", "parley-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sharedFixtures.closes = append(sharedFixtures.closes, func() error { return os.RemoveAll(dir) })
+		cfg.Path = filepath.Join(dir, "parley.db")
+	case store.Postgres:
+		u, drop, err := storetest.NewPostgresSchema()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sharedFixtures.closes = append(sharedFixtures.closes, drop)
+		cfg.PostgresURL = u
+	}
+	db, err := store.Open(context.Background(), cfg)
+	if err != nil {
+		b.Fatalf("store.Open(%s): %v", d, err)
+	}
+	sharedFixtures.closes = append(sharedFixtures.closes, db.Close)
+	f := fixtureOn(b, db, 64)
+	if fill != nil {
+		fill(f)
+	}
+	if sharedFixtures.m == nil {
+		sharedFixtures.m = map[string]*benchFixture{}
+	}
+	sharedFixtures.m[key] = f
+	return f
+}
+
+// TestMain closes the shared fixtures after the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(sharedFixtures.closes) - 1; i >= 0; i-- { // the store before its directory or schema
+		if err := sharedFixtures.closes[i](); err != nil {
+			fmt.Fprintln(os.Stderr, "closing a benchmark fixture:", err)
+			code = max(code, 1)
+		}
+	}
+	os.Exit(code)
+}
+
+// fillMessages sends n messages from 64 goroutines, message i into chat
+// i mod 64 from its second member, with the text text(i) and no events.
+func fillMessages(b *testing.B, f *benchFixture, n int, text func(i int) string) {
+	b.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 64 {
+		wg.Go(func() {
+			for i := g; i < n; i += 64 {
+				k := i % len(f.chats)
+				m := &chat.Message{ChatID: f.chats[k], SenderID: f.users[2*k+1].ID, CreatedAt: time.Now().UTC(), ContentType: "text", Content: text(i)}
+				m.ModifiedAt = m.CreatedAt
+				if _, err := f.db.CreateMessage(ctx, m, 0, func(*chat.Message) []event.Draft { return nil }); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func benchDialects(b *testing.B, f func(b *testing.B, d store.Dialect)) {
@@ -118,7 +222,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 // sender sees it, and its members with their accounts.
 func BenchmarkFindChat(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d store.Dialect) {
-		f := newBenchFixture(b, d, 64)
+		f := sharedFixture(b, d, "chats", nil)
 		ctx := context.Background()
 		var next atomic.Int64
 		b.ReportAllocs()
@@ -140,7 +244,7 @@ func BenchmarkFindChat(b *testing.B) {
 // the token's user and expiry, then the user.
 func BenchmarkAuthenticate(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d store.Dialect) {
-		f := newBenchFixture(b, d, 64)
+		f := sharedFixture(b, d, "chats", nil)
 		ctx := context.Background()
 		var next atomic.Int64
 		b.ReportAllocs()
@@ -172,7 +276,7 @@ type silentBots struct{ app.Notifier }
 // cache, which also says whether anything is installed in it.
 func BenchmarkDeliveredNoBots(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d store.Dialect) {
-		f := newBenchFixture(b, d, 64)
+		f := sharedFixture(b, d, "chats", nil)
 		s := &app.Service{Store: f.db, Notify: silentBots{}}
 		ctx := context.Background()
 		for _, id := range f.chats { // a send has read its chat before (chat.Service.Send)

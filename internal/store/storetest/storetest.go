@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -68,30 +69,48 @@ func RequirePostgres(tb testing.TB) {
 func PostgresSchema(tb testing.TB) string {
 	tb.Helper()
 	RequirePostgres(tb)
+	u, drop, err := NewPostgresSchema()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := drop(); err != nil {
+			tb.Logf("%v", err)
+		}
+	})
+	return u
+}
+
+// NewPostgresSchema creates a fresh schema and returns a URL whose
+// connections use it and the function that drops it: for a store that
+// outlives one test (call RequirePostgres first).
+func NewPostgresSchema() (string, func() error, error) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "t_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", PostgresURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Logf("drop schema %s: %v", schema, err)
-		}
-		db.Close()
-	})
 	u, err := url.Parse(PostgresURL())
 	if err != nil {
-		tb.Fatal(err)
+		return "", nil, fmt.Errorf("postgres url: %w", err)
+	}
+	db, err := sql.Open("pgx", PostgresURL())
+	if err != nil {
+		return "", nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		_ = db.Close() // the create error is the one to report
+		return "", nil, fmt.Errorf("create schema: %w", err)
+	}
+	drop := func() error {
+		defer db.Close()
+		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop, nil
 }
 
 // Config returns the configuration of a fresh, empty store of dialect d: a
