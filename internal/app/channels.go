@@ -101,31 +101,47 @@ func stringsContainsAt(s string) bool {
 	return false
 }
 
-// TeamMembersChanged tells the bots installed in a team of people added to
-// or removed from it (conversationUpdate, teamMemberAdded/Removed). An app
-// blocked for the whole tenant is told nothing.
-func (s *Service) TeamMembersChanged(ctx context.Context, actor *identity.User, t *team.Team, people []team.Member, removed bool) {
+// eachTeamBot calls tell for each bot of the apps installed in a team,
+// except apps blocked for the whole tenant (told nothing), with the team's
+// General channel (where Teams tells a bot of its team).
+func (s *Service) eachTeamBot(ctx context.Context, tid team.ID, tell func(in Install, b Bot, general team.Channel)) {
 	if s.Notify == nil {
 		return
 	}
-	ins, bots, err := s.teamBots(ctx, t.ID)
+	ins, bots, err := s.teamBots(ctx, tid)
 	if err != nil || len(ins) == 0 {
 		return
 	}
-	g, err := s.general(ctx, t.ID)
+	g, err := s.general(ctx, tid)
 	if err != nil {
 		return
 	}
+	for i, in := range ins {
+		if !in.App.Blocked {
+			tell(in, bots[i], g)
+		}
+	}
+}
+
+// TeamMembersChanged tells the bots installed in a team of people added to
+// or removed from it (conversationUpdate, teamMemberAdded/Removed).
+func (s *Service) TeamMembersChanged(ctx context.Context, actor *identity.User, t *team.Team, people []team.Member, removed bool) {
 	ps := make([]Person, 0, len(people))
 	for _, m := range people {
 		ps = append(ps, Person{User: m.User, Who: whoIn(&m.User, t.TenantID)})
 	}
-	for i, in := range ins {
-		if in.App.Blocked {
-			continue
-		}
-		s.Notify.TeamMembers(ctx, MembersEvent{Bot: bots[i], App: in.App, Team: *t, General: g, Actor: *actor, People: ps, Removed: removed})
-	}
+	s.eachTeamBot(ctx, t.ID, func(in Install, b Bot, g team.Channel) {
+		s.Notify.TeamMembers(ctx, MembersEvent{Bot: b, App: in.App, Team: *t, General: g, Actor: *actor, People: ps, Removed: removed})
+	})
+}
+
+// TeamChannelChanged tells the bots installed in a team of a channel
+// created, renamed or deleted there (conversationUpdate, channelCreated,
+// channelRenamed, channelDeleted).
+func (s *Service) TeamChannelChanged(ctx context.Context, actor *identity.User, t *team.Team, c *team.Channel, change event.Type) {
+	s.eachTeamBot(ctx, t.ID, func(in Install, b Bot, g team.Channel) {
+		s.Notify.TeamChannel(ctx, ChannelEvent{Bot: b, App: in.App, Team: *t, General: g, Channel: *c, Actor: *actor, Change: change})
+	})
 }
 
 // ChannelCardAction is CardAction on a bot's card in a channel message
@@ -222,28 +238,4 @@ func (s *Service) ChannelReacted(ctx context.Context, actor *identity.User, t *t
 	}
 	s.Notify.Message(ctx, MessageEvent{Bot: b, App: a, Team: t, Channel: c, General: &g, Thread: thread, From: *actor, Who: f.Who,
 		Message: m.Message, Reaction: reaction, Unreacted: !added})
-}
-
-// TeamChannelChanged tells the bots installed in a team of a channel
-// created, renamed or deleted there (conversationUpdate, channelCreated,
-// channelRenamed, channelDeleted). An app blocked for the whole tenant is
-// told nothing.
-func (s *Service) TeamChannelChanged(ctx context.Context, actor *identity.User, t *team.Team, c *team.Channel, change event.Type) {
-	if s.Notify == nil {
-		return
-	}
-	ins, bots, err := s.teamBots(ctx, t.ID)
-	if err != nil || len(ins) == 0 {
-		return
-	}
-	g, err := s.general(ctx, t.ID)
-	if err != nil {
-		return
-	}
-	for i, in := range ins {
-		if in.App.Blocked {
-			continue
-		}
-		s.Notify.TeamChannel(ctx, ChannelEvent{Bot: bots[i], App: in.App, Team: *t, General: g, Channel: *c, Actor: *actor, Change: change})
-	}
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -20,8 +19,8 @@ import (
 // person create one chat (one 201, eleven 200) and one conversationUpdate.
 func TestApps_OpenBotChat(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
-		s := parleytest.StartStore(t, store)
-		contoso := s.CreateTenant("Contoso", "contoso.com")
+		w := startPolls(t, store)
+		s, contoso, fb, botID, secret, appID := w.s, w.contoso, w.fb, w.botID, w.secret, w.appID
 		admin := contoso.Admin
 		alice := s.User(contoso, "alice", false)
 		bob := s.User(contoso, "bob", false)
@@ -29,12 +28,6 @@ func TestApps_OpenBotChat(t *testing.T) {
 		gina := s.User(contoso, "gina@outside.example", true)
 		fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
 		frank := s.User(fabrikam, "frank", false)
-		fb := &fakeBot{t: t, base: s.URL()}
-		srv := httptest.NewServer(fb)
-		defer srv.Close()
-		botID, secret := registerBot(t, admin, "Polls", srv.URL+"/api/messages")
-		fb.botID = botID
-		appID := uploadApp(t, admin, pollsManifestID, botID)
 		open := "/parley/v1/me/apps/" + appID + "/chat"
 
 		first := alice.Must(201, "POST", open, nil).Map(t)["chatId"].(string)
@@ -117,8 +110,6 @@ func TestApps_OpenBotChat(t *testing.T) {
 
 		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": true})
 		wantError(t, alice.Do("POST", open, nil), 403, "forbiddenByPolicy", "blocked")
-		if fb.badJWT != 0 {
-			t.Errorf("%d activities carried a token the bot could not check", fb.badJWT)
-		}
+		w.checkSigned(t)
 	})
 }

@@ -15,22 +15,16 @@ import (
 // someone in neither gets none. Both stores.
 func TestApps_InstalledAppsChangedEvents(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
-		s := parleytest.StartStore(t, store)
-		contoso := s.CreateTenant("Contoso", "contoso.com")
+		w := startPolls(t, store)
+		s, contoso, botID, appID := w.s, w.contoso, w.botID, w.appID
 		admin := contoso.Admin
 		alice := s.User(contoso, "alice", false)
 		bob := s.User(contoso, "bob", false)
 		carol := s.User(contoso, "carol", false)
 		gina := s.User(contoso, "gina@outside.example", true)
-		botID, _ := registerBot(t, admin, "Polls", "https://bots.example/api/messages")
-		appID := uploadApp(t, admin, pollsManifestID, botID)
 
 		chatID := alice.OneOnOne(bob.UserID)
-		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
-		guest := parleytest.Bind(gina.UserID, false)
-		guest["roles"] = []string{"guest"}
-		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", guest)
-		general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+		tm, general := teamWithGuest(t, alice, gina)
 		live := alice.Events(-1)
 
 		var in struct{ ID string }

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,24 +16,14 @@ import (
 // app (403).
 func TestApps_ExtensionsInChannels(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
-		s := parleytest.StartStore(t, store)
-		contoso := s.CreateTenant("Contoso", "contoso.com")
+		w := startPolls(t, store)
+		s, contoso, fb, appID := w.s, w.contoso, w.fb, w.appID
 		admin := contoso.Admin
 		alice := s.User(contoso, "alice", false)
 		bob := s.User(contoso, "bob", false)
 		gina := s.User(contoso, "gina@outside.example", true)
-		fb := &fakeBot{t: t, base: s.URL()}
-		srv := httptest.NewServer(fb)
-		defer srv.Close()
-		botID, _ := registerBot(t, admin, "Polls", srv.URL+"/api/messages")
-		fb.botID = botID
-		appID := uploadApp(t, admin, pollsManifestID, botID)
 
-		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
-		guest := parleytest.Bind(gina.UserID, false)
-		guest["roles"] = []string{"guest"}
-		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", guest)
-		general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+		tm, general := teamWithGuest(t, alice, gina)
 		path := "/parley/v1/teams/" + tm + "/channels/" + url.PathEscape(general) + "/apps/" + appID + "/composeExtensionQuery"
 		q := map[string]any{"commandId": "searchPolls", "parameters": []any{map[string]any{"name": "query", "value": "lunch"}}}
 
@@ -58,9 +47,7 @@ func TestApps_ExtensionsInChannels(t *testing.T) {
 		wantError(t, alice.Do("POST", path, map[string]any{"parameters": []any{}}), 400, "badRequest")
 		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": true})
 		wantError(t, gina.Do("POST", path, q), 403, "forbiddenByPolicy", "blocked")
-		if fb.badJWT != 0 {
-			t.Errorf("%d activities carried a token the bot could not check", fb.badJWT)
-		}
+		w.checkSigned(t)
 	})
 }
 
@@ -73,18 +60,12 @@ func TestApps_ExtensionsInChannels(t *testing.T) {
 // app 403.
 func TestApps_ExtensionActions(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
-		s := parleytest.StartStore(t, store)
-		contoso := s.CreateTenant("Contoso", "contoso.com")
+		w := startPolls(t, store)
+		s, contoso, fb, appID := w.s, w.contoso, w.fb, w.appID
 		admin := contoso.Admin
 		alice := s.User(contoso, "alice", false)
 		bob := s.User(contoso, "bob", false)
 		carol := s.User(contoso, "carol", false)
-		fb := &fakeBot{t: t, base: s.URL()}
-		srv := httptest.NewServer(fb)
-		defer srv.Close()
-		botID, _ := registerBot(t, admin, "Polls", srv.URL+"/api/messages")
-		fb.botID = botID
-		appID := uploadApp(t, admin, pollsManifestID, botID)
 
 		chatID := alice.OneOnOne(bob.UserID)
 		alice.Must(201, "POST", "/v1.0/chats/"+chatID+"/installedApps", bindApp(appID))
@@ -100,8 +81,7 @@ func TestApps_ExtensionActions(t *testing.T) {
 			t.Errorf("installed app commands: %s", mustString(list))
 		}
 
-		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
-		general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+		tm, general := teamWithGuest(t, alice, nil)
 		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID))
 		paths := map[string]string{
 			"chat":    "/parley/v1/chats/" + chatID + "/apps/" + appID + "/composeExtensionAction",

@@ -240,3 +240,51 @@ func mustString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// pollsWorld is Contoso with the Polls bot, served by a fakeBot, and its
+// app in the catalog.
+type pollsWorld struct {
+	s       *parleytest.Server
+	contoso *parleytest.Tenant
+	fb      *fakeBot
+	botID   string
+	secret  string
+	appID   string
+}
+
+// startPolls starts a server on store with Contoso and the Polls bot.
+func startPolls(t *testing.T, store string) pollsWorld {
+	t.Helper()
+	s := parleytest.StartStore(t, store)
+	contoso := s.CreateTenant("Contoso", "contoso.com")
+	fb := &fakeBot{t: t, base: s.URL()}
+	srv := httptest.NewServer(fb)
+	t.Cleanup(srv.Close)
+	botID, secret := registerBot(t, contoso.Admin, "Polls", srv.URL+"/api/messages")
+	fb.botID = botID
+	return pollsWorld{s: s, contoso: contoso, fb: fb, botID: botID, secret: secret, appID: uploadApp(t, contoso.Admin, pollsManifestID, botID)}
+}
+
+// checkSigned fails the test if an activity reached the bot with a token
+// it could not check.
+func (w *pollsWorld) checkSigned(t *testing.T) {
+	t.Helper()
+	w.fb.mu.Lock()
+	defer w.fb.mu.Unlock()
+	if w.fb.badJWT != 0 {
+		t.Errorf("%d activities carried a token the bot could not check", w.fb.badJWT)
+	}
+}
+
+// teamWithGuest is a team of owner's with guest in it as a guest; it
+// returns the team's id and its General channel's.
+func teamWithGuest(t *testing.T, owner, guest *parleytest.Client) (string, string) {
+	t.Helper()
+	tm := owner.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
+	if guest != nil {
+		m := parleytest.Bind(guest.UserID, false)
+		m["roles"] = []string{"guest"}
+		owner.Must(201, "POST", "/v1.0/teams/"+tm+"/members", m)
+	}
+	return tm, owner.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+}

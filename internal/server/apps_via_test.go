@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -19,19 +18,13 @@ import (
 // card without one has no bot to act on (400). Both stores.
 func TestApps_ViaAppCards(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
-		s := parleytest.StartStore(t, store)
-		contoso := s.CreateTenant("Contoso", "contoso.com")
+		w := startPolls(t, store)
+		s, contoso, fb, appID := w.s, w.contoso, w.fb, w.appID
 		admin := contoso.Admin
 		alice := s.User(contoso, "alice", false)
 		bob := s.User(contoso, "bob", false)
 		carol := s.User(contoso, "carol", false)
 		gina := s.User(contoso, "gina@outside.example", true)
-		fb := &fakeBot{t: t, base: s.URL()}
-		srv := httptest.NewServer(fb)
-		defer srv.Close()
-		botID, _ := registerBot(t, admin, "Polls", srv.URL+"/api/messages")
-		fb.botID = botID
-		appID := uploadApp(t, admin, pollsManifestID, botID)
 
 		card := `{"type":"AdaptiveCard","version":"1.5","body":[{"type":"TextBlock","text":"Lunch?"}],"actions":[{"type":"Action.Submit","title":"Yes","data":{"yes":true}}]}`
 		msg := func(via string) map[string]any {
@@ -86,11 +79,7 @@ func TestApps_ViaAppCards(t *testing.T) {
 		wantError(t, bob.Do("POST", act, map[string]any{"type": "Action.Submit"}), 404, "notFound", "not installed")
 
 		// In a channel.
-		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
-		guest := parleytest.Bind(gina.UserID, false)
-		guest["roles"] = []string{"guest"}
-		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", guest)
-		general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+		tm, general := teamWithGuest(t, alice, gina)
 		chanMsgs := "/v1.0/teams/" + tm + "/channels/" + url.PathEscape(general) + "/messages"
 		wantError(t, alice.Do("POST", chanMsgs, msg(appID)), 400, "badRequest", "viaAppId")
 		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID))
@@ -107,8 +96,6 @@ func TestApps_ViaAppCards(t *testing.T) {
 			t.Errorf("channel Action.Submit via the app: %s", mustString(got))
 		}
 		wantError(t, carol.Do("POST", cact, map[string]any{"type": "Action.Submit"}), 404, "notFound")
-		if fb.badJWT != 0 {
-			t.Errorf("%d activities carried a token the bot could not check", fb.badJWT)
-		}
+		w.checkSigned(t)
 	})
 }

@@ -250,18 +250,11 @@ func TestBots_Channels(t *testing.T) {
 // does its team while the app is blocked for the organisation. Both stores.
 func TestBots_ChannelLifecycle(t *testing.T) {
 	parleytest.EachStore(t, func(t *testing.T, store string) {
-		s := parleytest.StartStore(t, store)
-		contoso := s.CreateTenant("Contoso", "contoso.com")
+		w := startPolls(t, store)
+		s, contoso, fb, appID := w.s, w.contoso, w.fb, w.appID
 		admin := contoso.Admin
 		alice := s.User(contoso, "alice", false)
-		fb := &fakeBot{t: t, base: s.URL()}
-		srv := httptest.NewServer(fb)
-		defer srv.Close()
-		botID, _ := registerBot(t, admin, "Polls", srv.URL+"/api/messages")
-		fb.botID = botID
-		appID := uploadApp(t, admin, pollsManifestID, botID)
-		tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
-		general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+		tm, general := teamWithGuest(t, alice, nil)
 		other := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Elsewhere"}).Map(t)["id"].(string)
 		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID))
 
