@@ -132,9 +132,14 @@ func (s *Service) Send(ctx context.Context, actor *identity.User, id ID, b Body)
 // messageDrafts are the events of a message for the members who may see
 // it: accepted members, and targets of a delivered (not held) request, who
 // see the request's messages as they come.
+// Members who see the same bytes share one payload (Encoder.SameMessageView):
+// in a chat of one tenant, the message is encoded once.
 func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []event.Draft {
 	drafts := make([]event.Draft, 0, len(members))
 	var preview *Message
+	// The last full payload encoded, and its viewer.
+	var full []byte
+	var fullFor *identity.User
 	for i := range members {
 		mb := &members[i]
 		if mb.UserID == "" || m.CreatedAt.Before(mb.VisibleFrom) {
@@ -151,7 +156,10 @@ func (s *Service) messageDrafts(members []Member, typ event.Type, m *Message) []
 			}
 			drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, preview)})
 		case msgrequest.Full:
-			drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: s.Encoder.MessageEvent(&mb.User, typ, m)})
+			if fullFor == nil || !s.Encoder.SameMessageView(m, fullFor, &mb.User) {
+				full, fullFor = s.Encoder.MessageEvent(&mb.User, typ, m), &mb.User
+			}
+			drafts = append(drafts, event.Draft{UserID: mb.UserID, Type: typ, ChatID: string(m.ChatID), Payload: full})
 		}
 	}
 	return drafts

@@ -95,6 +95,9 @@ type Store interface {
 // the receiving viewer (identity types are relative to the viewer).
 type Encoder interface {
 	MessageEvent(viewer *identity.User, typ event.Type, m *Message) []byte
+	// SameMessageView reports whether MessageEvent gives viewers a and b
+	// the same bytes for m, so that one payload serves both.
+	SameMessageView(m *Message, a, b *identity.User) bool
 	MemberEvent(viewer *identity.User, typ event.Type, chatID ID, m *Member) []byte
 	ChatEvent(viewer *identity.User, typ event.Type, c *Chat) []byte
 	// RequestEvent is the payload of requestReceived and friends.

@@ -369,12 +369,6 @@ func MessageIDString(id chat.MessageID) string {
 // Encoder builds event payloads; it implements chat.Encoder.
 type Encoder struct{}
 
-type messageEvent struct {
-	Type    event.Type `json:"type"`
-	ChatID  string     `json:"chatId"`
-	Message Message    `json:"message"`
-}
-
 type memberEvent struct {
 	Type   event.Type `json:"type"`
 	ChatID string     `json:"chatId"`
@@ -399,7 +393,9 @@ func mustJSON(v any) []byte {
 
 // MessageEvent returns the payload of a message event.
 func (Encoder) MessageEvent(viewer *identity.User, typ event.Type, m *chat.Message) []byte {
-	return mustJSON(messageEvent{Type: typ, ChatID: string(m.ChatID), Message: NewMessage(m, viewer)})
+	w := NewMessage(m, viewer)
+	b := appendMessageEvent(make([]byte, 0, 64+len(m.ChatID)+messageSize(m)), typ, string(m.ChatID), &w)
+	return b[:len(b):len(b)] // shared by the viewers who see the same (SameMessageView)
 }
 
 // MemberEvent returns the payload of a member event.

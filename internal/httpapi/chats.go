@@ -358,7 +358,7 @@ func (a *API) createMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, graph.NewMessage(&m, me))
+	writeJSONBytes(w, http.StatusCreated, graph.MessageJSON(&m, me))
 	return nil
 }
 

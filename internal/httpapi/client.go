@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/parleychat/parley/internal/identity"
 )
 
 // maxForwardedHops bounds the X-Forwarded-For entries read from the right:
@@ -13,11 +15,15 @@ import (
 const maxForwardedHops = 16
 
 // requestInfo is what the middleware learns about a request once: its id
-// and its client. It is the request's only context value besides the user.
+// and its client, and then its user. It is the request's only context
+// value (outside the middleware, the user is one of its own).
 type requestInfo struct {
 	id     string
 	client string // the client address every per-client limit and log uses
 	https  bool   // the client's scheme, for links when no public URL is set
+	// user is the authenticated user (authed), or nil; set in place, so a
+	// request is not copied for a second context value.
+	user *identity.User
 }
 
 // info returns what the middleware learnt about the request; outside the

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -172,4 +174,37 @@ func TestDecodeRefusesInvalidUnicode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDecodeOnePass: decode's one pass over the whole body answers as
+// decodeStream alone does (the same error, or the same value), for every
+// body and both API surfaces, a body cut short by a read error included.
+func FuzzDecodeOnePass(f *testing.F) {
+	for _, seed := range []string{
+		`{"name":"x","n":1,"tags":["a"],"raw":[1,{"a":2}],"email":"a@b.c"}`, `{"bogus":1}`, `{"n":"1"}`, `{} {}`, `{}  `,
+		`[]`, ``, ` `, `{"name":`, "{\"name\":\"\xff\"}", `{"name":"\ud800"}`, `{"nested":{"items":[{"x":1,"extra":2}]}}`, `{"n":1}x`,
+	} {
+		f.Add([]byte(seed), false)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, cut bool) {
+		for _, path := range []string{"/v1.0/x", "/parley/v1/x"} {
+			reader := func() io.Reader {
+				if cut {
+					return io.MultiReader(bytes.NewReader(body), errReader{errors.New("connection reset")})
+				}
+				return bytes.NewReader(body)
+			}
+			r := httptest.NewRequest("POST", path, reader())
+			var fast fuzzBody
+			errFast := decode(r, &fast)
+			var slow fuzzBody
+			errSlow := decodeStream(r, reader(), &slow)
+			if (errFast == nil) != (errSlow == nil) || (errFast != nil && (errcode.Of(errFast) != errcode.Of(errSlow) || errcode.Message(errFast) != errcode.Message(errSlow))) {
+				t.Fatalf("decode(%q) at %s = %v, decodeStream = %v", body, path, errFast, errSlow)
+			}
+			if errFast == nil && !reflect.DeepEqual(fast, slow) {
+				t.Fatalf("decode(%q) at %s = %+v, decodeStream = %+v", body, path, fast, slow)
+			}
+		}
+	})
 }

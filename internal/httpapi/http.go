@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -113,8 +114,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"error":{"code":"internalServerError","message":"encode response"}}`, http.StatusInternalServerError)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	writeJSONBytes(w, status, b)
+}
+
+// Header values every answer shares (never modified in place: Header.Set
+// and Add replace or grow a copy).
+var (
+	nosniff         = []string{"nosniff"}
+	jsonContentType = []string{"application/json; charset=utf-8"}
+)
+
+// writeJSONBytes writes b, encoded JSON, as the answer.
+func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // a failed write means the client left; nothing to do
 }
@@ -129,14 +143,82 @@ func notFoundPath(r *http.Request) error {
 // @odata annotations), and refused in Parley's own bodies under /parley
 // (docs/rules.md §10: a misspelt setting must not answer 200 and change nothing),
 // except for annotations, which are accepted everywhere (odataKey).
+//
+// The body is read whole into a pooled buffer and decoded in one pass;
+// a body that pass refuses is read again by decodeStream, which says what
+// is wrong with it, so every answer is as if only decodeStream ran.
 func decode(r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return errcode.New(errcode.BadRequest, "The body must be JSON (Content-Type: application/json).")
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	if r.Body == nil {
+		return decodeStream(r, http.NoBody, v)
+	}
+	buf := bodyBuffers.Get().(*[]byte)
+	defer putBodyBuffer(buf)
+	body, err := readBody((*buf)[:0], r.Body)
+	*buf = body
+	if err == nil && utf8.Valid(body) && validEscapes(body) && json.Unmarshal(body, v) == nil &&
+		(!strings.HasPrefix(r.URL.Path, "/parley/") || !hasUnknownField(body, v)) {
+		return nil
+	}
+	// Refused (or the read failed): the same bytes, and the same read
+	// error after them, through the stream decoder for its answer.
+	var rest io.Reader = bytes.NewReader(body)
+	if err != nil {
+		rest = io.MultiReader(rest, errReader{err})
+	}
+	return decodeStream(r, rest, v)
+}
+
+// hasUnknownField reports whether body has a key v's type has no field for.
+func hasUnknownField(body []byte, v any) bool {
+	field, _ := unknownField(body, reflect.TypeOf(v), "")
+	return field != ""
+}
+
+// readBody appends all of body to dst.
+func readBody(dst []byte, body io.Reader) ([]byte, error) {
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := body.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// bodyBuffers hold request bodies while decode reads them.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// putBodyBuffer returns a body buffer to the pool unless a large body
+// grew it.
+func putBodyBuffer(b *[]byte) {
+	if cap(*b) > 64<<10 {
+		return
+	}
+	*b = (*b)[:0]
+	bodyBuffers.Put(b)
+}
+
+// decodeStream is decode reading body as a stream: it finds what is wrong
+// with a body and says so.
+func decodeStream(r *http.Request, body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
 		var mbe *http.MaxBytesError
@@ -456,10 +538,12 @@ func (a *API) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
+		// Canonical keys and shared values: no allocation but the id's.
 		h := w.Header()
-		h.Set("request-id", id)
-		h.Set("X-Request-Id", id)
-		h.Set("X-Content-Type-Options", "nosniff")
+		ids := []string{id}
+		h["Request-Id"] = ids
+		h["X-Request-Id"] = ids
+		h["X-Content-Type-Options"] = nosniff
 		ri := &requestInfo{id: id}
 		ri.client, ri.https = clientOf(r, a.TrustedProxies)
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
@@ -524,7 +608,7 @@ func requestLogger(l *slog.Logger, r *http.Request) *slog.Logger {
 	if ri, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok {
 		l = l.With("request_id", ri.id)
 	}
-	if u, ok := r.Context().Value(userKey).(*identity.User); ok {
+	if u := userOf(r); u != nil {
 		l = l.With("user", u.ID, "tenant", u.TenantID)
 	}
 	return l
@@ -559,13 +643,20 @@ func (a *API) authed(h handlerFunc) handlerFunc {
 		if a.Activity != nil {
 			a.Activity(u.ID) // presence: an API call is activity (never blocks)
 		}
-		r = r.WithContext(context.WithValue(r.Context(), userKey, &u))
+		if ri, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok {
+			ri.user = &u
+		} else {
+			r = r.WithContext(context.WithValue(r.Context(), userKey, &u))
+		}
 		return h(w, r)
 	}
 }
 
-// userOf returns the authenticated user of a request.
+// userOf returns the authenticated user of a request, or nil.
 func userOf(r *http.Request) *identity.User {
+	if ri, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok && ri.user != nil {
+		return ri.user
+	}
 	u, _ := r.Context().Value(userKey).(*identity.User)
 	return u
 }
