@@ -3,9 +3,7 @@ package loadtest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"sync"
 	"syscall"
 	"time"
 
@@ -177,10 +175,10 @@ func (in *injector) inject() error {
 	case FaultNATSCut:
 		affected[last] = true
 		in.tr.faultStarted(time.Now(), affected, false)
-		t.proxy.cut()
+		t.proxy.Cut()
 		c.logf("fault: node %d cut off NATS for %v", last, c.FaultFor)
 		time.Sleep(c.FaultFor)
-		t.proxy.restore()
+		t.proxy.Restore()
 		in.tr.faultEnded(time.Now())
 		c.logf("fault: node %d back on NATS", last)
 	case FaultNATSRestart:
@@ -327,86 +325,4 @@ func startNATS(port int) (*natsserver.Server, error) {
 		return nil, errors.New("NATS did not start in 20s")
 	}
 	return ns, nil
-}
-
-// tcpProxy forwards loopback connections to a target; cut drops them all
-// and refuses new ones until restore: one node loses NATS, the others
-// keep it.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]struct{}
-}
-
-func startProxy(target string) (*tcpProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("proxy listen: %w", err)
-	}
-	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.accept()
-	return p, nil
-}
-
-func (p *tcpProxy) url() string { return "nats://" + p.ln.Addr().String() }
-
-func (p *tcpProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			_ = c.Close() // refused while cut
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close() // NATS is not there: the node retries
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-// pipe copies src to dst until either ends, then closes both.
-func (p *tcpProxy) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src) // ends when either side closes
-	_ = dst.Close()
-	_ = src.Close()
-	p.mu.Lock()
-	delete(p.conns, dst)
-	delete(p.conns, src)
-	p.mu.Unlock()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		_ = c.Close() // dropping the link is the point
-	}
-	clear(p.conns)
-}
-
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
-
-// Close stops accepting and drops every link.
-func (p *tcpProxy) Close() error {
-	err := p.ln.Close()
-	p.cut()
-	return err
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/server"
+	"github.com/parleychat/parley/internal/tcpproxy"
 )
 
 // target is the server under load.
@@ -41,7 +42,7 @@ type target struct {
 	// tool started, proxy the link of the last node to NATS (nats-cut).
 	procs   []*os.Process
 	nats    *natsserver.Server
-	proxy   *tcpProxy
+	proxy   *tcpproxy.Proxy
 	closers []func() error
 }
 
@@ -176,7 +177,7 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 			if err != nil {
 				return fmt.Errorf("parse NATS URL: %w", err)
 			}
-			if t.proxy, err = startProxy(nu.Host); err != nil {
+			if t.proxy, err = tcpproxy.Start(nu.Host); err != nil {
 				return err
 			}
 			t.closers = append(t.closers, t.proxy.Close)
@@ -187,7 +188,7 @@ func (t *target) spawn(ctx context.Context, c *Config) error {
 			"--operator-token", t.OperatorToken, "--drain-delay", "0"}, common...)
 		switch {
 		case t.proxy != nil && i == c.Nodes-1:
-			args = append(args, "--nats-url", t.proxy.url())
+			args = append(args, "--nats-url", "nats://"+t.proxy.Addr())
 		case natsURL != "":
 			args = append(args, "--nats-url", natsURL)
 		}

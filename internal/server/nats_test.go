@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/parleychat/parley/internal/config"
 	"github.com/parleychat/parley/internal/parleytest"
 	"github.com/parleychat/parley/internal/server"
+	"github.com/parleychat/parley/internal/tcpproxy"
 )
 
 // startEmbeddedNATS starts a NATS server on a free loopback port.
@@ -32,71 +32,24 @@ func startEmbeddedNATS(t *testing.T) *natsserver.Server {
 	return ns
 }
 
-// tcpProxy forwards loopback connections to a target; cut drops them all
-// and refuses new ones until restore, so that one node loses NATS while
-// the others keep it.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]struct{}
-}
+// tcpProxy is a tcpproxy.Proxy in front of NATS: cut drops its links and
+// refuses new ones until restore, so that one node loses NATS while the
+// others keep it.
+type tcpProxy struct{ *tcpproxy.Proxy }
 
-func startProxy(t *testing.T, target string) *tcpProxy {
+func startProxy(t *testing.T, target string) tcpProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := tcpproxy.Start(target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.accept()
-	t.Cleanup(func() { _ = ln.Close(); p.cut() })
-	return p
+	t.Cleanup(func() { _ = p.Close() }) // only the listener's close can fail, at the end
+	return tcpProxy{p}
 }
 
-func (p *tcpProxy) URL() string { return "nats://" + p.ln.Addr().String() }
-
-func (p *tcpProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.down {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-		p.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); _ = up.Close(); _ = c.Close() }()
-		go func() { _, _ = io.Copy(c, up); _ = up.Close(); _ = c.Close() }()
-	}
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
-}
+func (p tcpProxy) URL() string { return "nats://" + p.Addr() }
+func (p tcpProxy) cut()        { p.Cut() }
+func (p tcpProxy) restore()    { p.Restore() }
 
 // startNode starts a Parley node for cfg on the frozen clock: cached
 // tokens then never go stale by themselves, so only an invalidation can
