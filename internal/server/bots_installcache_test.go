@@ -84,14 +84,7 @@ func (b *textBot) has(text string) bool {
 // or the bound has passed; the last message it sent must reach the bot.
 func TestBots_InstallAcrossNodes(t *testing.T) {
 	parleytest.RequirePostgres(t)
-	ns := startEmbeddedNATS(t)
-	clk := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
-	cfgA := parleytest.Config(t, "postgres")
-	cfgA.Store.NATSURL = ns.ClientURL()
-	cfgB := cfgA
-	cfgB.Store.DataDir = t.TempDir()
-	a := startNode(t, cfgA, clk)
-	b := startNode(t, cfgB, clk)
+	a, b := startTwoNodes(t, &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)})
 	contoso := a.CreateTenant("Contoso", "contoso.com")
 	alice := a.User(contoso, "alice", false)
 	bob := a.User(contoso, "bob", false)

@@ -106,6 +106,23 @@ func seqsWithoutGap(t *testing.T, evs []parleytest.Event) {
 	}
 }
 
+// startTwoNodes starts nodes A and B of one cluster on the frozen clock:
+// one PostgreSQL schema, NATS between them. With no NATS URL both use an
+// embedded NATS server started here; with one, both use it; with two, A
+// uses the first and B the second (a proxy that can cut B off).
+func startTwoNodes(t *testing.T, clk *clock, natsURLs ...string) (a, b *parleytest.Server) {
+	t.Helper()
+	if len(natsURLs) == 0 {
+		natsURLs = []string{startEmbeddedNATS(t).ClientURL()}
+	}
+	cfgA := parleytest.Config(t, "postgres")
+	cfgA.Store.NATSURL = natsURLs[0]
+	cfgB := cfgA
+	cfgB.Store.DataDir = t.TempDir()
+	cfgB.Store.NATSURL = natsURLs[len(natsURLs)-1]
+	return startNode(t, cfgA, clk), startNode(t, cfgB, clk)
+}
+
 // nodesChat is the set-up of the tests that take NATS away from node B:
 // two nodes on one PostgreSQL schema on a frozen clock, A on natsA and B
 // on natsB, a 1:1 chat of alice and bob made on A, and bob's WebSocket
@@ -119,14 +136,7 @@ type nodesChat struct {
 
 func startNodesChat(t *testing.T, natsA, natsB string) *nodesChat {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}
-	cfgA := parleytest.Config(t, "postgres")
-	cfgA.Store.NATSURL = natsA
-	cfgB := cfgA
-	cfgB.Store.DataDir = t.TempDir()
-	cfgB.Store.NATSURL = natsB
-	a := startNode(t, cfgA, clk)
-	b := startNode(t, cfgB, clk)
+	a, b := startTwoNodes(t, &clock{t: time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)}, natsA, natsB)
 	contoso := a.CreateTenant("Contoso", "contoso.com")
 	alice := a.User(contoso, "alice", false)
 	bob := a.User(contoso, "bob", false)
@@ -181,15 +191,8 @@ func TestTwoNodesOverNATS(t *testing.T) {
 	parleytest.RequirePostgres(t)
 	ns := startEmbeddedNATS(t)
 	proxy := startProxy(t, ns.Addr().String())
-	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-
-	cfgA := parleytest.Config(t, "postgres")
-	cfgA.Store.NATSURL = ns.ClientURL()
-	cfgB := cfgA
-	cfgB.Store.DataDir = t.TempDir()
-	cfgB.Store.NATSURL = proxy.URL() // B reaches NATS through the proxy
-	a := startNode(t, cfgA, clk)
-	b := startNode(t, cfgB, clk)
+	// B reaches NATS through the proxy.
+	a, b := startTwoNodes(t, &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}, ns.ClientURL(), proxy.URL())
 
 	contoso := a.CreateTenant("Contoso", "contoso.com")
 	alice := a.User(contoso, "alice", false)

@@ -15,14 +15,7 @@ import (
 // a WebSocket held on node B.
 func TestPresenceAcrossNodes(t *testing.T) {
 	parleytest.RequirePostgres(t)
-	ns := startEmbeddedNATS(t)
-	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	cfgA := parleytest.Config(t, "postgres")
-	cfgA.Store.NATSURL = ns.ClientURL()
-	cfgB := cfgA
-	cfgB.Store.DataDir = t.TempDir()
-	a := startNode(t, cfgA, clk)
-	b := startNode(t, cfgB, clk)
+	a, b := startTwoNodes(t, &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)})
 
 	contoso := a.CreateTenant("Contoso", "contoso.com")
 	fabrikam := a.CreateTenant("Fabrikam", "fabrikam.com")

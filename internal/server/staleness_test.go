@@ -55,14 +55,8 @@ func TestS12_NoStaleYesAcrossNodes(t *testing.T) {
 	parleytest.RequirePostgres(t)
 	ns := startEmbeddedNATS(t)
 	proxy := startProxy(t, ns.Addr().String())
-	clk := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
-	cfgA := parleytest.Config(t, "postgres")
-	cfgA.Store.NATSURL = ns.ClientURL()
-	cfgB := cfgA
-	cfgB.Store.DataDir = t.TempDir()
-	cfgB.Store.NATSURL = proxy.URL() // B reaches NATS through the proxy
-	a := startNode(t, cfgA, clk)
-	b := startNode(t, cfgB, clk)
+	// B reaches NATS through the proxy.
+	a, b := startTwoNodes(t, &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}, ns.ClientURL(), proxy.URL())
 	busB := busOf(t, b)
 	current := func() bool { return busOf(t, a).Current() && busB.Current() }
 
