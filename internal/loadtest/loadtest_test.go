@@ -129,3 +129,26 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestReportCheck: a lost message fails any run; a duplicate or a seq gap
+// fails a fault run.
+func TestReportCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  loadtest.Report
+		want string
+	}{
+		{"clean", loadtest.Report{Fault: &loadtest.FaultReport{Acknowledged: 3, Delivered: 3}}, ""},
+		{"lost", loadtest.Report{Parley: loadtest.Phase{Undelivered: 2}}, "2 acknowledged messages"},
+		{"duplicate", loadtest.Report{Fault: &loadtest.FaultReport{Duplicates: 1}}, "arrived twice"},
+		{"gap", loadtest.Report{Fault: &loadtest.FaultReport{Gaps: 4}}, "4 gaps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.rep.Check()
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Check: got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -110,8 +110,8 @@ func TestRunFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("report:\n%s", table.String())
-			if f.Acknowledged == 0 || f.Around.Count == 0 || f.After.Count == 0 {
-				t.Errorf("sends: %d acknowledged, %d sent around the fault, %d after; want some of each", f.Acknowledged, f.Around.Count, f.After.Count)
+			if f.Acknowledged == 0 || f.Around.Count+f.After.Count == 0 {
+				t.Errorf("sends: %d acknowledged, %d sent after the fault started; want some", f.Acknowledged, f.Around.Count+f.After.Count)
 			}
 			if f.Lost != 0 || f.Delivered != f.Acknowledged || f.Duplicates != 0 || f.Gaps != 0 {
 				t.Errorf("got %d acknowledged, %d delivered, %d lost, %d duplicates, %d gaps; want every one delivered once, no gap",
@@ -124,8 +124,8 @@ func TestRunFaults(t *testing.T) {
 				t.Errorf("send errors: %v, want none (senders post to the first node, which stays up)", rep.Parley.Errors)
 			}
 			// Half the clients are on the last node: the killed or cut one.
-			if fault == loadtest.FaultKillNode && f.Reconnects != int64(cfg.Clients/2) {
-				t.Errorf("reconnects: got %d, want %d (the killed node's clients)", f.Reconnects, cfg.Clients/2)
+			if fault == loadtest.FaultKillNode && f.Reconnects < int64(cfg.Clients/2) {
+				t.Errorf("reconnects: got %d, want at least %d (the killed node's clients)", f.Reconnects, cfg.Clients/2)
 			}
 			if f.CatchUpMs < 0 || f.Recovered == 0 {
 				t.Errorf("recovery: caught up %v ms, %d of %d affected connections got a message after the fault; want caught up and some", f.CatchUpMs, f.Recovered, f.Affected)
