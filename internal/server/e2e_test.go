@@ -105,6 +105,10 @@ func TestWebClientE2E(t *testing.T) {
 	appZip := filepath.Join(t.TempDir(), "polls.zip")
 	manifest := appManifest("0a6b8d2e-6f1c-4c55-9d53-2f7f6d4c1a10", botID, "1.0.0", func(m map[string]any) {
 		m["staticTabs"] = []any{map[string]any{"entityId": "polls", "name": "Polls", "contentUrl": tabSrv.URL + "/tab", "scopes": []string{"personal", "groupChat", "team"}}}
+		m["composeExtensions"] = []any{map[string]any{"botId": botID, "commands": []any{
+			map[string]any{"id": "searchPolls", "title": "Search polls", "type": "query"},
+			map[string]any{"id": "newPoll", "title": "New poll", "type": "action", "fetchTask": true},
+		}}}
 	})
 	if err := os.WriteFile(appZip, appPackage(t, manifest, nil), 0o644); err != nil {
 		t.Fatal(err)
@@ -199,8 +203,10 @@ func (s *syncBuffer) String() string {
 // like any bot: it answers a message with a reply and an Adaptive Card
 // (Action.Execute "vote", Action.Submit "comment") through the Connector
 // API with its own token, answers Action.Execute with the card updated
-// (the vote counted, the voter named), acknowledges an Action.Submit, and
-// answers a message-extension search with cards. It trusts Parley's
+// (the vote counted, the voter named), acknowledges an Action.Submit,
+// answers a message-extension search with cards, and runs the "New poll"
+// action command (a task card asking the question, then the poll as a
+// result, or a task message when the question is empty). It trusts Parley's
 // signature (TestApps_MeetingBotAnonymous checks it).
 type pollsBot struct {
 	t          *testing.T
@@ -246,6 +252,23 @@ func (b *pollsBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"composeExtension": map[string]any{"type": "result", "attachmentLayout": "list", "attachments": atts}})
+	case act.Type == "invoke" && act.Name == "composeExtension/fetchTask":
+		_ = json.NewEncoder(w).Encode(map[string]any{"task": map[string]any{"type": "continue", "value": map[string]any{
+			"title": "New poll", "card": map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": map[string]any{
+				"type": "AdaptiveCard", "version": "1.5",
+				"body":    []any{map[string]any{"type": "Input.Text", "id": "question", "label": "Question"}},
+				"actions": []any{map[string]any{"type": "Action.Submit", "title": "Create poll"}},
+			}}}}})
+	case act.Type == "invoke" && act.Name == "composeExtension/submitAction":
+		data, _ := act.Value["data"].(map[string]any)
+		question, _ := data["question"].(string)
+		if question = strings.TrimSpace(question); question == "" {
+			_ = json.NewEncoder(w).Encode(map[string]any{"task": map[string]any{"type": "message", "value": "A poll needs a question."}})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"composeExtension": map[string]any{"type": "result", "attachmentLayout": "list", "attachments": []any{
+			map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "content": pollsBotCard(question+": vote below.", true),
+				"preview": map[string]any{"contentType": "application/vnd.microsoft.card.thumbnail", "content": map[string]any{"title": question}}}}}})
 	case act.Type == "message" && act.Value != nil:
 		b.reply(act.ServiceURL, act.Conversation.ID, map[string]any{"type": "message", "text": "Thanks " + act.From.Name + ", your comment reached Polls."})
 	case act.Type == "message":

@@ -168,6 +168,24 @@ export async function appSteps(t) {
     await shot(page, "desktop-meeting-anonymous-card");
   });
 
+  await step("apps: on the join page, the bot's messages carry the Bot badge and @ offers the meeting chat's bot", async () => {
+    const { page } = Anon;
+    await botMsg(page, "Polls heard").first().locator(".badge", { hasText: "Bot" }).waitFor();
+    const box = page.getByLabel("Message", { exact: true });
+    await box.fill("@Pol");
+    const option = page.getByRole("listbox", { name: "Bots to mention" }).getByRole("option", { name: /Polls/ });
+    await option.locator(".badge", { hasText: "Bot" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "join page bot mention list");
+    await box.press("Enter");
+    check((await box.inputValue()) === "@Polls ", `after picking the bot on the join page: ${await box.inputValue()}`);
+    await box.fill("@Polls is the vote still open?");
+    await box.press("Enter");
+    await page.locator("article.msg .mention", { hasText: "@Polls" }).first().waitFor();
+    await botMsg(page, "Polls heard Sam Visitor").getByText("is the vote still open?").waitFor({ timeout: SLOW });
+    await shot(page, "desktop-meeting-anonymous-mention");
+  });
+
   await step("apps: with anonymous app use turned off, the person's message-extension search is refused in words and cards still work", async () => {
     const { page } = t.Admin;
     await page.getByRole("link", { name: "Meetings" }).click();
@@ -196,6 +214,11 @@ export async function appSteps(t) {
     await listed;
     await P.getByRole("log", { name: "Messages" }).getByText("pizza has 2 vote(s)").waitFor();
     check((await P.getByRole("button", { name: "Message extensions" }).count()) === 0, "the message extension is still offered after the setting went off");
+    // Nor does @ list the bot: the install no longer allows mentioning it.
+    await P.getByLabel("Message", { exact: true }).fill("@Pol");
+    await P.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))); // rendered
+    check((await P.getByRole("listbox", { name: "Bots to mention" }).count()) === 0, "the join page offers the bot to mention after the setting went off");
+    await P.getByLabel("Message", { exact: true }).fill("");
     await flip(page, "People without an account can use apps in meetings", true);
     await close(Anon, "anonymous (apps)");
   });

@@ -964,7 +964,7 @@ await dailySteps({ step, check, api, token }, { A, Admin, ADMIN, ALICE, NINA_NAM
 
 // Team management and the meeting organiser's controls: test/e2e/teams.mjs.
 const close = async (name) => (await pages.splice(pages.findIndex((p) => p.name === name), 1)[0].page.context().close());
-const T = { step, open, close, signIn, check, axe, shot, labelsOK, noSideways, token, ALICE, PHONE };
+const T = { step, open, close, signIn, check, axe, shot, labelsOK, noSideways, token, api, ALICE, PHONE };
 await teamSteps(T, { A, BASE, BOB, NINA_NAME });
 await meetingSteps(T, { A, BASE, BOB, ADMIN, NINA, NINA_NAME, PAT });
 

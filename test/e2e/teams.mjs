@@ -343,4 +343,73 @@ export async function meetingSteps(t, { A, BASE, BOB, ADMIN, NINA, NINA_NAME, PA
     await t.close("bob-meeting");
     await page.locator(".conv-list a.conv", { hasText: NINA_NAME }).click();
   });
+
+  await t.step("meeting organiser on a phone (390×844): every control of the panel fits, can be reached and works; axe", async () => {
+    const tok = await t.token(t.ALICE);
+    const m = await t.api(tok, "POST", "/v1.0/me/onlineMeetings", { subject: "Phone sync" });
+    const P = await t.open("alice-meeting-phone", { width: 390, height: 844 });
+    await t.signIn(P.page, t.ALICE);
+    await P.page.goto(`/meetings/${encodeURIComponent(m.id)}`);
+    // On a phone the chat opens first; the header's Meeting button shows the panel over it.
+    await P.page.getByRole("log", { name: "Messages" }).waitFor();
+    const toggle = P.page.getByRole("button", { name: "Meeting", exact: true });
+    t.check((await toggle.getAttribute("aria-expanded")) === "false", "the meeting panel covers the chat when a phone opens the meeting");
+    await toggle.click();
+    const panel = P.page.getByTestId("meeting-panel");
+    await panel.getByRole("heading", { name: "Phone sync" }).waitFor();
+    // Someone waits in the lobby, so Admit and Deny show too.
+    const anon = await t.open("anonymous-phone");
+    await anon.page.goto(m.joinWebUrl);
+    await anon.page.getByLabel("Your name").fill("Paula Phone");
+    await anon.page.getByRole("button", { name: "Join meeting" }).click();
+    const waiting = panel.getByTestId("lobby").locator("li", { hasText: "Paula Phone" });
+    await waiting.waitFor({ timeout: 15000 });
+    await panel.getByLabel("Invite by email or phone").fill("someone@example.com"); // Invite is enabled with an address
+    const controls = [
+      panel.getByLabel("Join link"),
+      panel.getByRole("button", { name: "Copy" }),
+      panel.getByLabel("Invite by email or phone"),
+      panel.getByRole("button", { name: "Invite", exact: true }),
+      panel.getByRole("button", { name: "New link" }),
+      panel.getByRole("button", { name: "End meeting" }),
+      waiting.getByRole("button", { name: "Admit" }),
+      waiting.getByRole("button", { name: "Deny" }),
+    ];
+    for (const c of controls) {
+      await c.scrollIntoViewIfNeeded();
+      const b = await c.boundingBox();
+      const name = (await c.getAttribute("aria-label")) ?? (await c.textContent()) ?? (await c.getAttribute("id"));
+      t.check(b && b.x >= 0 && b.x + b.width <= 390, `${name} sticks out of the phone's width: ${JSON.stringify(b)}`);
+      t.check(b && b.height >= 24 && b.width >= 24, `${name} is smaller than a 24 px target: ${JSON.stringify(b)}`);
+      t.check(await c.isEnabled(), `${name} is disabled`);
+    }
+    await panel.getByLabel("Invite by email or phone").fill("");
+    await t.noSideways(P.page);
+    await t.labelsOK(P.page);
+    await t.axe(P.page, "meeting panel (organiser, phone)");
+    await t.shot(P.page, "phone-meeting-organiser");
+    // They work at this size: New link asks first (Cancel keeps the link), Admit lets the person in.
+    await panel.getByRole("button", { name: "New link" }).click();
+    const ask = panel.getByRole("alertdialog");
+    await ask.getByRole("button", { name: "Cancel" }).waitFor();
+    const box = await ask.boundingBox();
+    t.check(box && box.x >= 0 && box.x + box.width <= 390, `the New link question sticks out: ${JSON.stringify(box)}`);
+    await t.axe(P.page, "meeting panel (organiser, phone, new link?)");
+    await ask.getByRole("button", { name: "Cancel" }).click();
+    await waiting.getByRole("button", { name: "Admit" }).click();
+    await anon.page.getByRole("log", { name: "Messages" }).waitFor({ timeout: 10000 });
+    await panel.getByTestId("roster").locator("li", { hasText: "Paula Phone" }).waitFor();
+    await panel.getByRole("button", { name: "End meeting" }).click();
+    await ask.getByRole("button", { name: "End meeting" }).click();
+    await panel.getByText("The meeting has ended.").waitFor();
+    await t.noSideways(P.page);
+    // Hidden again, the chat is back.
+    await toggle.click();
+    await panel.waitFor({ state: "detached" });
+    await P.page.getByLabel("Message", { exact: true }).fill("Thanks for joining");
+    await P.page.getByLabel("Message", { exact: true }).press("Enter");
+    await P.page.getByRole("log", { name: "Messages" }).getByText("Thanks for joining").waitFor();
+    await t.close("anonymous-phone");
+    await t.close("alice-meeting-phone");
+  });
 }

@@ -86,6 +86,8 @@ export interface Message {
   lastEditedDateTime: string | null;
   deletedDateTime: string | null;
   from: { user: Identity | null; application?: { id: string; displayName: string } | null };
+  /** Parley's: the app whose message extension made the message (posted with viaAppId). */
+  viaApp?: { id: string; displayName: string } | null;
   body: { contentType: "text" | "html" | string; content: string };
   attachments: Attachment[];
   mentions: Mention[];

@@ -28,15 +28,32 @@ const hostConfig = {
   actions: { maxActions: 5, buttonSpacing: 8, showCard: { actionMode: "inline", inlineTopMargin: 8 }, actionsOrientation: "horizontal", actionAlignment: "left" },
 };
 
+/** CardAction is what a Submit or Execute sends: its kind, its data (with the card's inputs) and an Execute's verb. */
+export interface CardAction {
+  type: "Action.Submit" | "Action.Execute";
+  data: unknown;
+  verb?: string;
+}
+
 /**
  * AdaptiveCardView renders one card given as its JSON text. Its Submit and
- * Execute actions go to a chat message's cardActions (chatId, messageId) or
- * to actionsPath (a channel message's).
+ * Execute actions go to a chat message's cardActions (chatId, messageId), to
+ * actionsPath (a channel message's), or to onAction (a card that belongs to
+ * no message, such as a message extension's task card).
  */
-export function AdaptiveCardView(props: { json: string; chatId?: string; messageId?: string; token?: string; actionsPath?: string }) {
+export function AdaptiveCardView(props: {
+  json: string;
+  chatId?: string;
+  messageId?: string;
+  token?: string;
+  actionsPath?: string;
+  onAction?: (a: CardAction) => Promise<void>;
+}) {
   const ref = useRef<HTMLDivElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  const onAction = useRef(props.onAction); // the newest, for a card rendered once
+  onAction.current = props.onAction;
 
   useEffect(() => {
     let cancelled = false;
@@ -57,14 +74,22 @@ export function AdaptiveCardView(props: { json: string; chatId?: string; message
           // new card, and the message is updated in place.
           const execute = action instanceof AC.ExecuteAction;
           if (!(action instanceof AC.SubmitAction) && !execute) return;
+          const data = (action as InstanceType<typeof AC.SubmitAction>).data ?? {};
+          const verb = execute ? ((action as InstanceType<typeof AC.ExecuteAction>).verb ?? "") : undefined;
+          if (onAction.current) {
+            setNote("Sending…");
+            onAction.current({ type: execute ? "Action.Execute" : "Action.Submit", data, ...(verb ? { verb } : {}) }).then(
+              () => setNote(null),
+              (e) => setNote(errorText(e)),
+            );
+            return;
+          }
           const path =
             props.actionsPath ?? (props.chatId && props.messageId ? `/parley/v1/chats/${enc(props.chatId)}/messages/${enc(props.messageId)}/cardActions` : "");
           if (!path) {
             setNote("This card can't be used here.");
             return;
           }
-          const data = (action as InstanceType<typeof AC.SubmitAction>).data ?? {};
-          const verb = execute ? ((action as InstanceType<typeof AC.ExecuteAction>).verb ?? "") : undefined;
           setNote("Sending…");
           call<{ card: unknown }>("POST", path, {
             token: props.token,

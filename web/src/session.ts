@@ -531,6 +531,17 @@ export class Session {
 
   private meetingListeners = new Map<string, Set<() => void>>();
   private teamListeners = new Set<(e: EventFrame) => void>();
+  private appListeners = new Set<(e: EventFrame) => void>();
+
+  /**
+   * onInstalledAppsChanged calls f with every installedAppsChanged event
+   * (an app added to, removed from or changed in a chat or team: the event
+   * carries chatId or teamId, appId and change).
+   */
+  onInstalledAppsChanged(f: (e: EventFrame) => void): () => void {
+    this.appListeners.add(f);
+    return () => void this.appListeners.delete(f);
+  }
 
   /** onTeamEvent calls f with every event of a team or channel (they carry teamId). */
   onTeamEvent(f: (e: EventFrame) => void): () => void {
@@ -605,6 +616,11 @@ export class Session {
   }
 
   private onEvent(e: EventFrame): void {
+    if (e.type === "installedAppsChanged") {
+      // Apps panels (of a chat or a channel) reload on their own.
+      this.appListeners.forEach((f) => f(e));
+      return;
+    }
     if (typeof e.teamId === "string") {
       // Teams and channels have their own views; chats are not touched.
       this.teamListeners.forEach((f) => f(e));

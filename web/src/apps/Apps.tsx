@@ -4,12 +4,16 @@
 // search from a chat's composer, and the apps installed for the person. Every decision is the server's:
 // the client offers what an install's `allowedActions` names and what the
 // catalog lists, and shows the server's sentence when a call is refused.
-import { useEffect, useRef, useState } from "preact/hooks";
-import { type User, call, del, enc, errorText, get, post } from "../api";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { type Message, type User, call, del, enc, errorText, get, post } from "../api";
 import type { TeamsApp } from "../admin/Apps";
+import type { EventFrame } from "../events";
+import { AdaptiveCardView, type CardAction } from "../card";
 import { navigate } from "../router";
+import { session } from "../session";
 import { setPageTitle } from "../title";
-import { ErrorBox, Link, Notice, useAsync } from "../ui";
+import { type Picked, composeBody } from "../richtext";
+import { Avatar, ErrorBox, Link, Notice, Tag, useAsync } from "../ui";
 
 export const CARD_TYPE = "application/vnd.microsoft.card.adaptive";
 
@@ -40,17 +44,21 @@ export interface Installed {
 export const may = (i: Installed, action: string) => (i.allowedActions ?? []).includes(action);
 export const botOf = (i: Installed) => i.teamsApp.appDefinitions[0]?.bot ?? null;
 
-/** useInstalled loads a chat's installed apps (with a meeting token when given). */
+/**
+ * useInstalled loads a chat's installed apps (with a meeting token when
+ * given) and loads them again when an installedAppsChanged event names the
+ * chat (an anonymous page passes its own events to reload).
+ */
 export function useInstalled(chatId: string, token?: string) {
-  return useInstalledAt(chatId ? `/v1.0/chats/${enc(chatId)}/installedApps` : "", token);
+  return useInstalledAt(chatId ? `/v1.0/chats/${enc(chatId)}/installedApps` : "", (e) => e.chatId === chatId, token);
 }
 
-/** useTeamApps loads a team's installed apps (its channels share them). */
+/** useTeamApps loads a team's installed apps (its channels share them), live like useInstalled. */
 export function useTeamApps(teamId: string) {
-  return useInstalledAt(teamId ? `/v1.0/teams/${enc(teamId)}/installedApps` : "");
+  return useInstalledAt(teamId ? `/v1.0/teams/${enc(teamId)}/installedApps` : "", (e) => e.teamId === teamId);
 }
 
-function useInstalledAt(path: string, token?: string) {
+function useInstalledAt(path: string, mine: (e: EventFrame) => boolean, token?: string) {
   const [apps, setApps] = useState<Installed[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = async () => {
@@ -67,6 +75,12 @@ function useInstalledAt(path: string, token?: string) {
   useEffect(() => {
     setApps(null);
     void load();
+    if (!path || token) return;
+    // An app added, removed or changed here (by anyone, or a policy):
+    // the list, and what the server now allows, are read again.
+    return session.onInstalledAppsChanged((e) => {
+      if (mine(e)) void load();
+    });
   }, [path, token]);
   return { apps, error, reload: load };
 }
@@ -232,74 +246,189 @@ interface ExtensionResult {
   preview?: { contentType: string; content: { title?: string; text?: string } };
 }
 
+/** ExtensionAnswer is a bot's answer to a message extension: results, or a task module (Teams' shapes). */
+interface ExtensionAnswer {
+  composeExtension?: { type?: string; text?: string; attachments?: ExtensionResult[] };
+  task?: { type?: string; value?: unknown };
+}
+
+/** Place is where a message extension acts: a chat, or a team's channel. */
+export interface Place {
+  /** key tells conversations apart: the popup closes when it changes. */
+  key: string;
+  /** apps is the base of the place's …/apps/{appId}/… routes. */
+  apps: string;
+  /** messages is where a chosen card is posted. */
+  messages: string;
+}
+
+export const chatPlace = (chatId: string): Place => ({
+  key: chatId,
+  apps: `/parley/v1/chats/${enc(chatId)}`,
+  messages: `/v1.0/chats/${enc(chatId)}/messages`,
+});
+
+export const channelPlace = (teamId: string, channelId: string): Place => ({
+  key: `${teamId}/${channelId}`,
+  apps: `/parley/v1/teams/${enc(teamId)}/channels/${enc(channelId)}`,
+  messages: `/v1.0/teams/${enc(teamId)}/channels/${enc(channelId)}/messages`,
+});
+
+/** cardText is a card as JSON text, from an attachment ({contentType, content}) or the card itself. */
+function cardText(c: unknown): string {
+  const inner = c && typeof c === "object" && "content" in c ? (c as { content: unknown }).content : c;
+  return typeof inner === "string" ? inner : JSON.stringify(inner ?? {});
+}
+
+/** resultTitle names a result: its preview's title, else the card's first text, else its place. */
+function resultTitle(r: ExtensionResult, i: number): string {
+  if (r.preview?.content?.title) return r.preview.content.title;
+  try {
+    const c = (typeof r.content === "string" ? JSON.parse(r.content) : r.content) as { body?: { text?: string }[] };
+    const t = c?.body?.find((x) => typeof x?.text === "string")?.text;
+    if (t) return t.length > 60 ? `${t.slice(0, 57)}…` : t;
+  } catch {
+    // not JSON: named by its place
+  }
+  return `Result ${i + 1}`;
+}
+
+/** ViaApp says which app's message extension made a message ("via Polls"), as Teams does. */
+export function ViaApp(props: { m: Message }) {
+  const v = props.m.viaApp;
+  if (!v?.displayName) return null;
+  return (
+    <span class="via muted small" data-testid="via-app">
+      via {v.displayName}
+    </span>
+  );
+}
+
 /**
- * ExtensionButton is the composer's message-extension search: it lists the
- * commands of the chat's apps that the person may run, sends the query to
- * the server (which decides and asks the bot), and posts a chosen result
- * as a card. With a token it acts for an anonymous meeting session.
+ * ExtensionButton is the composer's message extensions: it lists the
+ * commands of the place's apps that the person may run (those with
+ * messageExtension). A search command sends the query to the server, which
+ * decides and asks the bot; an action command asks the bot for its task
+ * (fetchTask) and shows its Adaptive Card, whose submit goes back as
+ * submitAction. A chosen result is posted as a card that carries the app
+ * (viaAppId). With a token it acts for an anonymous meeting session.
  */
-export function ExtensionButton(props: { chatId: string; apps?: Installed[] | null; token?: string; disabled?: boolean }) {
-  const own = useInstalled(props.apps === undefined ? props.chatId : "", props.token);
-  const apps = props.apps === undefined ? own.apps : props.apps;
+export function ExtensionButton(props: {
+  place: Place;
+  apps: Installed[] | null;
+  token?: string;
+  disabled?: boolean;
+  onSent?: (m: Message) => void;
+}) {
+  const { place } = props;
   const [open, setOpen] = useState(false);
   const [pick, setPick] = useState<{ app: Installed; cmd: AppCommand } | null>(null);
   const [q, setQ] = useState("");
   const [results, setResults] = useState<ExtensionResult[] | null>(null);
+  const [task, setTask] = useState<{ title: string; card: string } | null>(null);
+  const [said, setSaid] = useState<string | null>(null);
   const [err, setErr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const boxRef = useRef<HTMLDivElement>(null);
-  const cmds = (apps ?? []).flatMap((app) => (may(app, "messageExtension") ? (app.teamsApp.composeExtensionCommands ?? []).filter((c) => c.type !== "action").map((cmd) => ({ app, cmd })) : []));
-  useEffect(() => {
-    setOpen(false);
-    setPick(null);
-  }, [props.chatId]);
-  if (!cmds.length) return null;
-  const close = () => {
-    setOpen(false);
+  const cmds = (props.apps ?? []).flatMap((app) =>
+    may(app, "messageExtension") ? (app.teamsApp.composeExtensionCommands ?? []).map((cmd) => ({ app, cmd })) : [],
+  );
+  const reset = () => {
     setPick(null);
     setResults(null);
+    setTask(null);
+    setSaid(null);
     setErr(null);
     setQ("");
   };
-  async function search(e: Event) {
-    e.preventDefault();
-    if (!pick) return;
+  const close = () => {
+    setOpen(false);
+    reset();
+  };
+  useEffect(close, [place.key]);
+  if (!cmds.length) return null;
+
+  const route = (app: Installed, what: string) => `${place.apps}/apps/${enc(app.teamsApp.id)}/${what}`;
+  async function ask<T>(f: () => Promise<T>): Promise<T | undefined> {
     setBusy(true);
     setErr(null);
     try {
-      const r = await call<{ composeExtension?: { attachments?: ExtensionResult[] } }>(
-        "POST",
-        `/parley/v1/chats/${enc(props.chatId)}/apps/${enc(pick.app.teamsApp.id)}/composeExtensionQuery`,
-        { token: props.token, body: { commandId: pick.cmd.id, parameters: [{ name: "query", value: q.trim() }] } },
-      );
-      setResults(r?.composeExtension?.attachments ?? []);
+      return await f();
     } catch (x) {
-      setResults(null);
       setErr(errorText(x));
+      return undefined;
     } finally {
       setBusy(false);
     }
   }
+  /** show puts a bot's answer on screen: a task's card or text, or results to send. */
+  function show(r: ExtensionAnswer | null | undefined) {
+    setTask(null);
+    setSaid(null);
+    setResults(null);
+    const t = r?.task;
+    if (t?.type === "continue") {
+      const v = (t.value ?? {}) as { card?: unknown; title?: string };
+      setTask({ title: v.title ?? "", card: cardText(v.card) });
+    } else if (t?.type === "message") {
+      setSaid(typeof t.value === "string" ? t.value : "Done.");
+    } else if (r?.composeExtension) {
+      if (r.composeExtension.type === "message") setSaid(r.composeExtension.text ?? "Done.");
+      else setResults(r.composeExtension.attachments ?? []);
+    } else {
+      setSaid("Done.");
+    }
+  }
+  async function choose(app: Installed, cmd: AppCommand) {
+    reset();
+    setPick({ app, cmd });
+    if (cmd.type !== "action") return;
+    const r = await ask(() =>
+      call<ExtensionAnswer>("POST", route(app, "composeExtensionAction"), { token: props.token, body: { commandId: cmd.id, phase: "fetchTask" } }),
+    );
+    if (r !== undefined) show(r);
+  }
+  async function search(e: Event) {
+    e.preventDefault();
+    if (!pick) return;
+    const r = await ask(() =>
+      call<ExtensionAnswer>("POST", route(pick.app, "composeExtensionQuery"), {
+        token: props.token,
+        body: { commandId: pick.cmd.id, parameters: [{ name: "query", value: q.trim() }] },
+      }),
+    );
+    if (r !== undefined) setResults(r?.composeExtension?.attachments ?? []);
+    else setResults(null);
+  }
+  async function submit(a: CardAction) {
+    if (!pick) return;
+    // The task card's data (its inputs included) goes back to the bot.
+    const r = await call<ExtensionAnswer>("POST", route(pick.app, "composeExtensionAction"), {
+      token: props.token,
+      body: { commandId: pick.cmd.id, phase: "submitAction", data: a.data },
+    });
+    show(r);
+  }
   async function insert(r: ExtensionResult) {
-    setBusy(true);
-    setErr(null);
-    try {
-      await call("POST", `/v1.0/chats/${enc(props.chatId)}/messages`, {
+    if (!pick) return;
+    const app = pick.app;
+    const m = await ask(() =>
+      call<Message>("POST", place.messages, {
         token: props.token,
         body: {
           body: { contentType: "html", content: "" },
           attachments: [{ id: "1", contentType: CARD_TYPE, content: typeof r.content === "string" ? r.content : JSON.stringify(r.content) }],
+          viaAppId: app.teamsApp.id,
         },
-      });
+      }),
+    );
+    if (m !== undefined) {
       close();
-    } catch (x) {
-      setErr(errorText(x));
-    } finally {
-      setBusy(false);
+      if (m) props.onSent?.(m);
     }
   }
+  const label = pick ? `${pick.app.teamsApp.displayName}: ${pick.cmd.title}` : "";
   return (
-    <div class="ext-wrap" ref={boxRef}>
+    <div class="ext-wrap">
       <button
         type="button"
         class="ghost attach"
@@ -313,7 +442,7 @@ export function ExtensionButton(props: { chatId: string; apps?: Installed[] | nu
       </button>
       {open && (
         <div
-          class="ext-pop"
+          class={`ext-pop${task ? " ext-task" : ""}`}
           role="dialog"
           aria-label="Message extensions"
           onKeyDown={(e) => {
@@ -328,53 +457,200 @@ export function ExtensionButton(props: { chatId: string; apps?: Installed[] | nu
             <ul class="ext-list">
               {cmds.map(({ app, cmd }) => (
                 <li key={app.id + cmd.id}>
-                  <button type="button" class="ghost small" onClick={() => setPick({ app, cmd })}>
+                  <button type="button" class="ghost small" onClick={() => void choose(app, cmd)}>
                     {app.teamsApp.displayName}: {cmd.title}
                   </button>
                 </li>
               ))}
             </ul>
-          ) : (
+          ) : pick.cmd.type === "action" ? (
             <>
-              <form class="row" onSubmit={search}>
-                <label for="ext-query" class="visually-hidden">
-                  {`${pick.app.teamsApp.displayName}: ${pick.cmd.title}`}
-                </label>
-                <input id="ext-query" value={q} placeholder={pick.cmd.title} onInput={(e) => setQ(e.currentTarget.value)} ref={(el) => el?.focus()} />
-                <button type="submit" class="secondary small" disabled={busy}>
-                  Search
-                </button>
-              </form>
-              {results && results.length === 0 && <p class="muted small">Nothing found.</p>}
-              {results && results.length > 0 && (
-                <ul class="ext-results" data-testid="extension-results">
-                  {results.map((r, i) => {
-                    const title = r.preview?.content?.title || `Result ${i + 1}`;
-                    return (
-                      <li key={i}>
-                        <span>{title}</span>
-                        <button type="button" class="secondary small" disabled={busy || r.contentType !== CARD_TYPE} onClick={() => void insert(r)} aria-label={`Send ${title}`}>
-                          Send
-                        </button>
-                      </li>
-                    );
-                  })}
-                </ul>
+              <h3 class="sub-title">{task?.title || label}</h3>
+              {busy && !task && <p class="muted small">Asking {pick.app.teamsApp.displayName}…</p>}
+              {task && (
+                <div class="ext-card" data-testid="extension-task">
+                  <AdaptiveCardView key={task.card} json={task.card} onAction={submit} />
+                </div>
               )}
             </>
+          ) : (
+            <form class="row" onSubmit={search}>
+              <label for="ext-query" class="visually-hidden">
+                {label}
+              </label>
+              <input id="ext-query" value={q} placeholder={pick.cmd.title} onInput={(e) => setQ(e.currentTarget.value)} ref={(el) => el?.focus()} />
+              <button type="submit" class="secondary small" disabled={busy}>
+                Search
+              </button>
+            </form>
+          )}
+          {said && (
+            <p class="ext-said" role="status" data-testid="extension-message">
+              {said}
+            </p>
+          )}
+          {results && results.length === 0 && <p class="muted small">Nothing found.</p>}
+          {results && results.length > 0 && (
+            <ul class="ext-results" data-testid="extension-results">
+              {results.map((r, i) => {
+                const title = resultTitle(r, i);
+                return (
+                  <li key={i}>
+                    <span>{title}</span>
+                    <button type="button" class="secondary small" disabled={busy || r.contentType !== CARD_TYPE} onClick={() => void insert(r)} aria-label={`Send ${title}`}>
+                      Send
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
           )}
           {err && (
             <p class="send-failed" role="alert">
               {err}
             </p>
           )}
-          <button type="button" class="ghost small" onClick={close}>
-            Close
-          </button>
+          <div class="row">
+            {pick && (
+              <button type="button" class="ghost small" onClick={reset}>
+                Back
+              </button>
+            )}
+            <button type="button" class="ghost small" onClick={close}>
+              Close
+            </button>
+          </div>
         </div>
       )}
     </div>
   );
+}
+
+/**
+ * useBotMentions is the "@" of a box that mentions bots only (a channel's
+ * post and reply boxes, the join page's meeting chat): it offers the bots
+ * of the place's apps that the server lets this person mention; a picked bot is written
+ * <at>Name</at> (as the chat composer writes it: bots are not members, so no
+ * mentions entry names them), which is what the server looks for to hand
+ * the message to that bot.
+ */
+export function useBotMentions(listId: string, apps: Installed[] | null, text: string, setText: (t: string) => void) {
+  const [picked, setPicked] = useState<Picked[]>([]);
+  const [query, setQuery] = useState<{ start: number; q: string } | null>(null);
+  const [active, setActive] = useState(0);
+  const el = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
+  const bots = useMemo(() => {
+    if (!query) return [];
+    const q = query.q.toLowerCase();
+    return (apps ?? []).filter((i) => botOf(i) && may(i, "mention") && i.teamsApp.displayName.toLowerCase().includes(q)).slice(0, 6);
+  }, [query, apps]);
+  const listed = query !== null && bots.length > 0;
+
+  function onInput(value: string, caret: number) {
+    setText(value);
+    const before = value.slice(0, caret);
+    const at = before.lastIndexOf("@");
+    if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
+      setQuery({ start: at, q: before.slice(at + 1) });
+      setActive(0);
+    } else setQuery(null);
+  }
+
+  function pick(i: Installed) {
+    if (!query) return;
+    const box = el.current;
+    const caret = box?.selectionStart ?? text.length;
+    const name = i.teamsApp.displayName;
+    setText(`${text.slice(0, query.start)}@${name} ${text.slice(caret)}`);
+    const entry: Picked = { name, userId: `bot:${botOf(i)!.id}`, bot: true };
+    setPicked((p) => (p.some((x) => x.userId === entry.userId) ? p : [...p, entry]));
+    const pos = query.start + name.length + 2;
+    setQuery(null);
+    requestAnimationFrame(() => {
+      if (!box) return;
+      box.focus();
+      box.setSelectionRange(pos, pos);
+    });
+  }
+
+  /** onKeyDown moves through and picks from the list; true when it used the key. */
+  function onKeyDown(e: KeyboardEvent): boolean {
+    if (!listed) return false;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      setActive((active + (e.key === "ArrowDown" ? 1 : bots.length - 1)) % bots.length);
+      return true;
+    }
+    if (e.key === "Enter" || e.key === "Tab") {
+      e.preventDefault();
+      pick(bots[active]);
+      return true;
+    }
+    if (e.key === "Escape") {
+      setQuery(null);
+      return true;
+    }
+    return false;
+  }
+
+  const list = listed ? (
+    <ul class="mention-list" id={listId} role="listbox" aria-label="Bots to mention">
+      {bots.map((i, k) => (
+        <li
+          key={i.id}
+          id={`${listId}-${k}`}
+          role="option"
+          aria-selected={k === active}
+          class={k === active ? "active" : ""}
+          onMouseDown={(e) => {
+            e.preventDefault();
+            pick(i);
+          }}
+        >
+          <Avatar name={i.teamsApp.displayName} size="sm" />
+          <span>{i.teamsApp.displayName}</span>
+          <Tag kind="bot">Bot</Tag>
+        </li>
+      ))}
+    </ul>
+  ) : null;
+  const aria = {
+    "aria-controls": listed ? listId : undefined,
+    "aria-autocomplete": "list" as const,
+    "aria-activedescendant": listed ? `${listId}-${active}` : undefined,
+  };
+  return {
+    el,
+    list,
+    aria,
+    onInput,
+    onKeyDown,
+    body: (t: string) => composeBody(t, picked).body,
+    reset: () => {
+      setPicked([]);
+      setQuery(null);
+    },
+  };
+}
+
+/** hasPersonalBot says whether an app's bot can chat 1:1 (a bot, in personal scope); the server decides the rest. */
+const hasPersonalBot = (i: Installed) => !!botOf(i) && (i.teamsApp.scopes ?? []).includes("personal");
+
+/**
+ * useBotChat opens the 1:1 chat with an app's bot (POST
+ * /parley/v1/me/apps/{appId}/chat, made on first use) and goes to it.
+ */
+function useBotChat() {
+  const { busy, error, setError, run } = useAsync();
+  async function open(i: Installed) {
+    const r = await run(async () => {
+      const { chatId } = await post<{ chatId: string }>(`/parley/v1/me/apps/${enc(i.teamsApp.id)}/chat`);
+      await session.loadChat(chatId).catch(() => undefined);
+      return chatId;
+    });
+    if (r) navigate(`/chats/${enc(r)}`);
+  }
+  return { busy, error, setError, open };
 }
 
 /** PersonalApps is the person's apps page: installed for them (or by their setup policy), opened to their tab. */
@@ -384,6 +660,7 @@ export function PersonalApps(props: { me: User | null; appId: string | null }) {
   const [catalog, setCatalog] = useState<CatalogApp[]>([]);
   const [done, setDone] = useState<string | null>(null);
   const { busy, error, setError, run } = useAsync();
+  const chat = useBotChat();
   const base = me ? `/v1.0/users/${enc(me.id)}/teamwork/installedApps` : "";
   const load = async () => {
     if (!base) return;
@@ -430,6 +707,11 @@ export function PersonalApps(props: { me: User | null; appId: string | null }) {
                     {i.teamsApp.displayName}
                   </Link>
                   {i.isPinned && <span class="muted small"> · pinned</span>}
+                  {hasPersonalBot(i) && (
+                    <button type="button" class="link-button small" disabled={chat.busy} onClick={() => void chat.open(i)} aria-label={`Chat with ${i.teamsApp.displayName}`}>
+                      Chat
+                    </button>
+                  )}
                 </li>
               ))}
             </ul>
@@ -450,6 +732,7 @@ export function PersonalApps(props: { me: User | null; appId: string | null }) {
             </>
           )}
           <ErrorBox error={error} onDismiss={() => setError(null)} />
+          <ErrorBox error={chat.error} onDismiss={() => chat.setError(null)} />
           {done && <Notice kind="success">{done}</Notice>}
         </nav>
         <div class="apps-main">
@@ -475,7 +758,12 @@ function PersonalApp(props: { i: Installed }) {
       <header>
         <h2>{i.teamsApp.displayName}</h2>
         {i.teamsApp.appDefinitions[0]?.description && <p class="muted">{i.teamsApp.appDefinitions[0].description}</p>}
-        {botOf(i) && <p class="muted small">This app has a bot: its messages to you arrive in your chats, and you can mention it where it is added.</p>}
+        {botOf(i) && (
+          <p class="muted small">
+            This app has a bot: its messages to you arrive in your chats{hasPersonalBot(i) ? ", and Chat beside its name opens your chat with it" : ""}. You can
+            mention it where it is added.
+          </p>
+        )}
       </header>
       {tabs.length > 1 && (
         <div class="row" role="group" aria-label="Tabs">

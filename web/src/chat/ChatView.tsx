@@ -4,7 +4,7 @@ import { setPageTitle } from "../title";
 import { type ComponentChildren, Fragment } from "preact";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { type Attachment, type Member, type Message, type UploadedFile, errorText, fetchBlob, memberFor, post, uploadFile } from "../api";
-import { type AppTab, ChatApps, ExtensionButton, type Installed, TabFrame, botOf, may, useInstalled } from "../apps/Apps";
+import { type AppTab, ChatApps, ExtensionButton, chatPlace, type Installed, TabFrame, ViaApp, botOf, may, useInstalled } from "../apps/Apps";
 import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody, plainText } from "../richtext";
 import { navigate } from "../router";
@@ -13,12 +13,19 @@ import { Avatar, ErrorBox, ExternalBadge, Link, Notice, PersonBadge, Tag, Time, 
 
 const CARD = "application/vnd.microsoft.card.adaptive";
 
-export function ChatView(props: { s: State; id: string; extra?: ComponentChildren }) {
+/**
+ * ChatView is one chat. extra is a side panel of the page that shows the
+ * chat (the meeting panel), named by extraLabel on the header's button that
+ * shows and hides it: beside the messages on a desktop, over them on a
+ * phone, where it starts hidden so that the chat is what opens.
+ */
+export function ChatView(props: { s: State; id: string; extra?: ComponentChildren; extraLabel?: string }) {
   const { s, id } = props;
   const entry = s.chats[id];
   const list = s.messages[id];
   const [showPeople, setShowPeople] = useState(false);
   const [showApps, setShowApps] = useState(false);
+  const [showExtra, setShowExtra] = useState(() => !matchMedia("(max-width: 720px)").matches);
   const [tab, setTab] = useState<{ app: string; tab: AppTab } | null>(null);
   const apps = useInstalled(id);
   const [editingId, setEditingId] = useState<string | null>(null);
@@ -157,6 +164,21 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
             Apps
           </button>
         )}
+        {props.extra && (
+          <button
+            type="button"
+            class="ghost"
+            aria-expanded={showExtra && !showPeople && !showApps}
+            aria-controls="side-panel"
+            onClick={() => {
+              setShowExtra(!(showExtra && !showPeople && !showApps));
+              setShowPeople(false);
+              setShowApps(false);
+            }}
+          >
+            {props.extraLabel ?? "Details"}
+          </button>
+        )}
       </header>
 
       {entry.chat.isReadOnly && (
@@ -257,7 +279,7 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
             }}
           />
         ) : (
-          props.extra
+          showExtra && props.extra
         )}
       </div>
 
@@ -285,7 +307,7 @@ function BackLink() {
 }
 
 function sameRun(a: Message, b: Message): boolean {
-  if (a.from.user?.id !== b.from.user?.id || a.deletedDateTime || b.deletedDateTime) return false;
+  if (a.from.user?.id !== b.from.user?.id || a.deletedDateTime || b.deletedDateTime || b.viaApp) return false;
   const ta = Date.parse(a.createdDateTime ?? "");
   const tb = Date.parse(b.createdDateTime ?? "");
   return tb - ta < 5 * 60 * 1000;
@@ -489,6 +511,7 @@ function MessageItem(props: {
         {!props.grouped && (
           <div class="msg-head">
             <span class="msg-sender">{mine ? "You" : name}</span>
+            <ViaApp m={m} />
             <PersonBadge identityType={sender?.userIdentityType} external={sender?.isExternal} guest={guestIds.has(sender?.id ?? "")} />
             {bot && <Tag kind="bot">Bot</Tag>}
             <Time iso={m.createdDateTime} clock class="msg-time" />
@@ -810,7 +833,7 @@ function Composer(props: {
         <button type="button" class="ghost attach" aria-label="Attach a file" title="Attach a file" disabled={closed} onClick={() => fileRef.current?.click()}>
           📎
         </button>
-        <ExtensionButton chatId={props.chatId} apps={props.apps} disabled={closed} />
+        <ExtensionButton place={chatPlace(props.chatId)} apps={props.apps} disabled={closed} />
         <label for="composer-input" class="visually-hidden">
           Message
         </label>

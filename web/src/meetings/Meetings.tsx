@@ -4,7 +4,7 @@
 // the join link opens for people without an account.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Meeting, type Message, type Page, ApiError, call, del, enc, errorText, get, getToken, post, setToken } from "../api";
-import { ExtensionButton } from "../apps/Apps";
+import { ExtensionButton, ViaApp, chatPlace, useBotMentions, useInstalled } from "../apps/Apps";
 import { AdaptiveCardView } from "../card";
 import { ChatView } from "../chat/ChatView";
 import { Events } from "../events";
@@ -168,8 +168,9 @@ export function MeetingView(props: { s: State; id: string }) {
       <ChatView
         s={props.s}
         id={chatId}
+        extraLabel="Meeting"
         extra={
-          <aside class="people meeting-panel" aria-label="Meeting" data-testid="meeting-panel">
+          <aside class="people meeting-panel" id="side-panel" aria-label="Meeting" data-testid="meeting-panel">
             <h2 class="section-title">{m?.subject || "Meeting"}</h2>
             <Notice kind="info">The meeting has ended. Its join link no longer works; the chat stays with the people invited.</Notice>
           </aside>
@@ -188,11 +189,12 @@ export function MeetingView(props: { s: State; id: string }) {
     <ChatView
       s={props.s}
       id={chatId}
+      extraLabel="Meeting"
       extra={
         m ? (
           <MeetingPanel s={props.s} id={props.id} m={m} lobby={lobby} roster={roster} reload={reload} onChanged={setM} onEnded={() => setEnded(true)} />
         ) : (
-          <aside class="people meeting-panel" aria-label="Meeting" data-testid="meeting-panel">
+          <aside class="people meeting-panel" id="side-panel" aria-label="Meeting" data-testid="meeting-panel">
             <LobbyAndRoster id={props.id} lobby={lobby} roster={roster} reload={reload} />
           </aside>
         )
@@ -265,7 +267,7 @@ export function MeetingPanel(props: {
   }
 
   return (
-    <aside class="people meeting-panel" aria-label="Meeting" data-testid="meeting-panel">
+    <aside class="people meeting-panel" id="side-panel" aria-label="Meeting" data-testid="meeting-panel">
       <h2 class="section-title">{m.subject || "Meeting"}</h2>
       {m.startDateTime && (
         <p class="muted small">
@@ -740,6 +742,11 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
   const [err, setErr] = useState<unknown>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const opts = { token: anon.token };
+  // The meeting chat's apps, as the server lets this person use them.
+  const apps = useInstalled(anon.chatId, anon.token);
+  // "@" lists the chat's bots only where the server allows mentioning them
+  // (anonymousUsersCanInteractWithApps decides; none listed otherwise).
+  const at = useBotMentions("anon-mentions", apps.apps, text, setText);
 
   const put = (m: Message) =>
     setItems((l) => {
@@ -761,6 +768,7 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
           return;
         }
         if ((e.type === "messageCreated" || e.type === "messageUpdated" || e.type === "messageDeleted") && e.message) put(e.message as Message);
+        if (e.type === "installedAppsChanged" && e.chatId === anon.chatId) void apps.reload();
       },
       onState: () => undefined,
       onOpen: () => undefined,
@@ -780,7 +788,8 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
     if (!t) return;
     setText("");
     try {
-      put(await call<Message>("POST", `/v1.0/chats/${enc(anon.chatId)}/messages`, { ...opts, body: { body: { contentType: "text", content: t } } }));
+      put(await call<Message>("POST", `/v1.0/chats/${enc(anon.chatId)}/messages`, { ...opts, body: { body: at.body(t) } }));
+      at.reset();
     } catch (x) {
       setErr(x);
       setText(t);
@@ -820,7 +829,9 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
                   <div class="msg-main">
                     <div class="msg-head">
                       <span class="msg-sender">{who}</span>
+                      <ViaApp m={m} />
                       {m.from.user?.userIdentityType === "anonymousGuest" && <UnverifiedBadge />}
+                      {!m.from.user && m.from.application && <Tag kind="bot">Bot</Tag>}
                       <Time iso={m.createdDateTime} clock class="msg-time" />
                     </div>
                     {m.deletedDateTime ? (
@@ -844,17 +855,21 @@ function AnonChat(props: { anon: AnonSession; onEnded: (why: string) => void }) 
         <div class="composer-wrap">
           <ErrorBox error={err ? errorText(err) : null} onDismiss={() => setErr(null)} />
           <form class="composer" onSubmit={send}>
-            <ExtensionButton chatId={anon.chatId} token={anon.token} />
+            <ExtensionButton place={chatPlace(anon.chatId)} apps={apps.apps} token={anon.token} />
             <label for="anon-composer" class="visually-hidden">
               Message
             </label>
+            {at.list}
             <textarea
               id="anon-composer"
+              ref={at.el}
               rows={1}
               value={text}
               placeholder="Type a message"
-              onInput={(e) => setText(e.currentTarget.value)}
+              {...at.aria}
+              onInput={(e) => at.onInput(e.currentTarget.value, e.currentTarget.selectionStart ?? e.currentTarget.value.length)}
               onKeyDown={(e) => {
+                if (at.onKeyDown(e)) return;
                 if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
                   e.preventDefault();
                   void send(e);

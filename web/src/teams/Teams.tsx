@@ -2,12 +2,12 @@
 // channels, a channel's posts with their threads (replies), live through the
 // events socket, starting a team and adding people (owners), and the team's
 // apps (docs/rules.md §9): its Apps panel, app tabs, @mentions of its bots.
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { type Message, type Page, del, enc, get, getAll, memberFor, patch, post } from "../api";
-import { type AppTab, CARD_TYPE, type Installed, TabFrame, TeamApps, botOf, may, useTeamApps } from "../apps/Apps";
+import { type AppTab, CARD_TYPE, ExtensionButton, type Installed, type Place, TabFrame, TeamApps, ViaApp, channelPlace, useBotMentions, useTeamApps } from "../apps/Apps";
 import type { EventFrame } from "../events";
 import { AdaptiveCardView } from "../card";
-import { type Picked, RichText, composeBody } from "../richtext";
+import { RichText } from "../richtext";
 import { navigate } from "../router";
 import { type State, session, useSession } from "../session";
 import { setPageTitle } from "../title";
@@ -389,7 +389,7 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
           <TeamPeople teamId={teamId} members={members} isOwner={isOwner} onChanged={setMembers} />
         )}
       </div>
-      <PostBox base={base} onSent={put} apps={apps.apps} />
+      <PostBox base={base} place={channelPlace(teamId, channelId)} onSent={put} apps={apps.apps} />
     </section>
   );
 }
@@ -405,6 +405,7 @@ function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string 
       <div class="msg-main">
         <div class="msg-head">
           <span class="msg-sender">{name}</span>
+          <ViaApp m={m} />
           <PersonBadge identityType={u?.userIdentityType} external={u?.isExternal} guest={props.guests.has(u?.id ?? "")} />
           {!u && m.from.application && <Tag kind="bot">Bot</Tag>}
           <Time iso={m.createdDateTime} clock class="msg-time" />
@@ -424,112 +425,6 @@ function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string 
       </div>
     </div>
   );
-}
-
-/**
- * useBotMentions is the post and reply boxes' "@": it offers the team's bots
- * that the server lets this person mention; a picked bot is written
- * <at>Name</at> (as the chat composer writes it: bots are not members, so no
- * mentions entry names them), which is what the server looks for to hand
- * the message to that bot.
- */
-function useBotMentions(listId: string, apps: Installed[] | null, text: string, setText: (t: string) => void) {
-  const [picked, setPicked] = useState<Picked[]>([]);
-  const [query, setQuery] = useState<{ start: number; q: string } | null>(null);
-  const [active, setActive] = useState(0);
-  const el = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
-  const bots = useMemo(() => {
-    if (!query) return [];
-    const q = query.q.toLowerCase();
-    return (apps ?? []).filter((i) => botOf(i) && may(i, "mention") && i.teamsApp.displayName.toLowerCase().includes(q)).slice(0, 6);
-  }, [query, apps]);
-  const listed = query !== null && bots.length > 0;
-
-  function onInput(value: string, caret: number) {
-    setText(value);
-    const before = value.slice(0, caret);
-    const at = before.lastIndexOf("@");
-    if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
-      setQuery({ start: at, q: before.slice(at + 1) });
-      setActive(0);
-    } else setQuery(null);
-  }
-
-  function pick(i: Installed) {
-    if (!query) return;
-    const box = el.current;
-    const caret = box?.selectionStart ?? text.length;
-    const name = i.teamsApp.displayName;
-    setText(`${text.slice(0, query.start)}@${name} ${text.slice(caret)}`);
-    const entry: Picked = { name, userId: `bot:${botOf(i)!.id}`, bot: true };
-    setPicked((p) => (p.some((x) => x.userId === entry.userId) ? p : [...p, entry]));
-    const pos = query.start + name.length + 2;
-    setQuery(null);
-    requestAnimationFrame(() => {
-      if (!box) return;
-      box.focus();
-      box.setSelectionRange(pos, pos);
-    });
-  }
-
-  /** onKeyDown moves through and picks from the list; true when it used the key. */
-  function onKeyDown(e: KeyboardEvent): boolean {
-    if (!listed) return false;
-    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      e.preventDefault();
-      setActive((active + (e.key === "ArrowDown" ? 1 : bots.length - 1)) % bots.length);
-      return true;
-    }
-    if (e.key === "Enter" || e.key === "Tab") {
-      e.preventDefault();
-      pick(bots[active]);
-      return true;
-    }
-    if (e.key === "Escape") {
-      setQuery(null);
-      return true;
-    }
-    return false;
-  }
-
-  const list = listed ? (
-    <ul class="mention-list" id={listId} role="listbox" aria-label="Bots to mention">
-      {bots.map((i, k) => (
-        <li
-          key={i.id}
-          id={`${listId}-${k}`}
-          role="option"
-          aria-selected={k === active}
-          class={k === active ? "active" : ""}
-          onMouseDown={(e) => {
-            e.preventDefault();
-            pick(i);
-          }}
-        >
-          <Avatar name={i.teamsApp.displayName} size="sm" />
-          <span>{i.teamsApp.displayName}</span>
-          <Tag kind="bot">Bot</Tag>
-        </li>
-      ))}
-    </ul>
-  ) : null;
-  const aria = {
-    "aria-controls": listed ? listId : undefined,
-    "aria-autocomplete": "list" as const,
-    "aria-activedescendant": listed ? `${listId}-${active}` : undefined,
-  };
-  return {
-    el,
-    list,
-    aria,
-    onInput,
-    onKeyDown,
-    body: (t: string) => composeBody(t, picked).body,
-    reset: () => {
-      setPicked([]);
-      setQuery(null);
-    },
-  };
 }
 
 function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; label: string; apps: Installed[] | null }) {
@@ -571,7 +466,7 @@ function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; la
   );
 }
 
-function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; apps: Installed[] | null }) {
+function PostBox(props: { base: string; place: Place; onSent: (m: ChannelMessage) => void; apps: Installed[] | null }) {
   const [text, setText] = useState("");
   const { busy, error, setError, run } = useAsync();
   const at = useBotMentions("post-mentions", props.apps, text, setText);
@@ -600,6 +495,7 @@ function PostBox(props: { base: string; onSent: (m: ChannelMessage) => void; app
           void send();
         }}
       >
+        <ExtensionButton place={props.place} apps={props.apps} onSent={props.onSent} />
         <label for="post-input" class="visually-hidden">
           New post
         </label>
