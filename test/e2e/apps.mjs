@@ -19,7 +19,7 @@
 /**
  * appSteps runs the steps; t carries run.mjs's plumbing: browser, pages,
  * problems, step, check, signIn, token, api, axe, shot, flip, labelsOK,
- * noSideways, chatLink, Admin (the admin's page), BASE, ALICE, GUEST, TAB_URL, LIVE.
+ * noSideways, chatLink, Admin (the admin's page), BASE, ALICE, BOB, GUEST, TAB_URL, LIVE.
  */
 export async function appSteps(t) {
   const { step, check, signIn, axe, shot, flip, labelsOK, chatLink } = t;
@@ -61,6 +61,9 @@ export async function appSteps(t) {
   const A = await open("alice (apps)");
   const G = await open("guest (apps)");
   let Anon;
+  let team; // the Polls team, and the path of its General channel
+  let channelPath;
+  const enc = encodeURIComponent;
   const botMsg = (page, text) => page.locator("article.msg", { hasText: text });
 
   await step("apps: alice adds the Polls bot to a meeting chat from its Apps panel", async () => {
@@ -119,8 +122,12 @@ export async function appSteps(t) {
     await axe(page, "message extension");
     await pop.getByRole("button", { name: "Send Lunch poll" }).click();
     await pop.waitFor({ state: "detached" });
-    await page.locator("article.msg .adaptive-card").getByText("Lunch poll: vote below.").waitFor();
-    await A.page.locator("article.msg .adaptive-card").getByText("Lunch poll: vote below.").waitFor();
+    // Posted as the guest's message, marked with the app it came from, for both.
+    for (const p of [page, A.page]) {
+      const posted = p.locator("article.msg", { hasText: "Lunch poll: vote below." });
+      await posted.locator(".adaptive-card").waitFor();
+      await posted.getByTestId("via-app").getByText("via Polls").waitFor();
+    }
     // The tab, and no add or remove for a guest: the catalog and the
     // install's allowedActions say so.
     await page.getByRole("button", { name: "Apps", exact: true }).click();
@@ -225,9 +232,10 @@ export async function appSteps(t) {
 
   await step("apps: alice adds Polls to a team from a channel's Apps panel, opens its tab, and @mentions it in a post; the bot answers in the thread", async () => {
     const { page } = A;
-    const team = await t.api(tok, "POST", "/v1.0/teams", { displayName: "Polls team" });
+    team = await t.api(tok, "POST", "/v1.0/teams", { displayName: "Polls team" });
     const general = await t.api(tok, "GET", `/v1.0/teams/${encodeURIComponent(team.id)}/primaryChannel`);
-    await page.goto(`/teams/${encodeURIComponent(team.id)}/channels/${encodeURIComponent(general.id)}`);
+    channelPath = `/teams/${encodeURIComponent(team.id)}/channels/${encodeURIComponent(general.id)}`;
+    await page.goto(channelPath);
     await page.locator(".chat-title", { hasText: "General" }).waitFor();
     await page.getByRole("button", { name: "Apps", exact: true }).click();
     const panel = page.getByRole("complementary", { name: "Apps in this team" });
@@ -279,6 +287,110 @@ export async function appSteps(t) {
     await shot(page, "desktop-channel-bot");
   });
 
+  await step("apps: a channel's post box runs Polls' message extension: a search posts a card, the New poll action asks with a task card and posts the poll", async () => {
+    const { page } = A;
+    const ext = page.getByRole("button", { name: "Message extensions" });
+    const pop = page.getByRole("dialog", { name: "Message extensions" });
+    await ext.click();
+    await pop.getByRole("button", { name: "Polls: Search polls" }).click();
+    await pop.getByLabel("Polls: Search polls").fill("offsite");
+    await pop.getByRole("button", { name: "Search" }).click();
+    await pop.getByRole("button", { name: "Send Offsite poll" }).click({ timeout: SLOW });
+    await pop.waitFor({ state: "detached" });
+    const offsite = page.locator("article.post", { hasText: "Offsite poll: vote below." });
+    await offsite.getByTestId("via-app").getByText("via Polls").waitFor();
+    // Its card acts through Polls' bot, which answers with the card updated in place.
+    await offsite.locator(".adaptive-card").getByRole("button", { name: "Vote pizza" }).click();
+    await offsite.getByText(/pizza has \d+ vote\(s\), the last from Alice/).waitFor({ timeout: SLOW });
+    // The action command: the bot's task card asks for the question.
+    await ext.click();
+    await pop.getByRole("button", { name: "Polls: New poll" }).click();
+    const task = pop.getByTestId("extension-task");
+    await task.getByLabel("Question").waitFor({ timeout: SLOW });
+    await labelsOK(page);
+    await axe(page, "message extension task card");
+    // Empty, the bot answers with a task message, shown in words.
+    await task.getByRole("button", { name: "Create poll" }).click();
+    await pop.getByTestId("extension-message").getByText("A poll needs a question.").waitFor({ timeout: SLOW });
+    await pop.getByRole("button", { name: "Back" }).click();
+    await pop.getByRole("button", { name: "Polls: New poll" }).click();
+    await task.getByLabel("Question").fill("Team dinner Friday?");
+    await shot(page, "desktop-extension-action");
+    await task.getByRole("button", { name: "Create poll" }).click();
+    await pop.getByRole("button", { name: "Send Team dinner Friday?" }).click({ timeout: SLOW });
+    await pop.waitFor({ state: "detached" });
+    const dinner = page.locator("article.post", { hasText: "Team dinner Friday?: vote below." });
+    await dinner.locator(".adaptive-card").waitFor();
+    await dinner.getByTestId("via-app").getByText("via Polls").waitFor();
+    await axe(page, "channel with the extension's posts");
+  });
+
+  await step("apps: a member and a guest of the team get in the channel's Apps panel only what the server gives them, and the panels follow changes live", async () => {
+    for (const who of [t.BOB, t.GUEST]) {
+      await t.api(tok, "POST", `/v1.0/teams/${enc(team.id)}/members`, { "@odata.type": "#microsoft.graph.aadUserConversationMember", roles: [], email: who });
+    }
+    const B = await open("bob (apps)");
+    await signIn(B.page, t.BOB);
+    const people = [
+      { who: t.BOB, page: B.page },
+      { who: t.GUEST, page: G.page },
+    ];
+    const panelOf = (page) => page.getByRole("complementary", { name: "Apps in this team" });
+    for (const p of people) {
+      await p.page.goto(channelPath);
+      await p.page.locator(".chat-title", { hasText: "General" }).waitFor();
+      await p.page.getByRole("button", { name: "Apps", exact: true }).click();
+      const row = panelOf(p.page).getByTestId("installed-apps").locator('li[data-app="Polls"]');
+      await row.waitFor();
+      // The server's answer for this person: the install's allowedActions, and whether the catalog answers.
+      const theirs = await t.token(p.who);
+      const list = await t.api(theirs, "GET", `/v1.0/teams/${enc(team.id)}/installedApps`);
+      const polls = list.value.find((i) => i.teamsApp.displayName === "Polls");
+      p.allowed = polls.allowedActions ?? [];
+      p.catalog = (await fetch(`${t.BASE}/v1.0/appCatalogs/teamsApps`, { headers: { Authorization: `Bearer ${theirs}` } })).ok;
+      const offered = await row.getByRole("button", { name: "Remove Polls" }).count();
+      check(offered === (p.allowed.includes("remove") ? 1 : 0), `${p.who}: Remove offered ${offered} time(s), allowedActions ${p.allowed}`);
+      check((await panelOf(p.page).getByRole("heading", { name: "Add an app" }).count()) === 0, `${p.who}: the catalog offers an app already installed`);
+      await axe(p.page, `channel apps panel (${p.who})`);
+    }
+    const guest = people[1];
+    check(!guest.allowed.includes("remove"), `the guest may remove the team's app: ${guest.allowed}`);
+    check(!guest.catalog, "the catalog answers a guest");
+    await shot(G.page, "desktop-channel-apps-guest");
+    // Alice removes Polls: both panels follow at once, and the guest's post box no longer offers its extension.
+    await A.page.getByRole("button", { name: "Apps", exact: true }).click();
+    await panelOf(A.page).getByRole("button", { name: "Remove Polls" }).click();
+    for (const p of people) {
+      await panelOf(p.page).getByText("No apps in this team yet.").waitFor();
+      // The catalog is offered only to those it answers.
+      const add = panelOf(p.page).getByRole("button", { name: "Add Polls" });
+      if (p.catalog) await add.waitFor();
+      else check((await panelOf(p.page).getByRole("heading", { name: "Add an app" }).count()) === 0, `${p.who} is offered the catalog, which refuses them`);
+    }
+    const guestExt = guest.allowed.includes("messageExtension");
+    if (guestExt) await G.page.getByRole("button", { name: "Message extensions" }).waitFor({ state: "detached" });
+    // Added again, it is back for both, live.
+    await panelOf(A.page).getByRole("button", { name: "Add Polls" }).click();
+    for (const p of people) await panelOf(p.page).getByTestId("installed-apps").locator('li[data-app="Polls"]').waitFor();
+    if (guestExt) await G.page.getByRole("button", { name: "Message extensions" }).waitFor();
+    await close(B, "bob (apps)");
+    // A chat's Apps panel follows too: the guest watches the meeting chat's panel while Alice removes and adds Polls.
+    await G.page.goto("/");
+    await chatLink(G.page, "Polls sync").click();
+    await G.page.getByRole("button", { name: "Apps", exact: true }).click();
+    const chatPanel = G.page.getByRole("complementary", { name: "Apps in this chat" });
+    const row = chatPanel.getByTestId("installed-apps").locator('li[data-app="Polls"]');
+    await row.waitFor();
+    const installs = await t.api(tok, "GET", `/v1.0/chats/${enc(meeting.chatInfo.threadId)}/installedApps`);
+    const polls = installs.value.find((i) => i.teamsApp.displayName === "Polls");
+    await t.api(tok, "DELETE", `/v1.0/chats/${enc(meeting.chatInfo.threadId)}/installedApps/${enc(polls.id)}`);
+    await chatPanel.getByText("No apps in this chat yet.").waitFor();
+    await t.api(tok, "POST", `/v1.0/chats/${enc(meeting.chatInfo.threadId)}/installedApps`, {
+      "teamsApp@odata.bind": `${t.BASE}/v1.0/appCatalogs/teamsApps/${polls.teamsApp.id}`,
+    });
+    await row.waitFor();
+  });
+
   await step("apps: the personal apps page adds Polls for alice and opens its tab, at desktop and phone sizes", async () => {
     const { page } = A;
     await page.getByRole("link", { name: "My apps" }).click();
@@ -298,6 +410,28 @@ export async function appSteps(t) {
     await t.noSideways(P.page);
     await axe(P.page, "personal apps (phone)");
     await close(P, "alice (apps, phone)");
+    // Chat opens Alice's 1:1 chat with the bot, where it answers with its card.
+    await page.getByTestId("personal-apps").getByRole("button", { name: "Chat with Polls" }).click();
+    await page.waitForURL("**/chats/**");
+    const chatUrl = page.url();
+    // The bot is no member of the chat; the client names it by the app.
+    await page.locator(".chat-title", { hasText: "Polls" }).waitFor();
+    const box = page.getByLabel("Message", { exact: true });
+    await box.fill("hello Polls");
+    await box.press("Enter");
+    const answer = botMsg(page, "Polls heard");
+    await answer.getByText("hello Polls").waitFor({ timeout: SLOW });
+    await answer.locator(".badge", { hasText: "Bot" }).waitFor();
+    const card = answer.locator(".adaptive-card");
+    await card.getByRole("button", { name: "Vote pizza" }).click();
+    await card.getByText(/Lunch poll: pizza has \d+ vote\(s\), the last from Alice/).waitFor({ timeout: SLOW });
+    await labelsOK(page);
+    await axe(page, "chat with a bot");
+    await shot(page, "desktop-bot-chat");
+    // Chat again: the same chat.
+    await page.getByRole("link", { name: "My apps" }).click();
+    await page.getByTestId("personal-apps").getByRole("button", { name: "Chat with Polls" }).click();
+    await page.waitForURL(chatUrl);
     await page.goto(`/meetings/${encodeURIComponent(meeting.id)}`);
     await botMsg(page, "Polls heard").first().waitFor();
     await shot(page, "desktop-meeting-apps");

@@ -10,7 +10,7 @@ import type { TeamsApp } from "../admin/Apps";
 import type { EventFrame } from "../events";
 import { AdaptiveCardView, type CardAction } from "../card";
 import { navigate } from "../router";
-import { session } from "../session";
+import { rememberBotChat, session } from "../session";
 import { setPageTitle } from "../title";
 import { type Picked, composeBody } from "../richtext";
 import { Avatar, ErrorBox, Link, Notice, Tag, useAsync } from "../ui";
@@ -645,6 +645,7 @@ function useBotChat() {
   async function open(i: Installed) {
     const r = await run(async () => {
       const { chatId } = await post<{ chatId: string }>(`/parley/v1/me/apps/${enc(i.teamsApp.id)}/chat`);
+      rememberBotChat(chatId, i.teamsApp.displayName);
       await session.loadChat(chatId).catch(() => undefined);
       return chatId;
     });
