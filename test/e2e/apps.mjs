@@ -297,8 +297,9 @@ export async function appSteps(t) {
     await pop.getByRole("button", { name: "Search" }).click();
     await pop.getByRole("button", { name: "Send Offsite poll" }).click({ timeout: SLOW });
     await pop.waitFor({ state: "detached" });
-    const offsite = page.locator("article.post", { hasText: "Offsite poll: vote below." });
-    await offsite.getByTestId("via-app").getByText("via Polls").waitFor();
+    const found = page.locator("article.post", { hasText: "Offsite poll: vote below." });
+    await found.getByTestId("via-app").getByText("via Polls").waitFor();
+    const offsite = page.locator(`article.post[data-message-id="${await found.getAttribute("data-message-id")}"]`); // its text changes
     // Its card acts through Polls' bot, which answers with the card updated in place.
     await offsite.locator(".adaptive-card").getByRole("button", { name: "Vote pizza" }).click();
     await offsite.getByText(/pizza has \d+ vote\(s\), the last from Alice/).waitFor({ timeout: SLOW });
