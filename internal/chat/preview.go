@@ -3,6 +3,7 @@ package chat
 import (
 	"html"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -21,6 +22,9 @@ var stripTags = bluemonday.StrictPolicy()
 // then white space collapsed within each line, and blank lines dropped.
 // A text body is taken as it is (never sanitised: "a < b" stays "a < b").
 func PlainText(contentType, content string) string {
+	if contentType != "html" && SingleSpaced(content) {
+		return content // what collapsing would leave (most sends)
+	}
 	if contentType == "html" {
 		content = strings.NewReplacer("<br>", "\n", "<br/>", "\n", "<br />", "\n", "</p>", "\n", "</div>", "\n", "</li>", "\n").Replace(content)
 		content = html.UnescapeString(stripTags.Sanitize(content))
@@ -33,6 +37,33 @@ func PlainText(contentType, content string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// SingleSpaced reports whether s is one line of words separated by single
+// spaces, without a space at either end: a string that collapsing white
+// space (strings.Fields, then joined by spaces) leaves as it is.
+func SingleSpaced(s string) bool {
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			switch {
+			case b == ' ':
+				if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+					return false
+				}
+			case b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r':
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return false
+		}
+		i += size
+	}
+	return true
 }
 
 // PreviewText is the one form a message's text takes wherever Parley

@@ -34,3 +34,53 @@ func TestPreviewText(t *testing.T) {
 		t.Errorf("a text of exactly the cap was cut")
 	}
 }
+
+// collapsed is what PlainText makes of a text body: white space collapsed
+// within each line, blank lines dropped.
+func collapsed(content string) string {
+	var out []string
+	for _, l := range strings.Split(content, "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// FuzzSingleSpaced: a text SingleSpaced passes is what collapsing leaves
+// of it, so PlainText may return it as it is; and PlainText of a text
+// body is the collapsed text either way.
+func FuzzSingleSpaced(f *testing.F) {
+	for _, s := range []string{"", " ", "a", "a b", "a  b", " a", "a ", "a\tb", "a\nb", "a\u00a0b", "a\u0085b", "a\u2028b", "Grüße 你好", "bad \xff utf8", "x\u3000y"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := collapsed(s)
+		if chat.SingleSpaced(s) && want != s {
+			t.Fatalf("SingleSpaced(%q), but collapsed it is %q", s, want)
+		}
+		if got := chat.PlainText("text", s); got != want {
+			t.Fatalf("PlainText(text, %q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func TestSingleSpaced(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "hello world": true, "Grüße, 你好": true, "a  b": false, " a": false, "a ": false, "a\tb": false, "a\u00a0b": false, "a\nb": false} {
+		if got := chat.SingleSpaced(s); got != want {
+			t.Errorf("SingleSpaced(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// BenchmarkPlainText is the text a send indexes (search.PlainText calls
+// PlainText): a 100-byte text body, as the load tool sends.
+func BenchmarkPlainText(b *testing.B) {
+	text := strings.Repeat("Lorem ipsum dolor sit amet ", 4)[:100]
+	b.ReportAllocs()
+	for b.Loop() {
+		if chat.PlainText("text", text) == "" {
+			b.Fatal("empty")
+		}
+	}
+}

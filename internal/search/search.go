@@ -143,7 +143,11 @@ func (s *Service) Messages(ctx context.Context, actor *identity.User, text strin
 // PlainText is the text a message is indexed and summarised by: its text
 // without markup (chat.PlainText, the text previews show) on one line.
 func PlainText(contentType, content string) string {
-	return strings.Join(strings.Fields(chat.PlainText(contentType, content)), " ")
+	p := chat.PlainText(contentType, content)
+	if chat.SingleSpaced(p) {
+		return p // on one line already (most sends): no copy
+	}
+	return strings.Join(strings.Fields(p), " ")
 }
 
 // summaryRunes is about how much text a summary shows.
