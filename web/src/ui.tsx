@@ -1,6 +1,6 @@
 // Small building blocks shared by every page.
 import type { AnchorHTMLAttributes, ComponentChildren, InputHTMLAttributes } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { errorText } from "./api";
 import { linkClick } from "./router";
 
@@ -178,6 +178,74 @@ export function useAsync() {
     }
   }
   return { busy, error, setError, run };
+}
+
+/**
+ * useChange runs a change that the page then reloads (onChanged), keeping
+ * busy and error state and the sentence that says it is done; act answers
+ * whether it worked.
+ */
+export function useChange(onChanged: () => Promise<unknown>) {
+  const { busy, error, setError, run } = useAsync();
+  const [done, setDone] = useState<string | null>(null);
+  async function act(f: () => Promise<unknown>, said: string): Promise<boolean> {
+    setDone(null);
+    const ok = await run(async () => {
+      await f();
+      await onChanged();
+      return true;
+    });
+    if (ok) setDone(said);
+    return !!ok;
+  }
+  return { busy, error, setError, done, act };
+}
+
+/**
+ * Confirm asks before something that cannot be undone (deleting a channel,
+ * removing someone, ending a meeting, renewing a join link): it says what
+ * will happen, puts the focus on the confirming button, and Cancel (or
+ * Escape) leaves everything as it was.
+ */
+export function Confirm(props: {
+  title: string;
+  text: string;
+  action: string;
+  danger?: boolean;
+  busy?: boolean;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const ref = useRef<HTMLButtonElement>(null);
+  const id = useId();
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <div
+      class="panel confirm"
+      role="alertdialog"
+      aria-labelledby={`${id}-title`}
+      aria-describedby={`${id}-text`}
+      onKeyDown={(e) => {
+        if (e.key === "Escape") {
+          e.stopPropagation();
+          props.onCancel();
+        }
+      }}
+    >
+      <h3 id={`${id}-title`} class="section-title">
+        {props.title}
+      </h3>
+      <p id={`${id}-text`}>{props.text}</p>
+      <div class="row">
+        <button type="button" ref={ref} class={props.danger ? "danger" : "primary"} disabled={props.busy} onClick={props.onConfirm}>
+          {props.action}
+        </button>
+        <button type="button" class="secondary" disabled={props.busy} onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </div>
+  );
 }
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });

@@ -11,9 +11,8 @@ import { Events } from "../events";
 import { RichText } from "../richtext";
 import { navigate } from "../router";
 import { type State, chatOfMeeting, rememberMeeting, session } from "../session";
-import { Confirm } from "../teams/Confirm";
 import { setPageTitle } from "../title";
-import { Avatar, ErrorBox, ExternalBadge, Field, Link, Notice, PersonBadge, Tag, Time, UnverifiedBadge, useAsync } from "../ui";
+import { Avatar, Confirm, ErrorBox, ExternalBadge, Field, Link, Notice, PersonBadge, Tag, Time, UnverifiedBadge, useAsync } from "../ui";
 
 function split(s: string): string[] {
   return s

@@ -11,8 +11,7 @@ import { RichText } from "../richtext";
 import { navigate } from "../router";
 import { type State, session, useSession } from "../session";
 import { setPageTitle } from "../title";
-import { Avatar, ErrorBox, Field, Link, Notice, PersonBadge, Tag, Time, useAsync } from "../ui";
-import { Confirm } from "./Confirm";
+import { Avatar, Confirm, ErrorBox, Field, Link, Notice, PersonBadge, Tag, Time, useAsync, useChange } from "../ui";
 
 export interface Team {
   id: string;
@@ -711,18 +710,7 @@ function TeamChannels(props: { base: string; channels: Channel[]; onChanged: () 
   const [editing, setEditing] = useState<string | null>(null);
   const [editName, setEditName] = useState("");
   const [deleting, setDeleting] = useState<Channel | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const { busy, error, setError, run } = useAsync();
-  const act = async (f: () => Promise<unknown>, said: string) => {
-    setDone(null);
-    const ok = await run(async () => {
-      await f();
-      await props.onChanged();
-      return true;
-    });
-    if (ok) setDone(said);
-    return ok;
-  };
+  const { busy, error, setError, done, act } = useChange(props.onChanged);
   return (
     <section class="panel stack small-gap" aria-labelledby="channels-title" data-testid="manage-channels">
       <h2 id="channels-title" class="section-title">
@@ -820,18 +808,7 @@ function TeamMembers(props: { base: string; members: TeamMember[]; me: string | 
   const [addr, setAddr] = useState("");
   const [asOwner, setAsOwner] = useState(false);
   const [removing, setRemoving] = useState<TeamMember | null>(null);
-  const [done, setDone] = useState<string | null>(null);
-  const { busy, error, run } = useAsync();
-  const act = async (f: () => Promise<unknown>, said: string) => {
-    setDone(null);
-    const ok = await run(async () => {
-      await f();
-      await props.onChanged();
-      return true;
-    });
-    if (ok) setDone(said);
-    return ok;
-  };
+  const { busy, error, done, act } = useChange(props.onChanged);
   const owners = props.members.filter((m) => m.roles.includes("owner")).length;
   const sorted = props.members.slice().sort((a, b) => rank(a) - rank(b) || a.displayName.localeCompare(b.displayName));
   return (
