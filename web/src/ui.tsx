@@ -248,6 +248,85 @@ export function Confirm(props: {
   );
 }
 
+/**
+ * AddByAddress is a one-field form that adds someone by e-mail address or
+ * phone number (to a chat or a team); the field empties when onAdd says
+ * it worked.
+ */
+export function AddByAddress(props: { id: string; label: string; busy: boolean; onAdd: (address: string) => Promise<boolean> }) {
+  const [addr, setAddr] = useState("");
+  return (
+    <form
+      class="stack small-gap"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const a = addr.trim();
+        if (a && (await props.onAdd(a))) setAddr("");
+      }}
+    >
+      <label for={props.id}>{props.label}</label>
+      <div class="row">
+        <input id={props.id} value={addr} onInput={(e) => setAddr(e.currentTarget.value)} placeholder="name@example.com" />
+        <button type="submit" class="secondary small" disabled={props.busy || !addr.trim()}>
+          Add
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/**
+ * atQuery finds the "@…" being typed before the caret: where the @ is and
+ * what follows it, or null (an @ inside a word, across a line or another @,
+ * or more than 30 characters back is no mention).
+ */
+export function atQuery(value: string, caret: number): { start: number; q: string } | null {
+  const before = value.slice(0, caret);
+  const at = before.lastIndexOf("@");
+  if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
+    return { start: at, q: before.slice(at + 1) };
+  }
+  return null;
+}
+
+/** MentionOption is one entry of a MentionList: a person or a bot. */
+export interface MentionOption {
+  key: string;
+  name: string;
+  external?: boolean;
+  bot?: boolean;
+}
+
+/**
+ * MentionList is the listbox of people and bots to mention that the @ of a
+ * message box opens; the box keeps the focus and points at the active
+ * option (aria-activedescendant `${id}-${active}`).
+ */
+export function MentionList(props: { id: string; label: string; options: MentionOption[]; active: number; onPick: (k: number) => void }) {
+  return (
+    <ul class="mention-list" id={props.id} role="listbox" aria-label={props.label}>
+      {props.options.map((o, k) => (
+        <li
+          key={o.key}
+          id={`${props.id}-${k}`}
+          role="option"
+          aria-selected={k === props.active}
+          class={k === props.active ? "active" : ""}
+          onMouseDown={(e) => {
+            e.preventDefault();
+            props.onPick(k);
+          }}
+        >
+          <Avatar name={o.name} external={o.external} size="sm" />
+          <span>{o.name}</span>
+          {o.external && <ExternalBadge />}
+          {o.bot && <Tag kind="bot">Bot</Tag>}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 const weekdayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });

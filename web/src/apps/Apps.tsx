@@ -13,7 +13,7 @@ import { navigate } from "../router";
 import { rememberBotChat, session } from "../session";
 import { setPageTitle } from "../title";
 import { type Picked, composeBody } from "../richtext";
-import { Avatar, ErrorBox, Link, Notice, Tag, useAsync } from "../ui";
+import { ErrorBox, Link, MentionList, Notice, atQuery, useAsync } from "../ui";
 
 export const CARD_TYPE = "application/vnd.microsoft.card.adaptive";
 
@@ -548,12 +548,9 @@ export function useBotMentions(listId: string, apps: Installed[] | null, text: s
 
   function onInput(value: string, caret: number) {
     setText(value);
-    const before = value.slice(0, caret);
-    const at = before.lastIndexOf("@");
-    if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
-      setQuery({ start: at, q: before.slice(at + 1) });
-      setActive(0);
-    } else setQuery(null);
+    const q = atQuery(value, caret);
+    setQuery(q);
+    if (q) setActive(0);
   }
 
   function pick(i: Installed) {
@@ -594,25 +591,13 @@ export function useBotMentions(listId: string, apps: Installed[] | null, text: s
   }
 
   const list = listed ? (
-    <ul class="mention-list" id={listId} role="listbox" aria-label="Bots to mention">
-      {bots.map((i, k) => (
-        <li
-          key={i.id}
-          id={`${listId}-${k}`}
-          role="option"
-          aria-selected={k === active}
-          class={k === active ? "active" : ""}
-          onMouseDown={(e) => {
-            e.preventDefault();
-            pick(i);
-          }}
-        >
-          <Avatar name={i.teamsApp.displayName} size="sm" />
-          <span>{i.teamsApp.displayName}</span>
-          <Tag kind="bot">Bot</Tag>
-        </li>
-      ))}
-    </ul>
+    <MentionList
+      id={listId}
+      label="Bots to mention"
+      options={bots.map((i) => ({ key: i.id, name: i.teamsApp.displayName, bot: true }))}
+      active={active}
+      onPick={(k) => pick(bots[k])}
+    />
   ) : null;
   const aria = {
     "aria-controls": listed ? listId : undefined,

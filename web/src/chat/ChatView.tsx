@@ -9,7 +9,7 @@ import { AdaptiveCardView } from "../card";
 import { type Picked, RichText, composeBody, plainText } from "../richtext";
 import { navigate } from "../router";
 import { type Outgoing, type State, chatTitle, meetingOfChat, orgOf, session } from "../session";
-import { Avatar, ErrorBox, ExternalBadge, Link, Notice, PersonBadge, Tag, Time, dayKey, dayLabel, fullTime, identityLabel, useAsync } from "../ui";
+import { AddByAddress, Avatar, ErrorBox, ExternalBadge, Link, MentionList, Notice, PersonBadge, Tag, Time, atQuery, dayKey, dayLabel, fullTime, identityLabel, useAsync } from "../ui";
 
 const CARD = "application/vnd.microsoft.card.adaptive";
 
@@ -723,12 +723,9 @@ function Composer(props: {
   }, [query, props.members, props.apps]);
 
   function updateQuery(value: string, caret: number) {
-    const before = value.slice(0, caret);
-    const at = before.lastIndexOf("@");
-    if (at >= 0 && (at === 0 || /\s/.test(before[at - 1])) && !/[\n@]/.test(before.slice(at + 1)) && caret - at <= 30) {
-      setQuery({ start: at, q: before.slice(at + 1) });
-      setActive(0);
-    } else setQuery(null);
+    const q = atQuery(value, caret);
+    setQuery(q);
+    if (q) setActive(0);
   }
 
   function pick(c: Candidate) {
@@ -838,26 +835,13 @@ function Composer(props: {
           Message
         </label>
         {query && candidates.length > 0 && (
-          <ul class="mention-list" id={listId} role="listbox" aria-label="People to mention">
-            {candidates.map((c, i) => (
-              <li
-                key={c.key}
-                id={`${listId}-${i}`}
-                role="option"
-                aria-selected={i === active}
-                class={i === active ? "active" : ""}
-                onMouseDown={(e) => {
-                  e.preventDefault();
-                  pick(c);
-                }}
-              >
-                <Avatar name={c.name} external={c.member?.isExternal} size="sm" />
-                <span>{c.name}</span>
-                {c.member?.isExternal && <ExternalBadge />}
-                {c.botId && <Tag kind="bot">Bot</Tag>}
-              </li>
-            ))}
-          </ul>
+          <MentionList
+            id={listId}
+            label="People to mention"
+            options={candidates.map((c) => ({ key: c.key, name: c.name, external: c.member?.isExternal, bot: !!c.botId }))}
+            active={active}
+            onPick={(k) => pick(candidates[k])}
+          />
         )}
         <textarea
           id="composer-input"
@@ -923,23 +907,17 @@ function Composer(props: {
 
 function People(props: { s: State; id: string; members: Member[]; group: boolean }) {
   const { s } = props;
-  const [addr, setAddr] = useState("");
   const [done, setDone] = useState<string | null>(null);
   const { busy, error, run } = useAsync();
 
-  async function add(e: Event) {
-    e.preventDefault();
-    const a = addr.trim();
-    if (!a) return;
+  async function add(a: string) {
     const ok = await run(async () => {
       await post(`/v1.0/chats/${encodeURIComponent(props.id)}/members`, memberFor(a));
       await session.loadMembers(props.id);
       return true;
     });
-    if (ok) {
-      setAddr("");
-      setDone(`Added ${a}.`);
-    }
+    if (ok) setDone(`Added ${a}.`);
+    return !!ok;
   }
 
   async function block(m: Member) {
@@ -980,17 +958,7 @@ function People(props: { s: State; id: string; members: Member[]; group: boolean
           );
         })}
       </ul>
-      {props.group && (
-        <form onSubmit={add} class="stack small-gap">
-          <label for="add-person">Add someone by email or phone</label>
-          <div class="row">
-            <input id="add-person" value={addr} onInput={(e) => setAddr(e.currentTarget.value)} placeholder="name@example.com" />
-            <button type="submit" class="secondary small" disabled={busy || !addr.trim()}>
-              Add
-            </button>
-          </div>
-        </form>
-      )}
+      {props.group && <AddByAddress id="add-person" label="Add someone by email or phone" busy={busy} onAdd={add} />}
       <ErrorBox error={error} />
       {done && <Notice kind="success">{done}</Notice>}
     </aside>

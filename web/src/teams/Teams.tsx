@@ -11,7 +11,7 @@ import { RichText } from "../richtext";
 import { navigate } from "../router";
 import { type State, session, useSession } from "../session";
 import { setPageTitle } from "../title";
-import { Avatar, Confirm, ErrorBox, Field, Link, Notice, PersonBadge, Tag, Time, useAsync, useChange } from "../ui";
+import { AddByAddress, Avatar, Confirm, ErrorBox, Field, Link, Notice, PersonBadge, Tag, Time, useAsync, useChange } from "../ui";
 
 export interface Team {
   id: string;
@@ -426,24 +426,38 @@ function ChannelMsg(props: { m: ChannelMessage; guests: Set<string>; me: string 
   );
 }
 
-function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; label: string; apps: Installed[] | null }) {
+/**
+ * useChannelBox is a post or reply box's text, its @ of the team's bots and
+ * its send (POST to base), which empties the box and hands the message on.
+ */
+function useChannelBox(base: string, listId: string, apps: Installed[] | null, onSent: (m: ChannelMessage) => void) {
   const [text, setText] = useState("");
-  const { busy, error, run } = useAsync();
-  const id = `reply-${props.base.split("/").slice(-2, -1)[0]}`;
-  const at = useBotMentions(`${id}-mentions`, props.apps, text, setText);
-  async function send(e: Event) {
-    e.preventDefault();
+  const { busy, error, setError, run } = useAsync();
+  const at = useBotMentions(listId, apps, text, setText);
+  async function send() {
     const t = text.trim();
     if (!t) return;
-    const m = await run(() => post<ChannelMessage>(props.base, { body: at.body(t) }));
+    const m = await run(() => post<ChannelMessage>(base, { body: at.body(t) }));
     if (m) {
       setText("");
       at.reset();
-      props.onSent(m);
+      onSent(m);
     }
   }
+  return { text, setText, at, busy, error, setError, send };
+}
+
+function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; label: string; apps: Installed[] | null }) {
+  const id = `reply-${props.base.split("/").slice(-2, -1)[0]}`;
+  const { text, at, busy, error, send } = useChannelBox(props.base, `${id}-mentions`, props.apps, props.onSent);
   return (
-    <form class="reply-box" onSubmit={send}>
+    <form
+      class="reply-box"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}
+    >
       <label for={id} class="visually-hidden">
         {props.label}
       </label>
@@ -466,24 +480,12 @@ function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; la
 }
 
 function PostBox(props: { base: string; place: Place; onSent: (m: ChannelMessage) => void; apps: Installed[] | null }) {
-  const [text, setText] = useState("");
-  const { busy, error, setError, run } = useAsync();
-  const at = useBotMentions("post-mentions", props.apps, text, setText);
+  const { text, setText, at, busy, error, setError, send } = useChannelBox(props.base, "post-mentions", props.apps, props.onSent);
   useEffect(() => {
     setText("");
     at.reset();
   }, [props.base]);
 
-  async function send() {
-    const t = text.trim();
-    if (!t) return;
-    const m = await run(() => post<ChannelMessage>(props.base, { body: at.body(t) }));
-    if (m) {
-      setText("");
-      at.reset();
-      props.onSent(m);
-    }
-  }
   return (
     <div class="composer-wrap">
       <ErrorBox error={error} onDismiss={() => setError(null)} />
@@ -525,21 +527,16 @@ function PostBox(props: { base: string; place: Place; onSent: (m: ChannelMessage
 
 /** TeamPeople lists the team's people; owners also add people by address. */
 function TeamPeople(props: { teamId: string; members: TeamMember[]; isOwner: boolean; onChanged: (m: TeamMember[]) => void }) {
-  const [addr, setAddr] = useState("");
   const [done, setDone] = useState<string | null>(null);
   const { busy, error, run } = useAsync();
-  async function add(e: Event) {
-    e.preventDefault();
-    const a = addr.trim();
+  async function add(a: string) {
     const ok = await run(async () => {
       await post(`/v1.0/teams/${enc(props.teamId)}/members`, { ...memberFor(a), roles: [] });
       props.onChanged(await getAll<TeamMember>(`/v1.0/teams/${enc(props.teamId)}/members`));
       return true;
     });
-    if (ok) {
-      setAddr("");
-      setDone(`Added ${a}.`);
-    }
+    if (ok) setDone(`Added ${a}.`);
+    return !!ok;
   }
   return (
     <aside class="people" aria-label="People in this team">
@@ -560,15 +557,7 @@ function TeamPeople(props: { teamId: string; members: TeamMember[]; isOwner: boo
       </ul>
       {props.isOwner && (
         <>
-          <form onSubmit={add} class="stack small-gap">
-            <label for="add-team-member">Add someone by email</label>
-            <div class="row">
-              <input id="add-team-member" value={addr} onInput={(e) => setAddr(e.currentTarget.value)} placeholder="name@example.com" />
-              <button type="submit" class="secondary small" disabled={busy || !addr.trim()}>
-                Add
-              </button>
-            </div>
-          </form>
+          <AddByAddress id="add-team-member" label="Add someone by email" busy={busy} onAdd={add} />
           <ErrorBox error={error} />
           {done && <Notice kind="success">{done}</Notice>}
         </>
