@@ -249,6 +249,36 @@ export function Confirm(props: {
 }
 
 /**
+ * SidePanel is a chat's side panel (its people, apps or meeting): beside
+ * the messages on a desktop, over them on a phone.
+ */
+export function SidePanel(props: { id: string; label: string; class?: string; testid?: string; children: ComponentChildren }) {
+  return (
+    <aside class={props.class ? `people ${props.class}` : "people"} id={props.id} aria-label={props.label} data-testid={props.testid}>
+      {props.children}
+    </aside>
+  );
+}
+
+/** AuthCard is the card of the pages outside the app (sign-in, sign-up, join pages): Parley's name, a title, the rest. */
+export function AuthCard(props: { title: string; wide?: boolean; children: ComponentChildren }) {
+  return (
+    <main class="auth-page">
+      <div class={`auth-card${props.wide ? " wide" : ""}`}>
+        <div class="brand-row">
+          <span class="logo" aria-hidden="true">
+            P
+          </span>
+          <span class="brand">Parley</span>
+        </div>
+        <h1>{props.title}</h1>
+        {props.children}
+      </div>
+    </main>
+  );
+}
+
+/**
  * AddByAddress is a one-field form that adds someone by e-mail address or
  * phone number (to a chat or a team); the field empties when onAdd says
  * it worked.

@@ -2,6 +2,7 @@
 // (its chat, the join link, the roster, and the lobby where organisers and
 // host members admit or deny people who came by the link), and the page
 // the join link opens for people without an account.
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Meeting, type Message, type Page, ApiError, call, del, enc, errorText, get, getToken, post, setToken } from "../api";
 import { ExtensionButton, ViaApp, chatPlace, useBotMentions, useInstalled } from "../apps/Apps";
@@ -12,7 +13,7 @@ import { RichText } from "../richtext";
 import { navigate } from "../router";
 import { type State, chatOfMeeting, rememberMeeting, session } from "../session";
 import { setPageTitle } from "../title";
-import { Avatar, Confirm, ErrorBox, ExternalBadge, Field, Link, Notice, PersonBadge, Tag, Time, UnverifiedBadge, useAsync } from "../ui";
+import { AuthCard, Avatar, Confirm, ErrorBox, ExternalBadge, Field, Link, Notice, PersonBadge, SidePanel, Tag, Time, UnverifiedBadge, useAsync } from "../ui";
 
 function split(s: string): string[] {
   return s
@@ -162,21 +163,6 @@ export function MeetingView(props: { s: State; id: string }) {
   useEffect(() => {
     if (chatId) void session.loadChat(chatId).catch(() => undefined);
   }, [chatId]);
-  if (ended && chatId) {
-    return (
-      <ChatView
-        s={props.s}
-        id={chatId}
-        extraLabel="Meeting"
-        extra={
-          <aside class="people meeting-panel" id="side-panel" aria-label="Meeting" data-testid="meeting-panel">
-            <h2 class="section-title">{m?.subject || "Meeting"}</h2>
-            <Notice kind="info">The meeting has ended. Its join link no longer works; the chat stays with the people invited.</Notice>
-          </aside>
-        }
-      />
-    );
-  }
   if (!chatId) {
     return (
       <section class="main placeholder">
@@ -190,12 +176,17 @@ export function MeetingView(props: { s: State; id: string }) {
       id={chatId}
       extraLabel="Meeting"
       extra={
-        m ? (
+        ended ? (
+          <MeetingAside>
+            <h2 class="section-title">{m?.subject || "Meeting"}</h2>
+            <Notice kind="info">The meeting has ended. Its join link no longer works; the chat stays with the people invited.</Notice>
+          </MeetingAside>
+        ) : m ? (
           <MeetingPanel s={props.s} id={props.id} m={m} lobby={lobby} roster={roster} reload={reload} onChanged={setM} onEnded={() => setEnded(true)} />
         ) : (
-          <aside class="people meeting-panel" id="side-panel" aria-label="Meeting" data-testid="meeting-panel">
+          <MeetingAside>
             <LobbyAndRoster id={props.id} lobby={lobby} roster={roster} reload={reload} />
-          </aside>
+          </MeetingAside>
         )
       }
     />
@@ -266,7 +257,7 @@ export function MeetingPanel(props: {
   }
 
   return (
-    <aside class="people meeting-panel" id="side-panel" aria-label="Meeting" data-testid="meeting-panel">
+    <MeetingAside>
       <h2 class="section-title">{m.subject || "Meeting"}</h2>
       {m.startDateTime && (
         <p class="muted small">
@@ -326,7 +317,16 @@ export function MeetingPanel(props: {
       <ErrorBox error={error} />
       {done && <Notice kind="success">{done}</Notice>}
       <LobbyAndRoster id={props.id} lobby={props.lobby} roster={props.roster} reload={props.reload} />
-    </aside>
+    </MeetingAside>
+  );
+}
+
+/** MeetingAside is the meeting page's side panel (ChatView's extra, shown by its Meeting button). */
+function MeetingAside(props: { children: ComponentChildren }) {
+  return (
+    <SidePanel id="side-panel" label="Meeting" class="meeting-panel" testid="meeting-panel">
+      {props.children}
+    </SidePanel>
   );
 }
 
@@ -565,50 +565,48 @@ function SignedInJoin(props: { token: string; onSessionGone: () => void }) {
   }, [state, joined]);
 
   return (
-    <main class="auth-page">
-      <div class="auth-card">
-        <div class="brand-row">
-          <span class="logo" aria-hidden="true">
-            P
-          </span>
-          <span class="brand">Parley</span>
+    <AuthCard title="Join the meeting">
+      {state === "joining" ? (
+        <p class="muted" role="status">
+          Joining{me ? ` as ${me}` : ""}…
+        </p>
+      ) : state === "lobby" ? (
+        <LobbyWait name={me} />
+      ) : (
+        <div class="stack" data-testid="join-refused">
+          <div class="alert warning" role="alert">
+            {typeof why === "string" ? why : errorText(why)}
+          </div>
+          <p class="muted">Ask the organiser to invite you, or to send you a new link.</p>
+          {denied && (
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => {
+                setDenied(false);
+                setState("joining");
+                setAttempt((n) => n + 1);
+              }}
+            >
+              Ask to join again
+            </button>
+          )}
+          <Link href="/">Go to your chats</Link>
         </div>
-        <h1>Join the meeting</h1>
-        {state === "joining" ? (
-          <p class="muted" role="status">
-            Joining{me ? ` as ${me}` : ""}…
-          </p>
-        ) : state === "lobby" ? (
-          <div class="stack" role="status" data-testid="lobby-wait">
-            <p>
-              <strong>Waiting to be let in…</strong>
-            </p>
-            <p class="muted">Someone in the meeting will let you in soon{me ? `, ${me}` : ""}. Keep this page open.</p>
-          </div>
-        ) : (
-          <div class="stack" data-testid="join-refused">
-            <div class="alert warning" role="alert">
-              {typeof why === "string" ? why : errorText(why)}
-            </div>
-            <p class="muted">Ask the organiser to invite you, or to send you a new link.</p>
-            {denied && (
-              <button
-                type="button"
-                class="secondary"
-                onClick={() => {
-                  setDenied(false);
-                  setState("joining");
-                  setAttempt((n) => n + 1);
-                }}
-              >
-                Ask to join again
-              </button>
-            )}
-            <Link href="/">Go to your chats</Link>
-          </div>
-        )}
-      </div>
-    </main>
+      )}
+    </AuthCard>
+  );
+}
+
+/** LobbyWait is the join page while someone waits in the lobby (name: who, when known). */
+function LobbyWait(props: { name: string | null }) {
+  return (
+    <div class="stack" role="status" data-testid="lobby-wait">
+      <p>
+        <strong>Waiting to be let in…</strong>
+      </p>
+      <p class="muted">Someone in the meeting will let you in soon{props.name ? `, ${props.name}` : ""}. Keep this page open.</p>
+    </div>
   );
 }
 
@@ -691,44 +689,28 @@ function AnonJoinForm(props: { token: string }) {
     );
   }
   return (
-    <main class="auth-page">
-      <div class="auth-card">
-        <div class="brand-row">
-          <span class="logo" aria-hidden="true">
-            P
-          </span>
-          <span class="brand">Parley</span>
-        </div>
-        <h1>Join the meeting</h1>
-        {state === "ended" ? (
-          <Notice kind="warning">{ended}</Notice>
-        ) : anon ? (
-          <div class="stack" role="status" data-testid="lobby-wait">
-            <p>
-              <strong>Waiting to be let in…</strong>
-            </p>
-            <p class="muted">
-              Someone in the meeting will let you in soon, {anon.displayName}. Keep this page open.
-            </p>
-          </div>
-        ) : (
-          <form class="stack" onSubmit={join} noValidate>
-            <p class="muted">
-              You're joining without an account. Others see the name you type, marked <strong>Unverified</strong>, and you can only take
-              part in this meeting's chat.
-            </p>
-            <Field id="anon-name" label="Your name" value={name} autoComplete="name" onInput={(e) => setName(e.currentTarget.value)} />
-            <ErrorBox error={error} />
-            <button type="submit" class="primary" disabled={busy || !name.trim()}>
-              {busy ? "Joining…" : "Join meeting"}
-            </button>
-            <p class="hint">
-              Have an account? <Link href={`/signin?next=${encodeURIComponent(`/meet/${props.token}`)}`}>Sign in</Link> to join as yourself.
-            </p>
-          </form>
-        )}
-      </div>
-    </main>
+    <AuthCard title="Join the meeting">
+      {state === "ended" ? (
+        <Notice kind="warning">{ended}</Notice>
+      ) : anon ? (
+        <LobbyWait name={anon.displayName} />
+      ) : (
+        <form class="stack" onSubmit={join} noValidate>
+          <p class="muted">
+            You're joining without an account. Others see the name you type, marked <strong>Unverified</strong>, and you can only take
+            part in this meeting's chat.
+          </p>
+          <Field id="anon-name" label="Your name" value={name} autoComplete="name" onInput={(e) => setName(e.currentTarget.value)} />
+          <ErrorBox error={error} />
+          <button type="submit" class="primary" disabled={busy || !name.trim()}>
+            {busy ? "Joining…" : "Join meeting"}
+          </button>
+          <p class="hint">
+            Have an account? <Link href={`/signin?next=${encodeURIComponent(`/meet/${props.token}`)}`}>Sign in</Link> to join as yourself.
+          </p>
+        </form>
+      )}
+    </AuthCard>
   );
 }
 

@@ -6,26 +6,17 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type User, errorText, get, post, signIn } from "../api";
 import { navigate } from "../router";
-import { ErrorBox, Field, Link, Notice, useAsync } from "../ui";
+import { AuthCard, ErrorBox, Field, Link, Notice, useAsync } from "../ui";
 
 function Frame(props: { title: string; subtitle?: string; children: ComponentChildren; wide?: boolean }) {
   useEffect(() => {
     setPageTitle(props.title);
   }, [props.title]);
   return (
-    <main class="auth-page">
-      <div class={`auth-card${props.wide ? " wide" : ""}`}>
-        <div class="brand-row">
-          <span class="logo" aria-hidden="true">
-            P
-          </span>
-          <span class="brand">Parley</span>
-        </div>
-        <h1>{props.title}</h1>
-        {props.subtitle && <p class="muted">{props.subtitle}</p>}
-        {props.children}
-      </div>
-    </main>
+    <AuthCard title={props.title} wide={props.wide}>
+      {props.subtitle && <p class="muted">{props.subtitle}</p>}
+      {props.children}
+    </AuthCard>
   );
 }
 
