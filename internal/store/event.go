@@ -17,12 +17,15 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 	if len(drafts) == 0 {
 		return nil, nil
 	}
+	now := time.Now().UTC()
+	at := micros(now)
+	if db.dialect == Postgres && len(drafts) <= smallEvents {
+		return db.insertEventsOnce(tx, drafts, now)
+	}
 	seqs, err := db.assignSeqs(tx, drafts)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC()
-	at := micros(now)
 	out := make([]event.Event, len(drafts))
 	args := make([]any, 0, 6*min(len(drafts), eventChunk))
 	err = chunks(len(drafts), eventChunk, func(lo, hi int) error {
@@ -52,6 +55,72 @@ var (
 	seqReservations = multiRowSQL(`UPDATE users SET event_seq = users.event_seq + v.column2 FROM (`,
 		`(CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS v WHERE users.id = v.column1 RETURNING users.id, users.event_seq`, pairChunk)
 )
+
+// smallEvents is the most events PostgreSQL stores with their seqs in one
+// statement (insertEventsOnce); a 1:1 message has two.
+const smallEvents = 2 * smallGroup
+
+// insertEventsOnce's statement: seqsReserved[users] + eventsAfterSeqs[drafts].
+var (
+	seqsReserved = multiRowSQL(`WITH s AS (UPDATE users SET event_seq = users.event_seq + v.column2 FROM (`,
+		`(CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS v WHERE users.id = v.column1 RETURNING users.id, users.event_seq - v.column2 AS base) `, smallEvents)
+	eventsAfterSeqs = multiRowSQL(`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) SELECT s.id, s.base + d.column2, d.column3, d.column4, d.column5, d.column6 FROM (`,
+		`(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS d JOIN s ON s.id = d.column1 RETURNING user_id, seq`, smallEvents)
+)
+
+// insertEventsOnce is insertEvents on PostgreSQL for a few drafts: the
+// users' seq ranges are reserved (as assignSeqs does) and the events
+// stored in one statement, one round trip instead of two.
+func (db *DB) insertEventsOnce(tx *sql.Tx, drafts []event.Draft, now time.Time) ([]event.Event, error) {
+	need := make(map[identity.UserID]int64, len(drafts))
+	rank := make([]int64, len(drafts)) // the draft's place among its user's
+	users := make([]identity.UserID, 0, len(drafts))
+	for i, d := range drafts {
+		if need[d.UserID] == 0 {
+			users = append(users, d.UserID)
+		}
+		need[d.UserID]++
+		rank[i] = need[d.UserID]
+	}
+	slices.Sort(users) // lock the rows in one order, as assignSeqs
+	args := make([]any, 0, 2*len(users)+6*len(drafts))
+	for _, u := range users {
+		args = append(args, string(u), need[u])
+	}
+	at := micros(now)
+	for i, d := range drafts {
+		args = append(args, string(d.UserID), rank[i], string(d.Type), d.ChatID, string(d.Payload), at)
+	}
+	rows, err := db.txQuery(tx, seqsReserved[len(users)]+eventsAfterSeqs[len(drafts)], args...)
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	defer rows.Close()
+	base := make(map[identity.UserID]int64, len(users)) // the seq before the user's first new one
+	n := 0
+	for rows.Next() {
+		var u identity.UserID
+		var seq int64
+		if err := rows.Scan(&u, &seq); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		if b, ok := base[u]; !ok || seq-1 < b {
+			base[u] = seq - 1
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	if n != len(drafts) {
+		return nil, fmt.Errorf("insert events: stored %d of %d (a user that does not exist)", n, len(drafts))
+	}
+	out := make([]event.Event, len(drafts))
+	for i, d := range drafts {
+		out[i] = event.Event{UserID: d.UserID, Seq: base[d.UserID] + rank[i], Type: d.Type, ChatID: d.ChatID, Payload: d.Payload, CreatedAt: now}
+	}
+	return out, nil
+}
 
 // assignSeqs gives each draft the next seq of its user, in draft order.
 // SQLite counts in the writer's memory (nextSeq). PostgreSQL counts in the

@@ -38,6 +38,13 @@ type msgWrite struct {
 // messageChunk caps the messages of one INSERT (see multiRowSQL).
 const messageChunk = 64
 
+// smallGroup is the largest group of messages whose statements PostgreSQL
+// gets combined, a round trip fewer each (writeMessages, assignSeqs): the
+// groups of low load, where every round trip is a wake-up of the writer.
+// Larger groups keep one statement text per row count, so the prepared
+// statements stay few.
+const smallGroup = 4
+
 var (
 	messageInserts = multiRowSQL(`INSERT INTO messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app, via_app_id, via_app_name)`,
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, messageChunk)
@@ -58,21 +65,6 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 	if err != nil {
 		return err
 	}
-	var args []any
-	err = chunks(len(ws), messageChunk, func(lo, hi int) error {
-		args = args[:0]
-		for i := lo; i < hi; i++ {
-			m := ws[i].m
-			args = append(args, ids[i], m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, ws[i].mentions, ws[i].atts, ws[i].plain, m.App.DisplayName, m.Via.ID, m.Via.DisplayName)
-		}
-		if _, err := db.txExec(tx, messageInserts[hi-lo], args...); err != nil {
-			return fmt.Errorf("insert messages: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
 	// Each chat's activity time once, the latest.
 	latest := make(map[chat.ID]int64, len(ws))
 	order := make([]chat.ID, 0, len(ws))
@@ -83,18 +75,49 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 		}
 		latest[w.m.ChatID] = max(t, micros(w.m.CreatedAt))
 	}
-	err = chunks(len(order), pairChunk, func(lo, hi int) error {
-		args = args[:0]
+	var args []any
+	messageArgs := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m := ws[i].m
+			args = append(args, ids[i], m.ChatID, m.SenderID, micros(m.CreatedAt), micros(m.ModifiedAt), m.ContentType, m.Content, ws[i].mentions, ws[i].atts, ws[i].plain, m.App.DisplayName, m.Via.ID, m.Via.DisplayName)
+		}
+	}
+	touchArgs := func(lo, hi int) {
 		for _, id := range order[lo:hi] {
 			args = append(args, string(id), latest[id])
 		}
-		if _, err := db.txExec(tx, chatTouches[hi-lo], args...); err != nil {
-			return fmt.Errorf("touch chats: %w", err)
+	}
+	if db.dialect == Postgres && len(ws) <= smallGroup {
+		// One round trip for both: the INSERT runs in full as a WITH of the
+		// UPDATE even though the UPDATE does not read it.
+		messageArgs(0, len(ws))
+		touchArgs(0, len(order))
+		if _, err := db.txExec(tx, `WITH m AS (`+messageInserts[len(ws)]+`) `+chatTouches[len(order)], args...); err != nil {
+			return fmt.Errorf("insert messages and touch chats: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+	} else {
+		err = chunks(len(ws), messageChunk, func(lo, hi int) error {
+			args = args[:0]
+			messageArgs(lo, hi)
+			if _, err := db.txExec(tx, messageInserts[hi-lo], args...); err != nil {
+				return fmt.Errorf("insert messages: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = chunks(len(order), pairChunk, func(lo, hi int) error {
+			args = args[:0]
+			touchArgs(lo, hi)
+			if _, err := db.txExec(tx, chatTouches[hi-lo], args...); err != nil {
+				return fmt.Errorf("touch chats: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	var drafts []event.Draft
 	counts := make([]int, len(ws))
