@@ -58,6 +58,7 @@ func TestWALStartsOverUnderSteadyWrites(t *testing.T) {
 	ctx := context.Background()
 	db := openSQLite(t, filepath.Join(t.TempDir(), "p.db"))
 	db.walRestartFrames = 256 // before the first write: the job channel orders it
+	db.ckptPages.Store(256)
 	payload := []byte(`{"text":"` + strings.Repeat("x", 2000) + `"}`)
 	const batches = 300 // 15,000 events of 2 KB: ~8,000 pages of WAL without restarts
 	for i := range batches {

@@ -27,7 +27,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // registers the "sqlite" database/sql driver
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
@@ -85,8 +85,11 @@ type DB struct {
 
 	writes, commits, messages atomic.Int64
 	onGroup                   func(writes int, took time.Duration)
-	// walFrames is the WAL's length at the checkpointer's last run.
+	// walFrames is the WAL's length at the checkpointer's last run;
+	// walPages counts the pages the writer's commits wrote to the WAL.
 	walFrames        atomic.Int64
+	walPages         atomic.Int64
+	ckptPages        atomic.Int64 // checkpointPages; tests lower it
 	walRestartFrames int64
 	seq              seqs // the writer goroutine's, SQLite only
 	// writerTx is the writer's open transaction; any other (atomically's
@@ -170,6 +173,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	go db.writer()
 	if db.ckpt != nil {
+		db.ckptPages.Store(checkpointPages)
 		db.ckptDone = make(chan struct{})
 		go db.checkpointer(checkpointEvery)
 		if err := db.openSearchIndex(ctx, cmp.Or(cfg.SearchIndexEvery, searchIndexEvery)); err != nil {
@@ -226,17 +230,17 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	return nil
 }
 
-// The checkpointer looks every checkpointEvery and copies the WAL once
-// checkpointWrites writes were committed since its last copy, or
-// checkpointAtMost after that with fewer. Under load that is every look;
-// at 200 messages a second it is once a second instead of ten times, and
-// the pages that every lone commit writes again (the chat's row, the
-// newest leaves) are copied and synced once, not ten times (the
-// checkpointer's share of the CPU at that rate went from 4.2 % to 0.9 %,
-// BenchmarkCreateMessagePaced).
+// The checkpointer looks every checkpointEvery and copies the WAL once the
+// writer has written checkpointPages pages to it since the last copy, or
+// checkpointAtMost after that with fewer. Under load that is every look or
+// every other; at 200 messages a second (9 pages a message) about once a
+// second instead of ten times, and the pages that every lone commit writes
+// again (the chat's row, the newest leaves) are copied and synced once,
+// not ten times: the checkpointer's share of the CPU at that rate went
+// from 4.2 % to 0.9 % (BenchmarkCreateMessagePaced, perf).
 const (
 	checkpointEvery  = 100 * time.Millisecond
-	checkpointWrites = 256
+	checkpointPages  = 2048
 	checkpointAtMost = time.Second
 )
 
@@ -258,8 +262,8 @@ func (db *DB) checkpointer(every time.Duration) {
 			return
 		case <-t.C:
 		}
-		n := db.writes.Load()
-		if n == seen || n-seen < checkpointWrites && time.Since(last) < checkpointAtMost {
+		n := db.walPages.Load()
+		if n == seen || n-seen < db.ckptPages.Load() && time.Since(last) < checkpointAtMost {
 			continue
 		}
 		seen, last = n, time.Now()
@@ -669,6 +673,7 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 	}
 	db.seq.batchEnded(true)
 	db.commits.Add(1)
+	db.countWALPages()
 	db.writes.Add(int64(len(batch)))
 	msgs := 0
 	for i, j := range batch {
@@ -699,6 +704,26 @@ func (db *DB) commit(tx *sql.Tx, batch []*job, results []error) {
 	db.announceTouches()
 	for i, j := range batch {
 		j.done <- results[i]
+	}
+}
+
+// countWALPages adds the pages the writer's last commit wrote (SQLite's
+// DBSTATUS_CACHE_WRITE of its connection, read and reset) to walPages.
+func (db *DB) countWALPages() {
+	if db.dialect != SQLite || db.wconn == nil {
+		return
+	}
+	err := db.wconn.Raw(func(c any) error {
+		s, ok := c.(sqlite.DBStatus)
+		if !ok {
+			return fmt.Errorf("%T has no Status", c)
+		}
+		n, _, err := s.Status(sqlite.DBStatusCacheWrite, true)
+		db.walPages.Add(int64(n))
+		return err
+	})
+	if err != nil {
+		db.log.Warn("count WAL pages", "err", err)
 	}
 }
 
