@@ -450,7 +450,9 @@ func (s *Service) cardAction(ctx context.Context, actor *identity.User, w cardPl
 		return nil, err
 	}
 	if via {
-		if f.Installed, err = s.installedFor(ctx, actor, w.p, a.ID); err != nil {
+		// A card from an extension's result acts for those who have that
+		// extension there, as its poster did.
+		if f.Installed, err = s.extensionInstalled(ctx, actor, w.p, a.ID); err != nil {
 			return nil, err
 		}
 	} else {

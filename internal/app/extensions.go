@@ -47,7 +47,7 @@ func (s *Service) at(ctx context.Context, actor *identity.User, w Where) (place,
 		if err != nil {
 			return place{}, MessageEvent{}, err
 		}
-		return place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members}, MessageEvent{Chat: c}, nil
+		return composePlace(actor, &c, members), MessageEvent{Chat: c}, nil
 	}
 	if s.Teams == nil {
 		return place{}, MessageEvent{}, errcode.New(errcode.NotFound, "No team %s.", w.Team)
@@ -65,6 +65,17 @@ func (s *Service) at(ctx context.Context, actor *identity.User, w Where) (place,
 		return place{}, MessageEvent{}, err
 	}
 	return place{host: t.TenantID, context: Channel, team: t.ID}, MessageEvent{Team: &t, Channel: &c, General: &g}, nil
+}
+
+// composePlace is a chat as the place a person composes in: a bot's 1:1
+// chat is the personal scope of the bot's organisation's people (its
+// installs are theirs, see installedFor), any other chat its own context.
+func composePlace(actor *identity.User, c *chat.Chat, members []chat.Member) place {
+	p := place{host: c.TenantID, context: contextOf(c), chat: c, members: members}
+	if w := whoIn(actor, c.TenantID); isBotChat(c) && (w == HostUser || w == Guest) {
+		p.context = Personal
+	}
+	return p
 }
 
 // MessageExtension runs a message-extension command of an app installed
@@ -92,7 +103,7 @@ func (s *Service) MessageExtension(ctx context.Context, actor *identity.User, w 
 	if err != nil {
 		return nil, err
 	}
-	if f.Installed, err = s.installedFor(ctx, actor, p, a.ID); err != nil {
+	if f.Installed, err = s.extensionInstalled(ctx, actor, p, a.ID); err != nil {
 		return nil, err
 	}
 	if d := May(&f); !d.Allowed {
@@ -129,7 +140,7 @@ func (s *Service) ChatVia(ctx context.Context, actor *identity.User, c *chat.Cha
 	if err != nil {
 		return chat.Application{}, err
 	}
-	return s.via(ctx, actor, place{host: c.TenantID, context: contextOf(c), chat: c, members: members}, appID)
+	return s.via(ctx, actor, composePlace(actor, c, members), appID)
 }
 
 // TeamVia is ChatVia for a channel message of a team (team.Service.Via).
@@ -146,7 +157,7 @@ func (s *Service) via(ctx context.Context, actor *identity.User, p place, appID 
 	if err != nil {
 		return chat.Application{}, none
 	}
-	installed, err := s.installedFor(ctx, actor, p, a.ID)
+	installed, err := s.extensionInstalled(ctx, actor, p, a.ID)
 	if err != nil {
 		return chat.Application{}, err
 	}

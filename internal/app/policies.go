@@ -9,6 +9,7 @@ import (
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/identity"
+	"github.com/parleychat/parley/internal/team"
 )
 
 // PolicyPatch holds what an admin sets on an app policy; nil leaves a
@@ -200,12 +201,20 @@ type Explanation struct {
 	Allowed bool
 	Message string
 	Checks  []Check
+	// Team is the team of a team or channel conversation, Channel the
+	// channel when one was named, and Role the person's role in the team
+	// (owner, member or guest).
+	Team    team.ID
+	Channel team.ChannelID
+	Role    team.Role
 }
 
 // Explain explains May for a person, an app of the admin's catalog, an
-// action and a conversation the admin's tenant hosts ("" for the person's
-// personal scope). The person is a user of the admin's tenant or a member
-// of that conversation. Errors: forbidden, notFound.
+// action and a conversation the admin's tenant hosts: a chat, a team, a
+// channel or a channel's thread (as bots name it), or "" for the person's
+// personal scope. The person is a user of the admin's tenant for the
+// personal scope, else in that conversation (a team's owner, member or
+// guest; a team never has anyone else). Errors: forbidden, notFound.
 func (s *Service) Explain(ctx context.Context, actor *identity.User, userID identity.UserID, appID, conversationID string, action Action) (Explanation, error) {
 	if err := requireAdmin(actor); err != nil {
 		return Explanation{}, err
@@ -214,6 +223,7 @@ func (s *Service) Explain(ctx context.Context, actor *identity.User, userID iden
 	if err != nil {
 		return Explanation{}, err
 	}
+	var ex Explanation
 	var p place
 	var u identity.User
 	if conversationID == "" {
@@ -222,9 +232,8 @@ func (s *Service) Explain(ctx context.Context, actor *identity.User, userID iden
 			return Explanation{}, errcode.New(errcode.NotFound, "No user %s in this organisation.", userID)
 		}
 		p = place{host: actor.TenantID, context: Personal}
-	} else {
-		c, members, err := s.Store.FindChatAny(ctx, chat.ID(conversationID))
-		if err != nil || c.TenantID != actor.TenantID {
+	} else if c, members, err := s.Store.FindChatAny(ctx, chat.ID(conversationID)); err == nil {
+		if c.TenantID != actor.TenantID {
 			return Explanation{}, errcode.New(errcode.NotFound, "No conversation %s in this organisation.", conversationID)
 		}
 		i := slices.IndexFunc(members, func(m chat.Member) bool { return m.UserID == userID && m.State == chat.Accepted })
@@ -232,7 +241,14 @@ func (s *Service) Explain(ctx context.Context, actor *identity.User, userID iden
 			return Explanation{}, errcode.New(errcode.NotFound, "User %s is not in conversation %s.", userID, conversationID)
 		}
 		u = members[i].User
-		p = place{host: c.TenantID, context: contextOf(&c), chat: &c, members: members}
+		p = composePlace(&u, &c, members)
+	} else {
+		t, ch, m, err := s.explainTeam(ctx, actor, userID, conversationID)
+		if err != nil {
+			return Explanation{}, err
+		}
+		u, ex.Team, ex.Channel, ex.Role = m.User, t.ID, ch, m.Role()
+		p = place{host: t.TenantID, context: Channel, team: t.ID}
 	}
 	if action == 0 {
 		action = Use
@@ -242,35 +258,103 @@ func (s *Service) Explain(ctx context.Context, actor *identity.User, userID iden
 		return Explanation{}, err
 	}
 	if action.uses() {
-		f.Installed, err = s.installedFor(ctx, &u, p, a.ID)
-		if err != nil {
+		installed := s.installedFor
+		if action == MessageExtension {
+			installed = s.extensionInstalled
+		}
+		if f.Installed, err = installed(ctx, &u, p, a.ID); err != nil {
 			return Explanation{}, err
 		}
 	}
 	d := May(&f)
-	return Explanation{Who: f.Who, Action: action, Context: f.Context, Allowed: d.Allowed, Message: d.Message, Checks: slices.Clone(d.Checks())}, nil
+	ex.Who, ex.Action, ex.Context, ex.Allowed, ex.Message, ex.Checks = f.Who, action, f.Context, d.Allowed, d.Message, slices.Clone(d.Checks())
+	return ex, nil
+}
+
+// explainTeam finds the team a conversation id names (the team's id, one
+// of its live channels, or a thread of one) among the admin's tenant's
+// teams, and the person among its members. Errors: notFound.
+func (s *Service) explainTeam(ctx context.Context, actor *identity.User, userID identity.UserID, id string) (team.Team, team.ChannelID, team.Member, error) {
+	none := errcode.New(errcode.NotFound, "No conversation %s in this organisation.", id)
+	t, members, err := s.Store.FindTeam(ctx, team.ID(id))
+	var ch team.ChannelID
+	if err != nil {
+		base, _, ok := splitConversation(id)
+		if !ok {
+			return team.Team{}, "", team.Member{}, none
+		}
+		tid, err := s.Store.FindChannelTeam(ctx, team.ChannelID(base))
+		if err != nil {
+			return team.Team{}, "", team.Member{}, none
+		}
+		if t, members, err = s.Store.FindTeam(ctx, tid); err != nil {
+			return team.Team{}, "", team.Member{}, none
+		}
+		ch = team.ChannelID(base)
+	}
+	if t.TenantID != actor.TenantID {
+		return team.Team{}, "", team.Member{}, none
+	}
+	i := slices.IndexFunc(members, func(m team.Member) bool { return m.UserID == userID })
+	if i < 0 {
+		return team.Team{}, "", team.Member{}, errcode.New(errcode.NotFound, "User %s is not in conversation %s.", userID, id)
+	}
+	return t, ch, members[i], nil
 }
 
 // installedFor reports whether an app is installed where a person uses it:
-// in the chat, in the channel's team, or in their personal scope (installed or by setup policy).
+// in the chat, in the channel's team, or in their personal scope (installed
+// or by setup policy). A bot's 1:1 chat has no installs of its own: what is
+// installed there is the person's personal scope, as in Teams, where a
+// personal app's bot chat is part of the app.
 func (s *Service) installedFor(ctx context.Context, u *identity.User, p place, appID string) (bool, error) {
 	var ins []Install
 	var err error
 	switch {
-	case p.chat != nil:
+	case p.chat != nil && !isBotChat(p.chat):
 		ins, err = s.Store.FindInstalls(ctx, Target{InChat, string(p.chat.ID)})
 	case p.team != "":
 		ins, err = s.Store.FindInstalls(ctx, Target{InTeam, string(p.team)})
 	default:
-		ins, err = s.Store.FindInstalls(ctx, Target{InUser, string(u.ID)})
-		if err == nil {
-			ins, err = s.withSetup(ctx, u.ID, p.host, ins)
-		}
+		return s.personallyInstalled(ctx, u, p.host, appID)
 	}
 	if err != nil {
 		return false, err
 	}
 	return slices.ContainsFunc(ins, func(in Install) bool { return in.AppID == appID }), nil
+}
+
+// personallyInstalled reports whether an app of host's catalog is in a
+// person's personal scope (installed, or by their setup policy). Only the
+// host's own people (members and guests) have a personal scope there;
+// anyone else, anonymous people included, has none.
+func (s *Service) personallyInstalled(ctx context.Context, u *identity.User, host identity.TenantID, appID string) (bool, error) {
+	if w := whoIn(u, host); w != HostUser && w != Guest {
+		return false, nil
+	}
+	ins, err := s.Store.FindInstalls(ctx, Target{InUser, string(u.ID)})
+	if err == nil {
+		ins, err = s.withSetup(ctx, u.ID, host, ins)
+	}
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(ins, func(in Install) bool { return in.AppID == appID }), nil
+}
+
+// extensionInstalled reports whether a person has an app's message
+// extension where they compose: the app is installed in the conversation,
+// or in their own personal scope and the conversation is hosted by their
+// organisation. Teams' compose extensions are not bound to a conversation:
+// once people have an app, its extension is in every compose box of their
+// organisation (docs/decisions.md, "Message extensions of personal apps").
+// May still decides the use in the conversation's context.
+func (s *Service) extensionInstalled(ctx context.Context, u *identity.User, p place, appID string) (bool, error) {
+	ok, err := s.installedFor(ctx, u, p, appID)
+	if err != nil || ok || (p.chat == nil && p.team == "") {
+		return ok, err
+	}
+	return s.personallyInstalled(ctx, u, p.host, appID)
 }
 
 // ParseAction reads an action's name (as String gives it); 0 when unknown.

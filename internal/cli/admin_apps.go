@@ -31,7 +31,7 @@ const adminAppsUsage = `App and bot commands (docs/rules.md §9), under 'parley 
   app-policy set    permission|setup NAME [--mode …] [--apps ID,…] [--pinned ID,…]
   app-policy delete permission|setup NAME [--reset-users]
   app-policy grant  permission|setup NAME --users ID|ADDRESS[,…]   (guests keep Global)
-  explain-app      --for ID|ADDRESS --app ID [--conversation CHAT_ID] [--action use|add|card|…]
+  explain-app      --for ID|ADDRESS --app ID [--conversation CHAT|TEAM|CHANNEL_ID] [--action use|add|card|…]
 `
 
 // isAppsCommand reports whether an admin command is one of the apps commands.
@@ -301,7 +301,7 @@ func appPolicyGrant(fs *flag.FlagSet) adminAction {
 func explainApp(fs *flag.FlagSet) adminAction {
 	forUser := fs.String("for", "", "the person (id or sign-in address)")
 	appID := fs.String("app", "", "the catalog app id")
-	conv := fs.String("conversation", "", "the chat id (default: the person's personal scope)")
+	conv := fs.String("conversation", "", "a chat, team or channel id (default: the person's personal scope)")
 	action := fs.String("action", "", "browse, add, update, remove, deepLink, use, mention, card, tab or messageExtension (default use)")
 	return adminAction{
 		check: func(fs *flag.FlagSet) error { return require(fs, need{"--for", *forUser}, need{"--app", *appID}) },

@@ -591,7 +591,8 @@ func (a *API) grantAppPolicy(k app.PolicyKind) handlerFunc {
 }
 
 // explainApp is explain's apps mode: ?userId=…&appId=…[&conversationId=…][&action=…]
-// ("can Pat use the Polls app in this meeting, and why").
+// ("can Pat use the Polls app in this meeting, and why"); conversationId
+// names a chat, a team, a channel or a channel's thread.
 func (a *API) explainApp(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	if q.Get("userId") == "" {
@@ -618,6 +619,12 @@ func (a *API) explainApp(w http.ResponseWriter, r *http.Request) error {
 	out := map[string]any{"allowed": ex.Allowed, "who": ex.Who.String(), "action": ex.Action.String(), "context": ex.Context.String(), "checks": checks}
 	if !ex.Allowed {
 		out["message"] = ex.Message
+	}
+	if ex.Team != "" {
+		out["teamId"], out["teamRole"] = ex.Team, ex.Role
+		if ex.Channel != "" {
+			out["channelId"] = ex.Channel
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -418,6 +419,107 @@ func TestApps_Concurrent(t *testing.T) {
 		alice.Must(200, "GET", "/v1.0/chats/"+chatID+"/installedApps", nil).JSON(t, &list)
 		if len(list.Value) != 1 {
 			t.Errorf("installs after the burst: %d, want 1", len(list.Value))
+		}
+	})
+}
+
+// TestApps_ExplainTeam: docs/rules.md §9, GET /parley/v1/admin/explain in
+// a team's conversations: conversationId names the team, a channel or a
+// channel's thread, and the answer is May's for the person there (the
+// context channel, the install in the team, the person's role in the
+// team, their own permission policy or, for a guest, the host's Global,
+// the tenant-wide block). Someone not in the team, a person of another
+// organisation (a team never has one) and another organisation's team are
+// 404. Both stores.
+func TestApps_ExplainTeam(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		w := startPolls(t, store)
+		s, contoso, appID := w.s, w.contoso, w.appID
+		admin := contoso.Admin
+		alice := s.User(contoso, "alice", false)
+		bob := s.User(contoso, "bob", false)
+		carol := s.User(contoso, "carol", false)
+		gina := s.User(contoso, "gina@outside.example", true)
+		fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
+		frank := s.User(fabrikam, "frank", false)
+		tm, general := teamWithGuest(t, alice, gina)
+		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", parleytest.Bind(bob.UserID, false))
+		// frank shares a chat with alice, so Contoso knows him.
+		ext := alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "oneOnOne", "members": []any{parleytest.ByEmail("frank@fabrikam.com")}}).Map(t)["id"].(string)
+		acceptRequest(t, frank, ext)
+		theirs := fabrikam.Admin.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Fabrikam plans"}).Map(t)["id"].(string)
+
+		explain := func(u *parleytest.Client, conv, action string) map[string]any {
+			t.Helper()
+			q := url.Values{"userId": {u.UserID}, "appId": {appID}, "conversationId": {conv}}
+			if action != "" {
+				q.Set("action", action)
+			}
+			return admin.Must(200, "GET", "/parley/v1/admin/explain?"+q.Encode(), nil).Map(t)
+		}
+		// check returns the check of a rule, nil when it was not reached.
+		check := func(ex map[string]any, rule string) map[string]any {
+			checks, _ := ex["checks"].([]any)
+			for _, c := range checks {
+				if m := c.(map[string]any); m["rule"] == rule {
+					return m
+				}
+			}
+			return nil
+		}
+
+		ex := explain(bob, tm, "")
+		if ex["allowed"] != false || ex["context"] != "channel" || ex["teamId"] != tm || ex["teamRole"] != "member" ||
+			check(ex, "app.installed")["value"] != false || !strings.Contains(fmt.Sprint(ex["message"]), "not installed") {
+			t.Errorf("explain before the team has the app: %s", mustString(ex))
+		}
+		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/installedApps", bindApp(appID))
+		ex = explain(alice, tm, "")
+		if ex["allowed"] != true || ex["who"] != "hostUser" || ex["teamRole"] != "owner" || ex["channelId"] != nil ||
+			check(ex, "policy.appPermission")["source"] != "own app permission policy" || check(ex, "policy.appPermission")["policy"] != "Global" {
+			t.Errorf("explain alice in the team: %s", mustString(ex))
+		}
+		ex = explain(gina, general, "messageExtension")
+		if ex["allowed"] != true || ex["who"] != "guest" || ex["teamRole"] != "guest" || ex["channelId"] != general || ex["teamId"] != tm ||
+			ex["action"] != "messageExtension" || check(ex, "policy.appPermission")["source"] != "host's Global app permission policy" {
+			t.Errorf("explain gina in General: %s", mustString(ex))
+		}
+		if ex = explain(bob, general+";messageid=1", "mention"); ex["allowed"] != true || ex["channelId"] != general {
+			t.Errorf("explain bob in a thread: %s", mustString(ex))
+		}
+
+		admin.Must(201, "POST", "/parley/v1/admin/appPermissionPolicies", map[string]any{"name": "NoPolls", "mode": "blockListed", "appIds": []string{appID}})
+		admin.Must(204, "POST", "/parley/v1/admin/appPermissionPolicies/NoPolls/grant", map[string]any{"userIds": []string{alice.UserID}})
+		ex = explain(alice, general, "")
+		if c := check(ex, "policy.appPermission"); ex["allowed"] != false || c["policy"] != "NoPolls" || c["value"] != false {
+			t.Errorf("explain alice under NoPolls: %s", mustString(ex))
+		}
+		admin.Must(200, "PATCH", "/parley/v1/admin/appPermissionPolicies/Global", map[string]any{"mode": "blockListed", "appIds": []string{appID}})
+		ex = explain(gina, tm, "card")
+		if c := check(ex, "policy.appPermission"); ex["allowed"] != false || c["source"] != "host's Global app permission policy" || c["value"] != false {
+			t.Errorf("explain gina under a Global that blocks the app: %s", mustString(ex))
+		}
+		admin.Must(200, "PATCH", "/parley/v1/admin/appPermissionPolicies/Global", map[string]any{"mode": "allowAll", "appIds": []string{}})
+		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": true})
+		ex = explain(bob, general, "")
+		if c := check(ex, "tenant.blockedApps"); ex["allowed"] != false || c == nil || c["value"] != false || check(ex, "policy.appPermission") != nil {
+			t.Errorf("explain bob with the app blocked: %s", mustString(ex))
+		}
+
+		for name, q := range map[string]string{
+			"not in the team":      "userId=" + carol.UserID + "&conversationId=" + tm,
+			"another organisation": "userId=" + frank.UserID + "&conversationId=" + url.QueryEscape(general),
+			"their team":           "userId=" + alice.UserID + "&conversationId=" + theirs,
+			"no such conversation": "userId=" + alice.UserID + "&conversationId=nope",
+		} {
+			r := admin.Do("GET", "/parley/v1/admin/explain?appId="+appID+"&"+q, nil)
+			if r.Status != 404 {
+				t.Errorf("%s: %d %s, want 404", name, r.Status, r.Body)
+			}
+		}
+		// frank is explained where he is: the chat he shares with alice.
+		if ex = explain(frank, ext, ""); ex["who"] != "external" || ex["teamId"] != nil {
+			t.Errorf("explain frank in the shared chat: %s", mustString(ex))
 		}
 	})
 }

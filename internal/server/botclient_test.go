@@ -25,7 +25,8 @@ var botClientDir = filepath.Join("..", "..", "test", "botclient")
 // and …SubmitAction) and posts the result via the app, whose card's
 // Action.Submit then reaches the bot; alice opens her own 1:1 chat with it
 // (POST /parley/v1/me/apps/{appId}/chat) and it greets there (personal
-// conversationUpdate); the Connector API refuses a call without a valid
+// conversationUpdate), and runs its search and an action command there
+// (her personal install); the Connector API refuses a call without a valid
 // token. In a team: it greets in General when added, gets
 // only the channel messages that @mention it and answers in their thread,
 // a guest acts on its card in a thread (Action.Submit) and a host user

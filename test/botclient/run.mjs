@@ -390,6 +390,12 @@ try {
   if (r.json?.chatId) {
     m = await waitFor(ALICE_TOKEN, r.json.chatId, (m) => m.body.content.startsWith("Hello, I am installed"), "the bot's greeting in the personal chat");
     check(m && m.body.content.includes("personal"), `the bot saw a personal conversationUpdate: ${m?.body.content}`);
+    // Its message extension runs in that chat: alice has the app personally.
+    const apps = `/parley/v1/chats/${r.json.chatId}/apps/${CATALOG_ID}`;
+    const pq = await api(ALICE_TOKEN, "POST", `${apps}/composeExtensionQuery`, { commandId: "searchPolls", parameters: [{ name: "query", value: "tea" }] });
+    check(pq.status === 200 && JSON.stringify(pq.json || {}).includes("Found tea in no team"), `a search in the bot's personal chat (${pq.status} ${pq.text})`);
+    const pa = await api(ALICE_TOKEN, "POST", `${apps}/composeExtensionAction`, { commandId: "createPoll", phase: "submitAction", data: { question: "Tea?" } });
+    check(pa.status === 200 && JSON.stringify(pa.json || {}).includes("Poll: Tea? by Alice in personal"), `an action command in the bot's personal chat (${pa.status} ${pa.text})`);
   }
 
   r = await send(ALICE_TOKEN, `dm ${BOB_ID}`);
