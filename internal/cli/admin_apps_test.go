@@ -17,7 +17,7 @@ import (
 func TestAdminAppsCLI(t *testing.T) {
 	s := parleytest.StartStore(t, "sqlite")
 	contoso := s.CreateTenant("Contoso", "contoso.com")
-	s.User(contoso, "alice", false)
+	alice := s.User(contoso, "alice", false)
 	gina := s.User(contoso, "gina@outside.example", true)
 	run := adminCLI(t, s.URL())
 	var bot struct{ ID, Secret string }
@@ -43,6 +43,16 @@ func TestAdminAppsCLI(t *testing.T) {
 	}
 	if out := run(0, "explain-app", "--for", "alice@contoso.com", "--app", app.ID); !strings.Contains(out, `"allowed": false`) || !strings.Contains(out, "NoPolls") {
 		t.Fatalf("explain-app: %s", out)
+	}
+	// A team's channel, for a guest of the team.
+	tm := alice.Must(201, "POST", "/v1.0/teams", map[string]any{"displayName": "Plans"}).Map(t)["id"].(string)
+	guest := parleytest.Bind(gina.UserID, false)
+	guest["roles"] = []string{"guest"}
+	alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", guest)
+	general := alice.Must(200, "GET", "/v1.0/teams/"+tm+"/primaryChannel", nil).Map(t)["id"].(string)
+	if out := run(0, "explain-app", "--for", gina.UserID, "--app", app.ID, "--conversation", general, "--action", "messageExtension"); !strings.Contains(out, `"teamRole": "guest"`) ||
+		!strings.Contains(out, `"context": "channel"`) || !strings.Contains(out, `"teamId": "`+tm+`"`) {
+		t.Fatalf("explain-app in a channel: %s", out)
 	}
 	if out := run(0, "app-policy", "list", "permission"); !strings.Contains(out, "NoPolls") {
 		t.Fatalf("app-policy list: %s", out)
