@@ -154,10 +154,6 @@ func require(fs *flag.FlagSet, needs ...need) error {
 	return nil
 }
 
-func logger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
 func runServe(ctx context.Context, e env, args []string) error {
 	cfg := config.Default()
 	fs := newFlagSet(e, "serve", "[flags]")
@@ -167,10 +163,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	log := logger(e.stderr)
+	logOut := newBatchWriter(e.stderr)
+	defer logOut.Flush()
+	var h slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})
 	if cfg.Ops.LogFormat == "json" {
-		log = slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		h = slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})
 	}
+	log := slog.New(flushingHandler{h, logOut})
 	// Printed before the store opens: under go run, the first line comes
 	// only after minutes of compiling, so it says at once that this is it.
 	fmt.Fprintln(e.stdout, "Parley is starting…")
