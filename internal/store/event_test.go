@@ -67,3 +67,55 @@ func TestEventsStore(t *testing.T) {
 		}
 	})
 }
+
+// TestEventSeqsAcrossWriteSizes: a user's seqs stay gapless and in draft
+// order whether a write's events are few (PostgreSQL stores them with
+// their seqs in one statement) or many (a statement for each), and a
+// write with a draft for a user that does not exist stores nothing
+// (PostgreSQL).
+func TestEventSeqsAcrossWriteSizes(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		u := mustTenantUsers(t, db, "contoso.com", 2)
+		now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+		next := map[int]int64{0: 1, 1: 1}
+		for w, pattern := range [][]int{{0, 1, 0, 0}, {0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1}, {1, 0, 1}, {0}} {
+			c := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: u[0].TenantID, CreatedBy: u[0].ID, CreatedAt: now, UpdatedAt: now}
+			var drafts []event.Draft
+			for i, k := range pattern {
+				drafts = append(drafts, event.Draft{UserID: u[k].ID, Type: "chatCreated", ChatID: string(c.ID), Payload: []byte(fmt.Sprintf(`{"w":%d,"i":%d}`, w, i))})
+			}
+			evs, err := db.CreateChat(ctx, c, nil, drafts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, k := range pattern {
+				if evs[i].UserID != u[k].ID || evs[i].Seq != next[k] || string(evs[i].Payload) != string(drafts[i].Payload) {
+					t.Fatalf("write %d, event %d: user %s seq %d %s, want %s %d %s", w, i, evs[i].UserID, evs[i].Seq, evs[i].Payload, u[k].ID, next[k], drafts[i].Payload)
+				}
+				next[k]++
+			}
+		}
+		if db.Dialect() == store.Postgres { // SQLite counts seqs in memory, with no users row to find
+			c := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: u[0].TenantID, CreatedBy: u[0].ID, CreatedAt: now, UpdatedAt: now}
+			if _, err := db.CreateChat(ctx, c, nil, []event.Draft{{UserID: u[0].ID, Type: "chatCreated", Payload: []byte(`{}`)}, {UserID: "nobody", Type: "chatCreated", Payload: []byte(`{}`)}}, nil); err == nil {
+				t.Fatal("a write with a draft for a user that does not exist was stored")
+			}
+		}
+		for k, user := range u {
+			evs, err := db.FindEvents(ctx, user.ID, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := next[k] - 1; int64(len(evs)) != last {
+				t.Fatalf("user %d: %d events, want %d", k, len(evs), last)
+			}
+			for i, e := range evs {
+				if e.Seq != int64(i+1) {
+					t.Fatalf("user %d: event %d has seq %d", k, i, e.Seq)
+				}
+			}
+		}
+	})
+}
