@@ -288,7 +288,7 @@ func (s *Service) BotCreateConversation(ctx context.Context, b *Bot, userID iden
 	if !ok {
 		return chat.Chat{}, refused
 	}
-	c, _, err := s.Chats.AppChat(ctx, b.TenantID, b.ID, &u)
+	c, _, err := s.Chats.AppChat(ctx, b.TenantID, b.ID, chat.Application{ID: a.ID, DisplayName: a.DisplayName}, &u)
 	return c, err
 }
 

@@ -57,7 +57,7 @@ func (s *Service) OpenBotChat(ctx context.Context, actor *identity.User, appID s
 	if err != nil {
 		return chat.Chat{}, false, errcode.New(errcode.NotFound, "The bot of app %s is gone.", appID)
 	}
-	c, created, err = s.Chats.AppChat(ctx, b.TenantID, b.ID, actor)
+	c, created, err = s.Chats.AppChat(ctx, b.TenantID, b.ID, chat.Application{ID: a.ID, DisplayName: a.DisplayName}, actor)
 	if err != nil {
 		return chat.Chat{}, false, err
 	}

@@ -151,7 +151,7 @@ type Chats interface {
 	EditAsApp(ctx context.Context, id chat.ID, mid chat.MessageID, appID string, b chat.Body) (chat.Message, error)
 	DeleteAsApp(ctx context.Context, id chat.ID, mid chat.MessageID, appID string) error
 	// AppChat returns (or creates: created) the 1:1 chat of a bot and a person.
-	AppChat(ctx context.Context, tenant identity.TenantID, botID string, u *identity.User) (c chat.Chat, created bool, err error)
+	AppChat(ctx context.Context, tenant identity.TenantID, botID string, app chat.Application, u *identity.User) (c chat.Chat, created bool, err error)
 }
 
 // Notifier tells bots what happened (internal/bot posts Activities).

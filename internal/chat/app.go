@@ -89,18 +89,19 @@ func (s *Service) DeleteAsApp(ctx context.Context, id ID, mid MessageID, appID s
 
 // AppChat returns the 1:1 chat of a bot and a person, creating it: a
 // oneOnOne chat hosted by the bot's tenant whose one member is the person
-// (the bot is not a conversation member, as in Graph). created tells the
-// one caller that made it: of calls racing for one pair, exactly one.
-func (s *Service) AppChat(ctx context.Context, tenant identity.TenantID, appID string, u *identity.User) (c Chat, created bool, err error) {
-	key := string(u.ID) + "|28:" + appID
+// (the bot is not a conversation member, as in Graph), named by app (the
+// catalog app whose bot it is). created tells the one caller that made it:
+// of calls racing for one pair, exactly one.
+func (s *Service) AppChat(ctx context.Context, tenant identity.TenantID, botID string, app Application, u *identity.User) (c Chat, created bool, err error) {
+	key := string(u.ID) + "|28:" + botID
 	if c, err := s.Store.FindChatByPair(ctx, key, u.ID); err == nil {
 		return c, false, nil
 	} else if !errcode.Is(err, errcode.NotFound) {
 		return Chat{}, false, err
 	}
 	now := s.Now()
-	c = Chat{ID: NewID(), Type: OneOnOne, TenantID: tenant, CreatedBy: identity.UserID(appID), CreatedAt: now, UpdatedAt: now,
-		External: u.TenantID != tenant, PairKey: key}
+	c = Chat{ID: NewID(), Type: OneOnOne, TenantID: tenant, CreatedBy: identity.UserID(botID), CreatedAt: now, UpdatedAt: now,
+		External: u.TenantID != tenant, PairKey: key, App: app}
 	m := Member{ID: NewMemberID(), ChatID: c.ID, UserID: u.ID, User: *u, Roles: []string{"owner"}, JoinedAt: now, State: Accepted}
 	evs, err := s.Store.CreateChat(ctx, c, []Member{m}, s.chatDrafts([]Member{m}, event.ChatCreated, &c), nil)
 	if errcode.Is(err, errcode.Conflict) {

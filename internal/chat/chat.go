@@ -72,6 +72,9 @@ type Chat struct {
 	// UnreadCount is the viewer's unread messages (unread.go), counted up
 	// to MaxUnreadCount; set by the chat list and Chat, zero elsewhere.
 	UnreadCount int
+	// App is set on a bot's 1:1 chat: the app (its catalog id) whose bot
+	// it is, which names the chat (docs/rules.md §9).
+	App Application
 }
 
 // Member is a person in a chat. A pending member invited by address has no
@@ -132,9 +135,11 @@ type Attachment struct {
 // AdaptiveCardType is the content type of Adaptive Card attachments.
 const AdaptiveCardType = "application/vnd.microsoft.card.adaptive"
 
-// Application is the app a bot's message comes from (docs/rules.md §9).
+// Application is an app: the one a bot's message comes from (ID the
+// bot's app id), or a catalog app (ID its catalog id) a message came via or
+// a bot's 1:1 chat belongs to (docs/rules.md §9).
 type Application struct {
-	ID          string // the bot's app id
+	ID          string
 	DisplayName string
 }
 

@@ -131,6 +131,9 @@ type Chat struct {
 	// UnreadMessageCount is Parley's: the viewer's unread messages, kept on
 	// the server (at most chat.MaxUnreadCount).
 	UnreadMessageCount int `json:"unreadMessageCount"`
+	// App is Parley's: on a bot's 1:1 chat, the app whose bot it is (Graph's
+	// chat has no such field: it lists no bot member and no topic for it).
+	App *ViaApp `json:"app,omitempty"`
 }
 
 // NewChat converts a chat as seen by viewer.
@@ -139,9 +142,13 @@ func NewChat(c *chat.Chat, viewer *identity.User) Chat {
 	if c.Type == chat.Group || c.Type == chat.Meeting {
 		topic = &c.Topic
 	}
-	return Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),
+	out := Chat{ID: string(c.ID), Topic: topic, CreatedDateTime: Time(c.CreatedAt), LastUpdatedDateTime: Time(c.UpdatedAt), ChatType: string(c.Type),
 		TenantID: strPtr(string(c.TenantID)), Viewpoint: Viewpoint{LastMessageReadDateTime: Time(c.LastReadAt)}, IsExternal: c.External, RequestState: string(c.ViewerState),
 		IsReadOnly: !c.ReadOnlyBy.IsZero(), ReadOnlyReason: chat.ReadOnlyReason(c, viewer), UnreadMessageCount: c.UnreadCount}
+	if c.App.ID != "" {
+		out.App = &ViaApp{ID: c.App.ID, DisplayName: c.App.DisplayName}
+	}
+	return out
 }
 
 // Member is Graph's aadUserConversationMember, plus Parley's fields.
@@ -270,7 +277,8 @@ type Message struct {
 	ViaApp *ViaApp `json:"viaApp,omitempty"`
 }
 
-// ViaApp names the app a message's card came from.
+// ViaApp names a catalog app: the one a message's card came from, or a
+// bot's 1:1 chat's.
 type ViaApp struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`

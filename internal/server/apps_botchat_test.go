@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/internal/parleytest"
 )
@@ -111,5 +113,79 @@ func TestApps_OpenBotChat(t *testing.T) {
 		admin.Must(200, "PATCH", "/parley/v1/admin/teamsApps/"+appID, map[string]any{"isBlocked": true})
 		wantError(t, alice.Do("POST", open, nil), 403, "forbiddenByPolicy", "blocked")
 		w.checkSigned(t)
+	})
+}
+
+// TestApps_BotChatNamesItsApp: a bot's 1:1 chat carries its app
+// (`app` {id, displayName}) in GET /v1.0/chats/{id}, GET /v1.0/me/chats and
+// the chatCreated event, whether the person opened it or the bot did
+// (proactive POST /v3/conversations); the name follows the catalog (an
+// upgrade that renames the app renames the chat); a chat between people
+// has no app.
+func TestApps_BotChatNamesItsApp(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		w := startPolls(t, store)
+		s, contoso, botID, secret, appID := w.s, w.contoso, w.botID, w.secret, w.appID
+		alice := s.User(contoso, "alice", false)
+		bob := s.User(contoso, "bob", false)
+		wantApp := func(what string, c map[string]any, name string) {
+			t.Helper()
+			a, _ := c["app"].(map[string]any)
+			if a == nil || a["id"] != appID || a["displayName"] != name {
+				t.Errorf("%s: app %v, want {id %s, displayName %s}", what, c["app"], appID, name)
+			}
+		}
+		aliceEvents := alice.Events(-1)
+		first := alice.Must(201, "POST", "/parley/v1/me/apps/"+appID+"/chat", nil).Map(t)["chatId"].(string)
+		wantApp("GET the chat alice opened", alice.Must(200, "GET", "/v1.0/chats/"+first, nil).Map(t), "Polls")
+		evs := aliceEvents.WaitFor("chatCreated", 10*time.Second, func(evs []parleytest.Event) bool {
+			return slices.ContainsFunc(evs, func(e parleytest.Event) bool { return e.Type == "chatCreated" && e.ChatID == first })
+		})
+		for _, e := range evs {
+			if e.Type == "chatCreated" && e.ChatID == first {
+				c, _ := e.Raw["chat"].(map[string]any)
+				wantApp("alice's chatCreated", c, "Polls")
+			}
+		}
+
+		// The bot opens bob's chat (Polls installed for him).
+		alice.Must(201, "POST", "/v1.0/chats", map[string]any{"chatType": "oneOnOne", "members": []any{parleytest.Bind(bob.UserID, true)}})
+		bob.Must(201, "POST", "/v1.0/users/"+bob.UserID+"/teamwork/installedApps", bindApp(appID))
+		bobEvents := bob.Events(-1)
+		bc := botClient(t, s, botID, secret)
+		pro := bc.Must(201, "POST", "/v3/conversations", map[string]any{"isGroup": false, "members": []any{map[string]any{"id": "29:" + bob.UserID}},
+			"activity": textActivity("hello bob")}).Map(t)["id"].(string)
+		bobEvents.WaitFor("chatCreated", 10*time.Second, func(evs []parleytest.Event) bool {
+			for _, e := range evs {
+				if e.Type == "chatCreated" && e.ChatID == pro {
+					c, _ := e.Raw["chat"].(map[string]any)
+					wantApp("bob's chatCreated", c, "Polls")
+					return true
+				}
+			}
+			return false
+		})
+
+		// The catalog renames it: so do the answers.
+		admin := contoso.Admin
+		renamed := appPackage(t, appManifest(pollsManifestID, botID, "1.1.0", func(m map[string]any) { m["name"] = map[string]any{"short": "Polls Pro"} }), nil)
+		if r := admin.DoHeader("POST", "/v1.0/appCatalogs/teamsApps/"+appID+"/appDefinitions", renamed, zipHeader); r.Status/100 != 2 {
+			t.Fatalf("upgrade the catalog app: %d %s", r.Status, r.Body)
+		}
+		var mine struct{ Value []map[string]any }
+		bob.Must(200, "GET", "/v1.0/me/chats", nil).JSON(t, &mine)
+		apps := 0
+		for _, c := range mine.Value {
+			if c["id"] == pro {
+				wantApp("bob's bot chat in his list", c, "Polls Pro")
+				apps++
+			} else if _, ok := c["app"]; ok {
+				t.Errorf("a chat between people carries an app: %v", c)
+			}
+		}
+		if apps != 1 || len(mine.Value) != 2 {
+			t.Errorf("bob's chats %v: want his chat with alice and the bot's", mine.Value)
+		}
+		wantApp("GET alice's bot chat after the rename", alice.Must(200, "GET", "/v1.0/chats/"+first, nil).Map(t), "Polls Pro")
 	})
 }

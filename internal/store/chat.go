@@ -17,14 +17,21 @@ import (
 	"github.com/parleychat/parley/internal/search"
 )
 
-const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by, m.last_read_at, m.state`
+const chatColumns = `c.id, c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by, m.last_read_at, m.state, ` + chatAppColumns
+
+// chatAppColumns name a bot's 1:1 chat's app by the catalog's current name,
+// or the one stored when the chat was opened if the app has left the
+// catalog; each query that reads them joins apps as ap (appJoin).
+const chatAppColumns = `c.app_id, COALESCE(ap.display_name, c.app_name)`
+
+const appJoin = ` LEFT JOIN apps ap ON ap.id = c.app_id`
 
 func scanChat(s scanner) (chat.Chat, error) {
 	var c chat.Chat
 	var typ, state, by string
 	var created, updated, read int64
 	var ext int
-	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by, &read, &state); err != nil {
+	if err := s.Scan(&c.ID, &typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by, &read, &state, &c.App.ID, &c.App.DisplayName); err != nil {
 		return chat.Chat{}, err
 	}
 	c.ReadOnlyBy = msgrequest.ParseBlame(by)
@@ -160,10 +167,10 @@ func (db *DB) findChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []cha
 // per query rather than once per member row (the UNIQUE index of
 // app_installs starts with scope_kind, scope_id).
 func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, bool, error) {
-	rows, err := db.query(ctx, `SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by,
+	rows, err := db.query(ctx, `SELECT c.type, c.topic, c.tenant_id, c.created_by, c.created_at, c.updated_at, c.external, COALESCE(c.pair_key, ''), c.read_only_by, `+chatAppColumns+`,
 		m.id, m.roles, m.visible_from, m.joined_at, m.state, m.address, m.added_by, m.last_read_at, m.request_from, m.held, m.filtered, COALESCE(m.user_id, ''),
 		`+userColumnsNullable+`, CASE WHEN EXISTS (SELECT 1 FROM app_installs i WHERE i.scope_kind = ? AND i.scope_id = ?) THEN 1 ELSE 0 END
-		FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id WHERE c.id = ? ORDER BY m.joined_at, m.id`,
+		FROM chats c JOIN chat_members m ON m.chat_id = c.id LEFT JOIN users u ON u.id = m.user_id`+appJoin+` WHERE c.id = ? ORDER BY m.joined_at, m.id`,
 		string(app.InChat), id, id)
 	if err != nil {
 		return chat.Chat{}, nil, false, fmt.Errorf("chat %s: %w", id, err)
@@ -181,7 +188,7 @@ func (db *DB) readChatMembers(ctx context.Context, id chat.ID) (chat.Chat, []cha
 		var uid string
 		var held, filtered int
 		var u nullableUser
-		dest := []any{&typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by,
+		dest := []any{&typ, &c.Topic, &c.TenantID, &c.CreatedBy, &created, &updated, &ext, &c.PairKey, &by, &c.App.ID, &c.App.DisplayName,
 			&m.ID, &roles, &vis, &joined, &state, &m.Address, &m.AddedBy, &read, &m.RequestFrom, &held, &filtered, &uid}
 		if err := rows.Scan(append(append(dest, u.dest()...), &installed)...); err != nil {
 			return chat.Chat{}, nil, false, fmt.Errorf("chat %s: %w", id, err)
@@ -233,7 +240,7 @@ func splitRoles(s string) []string {
 
 // FindChatByPair returns the oneOnOne chat of a pair. Errors: notFound.
 func (db *DB) FindChatByPair(ctx context.Context, pairKey string, viewer identity.UserID) (chat.Chat, error) {
-	c, err := scanChat(db.queryRow(ctx, `SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ? WHERE c.pair_key = ?`, viewer, pairKey))
+	c, err := scanChat(db.queryRow(ctx, `SELECT `+chatColumns+` FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = ?`+appJoin+` WHERE c.pair_key = ?`, viewer, pairKey))
 	if err != nil {
 		return chat.Chat{}, notFound(err, "No chat for this pair.")
 	}
@@ -242,7 +249,7 @@ func (db *DB) FindChatByPair(ctx context.Context, pairKey string, viewer identit
 
 // FindChats returns the viewer's accepted chats, most recent first.
 func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.ChatCursor, limit int) ([]chat.Chat, error) {
-	q := `SELECT ` + chatColumns + ` FROM chat_members m JOIN chats c ON c.id = m.chat_id WHERE m.user_id = ? AND m.state = 'accepted'`
+	q := `SELECT ` + chatColumns + ` FROM chat_members m JOIN chats c ON c.id = m.chat_id` + appJoin + ` WHERE m.user_id = ? AND m.state = 'accepted'`
 	args := []any{viewer}
 	if after.ID != "" {
 		q += ` AND (c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))`
@@ -272,8 +279,8 @@ func (db *DB) FindChats(ctx context.Context, viewer identity.UserID, after chat.
 func (db *DB) CreateChat(ctx context.Context, c chat.Chat, members []chat.Member, drafts []event.Draft, invs []chat.Invitation) ([]event.Event, error) {
 	var evs []event.Event
 	err := db.inWriteTouching(ctx, touch{chats: []chat.ID{c.ID}}, func(tx *sql.Tx) error {
-		_, err := db.txExec(tx, `INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, string(c.Type), c.Topic, c.TenantID, c.CreatedBy, micros(c.CreatedAt), micros(c.UpdatedAt), boolInt(c.External), nullString(c.PairKey))
+		_, err := db.txExec(tx, `INSERT INTO chats (id, type, topic, tenant_id, created_by, created_at, updated_at, external, pair_key, app_id, app_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, string(c.Type), c.Topic, c.TenantID, c.CreatedBy, micros(c.CreatedAt), micros(c.UpdatedAt), boolInt(c.External), nullString(c.PairKey), c.App.ID, c.App.DisplayName)
 		if isUnique(err) {
 			return errcode.New(errcode.Conflict, "This pair has a chat already.")
 		}

@@ -415,7 +415,12 @@ export async function appSteps(t) {
     await page.getByTestId("personal-apps").getByRole("button", { name: "Chat with Polls" }).click();
     await page.waitForURL("**/chats/**");
     const chatUrl = page.url();
-    // The bot is no member of the chat; the client names it by the app.
+    // The bot is no member of the chat; the chat's app names it, before
+    // the bot wrote anything, in the header and the list (after a reload too).
+    await page.locator(".chat-title", { hasText: "Polls" }).waitFor();
+    await page.getByText("You and its bot").waitFor();
+    await page.reload();
+    await chatLink(page, "Polls").waitFor();
     await page.locator(".chat-title", { hasText: "Polls" }).waitFor();
     const box = page.getByLabel("Message", { exact: true });
     await box.fill("hello Polls");

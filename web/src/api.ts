@@ -36,6 +36,8 @@ export interface Chat {
   viewpoint?: { isHidden?: boolean; lastMessageReadDateTime?: string | null };
   /** Parley's: the caller's unread messages in the chat (at most 999). */
   unreadMessageCount?: number;
+  /** Parley's: on a bot's 1:1 chat, the app (catalog id and name) whose bot it is. */
+  app?: { id: string; displayName: string };
 }
 
 /** Meeting is Graph's onlineMeeting as Parley answers it. */

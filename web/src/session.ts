@@ -139,32 +139,6 @@ export function rememberMeeting(chatId: string, meetingId: string): void {
   }
 }
 
-const BOT_CHAT_KEY = "parley.botChats";
-
-/**
- * rememberBotChat notes the app whose bot a 1:1 chat is with (opened from
- * My apps): the chat's only member is the person (the bot is not a member,
- * as in Graph), so nothing in the chat names the bot until it writes.
- */
-export function rememberBotChat(chatId: string, appName: string): void {
-  try {
-    const m = JSON.parse(localStorage.getItem(BOT_CHAT_KEY) ?? "{}") as Record<string, string>;
-    if (m[chatId] === appName) return;
-    m[chatId] = appName;
-    localStorage.setItem(BOT_CHAT_KEY, JSON.stringify(m));
-  } catch {
-    // no storage
-  }
-}
-
-function botChatName(chatId: string): string | null {
-  try {
-    return (JSON.parse(localStorage.getItem(BOT_CHAT_KEY) ?? "{}") as Record<string, string>)[chatId] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** TYPING_MS is how long a typing signal shows without a new one. */
 const TYPING_MS = 6000;
 
@@ -803,10 +777,10 @@ export function orgOf(s: State, tenantId: string | null | undefined): string | n
 /** chatTitle names a chat for me: its topic, or the other people. */
 export function chatTitle(e: ChatEntry, me: User | null): string {
   if ((e.chat.chatType === "group" || e.chat.chatType === "meeting") && e.chat.topic) return e.chat.topic;
+  // A bot's 1:1 chat (the person its only member) is named by its app.
+  if (e.chat.app) return e.chat.app.displayName;
   const others = (e.members ?? []).filter((m) => !me || m.userId !== me.id);
   if (others.length) return others.map((m) => m.displayName || m.email || "Someone").join(", ");
-  // A 1:1 chat of mine alone is a bot's: named by the app, as remembered or as its messages say.
-  if (e.members && e.chat.chatType === "oneOnOne") return botChatName(e.chat.id) ?? e.last?.from.application?.displayName ?? "Just you";
   if (e.members) return e.chat.chatType === "group" ? "Group chat" : "Just you";
   return "Chat";
 }

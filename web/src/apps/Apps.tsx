@@ -10,7 +10,7 @@ import type { TeamsApp } from "../admin/Apps";
 import type { EventFrame } from "../events";
 import { AdaptiveCardView, type CardAction } from "../card";
 import { navigate } from "../router";
-import { rememberBotChat, session } from "../session";
+import { session } from "../session";
 import { setPageTitle } from "../title";
 import { type Picked, composeBody } from "../richtext";
 import { ErrorBox, Link, MentionList, Notice, atQuery, useAsync } from "../ui";
@@ -630,7 +630,6 @@ function useBotChat() {
   async function open(i: Installed) {
     const r = await run(async () => {
       const { chatId } = await post<{ chatId: string }>(`/parley/v1/me/apps/${enc(i.teamsApp.id)}/chat`);
-      rememberBotChat(chatId, i.teamsApp.displayName);
       await session.loadChat(chatId).catch(() => undefined);
       return chatId;
     });

@@ -72,7 +72,7 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
   const members = entry.members ?? [];
   const others = members.filter((m) => m.userId !== me?.id);
   const pending = others.filter((m) => m.requestState === "pending");
-  const people = members.length === 1 ? "Just you" : `${members.length} people`;
+  const people = entry.chat.app ? "You and its bot" : members.length === 1 ? "Just you" : `${members.length} people`;
   const kinds = Array.from(new Set(others.map((m) => identityLabel(m.userIdentityType, m.organizationName ?? orgOf(s, m.tenantId))).filter(Boolean)));
   // A 1:1 chat whose other side declined (or whose send was refused) can't
   // reach them: say so instead of looking like a chat that works.
