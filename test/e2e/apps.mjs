@@ -19,7 +19,7 @@
 /**
  * appSteps runs the steps; t carries run.mjs's plumbing: browser, pages,
  * problems, step, check, signIn, token, api, axe, shot, flip, labelsOK,
- * noSideways, chatLink, Admin (the admin's page), BASE, ALICE, BOB, GUEST, TAB_URL, LIVE.
+ * noSideways, chatLink, Admin (the admin's page), BASE, ADMIN, ALICE, BOB, GUEST, TAB_URL, LIVE.
  */
 export async function appSteps(t) {
   const { step, check, signIn, axe, shot, flip, labelsOK, chatLink } = t;
@@ -61,6 +61,7 @@ export async function appSteps(t) {
   const A = await open("alice (apps)");
   const G = await open("guest (apps)");
   let Anon;
+  let crew; // a group chat of Alice's and Bob's without Polls
   let team; // the Polls team, and the path of its General channel
   let channelPath;
   const enc = encodeURIComponent;
@@ -111,8 +112,8 @@ export async function appSteps(t) {
 
   await step("apps: the guest searches the bot's message extension and posts a result as a card; opens its tab; cannot add or remove apps", async () => {
     const { page } = G;
-    await page.getByRole("button", { name: "Message extensions" }).click();
-    const pop = page.getByRole("dialog", { name: "Message extensions" });
+    await page.getByRole("button", { name: "Message extensions", exact: true }).click();
+    const pop = page.getByRole("dialog", { name: "Message extensions", exact: true });
     await pop.getByRole("button", { name: "Polls: Search polls" }).click();
     await pop.getByLabel("Polls: Search polls").fill("lunch");
     await pop.getByRole("button", { name: "Search" }).click();
@@ -163,8 +164,8 @@ export async function appSteps(t) {
     // Updated in place for everyone.
     await botMsg(A.page, "Polls heard").getByText("pizza has 1 vote(s)").waitFor({ timeout: SLOW });
     // While the setting is on, the message extension works for them too.
-    await page.getByRole("button", { name: "Message extensions" }).click();
-    const pop = page.getByRole("dialog", { name: "Message extensions" });
+    await page.getByRole("button", { name: "Message extensions", exact: true }).click();
+    const pop = page.getByRole("dialog", { name: "Message extensions", exact: true });
     await pop.getByRole("button", { name: "Polls: Search polls" }).click();
     await pop.getByLabel("Polls: Search polls").fill("offsite");
     await pop.getByRole("button", { name: "Search" }).click();
@@ -200,8 +201,8 @@ export async function appSteps(t) {
     await flip(page, "People without an account can use apps in meetings", false);
     const P = Anon.page;
     // The page was loaded before the change: the search is offered, and the server refuses it.
-    await P.getByRole("button", { name: "Message extensions" }).click();
-    const pop = P.getByRole("dialog", { name: "Message extensions" });
+    await P.getByRole("button", { name: "Message extensions", exact: true }).click();
+    const pop = P.getByRole("dialog", { name: "Message extensions", exact: true });
     await pop.getByRole("button", { name: "Polls: Search polls" }).click();
     await pop.getByLabel("Polls: Search polls").fill("lunch");
     await pop.getByRole("button", { name: "Search" }).click();
@@ -220,7 +221,7 @@ export async function appSteps(t) {
     await P.reload();
     await listed;
     await P.getByRole("log", { name: "Messages" }).getByText("pizza has 2 vote(s)").waitFor();
-    check((await P.getByRole("button", { name: "Message extensions" }).count()) === 0, "the message extension is still offered after the setting went off");
+    check((await P.getByRole("button", { name: "Message extensions", exact: true }).count()) === 0, "the message extension is still offered after the setting went off");
     // Nor does @ list the bot: the install no longer allows mentioning it.
     await P.getByLabel("Message", { exact: true }).fill("@Pol");
     await P.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))); // rendered
@@ -289,8 +290,8 @@ export async function appSteps(t) {
 
   await step("apps: a channel's post box runs Polls' message extension: a search posts a card, the New poll action asks with a task card and posts the poll", async () => {
     const { page } = A;
-    const ext = page.getByRole("button", { name: "Message extensions" });
-    const pop = page.getByRole("dialog", { name: "Message extensions" });
+    const ext = page.getByRole("button", { name: "Message extensions", exact: true });
+    const pop = page.getByRole("dialog", { name: "Message extensions", exact: true });
     await ext.click();
     await pop.getByRole("button", { name: "Polls: Search polls" }).click();
     await pop.getByLabel("Polls: Search polls").fill("offsite");
@@ -369,11 +370,11 @@ export async function appSteps(t) {
       else check((await panelOf(p.page).getByRole("heading", { name: "Add an app" }).count()) === 0, `${p.who} is offered the catalog, which refuses them`);
     }
     const guestExt = guest.allowed.includes("messageExtension");
-    if (guestExt) await G.page.getByRole("button", { name: "Message extensions" }).waitFor({ state: "detached" });
+    if (guestExt) await G.page.getByRole("button", { name: "Message extensions", exact: true }).waitFor({ state: "detached" });
     // Added again, it is back for both, live.
     await panelOf(A.page).getByRole("button", { name: "Add Polls" }).click();
     for (const p of people) await panelOf(p.page).getByTestId("installed-apps").locator('li[data-app="Polls"]').waitFor();
-    if (guestExt) await G.page.getByRole("button", { name: "Message extensions" }).waitFor();
+    if (guestExt) await G.page.getByRole("button", { name: "Message extensions", exact: true }).waitFor();
     await close(B, "bob (apps)");
     // A chat's Apps panel follows too: the guest watches the meeting chat's panel while Alice removes and adds Polls.
     await G.page.goto("/");
@@ -420,7 +421,7 @@ export async function appSteps(t) {
     await page.locator(".chat-title", { hasText: "Polls" }).waitFor();
     await page.getByText("You and its bot").waitFor();
     await page.reload();
-    await chatLink(page, "Polls").waitFor();
+    await page.locator(".conv-list a.conv[aria-current=page] .conv-title").getByText("Polls", { exact: true }).waitFor();
     await page.locator(".chat-title", { hasText: "Polls" }).waitFor();
     const box = page.getByLabel("Message", { exact: true });
     await box.fill("hello Polls");
@@ -441,7 +442,113 @@ export async function appSteps(t) {
     await page.goto(`/meetings/${encodeURIComponent(meeting.id)}`);
     await botMsg(page, "Polls heard").first().waitFor();
     await shot(page, "desktop-meeting-apps");
+  });
+
+  await step("apps: the ⊞ button offers alice's own Polls in her bot chat, in a chat of her organisation without Polls (a refusal in the server's words), and in a channel's reply box", async () => {
+    const { page } = A;
+    const ext = page.getByRole("button", { name: "Message extensions", exact: true });
+    const pop = page.getByRole("dialog", { name: "Message extensions", exact: true });
+    /** sendFound runs Polls' search for q in the open popup and sends the result named title. */
+    async function sendFound(p, q, title) {
+      await p.getByRole("button", { name: "Polls: Search polls" }).click();
+      await p.getByLabel("Polls: Search polls").fill(q);
+      await p.getByRole("button", { name: "Search" }).click();
+      await p.getByRole("button", { name: `Send ${title}` }).click({ timeout: SLOW });
+      await p.waitFor({ state: "detached" });
+    }
+    // Her 1:1 chat with the bot has no install of its own: her personal app is its apps.
+    await page.getByRole("link", { name: "My apps" }).click();
+    await page.getByTestId("personal-apps").getByRole("button", { name: "Chat with Polls" }).click();
+    await page.locator(".chat-title", { hasText: "Polls" }).waitFor();
+    await ext.click();
+    await pop.getByRole("button", { name: "Polls: Search polls" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "personal app's extension in the bot chat");
+    await pop.getByRole("button", { name: "Close" }).click();
+    await ext.click();
+    await sendFound(pop, "lunch", "Lunch poll");
+    await page.locator("article.msg", { hasText: "Lunch poll: vote below." }).getByTestId("via-app").getByText("via Polls").waitFor();
+    // A group chat of Contoso where nobody added Polls.
+    const bobId = (await t.api(await t.token(t.BOB), "GET", "/v1.0/me")).id;
+    const me = await t.api(tok, "GET", "/v1.0/me");
+    crew = await t.api(tok, "POST", "/v1.0/chats", {
+      chatType: "group",
+      topic: "Lunch crew",
+      members: [me.id, bobId].map((id) => ({ "@odata.type": "#microsoft.graph.aadUserConversationMember", roles: ["owner"], "user@odata.bind": `${t.BASE}/v1.0/users('${id}')` })),
+    });
+    await page.goto(`/chats/${encodeURIComponent(crew.id)}`);
+    await page.locator(".chat-title", { hasText: "Lunch crew" }).waitFor();
+    await ext.click();
+    await sendFound(pop, "offsite", "Offsite poll");
+    await page.locator("article.msg", { hasText: "Offsite poll: vote below." }).getByTestId("via-app").getByText("via Polls").waitFor();
+    // The server decides every call: with NoPolls granted to her (the
+    // page's list is older), the search is refused in its words.
+    const admin = await t.token(t.ADMIN);
+    await t.api(admin, "POST", "/parley/v1/admin/appPermissionPolicies/NoPolls/grant", { userIds: [me.id] });
+    try {
+      await ext.click();
+      await pop.getByRole("button", { name: "Polls: Search polls" }).click();
+      await pop.getByLabel("Polls: Search polls").fill("lunch");
+      await pop.getByRole("button", { name: "Search" }).click();
+      await pop.getByRole("alert").getByText(/permission policy/).waitFor();
+      await axe(page, "personal app's extension refused");
+      await pop.getByRole("button", { name: "Close" }).click();
+    } finally {
+      await t.api(admin, "POST", "/parley/v1/admin/appPermissionPolicies/Global/grant", { userIds: [me.id] });
+    }
+    // A channel's reply box: the result is posted in the thread.
+    await page.goto(channelPath);
+    const dinner = page.locator("article.post", { hasText: "Team dinner Friday?: vote below." });
+    await dinner.getByRole("button", { name: /^Message extensions \(Reply to/ }).click();
+    const replyPop = dinner.getByRole("dialog", { name: /^Message extensions \(Reply to/ });
+    await replyPop.getByRole("button", { name: "Polls: Search polls" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "message extension in a reply box");
+    await sendFound(replyPop, "lunch", "Lunch poll");
+    const reply = dinner.locator(".thread .msg", { hasText: "Lunch poll: vote below." });
+    await reply.getByTestId("via-app").getByText("via Polls").waitFor();
+    await shot(page, "desktop-extension-reply");
     await close(A, "alice (apps)");
     await close(G, "guest (apps)");
+  });
+
+  await step("admin: explain's apps mode gives the server's decision and its reasons for a person, an app and a conversation", async () => {
+    const { page } = t.Admin;
+    await page.goto("/admin/explain");
+    await page.getByRole("radio", { name: "Apps" }).check();
+    await page.getByLabel("Person", { exact: true }).fill(t.ALICE);
+    await page.getByLabel("App", { exact: true }).selectOption({ label: "Polls" });
+    await page.getByLabel("Conversation", { exact: true }).fill(meeting.chatInfo.threadId);
+    await page.getByRole("button", { name: "Explain" }).click();
+    const res = page.getByTestId("explain-app-result");
+    await res.getByRole("heading", { name: /can use Polls here$/ }).waitFor();
+    await res.getByText("As a person of your organisation in a meeting chat.").waitFor();
+    await res.locator("li.pass", { hasText: "The app is installed here" }).waitFor();
+    await labelsOK(page);
+    await axe(page, "explain an app");
+    await shot(page, "desktop-explain-app");
+    // The group chat nobody added Polls to: her bot is not there, her own
+    // app's message extension is.
+    await page.getByLabel("Conversation", { exact: true }).fill(crew.id);
+    await page.getByRole("button", { name: "Explain" }).click();
+    await res.getByRole("heading", { name: /can't use Polls here$/ }).waitFor();
+    await res.getByTestId("explain-app-message").getByText("This app is not installed here.").waitFor();
+    await res.locator("li.fail", { hasText: "The app is installed here" }).waitFor();
+    await axe(page, "explain an app, refused");
+    await shot(page, "desktop-explain-app-refused");
+    await page.getByLabel("What they want to do").selectOption("messageExtension");
+    await page.getByRole("button", { name: "Explain" }).click();
+    await res.getByRole("heading", { name: /can run Polls's message extension here$/ }).waitFor();
+    // A channel: the answer names Bob's role in the team.
+    await page.getByLabel("Person", { exact: true }).fill(t.BOB);
+    await page.getByLabel("What they want to do").selectOption("use");
+    await page.getByLabel("Conversation", { exact: true }).fill(decodeURIComponent(channelPath.split("/")[4]));
+    await page.getByRole("button", { name: "Explain" }).click();
+    await res.getByText("As a person of your organisation in a team's channel, the team's member.").waitFor();
+    // Someone not in the conversation: the server's words.
+    await page.getByLabel("Conversation", { exact: true }).fill(meeting.chatInfo.threadId);
+    await page.getByRole("button", { name: "Explain" }).click();
+    await page.getByRole("alert").getByText(/is not in conversation/).waitFor();
+    await res.waitFor({ state: "detached" });
   });
 }

@@ -923,7 +923,7 @@ await step("admin center: meeting settings, the app catalog (upload, block, allo
   await A.page.getByRole("button", { name: "Apps" }).click();
 });
 
-await appSteps({ browser, pages, problems, step, check, signIn, token, api, axe, shot, flip, labelsOK, noSideways, chatLink, Admin, BASE, ALICE, BOB, GUEST, TAB_URL: env("TAB_URL"), LIVE });
+await appSteps({ browser, pages, problems, step, check, signIn, token, api, axe, shot, flip, labelsOK, noSideways, chatLink, Admin, BASE, ADMIN, ALICE, BOB, GUEST, TAB_URL: env("TAB_URL"), LIVE });
 
 await step("a team: alice creates it with bob and a guest, posts in General, the guest replies in the thread, live", async () => {
   const { page } = A;

@@ -5,8 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, del, enc, errorText, get, getToken, nextPath, patch, post } from "../api";
 import type { State } from "../session";
 import { ErrorBox, Link, Notice, Switch, Tag, fullTime, useAsync } from "../ui";
-import { AppsAdmin } from "./Apps";
-import { UserField, UserName, lookupUser, notAvailable, remember, resolveUser } from "./common";
+import { AppExplain, AppsAdmin } from "./Apps";
+import { CheckList, UserField, UserName, lookupUser, notAvailable, remember, resolveUser } from "./common";
 
 const sections = [
   { path: "/admin", label: "External access" },
@@ -731,7 +731,34 @@ interface Explanation {
   checks: { rule: string; value: boolean; source: string }[];
 }
 
+/** Explain answers "why (not)" for a chat with an address, or for an app in a conversation. */
 function Explain(props: { s: State }) {
+  const [mode, setMode] = useState<"people" | "apps">("people");
+  return (
+    <div class="stack">
+      <header>
+        <h1>Explain</h1>
+        <p class="muted">
+          {mode === "people"
+            ? "Can someone in your organisation start a chat with an address, and why (not)? Every rule on your side, with its value and where it comes from. The other side appears only as its organisation's answer; nothing about their accounts is shown."
+            : "Can someone use an app of your catalog in a conversation your organisation hosts (or in their personal apps), and why (not)? Every rule, in the order the server checks them, with where its value comes from."}
+        </p>
+      </header>
+      <fieldset class="segmented">
+        <legend>Explain</legend>
+        <label>
+          <input type="radio" name="explain-mode" checked={mode === "people"} onChange={() => setMode("people")} /> Chats with an address
+        </label>
+        <label>
+          <input type="radio" name="explain-mode" checked={mode === "apps"} onChange={() => setMode("apps")} /> Apps
+        </label>
+      </fieldset>
+      {mode === "people" ? <ExplainChat s={props.s} /> : <AppExplain s={props.s} />}
+    </div>
+  );
+}
+
+function ExplainChat(props: { s: State }) {
   const [who, setWho] = useState("");
   const [address, setAddress] = useState("");
   const [res, setRes] = useState<{ u: User; address: string; ex: Explanation } | null>(null);
@@ -751,14 +778,7 @@ function Explain(props: { s: State }) {
   }
 
   return (
-    <div class="stack">
-      <header>
-        <h1>Explain</h1>
-        <p class="muted">
-          Can someone in your organisation start a chat with an address, and why (not)? Every rule on your side, with its value and where
-          it comes from. The other side appears only as its organisation's answer; nothing about their accounts is shown.
-        </p>
-      </header>
+    <>
       <form class="panel stack" onSubmit={ask}>
         <div class="grid-2">
           <UserField id="explain-user" label="Person in your organisation" s={props.s} value={who} onInput={setWho} />
@@ -790,23 +810,16 @@ function Explain(props: { s: State }) {
               ? `${res.u.displayName} can start a chat with ${res.address}`
               : `${res.u.displayName} can't start a chat with ${res.address}`}
           </h2>
-          <ul class="checks">
-            {res.ex.checks.map((c, i) => (
-              <li key={i} class={c.value ? "pass" : "fail"}>
-                <span class="check-icon" aria-hidden="true">
-                  {c.value ? "✓" : "✗"}
-                </span>
-                <span class="check-text">
-                  <span class="visually-hidden">{c.value ? "Passes: " : "Fails: "}</span>
-                  {ruleText[c.rule] ?? (c.value ? "Another rule allows it" : "Another rule refuses it")}
-                  {sourceText(c.source) && <span class="muted small check-source">{sourceText(c.source)}</span>}
-                </span>
-              </li>
-            ))}
-          </ul>
+          <CheckList
+            checks={res.ex.checks.map((c) => ({
+              pass: c.value,
+              text: ruleText[c.rule] ?? (c.value ? "Another rule allows it" : "Another rule refuses it"),
+              source: sourceText(c.source),
+            }))}
+          />
         </section>
       )}
-    </div>
+    </>
   );
 }
 

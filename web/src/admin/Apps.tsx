@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, del, enc, get, getToken, patch, post } from "../api";
 import type { State } from "../session";
 import { ErrorBox, Notice, Tag, useAsync } from "../ui";
-import { UserField, UserName, remember, resolveUser } from "./common";
+import { CheckList, UserField, UserName, remember, resolveUser } from "./common";
 
 export interface TeamsApp {
   id: string;
@@ -390,5 +390,183 @@ function NewAppPolicy(props: { kind: "permission" | "setup"; base: string; apps:
         </button>
       </div>
     </form>
+  );
+}
+
+// ---- Explain, apps mode (docs/rules.md §9) ----
+
+interface AppExplanation {
+  allowed: boolean;
+  who: string;
+  action: string;
+  context: string;
+  message?: string;
+  teamId?: string;
+  channelId?: string;
+  teamRole?: string;
+  checks: { rule: string; passed: boolean; source: string; policy?: string }[];
+}
+
+const appRuleText: Record<string, string> = {
+  "context.presence": "This kind of person can be in this conversation",
+  "role.action": "This kind of person may do this with apps here",
+  "app.scope": "The app's manifest declares this place",
+  "tenant.blockedApps": "The app is not blocked for the whole organisation",
+  "policy.appPermission": "The app permission policy allows the app",
+  "meeting.anonymousUsersCanInteractWithApps": "People without an account can use apps in meetings",
+  "app.installed": "The app is installed here, or is the person's own where that counts",
+};
+
+function appSourceText(c: AppExplanation["checks"][number]): string {
+  switch (c.source) {
+    case "own app permission policy":
+      return c.policy ? `Their policy ${c.policy}` : "Their policy";
+    case "host's Global app permission policy":
+      return "Your organisation's Global policy";
+  }
+  const words: Record<string, string> = {
+    "account kind": "Account type",
+    "app manifest": "App manifest",
+    "tenant app setting": "Organisation setting",
+    "meeting setting": "Meeting setting",
+    "installed apps": "Installed apps",
+    "policy not loaded": "The policy could not be read",
+  };
+  return words[c.source] ?? "";
+}
+
+/** appActions: each action's value, its label in the form, and the verdict's words (APP for the app's name). */
+const appActions: [string, string, string][] = [
+  ["use", "Use it (chat with its bot)", "use APP"],
+  ["mention", "@mention its bot", "@mention APP's bot"],
+  ["card", "Act on its cards", "act on APP's cards"],
+  ["tab", "Open its tab", "open APP's tab"],
+  ["messageExtension", "Run its message extension", "run APP's message extension"],
+  ["add", "Add it", "add APP"],
+  ["update", "Update it", "update APP"],
+  ["remove", "Remove it", "remove APP"],
+  ["deepLink", "Install it from a link", "install APP from a link"],
+  ["browse", "See it in the catalog", "see APP in the catalog"],
+];
+
+const whoText: Record<string, string> = {
+  hostUser: "a person of your organisation",
+  guest: "a guest",
+  external: "a person of another organisation",
+  personal: "a personal account",
+  anonymous: "someone without an account",
+};
+
+const contextText: Record<string, string> = {
+  personal: "their personal apps",
+  oneOnOne: "a 1:1 chat",
+  group: "a group chat",
+  channel: "a team's channel",
+  meeting: "a meeting chat",
+};
+
+/**
+ * AppExplain is explain's apps mode (GET /parley/v1/admin/explain with
+ * appId and conversationId): a person, an app of the catalog, a
+ * conversation (a chat, team, channel or thread id; none for the person's
+ * personal apps) and an action; the server's decision with its reasons.
+ */
+export function AppExplain(props: { s: State }) {
+  const [who, setWho] = useState("");
+  const [apps, setApps] = useState<TeamsApp[]>([]);
+  const [appId, setAppId] = useState("");
+  const [conv, setConv] = useState("");
+  const [action, setAction] = useState("use");
+  const [res, setRes] = useState<{ u: User; app: string; action: string; ex: AppExplanation } | null>(null);
+  const { busy, error, setError, run } = useAsync();
+  useEffect(() => {
+    get<{ value: TeamsApp[] }>("/v1.0/appCatalogs/teamsApps").then((r) => {
+      setApps(r.value);
+      setAppId((cur) => cur || (r.value[0]?.id ?? ""));
+    }, setError);
+  }, []);
+
+  async function ask(e: Event) {
+    e.preventDefault();
+    setRes(null);
+    const r = await run(async () => {
+      const u = await resolveUser(props.s, who);
+      const q = new URLSearchParams({ userId: u.id, appId, action });
+      if (conv.trim()) q.set("conversationId", conv.trim());
+      const ex = await get<AppExplanation>(`/parley/v1/admin/explain?${q}`);
+      remember(u);
+      return { u, app: apps.find((a) => a.id === appId)?.displayName ?? "the app", action, ex };
+    });
+    if (r) setRes(r);
+  }
+  const doing = (a: string, app: string) => (appActions.find(([v]) => v === a)?.[2] ?? a).replace("APP", app);
+  return (
+    <>
+      <form class="panel stack" onSubmit={ask}>
+        <div class="grid-2">
+          <UserField id="explain-app-user" label="Person" s={props.s} value={who} onInput={setWho} hint="The sign-in address of someone in your organisation (a guest included)." />
+          <div class="field">
+            <label for="explain-app">App</label>
+            <select id="explain-app" value={appId} onChange={(e) => setAppId(e.currentTarget.value)}>
+              {apps.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.displayName}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="explain-conversation">Conversation</label>
+            <input
+              id="explain-conversation"
+              value={conv}
+              spellcheck={false}
+              autoComplete="off"
+              placeholder="19:…@thread.v2"
+              aria-describedby="explain-conversation-hint"
+              onInput={(e) => setConv(e.currentTarget.value)}
+            />
+            <p class="hint" id="explain-conversation-hint">
+              The id of a chat, a team, a channel or a channel's thread (as in the address of a chat or channel); empty for their personal apps.
+            </p>
+          </div>
+          <div class="field">
+            <label for="explain-action">What they want to do</label>
+            <select id="explain-action" value={action} onChange={(e) => setAction(e.currentTarget.value)}>
+              {appActions.map(([v, label]) => (
+                <option key={v} value={v}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+        <div class="row">
+          <button type="submit" class="primary" disabled={busy || !who.trim() || !appId}>
+            {busy ? "Checking…" : "Explain"}
+          </button>
+        </div>
+      </form>
+      <ErrorBox error={error} />
+      {res && (
+        <section class={`panel verdict ${res.ex.allowed ? "yes" : "no"}`} aria-live="polite" data-testid="explain-app-result">
+          <h2 class="verdict-title">
+            {res.u.displayName} {res.ex.allowed ? "can" : "can't"} {doing(res.action, res.app)} here
+          </h2>
+          <p class="muted">
+            As {whoText[res.ex.who] ?? "someone"} in {contextText[res.ex.context] ?? "this conversation"}
+            {res.ex.teamRole && `, the team's ${res.ex.teamRole}`}.
+          </p>
+          {!res.ex.allowed && res.ex.message && <p data-testid="explain-app-message">{res.ex.message.charAt(0).toUpperCase() + res.ex.message.slice(1)}.</p>}
+          <CheckList
+            checks={res.ex.checks.map((c) => ({
+              pass: c.passed,
+              text: appRuleText[c.rule] ?? (c.passed ? "Another rule allows it" : "Another rule refuses it"),
+              source: appSourceText(c),
+            }))}
+          />
+        </section>
+      )}
+    </>
   );
 }

@@ -143,3 +143,30 @@ export function UserName(props: { id: string; plain?: boolean }) {
 export function notAvailable(e: unknown): boolean {
   return e instanceof ApiError && e.status === 404 && (e.code === "notFound" || e.code === "httpError");
 }
+
+/** Check is one rule of an explanation, in words: whether it passed and where its value came from. */
+export interface CheckLine {
+  pass: boolean;
+  text: string;
+  source: string;
+}
+
+/** CheckList lists an explanation's rules, passed or failed, each with its source (explain's two modes). */
+export function CheckList(props: { checks: CheckLine[] }) {
+  return (
+    <ul class="checks">
+      {props.checks.map((c, i) => (
+        <li key={i} class={c.pass ? "pass" : "fail"}>
+          <span class="check-icon" aria-hidden="true">
+            {c.pass ? "✓" : "✗"}
+          </span>
+          <span class="check-text">
+            <span class="visually-hidden">{c.pass ? "Passes: " : "Fails: "}</span>
+            {c.text}
+            {c.source && <span class="muted small check-source">{c.source}</span>}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}

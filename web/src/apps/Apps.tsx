@@ -85,6 +85,43 @@ function useInstalledAt(path: string, mine: (e: EventFrame) => boolean, token?: 
   return { apps, error, reload: load };
 }
 
+/**
+ * mine holds the person's own apps (GET /v1.0/users/{id}/teamwork/installedApps,
+ * their setup policy's included), read once per page load for the ⊞ button
+ * and replaced whenever My apps reads them.
+ */
+let mine: { userId: string; apps: Promise<Installed[]> } | null = null;
+
+function personalApps(userId: string): Promise<Installed[]> {
+  if (mine?.userId !== userId) {
+    const apps = get<{ value: Installed[] }>(`/v1.0/users/${enc(userId)}/teamwork/installedApps`).then((r) => r.value);
+    mine = { userId, apps };
+    apps.catch(() => {
+      if (mine?.apps === apps) mine = null; // asked again next time
+    });
+  }
+  return mine.apps;
+}
+
+/** usePersonalApps gives the person's own apps while on, else none. */
+function usePersonalApps(on: boolean): Installed[] {
+  const me = session.state.me;
+  const [apps, setApps] = useState<Installed[]>([]);
+  useEffect(() => {
+    setApps([]);
+    if (!on || !me) return;
+    let live = true;
+    personalApps(me.id).then(
+      (a) => live && setApps(a),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [on, me?.id]);
+  return apps;
+}
+
 interface PanelProps {
   readOnly: boolean;
   apps: Installed[] | null;
@@ -316,11 +353,20 @@ export function ViaApp(props: { m: Message }) {
 export function ExtensionButton(props: {
   place: Place;
   apps: Installed[] | null;
+  /**
+   * personal offers the person's own apps too, where the server accepts
+   * them: a conversation their own organisation hosts (a bot's 1:1 chat
+   * included). The server still decides each call.
+   */
+  personal?: boolean;
+  /** label names the button and its popup where a page has several (a channel's reply boxes). */
+  label?: string;
   token?: string;
   disabled?: boolean;
   onSent?: (m: Message) => void;
 }) {
   const { place } = props;
+  const own = usePersonalApps(!!props.personal && !props.token);
   const [open, setOpen] = useState(false);
   const [pick, setPick] = useState<{ app: Installed; cmd: AppCommand } | null>(null);
   const [q, setQ] = useState("");
@@ -329,7 +375,10 @@ export function ExtensionButton(props: {
   const [said, setSaid] = useState<string | null>(null);
   const [err, setErr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const cmds = (props.apps ?? []).flatMap((app) =>
+  // The place's installs first: an app both there and personal is the place's.
+  const here = props.apps ?? [];
+  const apps = [...here, ...own.filter((p) => !here.some((a) => a.teamsApp.id === p.teamsApp.id))];
+  const cmds = apps.flatMap((app) =>
     may(app, "messageExtension") ? (app.teamsApp.composeExtensionCommands ?? []).map((cmd) => ({ app, cmd })) : [],
   );
   const reset = () => {
@@ -427,13 +476,14 @@ export function ExtensionButton(props: {
     }
   }
   const label = pick ? `${pick.app.teamsApp.displayName}: ${pick.cmd.title}` : "";
+  const name = props.label ?? "Message extensions";
   return (
     <div class="ext-wrap">
       <button
         type="button"
         class="ghost attach"
-        aria-label="Message extensions"
-        title="Message extensions"
+        aria-label={name}
+        title={name}
         aria-expanded={open}
         disabled={props.disabled}
         onClick={() => (open ? close() : setOpen(true))}
@@ -444,7 +494,7 @@ export function ExtensionButton(props: {
         <div
           class={`ext-pop${task ? " ext-task" : ""}`}
           role="dialog"
-          aria-label="Message extensions"
+          aria-label={name}
           onKeyDown={(e) => {
             if (e.key === "Escape") {
               e.preventDefault();
@@ -651,6 +701,7 @@ export function PersonalApps(props: { me: User | null; appId: string | null }) {
     if (!base) return;
     const r = await get<{ value: Installed[] }>(base);
     setApps(r.value);
+    if (me) mine = { userId: me.id, apps: Promise.resolve(r.value) };
   };
   useEffect(() => {
     setPageTitle("Apps");

@@ -288,6 +288,7 @@ export function ChatView(props: { s: State; id: string; extra?: ComponentChildre
         chatId={id}
         members={others}
         apps={apps.apps}
+        personalApps={!!me?.tenantId && entry.chat.tenantId === me.tenantId}
         readOnly={entry.chat.isReadOnly}
         unreachable={unreachable}
         onEditLast={editLast}
@@ -672,6 +673,8 @@ function Composer(props: {
   chatId: string;
   members: Member[];
   apps: Installed[] | null;
+  /** personalApps: the chat is hosted by my organisation, so my own apps' extensions run here. */
+  personalApps: boolean;
   readOnly: boolean;
   unreachable: boolean;
   onEditLast: () => void;
@@ -830,7 +833,7 @@ function Composer(props: {
         <button type="button" class="ghost attach" aria-label="Attach a file" title="Attach a file" disabled={closed} onClick={() => fileRef.current?.click()}>
           📎
         </button>
-        <ExtensionButton place={chatPlace(props.chatId)} apps={props.apps} disabled={closed} />
+        <ExtensionButton place={chatPlace(props.chatId)} apps={props.apps} personal={props.personalApps} disabled={closed} />
         <label for="composer-input" class="visually-hidden">
           Message
         </label>

@@ -368,7 +368,13 @@ export function ChannelView(props: { s: State; teamId: string; channelId: string
                     ))}
                   </div>
                 )}
-                <ReplyBox base={`${base}/${enc(p.id)}/replies`} onSent={put} apps={apps.apps} label={`Reply to ${p.from.user?.displayName ?? "this post"}`} />
+                <ReplyBox
+                  base={`${base}/${enc(p.id)}/replies`}
+                  place={{ ...channelPlace(teamId, channelId), messages: `${base}/${enc(p.id)}/replies` }}
+                  onSent={put}
+                  apps={apps.apps}
+                  label={`Reply to ${p.from.user?.displayName ?? "this post"}`}
+                />
               </article>
             ))
           )}
@@ -447,7 +453,7 @@ function useChannelBox(base: string, listId: string, apps: Installed[] | null, o
   return { text, setText, at, busy, error, setError, send };
 }
 
-function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; label: string; apps: Installed[] | null }) {
+function ReplyBox(props: { base: string; place: Place; onSent: (m: ChannelMessage) => void; label: string; apps: Installed[] | null }) {
   const id = `reply-${props.base.split("/").slice(-2, -1)[0]}`;
   const { text, at, busy, error, send } = useChannelBox(props.base, `${id}-mentions`, props.apps, props.onSent);
   return (
@@ -458,6 +464,7 @@ function ReplyBox(props: { base: string; onSent: (m: ChannelMessage) => void; la
         void send();
       }}
     >
+      <ExtensionButton place={props.place} apps={props.apps} personal label={`Message extensions (${props.label})`} onSent={props.onSent} />
       <label for={id} class="visually-hidden">
         {props.label}
       </label>
@@ -496,7 +503,7 @@ function PostBox(props: { base: string; place: Place; onSent: (m: ChannelMessage
           void send();
         }}
       >
-        <ExtensionButton place={props.place} apps={props.apps} onSent={props.onSent} />
+        <ExtensionButton place={props.place} apps={props.apps} personal onSent={props.onSent} />
         <label for="post-input" class="visually-hidden">
           New post
         </label>
