@@ -17,36 +17,7 @@ import (
 func TestMigrationBotChatApp(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		driver, dsn := "sqlite", filepath.Join(t.TempDir(), "b.db")
-		if d == store.Postgres {
-			driver, dsn = "pgx", storetest.PostgresSchema(t)
-		}
-		db, err := sql.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		ms, err := store.Migrations(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// As the store's migrate does before the files.
-		if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-			t.Fatal(err)
-		}
-		var mig *store.Migration
-		for i := range ms {
-			if ms[i].Name == "bot_chat_app" {
-				mig = &ms[i]
-				break
-			}
-			if _, err := db.Exec(ms[i].SQL); err != nil {
-				t.Fatalf("migration %d %s: %v", ms[i].Version, ms[i].Name, err)
-			}
-		}
-		if mig == nil {
-			t.Fatal("no migration bot_chat_app")
-		}
+		db, mig := migratedBefore(t, d, "bot_chat_app")
 		stmts := []string{
 			`INSERT INTO tenants (id, display_name, created_at) VALUES ('t1', 't1', 1), ('t2', 't2', 1)`,
 			`INSERT INTO apps (id, tenant_id, external_id, display_name, version, bot_id, scopes, manifest, created_at, updated_at) VALUES
@@ -86,4 +57,37 @@ func TestMigrationBotChatApp(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// migratedBefore opens an empty database of the dialect with every
+// migration before the one named applied (schema_migrations first, as the
+// store's migrate makes it), and returns it with that migration.
+func migratedBefore(t *testing.T, d store.Dialect, name string) (*sql.DB, store.Migration) {
+	t.Helper()
+	driver, dsn := "sqlite", filepath.Join(t.TempDir(), "m.db")
+	if d == store.Postgres {
+		driver, dsn = "pgx", storetest.PostgresSchema(t)
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	ms, err := store.Migrations(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == name {
+			return db, m
+		}
+		if _, err := db.Exec(m.SQL); err != nil {
+			t.Fatalf("migration %d %s: %v", m.Version, m.Name, err)
+		}
+	}
+	t.Fatalf("no migration %s", name)
+	return nil, store.Migration{}
 }

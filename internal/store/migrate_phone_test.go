@@ -1,8 +1,6 @@
 package store_test
 
 import (
-	"database/sql"
-	"path/filepath"
 	"testing"
 
 	"github.com/parleychat/parley/internal/store"
@@ -16,32 +14,7 @@ import (
 func TestMigrationOnePhonePerTenant(t *testing.T) {
 	t.Parallel()
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
-		driver, dsn := "sqlite", filepath.Join(t.TempDir(), "p.db")
-		if d == store.Postgres {
-			driver, dsn = "pgx", storetest.PostgresSchema(t)
-		}
-		db, err := sql.Open(driver, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		ms, err := store.Migrations(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var phone *store.Migration
-		for i := range ms {
-			if ms[i].Name == "one_phone_per_tenant" {
-				phone = &ms[i]
-				break
-			}
-			if _, err := db.Exec(ms[i].SQL); err != nil {
-				t.Fatalf("migration %d %s: %v", ms[i].Version, ms[i].Name, err)
-			}
-		}
-		if phone == nil {
-			t.Fatal("no migration one_phone_per_tenant")
-		}
+		db, phone := migratedBefore(t, d, "one_phone_per_tenant")
 		exec := func(q string, args ...any) error {
 			if d == store.Postgres {
 				n := 0

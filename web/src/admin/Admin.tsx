@@ -6,7 +6,7 @@ import { ApiError, type User, del, enc, errorText, get, getToken, nextPath, patc
 import type { State } from "../session";
 import { ErrorBox, Link, Notice, Switch, Tag, fullTime, useAsync } from "../ui";
 import { AppExplain, AppsAdmin } from "./Apps";
-import { CheckList, UserField, UserName, lookupUser, notAvailable, remember, resolveUser } from "./common";
+import { UserField, UserName, Verdict, lookupUser, notAvailable, remember, resolveUser } from "./common";
 
 const sections = [
   { path: "/admin", label: "External access" },
@@ -804,20 +804,16 @@ function ExplainChat(props: { s: State }) {
       </form>
       <ErrorBox error={error} />
       {res && (
-        <section class={`panel verdict ${res.ex.allowed ? "yes" : "no"}`} aria-live="polite" data-testid="explain-result">
-          <h2 class="verdict-title">
-            {res.ex.allowed
-              ? `${res.u.displayName} can start a chat with ${res.address}`
-              : `${res.u.displayName} can't start a chat with ${res.address}`}
-          </h2>
-          <CheckList
-            checks={res.ex.checks.map((c) => ({
-              pass: c.value,
-              text: ruleText[c.rule] ?? (c.value ? "Another rule allows it" : "Another rule refuses it"),
-              source: sourceText(c.source),
-            }))}
-          />
-        </section>
+        <Verdict
+          allowed={res.ex.allowed}
+          title={`${res.u.displayName} ${res.ex.allowed ? "can" : "can't"} start a chat with ${res.address}`}
+          testId="explain-result"
+          checks={res.ex.checks.map((c) => ({
+            pass: c.value,
+            text: ruleText[c.rule] ?? (c.value ? "Another rule allows it" : "Another rule refuses it"),
+            source: sourceText(c.source),
+          }))}
+        />
       )}
     </>
   );

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, del, enc, get, getToken, patch, post } from "../api";
 import type { State } from "../session";
 import { ErrorBox, Notice, Tag, useAsync } from "../ui";
-import { CheckList, UserField, UserName, remember, resolveUser } from "./common";
+import { UserField, UserName, Verdict, remember, resolveUser } from "./common";
 
 export interface TeamsApp {
   id: string;
@@ -549,23 +549,22 @@ export function AppExplain(props: { s: State }) {
       </form>
       <ErrorBox error={error} />
       {res && (
-        <section class={`panel verdict ${res.ex.allowed ? "yes" : "no"}`} aria-live="polite" data-testid="explain-app-result">
-          <h2 class="verdict-title">
-            {res.u.displayName} {res.ex.allowed ? "can" : "can't"} {doing(res.action, res.app)} here
-          </h2>
+        <Verdict
+          allowed={res.ex.allowed}
+          title={`${res.u.displayName} ${res.ex.allowed ? "can" : "can't"} ${doing(res.action, res.app)} here`}
+          testId="explain-app-result"
+          checks={res.ex.checks.map((c) => ({
+            pass: c.passed,
+            text: appRuleText[c.rule] ?? (c.passed ? "Another rule allows it" : "Another rule refuses it"),
+            source: appSourceText(c),
+          }))}
+        >
           <p class="muted">
             As {whoText[res.ex.who] ?? "someone"} in {contextText[res.ex.context] ?? "this conversation"}
             {res.ex.teamRole && `, the team's ${res.ex.teamRole}`}.
           </p>
           {!res.ex.allowed && res.ex.message && <p data-testid="explain-app-message">{res.ex.message.charAt(0).toUpperCase() + res.ex.message.slice(1)}.</p>}
-          <CheckList
-            checks={res.ex.checks.map((c) => ({
-              pass: c.passed,
-              text: appRuleText[c.rule] ?? (c.passed ? "Another rule allows it" : "Another rule refuses it"),
-              source: appSourceText(c),
-            }))}
-          />
-        </section>
+        </Verdict>
       )}
     </>
   );

@@ -1,6 +1,7 @@
 // Shared pieces of the admin center: the user picker (there is no user
 // directory listing in the API yet, so it offers the people this admin
 // already knows and accepts an id), and "not available" handling.
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, type User, get } from "../api";
 import type { State } from "../session";
@@ -151,22 +152,30 @@ export interface CheckLine {
   source: string;
 }
 
-/** CheckList lists an explanation's rules, passed or failed, each with its source (explain's two modes). */
-export function CheckList(props: { checks: CheckLine[] }) {
+/**
+ * Verdict is an explanation's answer (explain's two modes): the decision
+ * as a title, what the mode adds, and every rule, passed or failed, with
+ * its source.
+ */
+export function Verdict(props: { allowed: boolean; title: string; testId: string; checks: CheckLine[]; children?: ComponentChildren }) {
   return (
-    <ul class="checks">
-      {props.checks.map((c, i) => (
-        <li key={i} class={c.pass ? "pass" : "fail"}>
-          <span class="check-icon" aria-hidden="true">
-            {c.pass ? "✓" : "✗"}
-          </span>
-          <span class="check-text">
-            <span class="visually-hidden">{c.pass ? "Passes: " : "Fails: "}</span>
-            {c.text}
-            {c.source && <span class="muted small check-source">{c.source}</span>}
-          </span>
-        </li>
-      ))}
-    </ul>
+    <section class={`panel verdict ${props.allowed ? "yes" : "no"}`} aria-live="polite" data-testid={props.testId}>
+      <h2 class="verdict-title">{props.title}</h2>
+      {props.children}
+      <ul class="checks">
+        {props.checks.map((c, i) => (
+          <li key={i} class={c.pass ? "pass" : "fail"}>
+            <span class="check-icon" aria-hidden="true">
+              {c.pass ? "✓" : "✗"}
+            </span>
+            <span class="check-text">
+              <span class="visually-hidden">{c.pass ? "Passes: " : "Fails: "}</span>
+              {c.text}
+              {c.source && <span class="muted small check-source">{c.source}</span>}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
