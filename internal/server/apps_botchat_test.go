@@ -24,12 +24,7 @@ func TestApps_OpenBotChat(t *testing.T) {
 		w := startPolls(t, store)
 		s, contoso, fb, botID, secret, appID := w.s, w.contoso, w.fb, w.botID, w.secret, w.appID
 		admin := contoso.Admin
-		alice := s.User(contoso, "alice", false)
-		bob := s.User(contoso, "bob", false)
-		carol := s.User(contoso, "carol", false)
-		gina := s.User(contoso, "gina@outside.example", true)
-		fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
-		frank := s.User(fabrikam, "frank", false)
+		alice, bob, carol, gina, _, frank := appsCast(s, contoso)
 		open := "/parley/v1/me/apps/" + appID + "/chat"
 
 		first := alice.Must(201, "POST", open, nil).Map(t)["chatId"].(string)

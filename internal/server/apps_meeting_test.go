@@ -276,6 +276,19 @@ func (w *pollsWorld) checkSigned(t *testing.T) {
 	}
 }
 
+// appsCast adds the people the apps tests act with: Contoso's alice, bob
+// and carol, gina as Contoso's guest, and frank of Fabrikam (returned with
+// his tenant).
+func appsCast(s *parleytest.Server, contoso *parleytest.Tenant) (alice, bob, carol, gina *parleytest.Client, fabrikam *parleytest.Tenant, frank *parleytest.Client) {
+	alice = s.User(contoso, "alice", false)
+	bob = s.User(contoso, "bob", false)
+	carol = s.User(contoso, "carol", false)
+	gina = s.User(contoso, "gina@outside.example", true)
+	fabrikam = s.CreateTenant("Fabrikam", "fabrikam.com")
+	frank = s.User(fabrikam, "frank", false)
+	return
+}
+
 // teamWithGuest is a team of owner's with guest in it as a guest; it
 // returns the team's id and its General channel's.
 func teamWithGuest(t *testing.T, owner, guest *parleytest.Client) (string, string) {

@@ -436,12 +436,7 @@ func TestApps_ExplainTeam(t *testing.T) {
 		w := startPolls(t, store)
 		s, contoso, appID := w.s, w.contoso, w.appID
 		admin := contoso.Admin
-		alice := s.User(contoso, "alice", false)
-		bob := s.User(contoso, "bob", false)
-		carol := s.User(contoso, "carol", false)
-		gina := s.User(contoso, "gina@outside.example", true)
-		fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
-		frank := s.User(fabrikam, "frank", false)
+		alice, bob, carol, gina, fabrikam, frank := appsCast(s, contoso)
 		tm, general := teamWithGuest(t, alice, gina)
 		alice.Must(201, "POST", "/v1.0/teams/"+tm+"/members", parleytest.Bind(bob.UserID, false))
 		// frank shares a chat with alice, so Contoso knows him.

@@ -72,12 +72,7 @@ func TestBots_Channels(t *testing.T) {
 		s := parleytest.StartStore(t, store)
 		contoso := s.CreateTenant("Contoso", "contoso.com")
 		admin := contoso.Admin
-		alice := s.User(contoso, "alice", false)
-		bob := s.User(contoso, "bob", false)
-		carol := s.User(contoso, "carol", false)
-		gina := s.User(contoso, "gina@outside.example", true)
-		fabrikam := s.CreateTenant("Fabrikam", "fabrikam.com")
-		frank := s.User(fabrikam, "frank", false)
+		alice, bob, carol, gina, _, frank := appsCast(s, contoso)
 
 		fb := &fakeBot{t: t, base: s.URL()}
 		srv := httptest.NewServer(fb)
