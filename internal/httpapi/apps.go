@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/parleychat/parley/internal/app"
@@ -40,6 +41,7 @@ func (a *API) routesApps() {
 	}
 	a.handle("POST /l/app/{appId}", a.authed(a.deepLinkInstall))
 	a.handle("POST /parley/v1/me/apps/{appId}/chat", a.authed(a.openBotChat))
+	a.handle("GET /v1.0/users/{id}/teamwork/installedApps/{iid}/chat", a.authed(a.installedAppChat))
 
 	for _, k := range []app.PolicyKind{app.PermissionKind, app.SetupKind} {
 		base := "/parley/v1/admin/app" + strings.ToUpper(string(k[:1])) + string(k[1:]) + "Policies"
@@ -438,6 +440,35 @@ func (a *API) openBotChat(w http.ResponseWriter, r *http.Request) error {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, map[string]string{"chatId": string(c.ID)})
+	return nil
+}
+
+// installedAppChat is Graph's way to a person's 1:1 chat with an app
+// installed for them: the chat openBotChat opens (created on first use,
+// the bot told once), answered as a chat. Only the person may ask: an admin
+// may read someone's installs but is not a member of their chat.
+func (a *API) installedAppChat(w http.ResponseWriter, r *http.Request) error {
+	me := userOf(r)
+	ins, err := a.Apps.Installs(r.Context(), me, targetOf(r))
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(ins, func(in app.Install) bool { return in.ID == r.PathValue("iid") })
+	if i < 0 {
+		return errcode.New(errcode.NotFound, "No installed app %s here.", r.PathValue("iid"))
+	}
+	if r.PathValue("id") != string(me.ID) {
+		return errcode.New(errcode.Forbidden, "Only the person an app is installed for can open their chat with it.")
+	}
+	c, _, err := a.Apps.OpenBotChat(r.Context(), me, ins[i].AppID)
+	if err != nil {
+		return err
+	}
+	c, err = a.Chats.GetWithUnread(r.Context(), me, c.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, graph.NewChat(&c, me))
 	return nil
 }
 

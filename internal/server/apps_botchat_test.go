@@ -184,3 +184,42 @@ func TestApps_BotChatNamesItsApp(t *testing.T) {
 		wantApp("GET alice's bot chat after the rename", alice.Must(200, "GET", "/v1.0/chats/"+first, nil).Map(t), "Polls Pro")
 	})
 }
+
+// TestApps_InstalledAppChat: Graph's GET /v1.0/users/{id}/teamwork/
+// installedApps/{iid}/chat answers a person's chat with an app installed
+// for them: the same chat POST /parley/v1/me/apps/{appId}/chat opens, with
+// the app named, the bot told once. An admin who may read the person's
+// installs is 403 (not a member of that chat); another person and an
+// unknown installation are 404. Both stores.
+func TestApps_InstalledAppChat(t *testing.T) {
+	parleytest.EachStore(t, func(t *testing.T, store string) {
+		w := startPolls(t, store)
+		s, contoso, fb, appID := w.s, w.contoso, w.fb, w.appID
+		alice, bob, _, _, _, _ := appsCast(s, contoso)
+		base := "/v1.0/users/" + alice.UserID + "/teamwork/installedApps"
+		iid := alice.Must(201, "POST", base, bindApp(appID)).Map(t)["id"].(string)
+
+		var got struct {
+			ID       string
+			ChatType string
+			App      struct{ ID string }
+		}
+		alice.Must(200, "GET", base+"/"+iid+"/chat", nil).JSON(t, &got)
+		if got.ID == "" || got.ChatType != "oneOnOne" || got.App.ID != appID {
+			t.Fatalf("alice's chat with the app: %+v", got)
+		}
+		if again := alice.Must(200, "GET", base+"/"+iid+"/chat", nil).Map(t)["id"]; again != got.ID {
+			t.Errorf("asked again: chat %v, want %s", again, got.ID)
+		}
+		if opened := alice.Must(200, "POST", "/parley/v1/me/apps/"+appID+"/chat", nil).Map(t)["chatId"]; opened != got.ID {
+			t.Errorf("POST …/me/apps/{appId}/chat answers %v, want the Graph route's chat %s", opened, got.ID)
+		}
+		fb.wait(func(a map[string]any) bool {
+			return a["type"] == "conversationUpdate" && field(a, "conversation", "id") == got.ID
+		})
+
+		wantError(t, contoso.Admin.Do("GET", base+"/"+iid+"/chat", nil), 403, "forbidden", "Only the person")
+		wantError(t, bob.Do("GET", base+"/"+iid+"/chat", nil), 404, "notFound")
+		wantError(t, alice.Do("GET", base+"/nope/chat", nil), 404, "notFound")
+	})
+}
