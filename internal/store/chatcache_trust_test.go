@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,19 +97,10 @@ func BenchmarkFindChatTrusted(b *testing.B) {
 			b.Fatal("the bus never became current")
 		}
 	}
-	var next atomic.Int64
 	before := f.db.UntrustedChatLookups()
-	b.ReportAllocs()
-	b.SetParallelism(benchParallelism)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			k := int(next.Add(1)) % len(f.chats)
-			if _, _, err := f.db.FindChat(ctx, f.chats[k], f.users[2*k].ID); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	parallelOps(b, len(f.chats), func(k int) error {
+		_, _, err := f.db.FindChat(ctx, f.chats[k], f.users[2*k].ID)
+		return err
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(f.db.UntrustedChatLookups()-before)/float64(b.N), "untrusted/op")

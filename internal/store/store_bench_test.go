@@ -173,6 +173,24 @@ func benchDialects(b *testing.B, f func(b *testing.B, d store.Dialect)) {
 	}
 }
 
+// parallelOps runs op from benchParallelism goroutines per CPU over the
+// indexes 0..n-1 in turn, reporting allocations and failing the benchmark
+// on the first error.
+func parallelOps(b *testing.B, n int, op func(k int) error) {
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(benchParallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := op(int(next.Add(1)) % n); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkCreateMessage stores a message and its two events (one per
 // member, each taking the member's next seq) through the group-commit
 // writer, from 64 goroutines at once. Each op is one acknowledged, durable
@@ -185,29 +203,19 @@ func BenchmarkCreateMessage(b *testing.B) {
 		ctx := context.Background()
 		content := strings.Repeat("Lorem ipsum dolor sit amet ", 4)[:100]
 		payload := []byte(`{"type":"messageCreated","chatId":"c","message":{"body":{"content":"` + content + `"}}}`)
-		var next atomic.Int64
 		before := f.db.Stats()
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
 		cpu0 := processCPU(b)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				k := int(next.Add(1)) % len(f.chats)
-				sender, other := f.users[2*k], f.users[2*k+1]
-				m := &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, CreatedAt: time.Now().UTC(), ContentType: "text", Content: content}
-				m.ModifiedAt = m.CreatedAt
-				_, err := f.db.CreateMessage(ctx, m, 0, func(*chat.Message) []event.Draft {
-					return []event.Draft{
-						{UserID: sender.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
-						{UserID: other.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
-					}
-				})
-				if err != nil {
-					b.Error(err)
-					return
+		parallelOps(b, len(f.chats), func(k int) error {
+			sender, other := f.users[2*k], f.users[2*k+1]
+			m := &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, CreatedAt: time.Now().UTC(), ContentType: "text", Content: content}
+			m.ModifiedAt = m.CreatedAt
+			_, err := f.db.CreateMessage(ctx, m, 0, func(*chat.Message) []event.Draft {
+				return []event.Draft{
+					{UserID: sender.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
+					{UserID: other.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: payload},
 				}
-			}
+			})
+			return err
 		})
 		b.StopTimer()
 		b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e3, "cpu-µs/op")
@@ -224,18 +232,9 @@ func BenchmarkFindChat(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d store.Dialect) {
 		f := sharedFixture(b, d, "chats", nil)
 		ctx := context.Background()
-		var next atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				k := int(next.Add(1)) % len(f.chats)
-				if _, _, err := f.db.FindChat(ctx, f.chats[k], f.users[2*k].ID); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+		parallelOps(b, len(f.chats), func(k int) error {
+			_, _, err := f.db.FindChat(ctx, f.chats[k], f.users[2*k].ID)
+			return err
 		})
 	})
 }
@@ -246,22 +245,12 @@ func BenchmarkAuthenticate(b *testing.B) {
 	benchDialects(b, func(b *testing.B, d store.Dialect) {
 		f := sharedFixture(b, d, "chats", nil)
 		ctx := context.Background()
-		var next atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				k := int(next.Add(1)) % len(f.users)
-				uid, _, err := f.db.FindToken(ctx, f.tokens[k])
-				if err == nil {
-					_, err = f.db.FindUserByID(ctx, uid)
-				}
-				if err != nil {
-					b.Error(err)
-					return
-				}
+		parallelOps(b, len(f.users), func(k int) error {
+			uid, _, err := f.db.FindToken(ctx, f.tokens[k])
+			if err == nil {
+				_, err = f.db.FindUserByID(ctx, uid)
 			}
+			return err
 		})
 	})
 }
@@ -284,16 +273,10 @@ func BenchmarkDeliveredNoBots(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		var next atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				k := int(next.Add(1)) % len(f.chats)
-				sender := f.users[2*k]
-				s.Delivered(ctx, &sender, &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, Content: "hello"})
-			}
+		parallelOps(b, len(f.chats), func(k int) error {
+			sender := f.users[2*k]
+			s.Delivered(ctx, &sender, &chat.Message{ChatID: f.chats[k], SenderID: sender.ID, Sender: sender, Content: "hello"})
+			return nil
 		})
 	})
 }
@@ -307,18 +290,9 @@ func BenchmarkFindChatReadThrough(b *testing.B) {
 		f := newBenchFixture(b, d, 64)
 		f.db.TrustCachedChatsWhile(func() bool { return false })
 		ctx := context.Background()
-		var next atomic.Int64
-		b.ReportAllocs()
-		b.SetParallelism(benchParallelism)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				k := int(next.Add(1)) % len(f.chats)
-				if _, _, err := f.db.FindChatAny(ctx, f.chats[k]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
+		parallelOps(b, len(f.chats), func(k int) error {
+			_, _, err := f.db.FindChatAny(ctx, f.chats[k])
+			return err
 		})
 	})
 }
