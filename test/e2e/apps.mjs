@@ -265,7 +265,7 @@ export async function appSteps(t) {
     await box.fill("@Polls what's for dinner?");
     await box.press("Enter");
     const post = page.locator("article.post", { hasText: "what's for dinner?" }).first();
-    await post.locator(".mention", { hasText: "@Polls" }).waitFor();
+    await post.locator(".mention", { hasText: "@Polls" }).first().waitFor(); // the bot's answer may quote it too
     // The bot gets only posts that mention it, and answers in the thread.
     const answer = post.locator(".thread .msg", { hasText: "Polls heard" });
     await answer.getByText("what's for dinner?").waitFor({ timeout: SLOW });
