@@ -24,6 +24,9 @@ type requestInfo struct {
 	// user is the authenticated user (authed), or nil; set in place, so a
 	// request is not copied for a second context value.
 	user *identity.User
+	// slot is where authed keeps the user: memory the middleware
+	// allocated with the rest of the request's state.
+	slot *identity.User
 }
 
 // info returns what the middleware learnt about the request; outside the

@@ -3,14 +3,15 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
@@ -124,11 +125,18 @@ var (
 	jsonContentType = []string{"application/json; charset=utf-8"}
 )
 
+// serverBuffer is what net/http buffers of an answer before it sends the
+// header: an answer no longer than this, written once by a handler that
+// then returns, gets its Content-Length from net/http, without allocating.
+const serverBuffer = 2048
+
 // writeJSONBytes writes b, encoded JSON, as the answer.
 func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	if len(b) > serverBuffer {
+		h["Content-Length"] = []string{strconv.Itoa(len(b))} // not chunked
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // a failed write means the client left; nothing to do
 }
@@ -500,17 +508,28 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (WebSocket hijack).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
+// requestIDHeaders are the request headers a client's id is taken from,
+// in their canonical form: read from the map directly, they cost no
+// canonicalisation (Header.Get of "client-request-id" allocates).
+var requestIDHeaders = [...]string{"X-Request-Id", "Client-Request-Id"}
+
 // requestID returns the client's X-Request-Id (or Graph's client-request-id)
-// when it is a short printable token, else a new random id.
+// when it is a short printable token, else a new random id. The id only
+// needs to be unique, not secret (every answer shows it), so it comes from
+// the runtime's per-thread generator rather than a system call.
 func requestID(r *http.Request) string {
-	for _, h := range []string{"X-Request-Id", "client-request-id"} {
-		if id := r.Header.Get(h); id != "" && len(id) <= 64 && printableToken(id) {
-			return id
+	for _, h := range requestIDHeaders {
+		if vs := r.Header[h]; len(vs) > 0 {
+			if id := vs[0]; id != "" && len(id) <= 64 && printableToken(id) {
+				return id
+			}
 		}
 	}
-	b := make([]byte, 8)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms (Go 1.24+).
-	return hex.EncodeToString(b)
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], mrand.Uint64())
+	var out [16]byte
+	hex.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // printableToken reports whether id is visible ASCII without spaces, so it
@@ -534,19 +553,47 @@ func routeOf(r *http.Request) string {
 	return r.Pattern
 }
 
+// request is the middleware's state for one request, allocated once: the
+// recorder the handlers write to, what the middleware learnt, the user
+// authed finds, and the context that carries them. Never reused: handlers
+// and what they start may keep the context and the user.
+type request struct {
+	rec  statusRecorder
+	info requestInfo
+	user identity.User
+	ids  [1]string
+	ctx  infoContext
+}
+
+// infoContext is the request's context with its requestInfo, one
+// allocation less than context.WithValue.
+type infoContext struct {
+	context.Context
+	info *requestInfo
+}
+
+func (c *infoContext) Value(key any) any {
+	if key == any(requestInfoKey) {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
 func (a *API) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := requestID(r)
-		// Canonical keys and shared values: no allocation but the id's.
+		st := &request{rec: statusRecorder{ResponseWriter: w}}
+		st.info.id = requestID(r)
+		st.info.slot = &st.user
+		// Canonical keys and shared values: no allocation of their own.
 		h := w.Header()
-		ids := []string{id}
-		h["Request-Id"] = ids
-		h["X-Request-Id"] = ids
+		st.ids[0] = st.info.id
+		h["Request-Id"] = st.ids[:]
+		h["X-Request-Id"] = st.ids[:]
 		h["X-Content-Type-Options"] = nosniff
-		ri := &requestInfo{id: id}
-		ri.client, ri.https = clientOf(r, a.TrustedProxies)
-		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey, ri))
+		st.info.client, st.info.https = clientOf(r, a.TrustedProxies)
+		st.ctx = infoContext{Context: r.Context(), info: &st.info}
+		r = r.WithContext(&st.ctx)
 		if r.Body != nil && a.MaxBodyBytes > 0 {
 			limit := a.MaxBodyBytes
 			if a.Files != nil && isUpload(r) {
@@ -554,7 +601,7 @@ func (a *API) middleware(next http.Handler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &st.rec
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -575,14 +622,9 @@ func (a *API) middleware(next http.Handler) http.Handler {
 // line has no query string (access_token), no headers (Authorization) and
 // no body (message text).
 func (a *API) finished(r *http.Request, rec *statusRecorder, start time.Time) {
-	took := time.Since(start)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK // nothing written: net/http sends 200
-	}
-	route := routeOf(r)
-	if a.Observe != nil {
-		a.Observe(route, status, took)
 	}
 	level := slog.LevelDebug
 	switch {
@@ -591,14 +633,28 @@ func (a *API) finished(r *http.Request, rec *statusRecorder, start time.Time) {
 	case a.AccessLog:
 		level = slog.LevelInfo
 	}
-	if a.Log == nil || !a.Log.Enabled(r.Context(), level) {
+	logging := a.Log != nil && a.Log.Enabled(r.Context(), level)
+	if a.Observe == nil && !logging {
 		return
 	}
+	end := time.Now()
+	took := end.Sub(start)
+	route := routeOf(r)
+	if a.Observe != nil {
+		a.Observe(route, status, took)
+	}
+	if !logging {
+		return
+	}
+	// The record goes to the handler directly: Logger.LogAttrs would read
+	// the clock again and walk the stack for a source line no handler of
+	// Parley's prints.
 	ri := info(r)
-	a.Log.LogAttrs(r.Context(), level, "request",
-		slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", route),
+	rd := slog.NewRecord(end, level, "request", 0)
+	rd.AddAttrs(slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", route),
 		slog.Int("status", status), slog.Float64("ms", float64(took.Microseconds())/1000), slog.Int64("bytes", rec.bytes),
 		slog.String("remote", ri.client))
+	_ = a.Log.Handler().Handle(r.Context(), rd) // as Logger.LogAttrs: a handler's error is dropped
 }
 
 func (a *API) logger(r *http.Request) *slog.Logger { return requestLogger(a.Log, r) }
@@ -643,10 +699,13 @@ func (a *API) authed(h handlerFunc) handlerFunc {
 		if a.Activity != nil {
 			a.Activity(u.ID) // presence: an API call is activity (never blocks)
 		}
-		if ri, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok {
-			ri.user = &u
+		if ri, ok := r.Context().Value(requestInfoKey).(*requestInfo); ok && ri.slot != nil {
+			*ri.slot = u
+			ri.user = ri.slot
 		} else {
-			r = r.WithContext(context.WithValue(r.Context(), userKey, &u))
+			p := new(identity.User)
+			*p = u
+			r = r.WithContext(context.WithValue(r.Context(), userKey, p))
 		}
 		return h(w, r)
 	}
