@@ -208,3 +208,44 @@ func FuzzDecodeOnePass(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeMessage: a message body decodes (messageIn.decodeFast, else
+// encoding/json) as decodeStream alone decodes it: the same error or the
+// same value, at both API surfaces; what decodeFast takes, encoding/json
+// decodes to the same value.
+func FuzzDecodeMessage(f *testing.F) {
+	for _, seed := range []string{
+		`{"body":{"contentType":"text","content":"hello"}}`, ` { "body" : { "content" : "hi" , "contentType" : "html" } } `,
+		`{"body":{}}`, `{"body":{"content":"a","content":"b"}}`, `{"body":{"content":"a\nb"}}`, `{"Body":{"content":"x"}}`,
+		`{"body":null}`, `{"body":{"content":null}}`, `{"body":{"content":1}}`, `{"body":{"content":"x"},}`, `{"body":{"content":"x"}}x`,
+		`{"body":{"content":"x"}} {}`, `{"body":{"content":"x"},"mentions":[]}`, "{\"body\":{\"content\":\"\t\"}}", `{"body":{"content":"é€😀"}}`,
+		`{"body":{"CONTENT":"x"}}`, `{"body":{"content":"x"`, `{"body"}`, `{"body":{"content":"x"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if utf8.Valid(body) {
+			var fast messageIn
+			if fast.decodeFast(body) {
+				var std messageIn
+				if err := json.Unmarshal(body, &std); err != nil || !reflect.DeepEqual(fast, std) {
+					t.Fatalf("decodeFast(%q) = %+v, encoding/json = %+v, %v", body, fast.Body, std.Body, err)
+				}
+			} else if !reflect.DeepEqual(fast, messageIn{}) {
+				t.Fatalf("decodeFast(%q) refused but changed the value: %+v", body, fast)
+			}
+		}
+		for _, path := range []string{"/v1.0/x", "/parley/v1/x"} {
+			var got messageIn
+			errGot := decode(httptest.NewRequest("POST", path, bytes.NewReader(body)), &got)
+			var want messageIn
+			errWant := decodeStream(httptest.NewRequest("POST", path, nil), bytes.NewReader(body), &want)
+			if (errGot == nil) != (errWant == nil) || (errGot != nil && errcode.Message(errGot) != errcode.Message(errWant)) {
+				t.Fatalf("decode(%q) at %s = %v, decodeStream = %v", body, path, errGot, errWant)
+			}
+			if errGot == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("decode(%q) at %s = %+v, decodeStream = %+v", body, path, got, want)
+			}
+		}
+	})
+}

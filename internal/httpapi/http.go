@@ -169,7 +169,7 @@ func decode(r *http.Request, v any) error {
 	defer putBodyBuffer(buf)
 	body, err := readBody((*buf)[:0], r.Body)
 	*buf = body
-	if err == nil && utf8.Valid(body) && validEscapes(body) && json.Unmarshal(body, v) == nil &&
+	if err == nil && utf8.Valid(body) && validEscapes(body) && unmarshal(body, v) == nil &&
 		(!strings.HasPrefix(r.URL.Path, "/parley/") || !hasUnknownField(body, v)) {
 		return nil
 	}
@@ -180,6 +180,75 @@ func decode(r *http.Request, v any) error {
 		rest = io.MultiReader(rest, errReader{err})
 	}
 	return decodeStream(r, rest, v)
+}
+
+// fastDecoder is a body type that decodes its common shape itself, far
+// cheaper than reflection; decodeFast reports false, leaving the value as
+// it was, for anything it does not take, and encoding/json decodes that.
+// It must answer as encoding/json would for what it takes.
+type fastDecoder interface {
+	decodeFast(body []byte) bool
+}
+
+// unmarshal is json.Unmarshal, by v's own decodeFast when it takes body.
+func unmarshal(body []byte, v any) error {
+	if f, ok := v.(fastDecoder); ok && f.decodeFast(body) {
+		return nil
+	}
+	return json.Unmarshal(body, v)
+}
+
+// jsonScan reads the simplest JSON texts a byte at a time (decodeFast).
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+func (s *jsonScan) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next consumes c, after white space, if it comes next.
+func (s *jsonScan) next(c byte) bool {
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space is left.
+func (s *jsonScan) end() bool {
+	s.space()
+	return s.i == len(s.b)
+}
+
+// plainString reads a string without escapes and returns its bytes; false
+// for anything else (an escape, a control character, another type).
+func (s *jsonScan) plainString() ([]byte, bool) {
+	if !s.next('"') {
+		return nil, false
+	}
+	start := s.i
+	for ; s.i < len(s.b); s.i++ {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			v := s.b[start:s.i]
+			s.i++
+			return v, true
+		case c == '\\' || c < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 // hasUnknownField reports whether body has a key v's type has no field for.
