@@ -410,7 +410,7 @@ func (a *API) createMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSONBytes(w, http.StatusCreated, graph.MessageJSON(&m, me))
+	writeMessage(w, http.StatusCreated, &m, me)
 	return nil
 }
 

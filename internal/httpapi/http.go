@@ -22,6 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/graph"
 	"github.com/parleychat/parley/internal/identity"
@@ -139,6 +140,16 @@ func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b) // a failed write means the client left; nothing to do
+}
+
+// writeMessage writes m as viewer sees it, encoded in a pooled buffer:
+// net/http copies the answer, so the buffer is free once written.
+func writeMessage(w http.ResponseWriter, status int, m *chat.Message, viewer *identity.User) {
+	gm := graph.NewMessage(m, viewer)
+	buf := bodyBuffers.Get().(*[]byte)
+	*buf = graph.AppendMessage((*buf)[:0], &gm)
+	writeJSONBytes(w, status, *buf)
+	putBodyBuffer(buf)
 }
 
 func notFoundPath(r *http.Request) error {
@@ -279,7 +290,8 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// bodyBuffers hold request bodies while decode reads them.
+// bodyBuffers hold request bodies while decode reads them, and messages
+// while writeMessage writes them.
 var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // putBodyBuffer returns a body buffer to the pool unless a large body
