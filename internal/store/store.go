@@ -31,6 +31,7 @@ import (
 
 	"github.com/parleychat/parley/internal/chat"
 	"github.com/parleychat/parley/internal/errcode"
+	"github.com/parleychat/parley/internal/store/sqlitevfs"
 )
 
 // Dialect names a database.
@@ -191,7 +192,12 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	// read back below: a silently ignored journal mode costs 10x (STACK.md).
 	// wal_autocheckpoint(0): the writer never checkpoints inside a commit;
 	// the checkpointer does it beside it (see checkpointer).
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate"
+	// vfs=parley-wal: SQLite's unix VFS with the WAL's writes gathered into
+	// one pwrite per commit (see package sqlitevfs).
+	if err := sqlitevfs.Register(); err != nil {
+		return fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	dsn := "file:" + path + "?vfs=" + sqlitevfs.Name + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return fmt.Errorf("open sqlite %s: %w", path, err)
@@ -214,14 +220,14 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	if mode != "wal" || sync != 2 {
 		return fmt.Errorf("open sqlite %s: journal_mode=%s synchronous=%d, want wal and 2 (FULL)", path, mode, sync)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)&_pragma=cache_size(-16384)&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", "file:"+path+"?vfs="+sqlitevfs.Name+"&mode=ro&_pragma=busy_timeout(10000)&_pragma=cache_size(-16384)&_pragma=query_only(1)")
 	if err != nil {
 		return fmt.Errorf("open sqlite %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	db.read = r
-	c, err := sql.Open("sqlite", "file:"+path+"?_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(0)")
+	c, err := sql.Open("sqlite", "file:"+path+"?vfs="+sqlitevfs.Name+"&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return fmt.Errorf("open sqlite %s for checkpoints: %w", path, err)
 	}
