@@ -1,49 +1,52 @@
 // Package sqlitevfs registers "parley-wal", a VFS for modernc.org/sqlite that
-// is SQLite's own "unix" VFS except for the write-ahead log: the writes SQLite
-// makes to a WAL file one after another are gathered in a buffer and reach
-// the file with one pwrite.
+// is SQLite's own "unix" VFS except for the write-ahead log: the frames SQLite
+// appends to a WAL file are gathered in a buffer and reach the file with one
+// pwrite per commit.
 //
 // Why: SQLite writes every WAL frame with two pwrite calls, the 24-byte frame
 // header and then the page, so a commit of 23 pages makes 46 syscalls before
-// its fsync, and on a VM each costs several µs. Gathered, a commit is one
-// pwrite and one fsync.
+// its fsync, and on a VM each costs several µs.
 //
-// Why it is safe. Only frames that SQLite has published in the wal-index
-// header are ever read by another connection (readers and checkpointers read
-// frames up to the mxFrame of the header they hold; recovery needs the write
-// lock, which the writer holds for its whole transaction), and the writer
-// itself reads the WAL through this file, which flushes before every read.
-// walFrames (sqlite3WalFrames in sqlite3.c) writes a transaction's frames in
-// order, the commit frame last, then, with synchronous=FULL, calls xSync on
-// the WAL, and only after that calls walIndexWriteHdr, which publishes the
-// frames. The buffer is flushed before that xSync, so every frame is in the
-// file and on disk before anyone can see it, and an acknowledged commit is on
-// disk exactly as without the buffer. Two further flush points keep that true
-// without relying on the sync:
+// Why it is safe. Nothing stays buffered once the connection releases the
+// WAL write lock (the database file's xShmLock flushes the WAL first), so no
+// other connection writes, truncates or recovers the WAL while this one holds
+// unwritten bytes of it, and the bytes land in the order SQLite wrote them.
+// While the lock is held, other connections read only frames SQLite has
+// published in the wal-index header (readers and checkpointers read up to the
+// mxFrame of the header they hold), and the writer reads the WAL through this
+// file, which flushes before every read. walFrames
+// (sqlite3WalFrames in sqlite3.c) writes a transaction's frames in order, the
+// commit frame last, then, with synchronous=FULL, calls xSync on the WAL, and
+// only after that walIndexWriteHdr, which publishes the frames. The buffer is
+// flushed before that xSync, so every frame is on disk before anyone can see
+// it, and an acknowledged commit is on disk exactly as without the buffer.
+// The buffer does not rely on the sync alone:
 //
 //   - The commit frame (the one whose header carries the database size) is
-//     flushed as soon as its page is written, so publication finds the
-//     frames in the file even with synchronous=NORMAL or OFF, where walFrames
+//     written out as soon as its page is buffered, so publication finds the
+//     frames in the file with synchronous=NORMAL or OFF too, where walFrames
 //     does not sync.
-//   - A write into a range that the previous call read (walRewriteChecksums
-//     reads each frame and rewrites its header after the commit frame) goes
-//     straight to the file.
+//   - Only the WAL header, a frame header and the page right after it are
+//     buffered. Any other write (a page rewritten in place, the rest of a
+//     frame split at a sync point) and a write into the range the previous
+//     call read (walRewriteChecksums reads each frame and rewrites its
+//     header after the commit frame) flushes the buffer and goes through.
+//   - A database opened with psow=0 (no powersafe overwrite, where SQLite
+//     pads a commit to a sector and syncs inside a frame) is not buffered.
 //
-// A file whose device does not report SQLITE_IOCAP_POWERSAFE_OVERWRITE (the
-// "psow=0" URI parameter) is not buffered at all: SQLite then pads the
-// transaction to a sector boundary and syncs in the middle of a frame, and
-// the frames written after that sync are published unsynced.
+// Every other method of the WAL flushes first (xSync, xRead, xTruncate,
+// xFileSize, xFileControl, xFetch, xUnfetch, xClose) or is never called on a
+// WAL (locks and shared memory belong to the database file), and a write
+// that does not continue the buffer flushes it first. What a caller can
+// observe is when a failing write reports its error: at the flush, which for
+// a commit is still inside walFrames, before the commit is published. The
+// buffer holds at most 0x1ffff bytes, the most the unix VFS writes in one
+// call; a larger commit, or a transaction that spills its cache into the
+// WAL, is written in pieces.
 //
-// Every other method flushes first (xSync, xRead, xTruncate, xFileSize,
-// xFileControl, xFetch, xUnfetch, xClose) or never sees the WAL (locks and
-// shared memory belong to the database file), and a write that does not
-// continue the buffer flushes it and starts a new one there, so the file's
-// bytes change in the order SQLite wrote them. The one difference a caller
-// can observe is when a failing write reports its error: at the flush, which
-// for a commit is still inside walFrames, before the commit is published.
-// The buffer holds at most 128 KiB, the most the unix VFS writes in one call;
-// a larger commit (or a transaction that spills its cache into the WAL) is
-// written in pieces of that size.
+// A main database file is the unix file with xShmLock and xClose wrapped, to
+// reach its WAL (found through SQLite's Wal object, which holds the WAL's
+// file); every other file (journals, temporary files) is the unix file.
 package sqlitevfs
 
 import (
@@ -83,11 +86,14 @@ var (
 	unixSize uintptr
 	psow     uintptr // "psow" as a C string
 
-	// methods maps the unix io_methods of an open WAL file to the copy
-	// whose write-related entries are this package's, allocated in C memory
-	// once per distinct unix io_methods (in practice one).
-	methodsMu sync.Mutex
-	methods   = map[uintptr]uintptr{}
+	// walMethodsOf and dbMethodsOf map the unix io_methods of an open WAL
+	// or main database file to this package's copy, allocated in C memory
+	// once per distinct unix io_methods (in practice one); ours is the set
+	// of the database copies.
+	methodsMu    sync.Mutex
+	walMethodsOf = map[uintptr]uintptr{}
+	dbMethodsOf  = map[uintptr]uintptr{}
+	ours         = map[uintptr]bool{}
 
 	// walWrites counts the writes that reach a WAL file opened for writing,
 	// walThrough those of them that a buffering file passed through: for the
@@ -96,11 +102,15 @@ var (
 	walWrites, walThrough atomic.Int64
 )
 
-// walFile is the state this VFS keeps after the unix file of a WAL opened
-// for writing. It lives in C memory that SQLite allocated (szOsFile), so it
-// holds no Go pointers.
+// walFile is the state this VFS keeps after the unix file of a WAL or of a
+// main database file. It lives in the C memory SQLite allocated for the file
+// (szOsFile), so it holds no Go pointers.
 type walFile struct {
-	real     uintptr // the unix io_methods the file was opened with
+	real uintptr // the unix io_methods the file was opened with
+	// A main database file: its WAL, while open.
+	wal uintptr
+	// A WAL:
+	db       uintptr // its main database file, whose write-lock release flushes
 	buf      uintptr // C memory of maxBuffer bytes not yet written, or 0
 	off      int64   // file offset of buf[0]
 	n        int64   // bytes in buf
@@ -169,38 +179,68 @@ func state(pFile uintptr) *walFile {
 	return (*walFile)(cptr(pFile + unixSize))
 }
 
-// xOpen opens the file with the unix VFS in the same memory, so that every
-// file but a writable WAL keeps the unix io_methods and is the unix file.
+// xOpen opens the file with the unix VFS in the same memory. A main database
+// file gets io_methods whose xShmLock flushes its WAL before the write lock
+// is released; a WAL those that buffer. Every other file is the unix file.
 func xOpen(tls *libc.TLS, _ uintptr, zName, pFile uintptr, flags int32, pOutFlags uintptr) int32 {
 	u := (*sqlite3.Tsqlite3_vfs)(cptr(unixVFS))
 	rc := (*(*func(*libc.TLS, uintptr, uintptr, uintptr, int32, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{u.FxOpen})))(tls, unixVFS, zName, pFile, flags, pOutFlags)
 	f := (*sqlite3.Tsqlite3_file)(cptr(pFile))
-	if rc != sqlite3.SQLITE_OK || f.FpMethods == 0 || flags&sqlite3.SQLITE_OPEN_WAL == 0 || flags&sqlite3.SQLITE_OPEN_READWRITE == 0 {
+	if rc != sqlite3.SQLITE_OK || f.FpMethods == 0 {
 		return rc
 	}
 	real := f.FpMethods
-	m := walMethods(tls, real)
-	if m == 0 {
-		return rc // out of memory: stay a plain unix file
+	switch {
+	case flags&sqlite3.SQLITE_OPEN_MAIN_DB != 0:
+		if m := methodsFor(tls, real, false); m != 0 {
+			*state(pFile) = walFile{real: real}
+			f.FpMethods = m
+		}
+	case flags&sqlite3.SQLITE_OPEN_WAL != 0:
+		// sqlite3WalOpen allocates the Wal object and the WAL's file in one
+		// piece, the file right after it (pWalFd = &pRet[1]), and sets
+		// pDbFd before it opens the file. A WAL whose database cannot be
+		// found that way, or was not opened here, is left unbuffered.
+		w := (*sqlite3.TWal)(cptr(pFile - unsafe.Sizeof(sqlite3.TWal{})))
+		if w.FpWalFd != pFile || w.FpDbFd == 0 || !isOurs(w.FpDbFd) {
+			return rc
+		}
+		m := methodsFor(tls, real, true)
+		if m == 0 {
+			return rc
+		}
+		*state(pFile) = walFile{real: real, db: w.FpDbFd}
+		state(w.FpDbFd).wal = pFile
+		// SQLite pads commits to a sector boundary, and syncs inside a
+		// frame, unless the database file is powersafe-overwrite, which the
+		// unix VFS takes from the psow URI parameter (default on); the
+		// WAL's name gives access to the database's parameters.
+		if sqlite3.Xsqlite3_uri_boolean(tls, zName, psow, 1) != 0 {
+			state(pFile).on = 1
+		}
+		f.FpMethods = m
 	}
-	*state(pFile) = walFile{real: real}
-	// SQLite pads commits to a sector boundary, and syncs inside a frame,
-	// unless the database file is powersafe-overwrite, which the unix VFS
-	// takes from the psow URI parameter (default on); the WAL's name gives
-	// access to the database's parameters.
-	if sqlite3.Xsqlite3_uri_boolean(tls, zName, psow, 1) != 0 {
-		state(pFile).on = 1
-	}
-	f.FpMethods = m
 	return rc
 }
 
-// walMethods returns this package's copy of the io_methods real: the same
-// entries, with the ones that write, read or size the file replaced.
-func walMethods(tls *libc.TLS, real uintptr) uintptr {
+func isOurs(pFile uintptr) bool {
+	m := (*sqlite3.Tsqlite3_file)(cptr(pFile)).FpMethods
 	methodsMu.Lock()
 	defer methodsMu.Unlock()
-	if m, ok := methods[real]; ok {
+	return ours[m]
+}
+
+// methodsFor returns this package's copy of the io_methods real: the same
+// entries, with those of a WAL (the ones that write, read or size the file)
+// or of a main database file (xShmLock, xClose) replaced.
+func methodsFor(tls *libc.TLS, real uintptr, wal bool) uintptr {
+	methodsMu.Lock()
+	defer methodsMu.Unlock()
+	of := dbMethodsOf
+	if wal {
+		of = walMethodsOf
+	}
+	if m, ok := of[real]; ok {
 		return m
 	}
 	m := libc.Xcalloc(tls, 1, uint64(unsafe.Sizeof(sqlite3.Tsqlite3_io_methods{})))
@@ -209,6 +249,15 @@ func walMethods(tls *libc.TLS, real uintptr) uintptr {
 	}
 	io := (*sqlite3.Tsqlite3_io_methods)(cptr(m))
 	*io = *(*sqlite3.Tsqlite3_io_methods)(cptr(real))
+	if !wal {
+		io.FxClose = cFuncPointer(dbClose)
+		if io.FiVersion >= 2 && io.FxShmLock != 0 {
+			io.FxShmLock = cFuncPointer(dbShmLock)
+		}
+		ours[m] = true
+		of[real] = m
+		return m
+	}
 	io.FxClose = cFuncPointer(walClose)
 	io.FxRead = cFuncPointer(walRead)
 	io.FxWrite = cFuncPointer(walWrite)
@@ -224,8 +273,37 @@ func walMethods(tls *libc.TLS, real uintptr) uintptr {
 			io.FxUnfetch = cFuncPointer(walUnfetch)
 		}
 	}
-	methods[real] = m
+	of[real] = m
 	return m
+}
+
+// dbShmLock writes what the database's WAL holds before the write lock
+// (WAL_WRITE_LOCK, slot 0) is released. A commit has written its frames by
+// then; what is left is frames of a transaction that spilled and rolled back.
+// They are garbage beyond the last commit, but once the lock is free another
+// connection may write the same offsets or a checkpoint truncate the WAL, and
+// a late write would land on top: so they reach the file while the lock is
+// held, as they would have without the buffer. An error writing them is not
+// returned (the lock must still be released) and loses nothing committed.
+func dbShmLock(tls *libc.TLS, pFile uintptr, ofst, n, flags int32) int32 {
+	s := state(pFile)
+	if s.wal != 0 && flags&sqlite3.SQLITE_SHM_UNLOCK != 0 && ofst <= sqlite3.WAL_WRITE_LOCK && sqlite3.WAL_WRITE_LOCK < ofst+n {
+		flush(tls, s.wal)
+	}
+	fp := (*sqlite3.Tsqlite3_io_methods)(cptr(s.real)).FxShmLock
+	return (*(*func(*libc.TLS, uintptr, int32, int32, int32) int32)(unsafe.Pointer(&struct{ uintptr }{fp})))(tls, pFile, ofst, n, flags)
+}
+
+// dbClose unlinks the database's WAL (SQLite closes the WAL first) and closes
+// the unix file.
+func dbClose(tls *libc.TLS, pFile uintptr) int32 {
+	s := state(pFile)
+	if s.wal != 0 {
+		state(s.wal).db = 0
+	}
+	fp := (*sqlite3.Tsqlite3_io_methods)(cptr(s.real)).FxClose
+	*s = walFile{}
+	return (*(*func(*libc.TLS, uintptr) int32)(unsafe.Pointer(&struct{ uintptr }{fp})))(tls, pFile)
 }
 
 func realMethods(pFile uintptr) *sqlite3.Tsqlite3_io_methods {
@@ -371,6 +449,9 @@ func walClose(tls *libc.TLS, pFile uintptr) int32 {
 	s := state(pFile)
 	if s.buf != 0 {
 		libc.Xfree(tls, s.buf)
+	}
+	if s.db != 0 {
+		state(s.db).wal = 0
 	}
 	fp := realMethods(pFile).FxClose
 	*s = walFile{}

@@ -137,8 +137,8 @@ func copyFile(dst, src string) error {
 
 // TestWALThroughTheVFS runs random transactions (small ones, ones larger
 // than the writer's cache so that SQLite spills pages into the WAL before the
-// commit, rollbacks of both, in-place rewrites of spilled pages) on a writer
-// while readers check every snapshot they see and a checkpointer runs
+// commit, rollbacks of both, in-place rewrites of spilled pages) on two
+// writers while readers check every snapshot they see and a checkpointer runs
 // PASSIVE, RESTART and TRUNCATE checkpoints. Now and then the writer stops
 // and the files as they are on disk are copied and opened with the plain
 // unix VFS, as after a crash: SQLite's recovery must find exactly the
@@ -149,6 +149,10 @@ func TestWALThroughTheVFS(t *testing.T) {
 	path := filepath.Join(dir, "t.db")
 	// cache_size(-200): 200 KiB, so that the large transactions spill.
 	w := open(t, path, writerParams+"&_pragma=cache_size(-200)", 1)
+	// A second writer, as the store's pool has two connections: each has
+	// its WAL file, and one's buffered frames must never reach the file
+	// after the other wrote.
+	w2 := open(t, path, writerParams+"&_pragma=cache_size(-200)", 1)
 	if _, err := w.ExecContext(ctx, `CREATE TABLE t(id INTEGER PRIMARY KEY, ver INTEGER NOT NULL, payload BLOB NOT NULL, h BLOB NOT NULL);
 		CREATE TABLE summary(n INTEGER NOT NULL, s INTEGER NOT NULL);
 		INSERT INTO summary VALUES (0, 0)`); err != nil {
@@ -224,7 +228,11 @@ func TestWALThroughTheVFS(t *testing.T) {
 			}
 			next := committed.clone()
 			id := nextID
-			tx, err := w.BeginTx(ctx, nil)
+			wi := w
+			if rnd.IntN(2) == 0 {
+				wi = w2
+			}
+			tx, err := wi.BeginTx(ctx, nil)
 			if err != nil {
 				return err
 			}
@@ -319,6 +327,7 @@ func TestWALThroughTheVFS(t *testing.T) {
 		t.Errorf("no large transaction rewrote a page it had spilled")
 	}
 	w.Close()
+	w2.Close()
 	r.Close()
 	c.Close()
 
@@ -388,6 +397,71 @@ func TestCommitIsOneWrite(t *testing.T) {
 				if !tc.buffered && n < 6 {
 					t.Errorf("commit %d: %d writes to the WAL, want one per frame header and one per page", i, n)
 				}
+			}
+		})
+	}
+}
+
+// TestRolledBackSpillAndAnotherWriter is the case where a buffer could
+// outlive its transaction: a writer spills pages of a large transaction into
+// the WAL and rolls it back, the frames it still holds are beyond the
+// committed ones, and then another connection commits over those offsets (or
+// a TRUNCATE checkpoint starts the WAL over) before the first one touches its
+// WAL again. The first writer's frames must reach the file before it gives
+// up the write lock, never after.
+func TestRolledBackSpillAndAnotherWriter(t *testing.T) {
+	ctx := context.Background()
+	for _, truncate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("truncate=%v", truncate), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "t.db")
+			w1 := open(t, path, writerParams+"&_pragma=cache_size(-100)", 1)
+			w2 := open(t, path, writerParams, 1)
+			if _, err := w1.ExecContext(ctx, `CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			for round := range 5 {
+				// An empty WAL: rolling back, w1 reads no page from it
+				// (which would flush what it holds).
+				if _, err := w2.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+					t.Fatal(err)
+				}
+				// Spill and roll back on w1.
+				tx, err := w1.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 300) INSERT INTO t(v) SELECT randomblob(3000) FROM n`); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Rollback(); err != nil {
+					t.Fatal(err)
+				}
+				if truncate {
+					if _, err := w2.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Commit over the same offsets on w2.
+				if _, err := w2.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 400) INSERT INTO t(v) SELECT randomblob(3000) FROM n`); err != nil {
+					t.Fatal(err)
+				}
+				// w1 reads (through its WAL file), then both check.
+				var n int
+				if err := w1.QueryRowContext(ctx, `SELECT count(*) FROM t`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if want := 400 * (round + 1); n != want {
+					t.Fatalf("round %d: w1 counts %d rows, want %d", round, n, want)
+				}
+				if err := integrity(ctx, w2); err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			w1.Close()
+			w2.Close()
+			plain := open(t, path, "", 1)
+			if err := integrity(ctx, plain); err != nil {
+				t.Fatalf("reopened with the unix VFS: %v", err)
 			}
 		})
 	}
