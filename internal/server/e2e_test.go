@@ -120,7 +120,7 @@ func TestWebClientE2E(t *testing.T) {
 	helper := httptest.NewServer(mailHelper(w.Mail))
 	t.Cleanup(helper.Close)
 
-	runNodeScript(t, node, dir, "e2e", 6*time.Minute,
+	runNodeScript(t, node, dir, "e2e", 12*time.Minute,
 		"BASE="+w.URL(),
 		"SETUP_BASE="+fresh.URL(),
 		"SETUP_TOKEN="+setupToken[1],
