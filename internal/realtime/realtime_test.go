@@ -579,3 +579,76 @@ func TestS7_CloseEndsConnections(t *testing.T) {
 		t.Errorf("dial after Close: got %v (%v), want 503", resp, err)
 	}
 }
+
+// TestS7_SlowReaderSlowsNobodyElse: a client that stops reading fills its
+// socket; the publisher writes to idle connections itself, so it must
+// never wait for that one: every publish returns, the other connection
+// gets every event at once, and the slow one, once it reads again, gets
+// them all in order (the rest of a frame cut by a full socket, then a
+// replay after its queue overflowed).
+func TestS7_SlowReaderSlowsNobodyElse(t *testing.T) {
+	e := mustEnv(t, nil)
+	slow := e.dial(t, -1)
+	fast, _, err := websocket.Dial(context.Background(), e.url(-1), &websocket.DialOptions{HTTPHeader: e.header()})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer fast.CloseNow() //nolint:errcheck // the test is over
+	fast.SetReadLimit(1 << 20)
+	slow.SetReadLimit(1 << 20)
+	e.waitConnections(t, 2)
+
+	// About 18 MB: more than the socket buffers of the slow connection
+	// hold, so its writes are cut and then refused.
+	const n, size = 1200, 15 << 10
+	c := chat.Chat{ID: chat.NewID(), Type: chat.Group, Topic: "T", CreatedBy: e.user, CreatedAt: e.now, UpdatedAt: e.now}
+	pad := strings.Repeat("x", size)
+	drafts := make([]event.Draft, n)
+	for i := range drafts {
+		drafts[i] = event.Draft{UserID: e.user, Type: event.ChatUpdated, ChatID: string(c.ID),
+			Payload: []byte(fmt.Sprintf(`{"type":"chatUpdated","chatId":%q,"n":%d,"pad":%q}`, c.ID, i, pad))}
+	}
+	evs, err := e.db.CreateChat(context.Background(), c, nil, drafts, nil)
+	if err != nil {
+		t.Fatalf("CreateChat: %v", err)
+	}
+
+	got := make(chan []frame, 1)
+	go func() { got <- readFramesOrNil(fast, n) }()
+	for i := range evs {
+		e.publish(t, evs[i:i+1]) // one send's publish each
+	}
+	frames := <-got
+	if frames == nil {
+		t.Fatal("the fast connection did not get every event")
+	}
+	wantSeqs(t, frames, evs[0].Seq, evs[n-1].Seq)
+	t.Logf("queue overflows: %d", realtime.Lags(e.h))
+	wantSeqs(t, readFrames(t, slow, n), evs[0].Seq, evs[n-1].Seq)
+
+	// Both go on live.
+	next := e.store(t, 1)
+	e.publish(t, next)
+	wantSeqs(t, readFrames(t, fast, 1), next[0].Seq, next[0].Seq)
+	wantSeqs(t, readFrames(t, slow, 1), next[0].Seq, next[0].Seq)
+}
+
+// readFramesOrNil reads n frames, or returns nil (for a goroutine that
+// cannot fail the test).
+func readFramesOrNil(c *websocket.Conn, n int) []frame {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	out := make([]frame, 0, n)
+	for len(out) < n {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			return nil
+		}
+		var f frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil
+		}
+		out = append(out, f)
+	}
+	return out
+}
