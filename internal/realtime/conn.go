@@ -632,15 +632,16 @@ type burst struct {
 }
 
 // encode returns e's frame, header and all, built in b.out: the payload
-// goes after room for the longest header, and the header right before it.
+// goes after room for the longest header, and the header (written in
+// b.frame) right before it.
 func (b *burst) encode(e *event.Event) []byte {
 	b.out = append(b.out[:0], b.hdr[:]...)
 	b.out = event.AppendFrame(b.out, e.Seq, e.Payload)
 	h := ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(b.out) - ws.MaxHeaderSize)}
-	hdr := appender(b.hdr[:0])
-	_ = ws.WriteHeader(&hdr, h) // into memory: cannot fail
-	start := ws.MaxHeaderSize - len(hdr)
-	copy(b.out[start:], hdr)
+	b.frame = b.frame[:0]
+	_ = ws.WriteHeaderBuffer((*appender)(&b.frame), h, b.hdr[:]) // into memory: cannot fail
+	start := ws.MaxHeaderSize - len(b.frame)
+	copy(b.out[start:], b.frame)
 	return b.out[start:]
 }
 
