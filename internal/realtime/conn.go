@@ -60,6 +60,9 @@ type conn struct {
 	pingDue bool
 	// flushDue asks the writer to write pending.
 	flushDue bool
+	// lastEvent is when the bus last handed an event (Unix ns): writeNow
+	// is for a connection idle for writeNowIdle.
+	lastEvent int64
 	// closed is set once the connection ends; from then on nothing is
 	// queued or written but a close frame.
 	closed bool
@@ -100,7 +103,10 @@ func (c *conn) Receive(e event.Event) {
 		c.mu.Unlock()
 		return
 	}
-	if c.raw != nil && !c.writing && !c.lagged && !c.pingDue && len(c.queue) == 0 {
+	now := time.Now().UnixNano()
+	idle := now-c.lastEvent >= int64(writeNowIdle)
+	c.lastEvent = now
+	if idle && c.raw != nil && !c.writing && !c.lagged && !c.pingDue && len(c.queue) == 0 {
 		// No writer and nothing due: c.last is settled.
 		if e.Seq != 0 && e.Seq <= c.last {
 			c.mu.Unlock()
@@ -673,6 +679,14 @@ const (
 	// to a writer, whose buffers are made for them.
 	maxWriteNow = 16 << 10
 )
+
+// writeNowIdle is how long a connection goes without events before the
+// publisher writes the next one itself. A busier connection's events go to
+// a writer goroutine, which writes those that arrive while it waits for a
+// CPU in one write: at saturation, writing each on the publisher cost more
+// CPU per message than the goroutines (docs/decisions.md). A variable for
+// the tests of writeNow.
+var writeNowIdle = 100 * time.Millisecond
 
 var bursts = sync.Pool{New: func() any {
 	b := new(burst)

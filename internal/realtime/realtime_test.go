@@ -587,6 +587,7 @@ func TestS7_CloseEndsConnections(t *testing.T) {
 // them all in order (the rest of a frame cut by a full socket, then a
 // replay after its queue overflowed).
 func TestS7_SlowReaderSlowsNobodyElse(t *testing.T) {
+	realtime.WriteNowAlways(t)
 	e := mustEnv(t, nil)
 	slow := e.dial(t, -1)
 	fast, _, err := websocket.Dial(context.Background(), e.url(-1), &websocket.DialOptions{HTTPHeader: e.header()})
