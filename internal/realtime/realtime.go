@@ -10,13 +10,12 @@
 // WebSocket"): the handler hijacks the connection and returns, so net/http's
 // goroutine and buffers are gone; what stays is one reader goroutine, blocked
 // on the socket with no buffer, and a few hundred bytes of structs. The bus
-// calls into the connection (Receive): an event for an idle connection is
-// written there and then by a non-blocking write(2), on the publisher's
-// goroutine; what cannot be written at once (a burst, a full socket buffer,
-// a gap to replay) is queued, and a writer goroutine is started for it and
-// ends when the queue is empty. A connection whose queue overflows drops it
-// and replays from the store.
-// Pings come from one timer wheel per Handler, not a ticker per connection.
+// calls into the connection (Receive): an event for a connection idle for
+// writeNowIdle is written there and then by a non-blocking write(2), on the
+// publisher's goroutine; the others (a busier connection, a full socket
+// buffer, a gap to replay) are queued, and a writer goroutine is started
+// for them and ends when the queue is empty. A connection whose queue
+// overflows drops it and replays from the store. Pings come from one timer wheel per Handler, not a ticker per connection.
 //
 // Clients send no data on this socket: data frames are read and thrown
 // away, and a message bigger than maxClientMessage ends the connection
