@@ -6,9 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
-	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -19,16 +17,10 @@ import (
 
 // conn is one upgraded events connection. Its reader goroutine lives as
 // long as the socket; a writer goroutine runs only while there is
-// something to write that could not be written at once (a burst, a
-// replay, a ping, a client that reads slowly): an event for an idle
-// connection is written by the publisher itself, without blocking
-// (writeNow).
+// something to write (events, a replay, a ping).
 type conn struct {
-	h  *Handler
-	nc net.Conn
-	// raw is nc's file descriptor for writeNow's non-blocking writes; nil
-	// when nc has none (TLS), and then every event goes to a writer.
-	raw syscall.RawConn
+	h   *Handler
+	nc  net.Conn
 	in  input
 	uid identity.UserID
 	sub *event.Subscription
@@ -43,9 +35,6 @@ type conn struct {
 	// failed, perhaps halfway through a frame: nothing more may be sent.
 	wmu    sync.Mutex
 	broken bool
-	// pending (under wmu) is the rest of a frame writeNow wrote in part:
-	// it goes out before anything else.
-	pending []byte
 
 	mu sync.Mutex
 	// queue holds the events received while the writer is busy; nil when
@@ -58,11 +47,6 @@ type conn struct {
 	// after the queue overflowed (the dropped events are stored).
 	lagged  bool
 	pingDue bool
-	// flushDue asks the writer to write pending.
-	flushDue bool
-	// lastEvent is when the bus last handed an event (Unix ns): writeNow
-	// is for a connection idle for writeNowIdle.
-	lastEvent int64
 	// closed is set once the connection ends; from then on nothing is
 	// queued or written but a close frame.
 	closed bool
@@ -91,35 +75,17 @@ func (in *input) Read(p []byte) (int, error) {
 	return in.nc.Read(p)
 }
 
-// Receive writes an event from the bus at once when the connection is idle
-// (writeNow), or queues it and makes sure a writer runs. It never blocks:
-// a full queue is dropped and the connection replays.
+// Receive queues an event from the bus and makes sure a writer runs. It
+// never blocks: a full queue is dropped and the connection replays.
 func (c *conn) Receive(e event.Event) {
 	if e.Type == event.PresenceChanged && !c.presence {
 		return // only for connections that asked for presence
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
-		c.mu.Unlock()
 		return
 	}
-	now := time.Now().UnixNano()
-	idle := now-c.lastEvent >= int64(writeNowIdle)
-	c.lastEvent = now
-	if idle && c.raw != nil && !c.writing && !c.lagged && !c.pingDue && len(c.queue) == 0 {
-		// No writer and nothing due: c.last is settled.
-		if e.Seq != 0 && e.Seq <= c.last {
-			c.mu.Unlock()
-			return // sent already (by a replay)
-		}
-		if (e.Seq == 0 || e.Seq == c.last+1) && e.Type != event.SessionEnded && len(e.Payload) <= maxWriteNow {
-			c.writing = true // this goroutine is the writer until writeNow ends
-			c.mu.Unlock()
-			c.writeNow(&e)
-			return
-		}
-	}
-	defer c.mu.Unlock()
 	switch {
 	case c.lagged && e.Seq != 0:
 		// The replay to come reads it from the store (stored before publish).
@@ -132,98 +98,6 @@ func (c *conn) Receive(e event.Event) {
 		c.queue = append(c.queue, e)
 	}
 	c.startWriter()
-}
-
-// writeNow writes e's frame on the caller's goroutine (the publisher's) and
-// ends its turn as the writer: the caller set c.writing. It never waits:
-// when the socket would block, or a pong is being written, what is left
-// goes to a writer goroutine. This spares an event for an idle connection
-// (most, at low load) a goroutine's start and the scheduler's hand-off.
-func (c *conn) writeNow(e *event.Event) {
-	b := bursts.Get().(*burst)
-	defer b.put()
-	p := b.encode(e)
-	if !c.wmu.TryLock() {
-		c.handOff(e, false) // the reader writes a pong, or a test holds writes
-		return
-	}
-	if c.broken {
-		c.wmu.Unlock()
-		c.handOff(nil, false) // ending: the writer finds it closed
-		return
-	}
-	n, err := c.tryWrite(b, p)
-	if err != nil {
-		c.broken = true
-		c.wmu.Unlock()
-		c.writeFailed(err)
-		c.handOff(nil, false)
-		return
-	}
-	if n == 0 {
-		c.wmu.Unlock()
-		c.handOff(e, false) // the socket is full: a writer waits for it
-		return
-	}
-	if e.Seq > 0 {
-		c.last = e.Seq
-	}
-	rest := n < len(p)
-	if rest {
-		c.pending = append([]byte(nil), p[n:]...)
-	}
-	c.wmu.Unlock()
-	c.handOff(nil, rest)
-}
-
-// tryWrite makes one non-blocking write of p: n is 0 when the socket
-// buffer is full. A write deadline that has passed (the last writer's,
-// long ago) is cleared, since this write cannot block.
-func (c *conn) tryWrite(b *burst, p []byte) (int, error) {
-	for range 2 {
-		b.w.p, b.w.n, b.w.err, b.w.called = p, 0, nil, false
-		err := c.raw.Write(b.w.fn)
-		b.w.p = nil
-		if b.w.called {
-			return b.w.n, b.w.err
-		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			return 0, err
-		}
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			return 0, errClosed
-		}
-		err = c.nc.SetWriteDeadline(time.Time{})
-		c.mu.Unlock()
-		if err != nil {
-			return 0, err
-		}
-	}
-	return 0, nil // the deadline came back (stop set one): a writer copes
-}
-
-// handOff ends writeNow's turn as the writer: e (not written) goes first
-// in the queue, and a writer goroutine starts if anything is due.
-func (c *conn) handOff(e *event.Event, flush bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		c.writing = false
-		c.queue = nil
-		return
-	}
-	if e != nil {
-		c.queue = slices.Insert(c.queue, 0, *e)
-	}
-	c.flushDue = c.flushDue || flush
-	if !c.flushDue && !c.lagged && !c.pingDue && len(c.queue) == 0 {
-		c.writing = false
-		return
-	}
-	c.h.wg.Add(1) // open: the reader still counts in h.wg
-	go c.write()
 }
 
 // ping asks the writer for a ping (the pinger's tick).
@@ -258,18 +132,18 @@ func (c *conn) write() {
 	var q []event.Event
 	for {
 		c.mu.Lock()
-		if c.closed || (!c.flushDue && !c.lagged && !c.pingDue && len(c.queue) == 0) {
+		if c.closed || (!c.lagged && !c.pingDue && len(c.queue) == 0) {
 			c.writing = false
 			c.queue = nil
 			c.mu.Unlock()
 			return
 		}
-		flush, replay, ping := c.flushDue, c.lagged, c.pingDue
-		c.flushDue, c.lagged, c.pingDue = false, false, false
+		replay, ping := c.lagged, c.pingDue
+		c.lagged, c.pingDue = false, false
 		// Swap: the queue keeps the emptied array of the last batch.
 		q, c.queue = c.queue, q[:0]
 		c.mu.Unlock()
-		err := c.send(b, flush, replay, ping, q)
+		err := c.send(b, replay, ping, q)
 		clear(q)
 		if err != nil {
 			c.writeFailed(err)
@@ -282,14 +156,8 @@ func (c *conn) write() {
 	}
 }
 
-// send writes one batch: the rest of writeNow's frame, a ping, a replay,
-// then the queued events in order.
-func (c *conn) send(b *burst, flush, replay, ping bool, q []event.Event) error {
-	if flush {
-		if err := c.writeRaw(nil); err != nil { // writes pending
-			return err
-		}
-	}
+// send writes one batch: a ping, a replay, then the queued events in order.
+func (c *conn) send(b *burst, replay, ping bool, q []event.Event) error {
 	if ping && c.expectPong() {
 		// Written at once: the wait for the pong has begun.
 		b.out = append(b.out, ws.CompiledPing...)
@@ -382,8 +250,7 @@ var errClosed = errors.New("connection closed")
 // errSessionEnded stops the writer after a session's last event.
 var errSessionEnded = errors.New("session ended")
 
-// writeRaw writes frames within writeTimeout, after the rest of a frame
-// writeNow began.
+// writeRaw writes frames within writeTimeout.
 func (c *conn) writeRaw(p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -400,24 +267,11 @@ func (c *conn) writeRaw(p []byte) error {
 	err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	c.mu.Unlock()
 	if err == nil {
-		err = c.writePending()
-	}
-	if err == nil && len(p) > 0 {
 		_, err = c.nc.Write(p)
 	}
 	if err != nil {
 		c.broken = true
 	}
-	return err
-}
-
-// writePending writes the rest of writeNow's frame (c.wmu is held).
-func (c *conn) writePending() error {
-	if c.pending == nil {
-		return nil
-	}
-	_, err := c.nc.Write(c.pending)
-	c.pending = nil
 	return err
 }
 
@@ -490,10 +344,6 @@ func (c *conn) sendClose(code ws.StatusCode, reason string) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.broken {
-		return false
-	}
-	if err := c.writePending(); err != nil {
-		c.broken = true
 		return false
 	}
 	if _, err := c.nc.Write(f); err != nil {
@@ -629,44 +479,11 @@ func (c *conn) release() {
 }
 
 // burst is a writer's scratch space, pooled: the frames of a batch (out)
-// and of one event (frame), and writeNow's raw write.
+// and of one event (frame).
 type burst struct {
 	out   []byte
 	frame []byte
 	hdr   [ws.MaxHeaderSize]byte
-	w     rawWrite
-}
-
-// encode returns e's frame, header and all, built in b.out: the payload
-// goes after room for the longest header, and the header (written in
-// b.frame) right before it.
-func (b *burst) encode(e *event.Event) []byte {
-	b.out = append(b.out[:0], b.hdr[:]...)
-	b.out = event.AppendFrame(b.out, e.Seq, e.Payload)
-	h := ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(b.out) - ws.MaxHeaderSize)}
-	b.frame = b.frame[:0]
-	_ = ws.WriteHeaderBuffer((*appender)(&b.frame), h, b.hdr[:]) // into memory: cannot fail
-	start := ws.MaxHeaderSize - len(b.frame)
-	copy(b.out[start:], b.frame)
-	return b.out[start:]
-}
-
-// rawWrite is one non-blocking write(2) through syscall.RawConn.Write; fn
-// is its method value, made once per pooled burst.
-type rawWrite struct {
-	p      []byte
-	n      int
-	err    error
-	called bool
-	fn     func(fd uintptr) bool
-}
-
-// do writes what the socket buffer takes and never asks to wait.
-func (w *rawWrite) do(fd uintptr) bool {
-	w.called = true
-	n, err := rawWriteFD(fd, w.p)
-	w.n, w.err = max(n, 0), err
-	return true
 }
 
 const (
@@ -674,25 +491,9 @@ const (
 	flushSize = 32 << 10
 	// maxPooled caps the scratch a burst keeps for the next.
 	maxPooled = 64 << 10
-
-	// maxWriteNow is the biggest payload writeNow writes; bigger ones go
-	// to a writer, whose buffers are made for them.
-	maxWriteNow = 16 << 10
 )
 
-// writeNowIdle is how long a connection goes without events before the
-// publisher writes the next one itself. A busier connection's events go to
-// a writer goroutine, which writes those that arrive while it waits for a
-// CPU in one write: at saturation, writing each on the publisher cost more
-// CPU per message than the goroutines (docs/decisions.md). A variable for
-// the tests of writeNow.
-var writeNowIdle = 100 * time.Millisecond
-
-var bursts = sync.Pool{New: func() any {
-	b := new(burst)
-	b.w.fn = b.w.do
-	return b
-}}
+var bursts = sync.Pool{New: func() any { return new(burst) }}
 
 func (b *burst) put() {
 	if cap(b.out) > maxPooled {

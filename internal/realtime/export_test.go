@@ -1,18 +1,5 @@
 package realtime
 
-import (
-	"testing"
-	"time"
-)
-
-// WriteNowAlways lets the publisher write every event for a connection
-// without a writer (not only after writeNowIdle) until the test ends.
-func WriteNowAlways(tb testing.TB) {
-	old := writeNowIdle
-	writeNowIdle = time.Duration(0)
-	tb.Cleanup(func() { writeNowIdle = old })
-}
-
 // HoldWrites blocks the writes of every open connection until release is
 // called, as a slow client does: what the bus delivers meanwhile queues up
 // and overflows.

@@ -9,13 +9,11 @@
 // An idle connection is cheap (docs/performance.md, "Memory per idle
 // WebSocket"): the handler hijacks the connection and returns, so net/http's
 // goroutine and buffers are gone; what stays is one reader goroutine, blocked
-// on the socket with no buffer, and a few hundred bytes of structs. The bus
-// calls into the connection (Receive): an event for a connection idle for
-// writeNowIdle is written there and then by a non-blocking write(2), on the
-// publisher's goroutine; the others (a busier connection, a full socket
-// buffer, a gap to replay) are queued, and a writer goroutine is started
-// for them and ends when the queue is empty. A connection whose queue
-// overflows drops it and replays from the store. Pings come from one timer wheel per Handler, not a ticker per connection.
+// on the socket with no buffer, and a few hundred bytes of structs. Events
+// are queued by the bus's call into the connection (Receive), and a writer
+// goroutine is started for each burst and ends when the queue is empty. A
+// connection whose queue overflows drops it and replays from the store.
+// Pings come from one timer wheel per Handler, not a ticker per connection.
 //
 // Clients send no data on this socket: data frames are read and thrown
 // away, and a message bigger than maxClientMessage ends the connection
@@ -35,7 +33,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -188,13 +185,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n := rw.Reader.Buffered(); n > 0 {
 		b, _ := rw.Reader.Peek(n) // n bytes are buffered: Peek cannot fail
 		c.in.pre = bytes.Clone(b)
-	}
-	if sc, ok := nc.(syscall.Conn); ok && canWriteNow {
-		if raw, err := sc.SyscallConn(); err == nil {
-			c.mu.Lock() // Receive reads it
-			c.raw = raw
-			c.mu.Unlock()
-		}
 	}
 	if !h.register(c) {
 		c.sub.Close()
