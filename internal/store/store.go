@@ -92,7 +92,8 @@ type DB struct {
 	walPages         atomic.Int64
 	ckptPages        atomic.Int64 // checkpointPages; tests lower it
 	walRestartFrames int64
-	seq              seqs // the writer goroutine's, SQLite only
+	arrivals         arrivals // the writer goroutine's
+	seq              seqs     // the writer goroutine's, SQLite only
 	// writerTx is the writer's open transaction; any other (atomically's
 	// own transactions on PostgreSQL) runs its statements unprepared, since
 	// preparing on the pool could wait for a connection that a transaction
@@ -434,6 +435,50 @@ func (db *DB) await(j *job) error {
 // writes: 300 µs took 10 % more messages per second than none (load tool,
 // in-process, SQLite) and lowered the median send latency; a lone write
 // never waits.
+// arrivals estimates how often writes arrive, so that at low load a lone
+// write can wait for the next one and share its commit. A commit costs
+// most of a lone message's CPU (the fsync, the WAL pages both messages
+// share, the writer's wake-ups), so at 200 writes/s pairing them takes a
+// third off a message's cost for at most loneLingerMax of latency. Writes
+// further apart than loneLingerMax never wait.
+type arrivals struct {
+	since time.Time // start of the current window
+	n     int       // writes in it
+	gap   time.Duration
+}
+
+const (
+	loneLingerMax  = 6 * time.Millisecond
+	arrivalsWindow = 250 * time.Millisecond
+)
+
+// count adds a group's writes, and every arrivalsWindow turns the count
+// into the mean gap between writes.
+func (a *arrivals) count(n int, now time.Time) {
+	if a.since.IsZero() {
+		a.since = now
+	}
+	a.n += n
+	if el := now.Sub(a.since); el >= arrivalsWindow {
+		a.gap = el / time.Duration(a.n)
+		a.since, a.n = now, 0
+	}
+}
+
+// linger is how long a lone write waits for company: a little more than
+// the mean gap, at most loneLingerMax, when the gap is under
+// loneLingerMax; zero otherwise. queued
+// is the writes already waiting, if any, which need no wait.
+func (a *arrivals) linger(queued int, now time.Time) time.Duration {
+	if queued > 0 || a.gap <= 0 || a.since.IsZero() || now.Sub(a.since) > 2*arrivalsWindow {
+		return 0
+	}
+	if a.gap > loneLingerMax {
+		return 0
+	}
+	return min(a.gap*6/5, loneLingerMax)
+}
+
 const (
 	groupLinger = 300 * time.Microsecond
 	lingerFill  = 32
@@ -473,7 +518,23 @@ func (db *DB) writer() {
 				break fill
 			}
 		}
-		if len(batch) > 1 && len(batch) < lingerFill {
+		if len(batch) == 1 {
+			if d := db.arrivals.linger(len(db.jobs), time.Now()); d > 0 {
+				// Writes arrive every few milliseconds: wait for the next
+				// so two share a commit (see arrivals).
+				linger.Reset(d)
+			lone:
+				for len(batch) < lingerFill {
+					select {
+					case j := <-db.jobs:
+						batch = append(batch, j)
+					case <-linger.C:
+						break lone
+					}
+				}
+				linger.Stop()
+			}
+		} else if len(batch) < lingerFill {
 			// Writers are coming in together: wait a moment for more, since
 			// a commit costs about the same for 2 writes as for 20.
 			linger.Reset(groupLinger)
@@ -488,6 +549,7 @@ func (db *DB) writer() {
 			}
 			linger.Stop()
 		}
+		db.arrivals.count(len(batch), time.Now())
 		db.runBatch(batch)
 		if db.walFrames.Load() >= db.walRestartFrames {
 			db.restartWAL()
