@@ -41,6 +41,40 @@ func TestArrivalsLinger(t *testing.T) {
 			}
 		})
 	}
+	// One client writing again as soon as it is answered: every wait
+	// finds nobody, so after a window only one lone write in lingerProbe
+	// waits, and company coming back turns waiting on again.
+	var seq arrivals
+	now := t0
+	waited := 0
+	for i := range 400 {
+		if d := seq.linger(0, now); d > 0 {
+			waited++
+			seq.lingered(false)
+			now = now.Add(d)
+		}
+		seq.count(1, now)
+		now = now.Add(2 * time.Millisecond)
+		if i == 399 && !seq.futile {
+			t.Fatal("a window of waits that found nobody did not turn waiting off")
+		}
+	}
+	if waited > 100 { // one window of waits (about 55), then one in lingerProbe
+		t.Fatalf("a sequential client waited %d times in 400 writes", waited)
+	}
+	late := 0
+	for range 200 {
+		if d := seq.linger(0, now); d > 0 {
+			late++
+			seq.lingered(true)
+		}
+		seq.count(2, now)
+		now = now.Add(4 * time.Millisecond)
+	}
+	if seq.futile || late < 100 {
+		t.Fatalf("company came back but waiting stayed off (futile %v, %d waits in 200 writes)", seq.futile, late)
+	}
+
 	var fresh arrivals
 	if got := fresh.linger(0, t0); got != 0 {
 		t.Fatalf("no writes seen yet: linger = %v, want 0", got)

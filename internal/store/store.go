@@ -438,18 +438,26 @@ func (db *DB) await(j *job) error {
 // arrivals estimates how often writes arrive, so that at low load a lone
 // write can wait for the next one and share its commit. A commit costs
 // most of a lone message's CPU (the fsync, the WAL pages both messages
-// share, the writer's wake-ups), so at 200 writes/s pairing them takes a
-// third off a message's cost for at most loneLingerMax of latency. Writes
-// further apart than loneLingerMax never wait.
+// share, the writer's wake-ups), so pairing writes at 200 a second saves
+// CPU for at most loneLingerMax of latency. Writes further apart than
+// loneLingerMax never wait, and neither do the writes of one client that
+// waits for each answer before it writes again (an import, a test): when
+// most waits of a window found no company, the next window waits only
+// for one lone write in lingerProbe, to notice when company comes back.
 type arrivals struct {
-	since time.Time // start of the current window
-	n     int       // writes in it
-	gap   time.Duration
+	since  time.Time // start of the current window
+	n      int       // writes in it
+	gap    time.Duration
+	waits  int  // lone writes that waited, this window
+	joined int  // … and found company
+	futile bool // most waits of the last window found none
+	probe  int
 }
 
 const (
 	loneLingerMax  = 6 * time.Millisecond
 	arrivalsWindow = 250 * time.Millisecond
+	lingerProbe    = 16
 )
 
 // count adds a group's writes, and every arrivalsWindow turns the count
@@ -461,22 +469,33 @@ func (a *arrivals) count(n int, now time.Time) {
 	a.n += n
 	if el := now.Sub(a.since); el >= arrivalsWindow {
 		a.gap = el / time.Duration(a.n)
-		a.since, a.n = now, 0
+		a.futile = a.waits > 0 && a.joined*2 < a.waits
+		a.since, a.n, a.waits, a.joined = now, 0, 0, 0
 	}
 }
 
 // linger is how long a lone write waits for company: a little more than
 // the mean gap, at most loneLingerMax, when the gap is under
-// loneLingerMax; zero otherwise. queued
-// is the writes already waiting, if any, which need no wait.
+// loneLingerMax; zero otherwise. queued is the writes already waiting,
+// if any, which need no wait.
 func (a *arrivals) linger(queued int, now time.Time) time.Duration {
-	if queued > 0 || a.gap <= 0 || a.since.IsZero() || now.Sub(a.since) > 2*arrivalsWindow {
+	if queued > 0 || a.gap <= 0 || a.since.IsZero() || now.Sub(a.since) > 2*arrivalsWindow || a.gap > loneLingerMax {
 		return 0
 	}
-	if a.gap > loneLingerMax {
-		return 0
+	if a.futile {
+		if a.probe++; a.probe%lingerProbe != 0 {
+			return 0
+		}
 	}
 	return min(a.gap*6/5, loneLingerMax)
+}
+
+// lingered records whether a lone write's wait found company.
+func (a *arrivals) lingered(joined bool) {
+	a.waits++
+	if joined {
+		a.joined++
+	}
 }
 
 const (
@@ -533,6 +552,7 @@ func (db *DB) writer() {
 					}
 				}
 				linger.Stop()
+				db.arrivals.lingered(len(batch) > 1)
 			}
 		} else if len(batch) < lingerFill {
 			// Writers are coming in together: wait a moment for more, since
