@@ -539,17 +539,13 @@ func (db *DB) writer() {
 		}
 		if len(batch) == 1 {
 			if d := db.arrivals.linger(len(db.jobs), time.Now()); d > 0 {
-				// Writes arrive every few milliseconds: wait for the next
-				// so two share a commit (see arrivals).
+				// Writes arrive every few milliseconds: wait for the next,
+				// and no longer, so two share a commit (see arrivals).
 				linger.Reset(d)
-			lone:
-				for len(batch) < lingerFill {
-					select {
-					case j := <-db.jobs:
-						batch = append(batch, j)
-					case <-linger.C:
-						break lone
-					}
+				select {
+				case j := <-db.jobs:
+					batch = append(batch, j)
+				case <-linger.C:
 				}
 				linger.Stop()
 				db.arrivals.lingered(len(batch) > 1)
