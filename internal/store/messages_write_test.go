@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/internal/chat"
+	"github.com/parleychat/parley/internal/errcode"
 	"github.com/parleychat/parley/internal/event"
 	"github.com/parleychat/parley/internal/identity"
 	"github.com/parleychat/parley/internal/store"
@@ -110,6 +111,150 @@ func TestConcurrentMessagesInGroups(t *testing.T) {
 				id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(string(e.Payload), `{"id":"`), `"}`), 10, 64)
 				if err != nil || id <= last {
 					t.Fatalf("user %s: seq %d has message %d after %d: ids must grow with seq", u.UPN, e.Seq, id, last)
+				}
+				last = id
+			}
+		}
+	})
+}
+
+// TestSendsFromABarrierKeepSeqsAndCaps: sends released together from one
+// barrier, so the writer takes them in groups, into chats that share users
+// and into a pending request's chat with a cap. Each user's seqs are
+// 1..n with no gap, in commit order (message ids grow with seq), every
+// sender is told the seqs stored, each chat's activity time is its last
+// message, and the capped sender gets exactly the cap.
+func TestSendsFromABarrierKeepSeqsAndCaps(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := testContext(t)
+		db := storetest.Open(t, d)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		users := mustTenantUsers(t, db, "barrier.test", 6)
+		var chats []chat.ID
+		var members [][]identity.UserID
+		mkChat := func(typ chat.Type, us ...identity.User) {
+			c := chat.Chat{ID: chat.NewID(), Type: typ, TenantID: us[0].TenantID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
+			var ms []chat.Member
+			var ids []identity.UserID
+			for _, u := range us {
+				ms = append(ms, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: us[0].ID})
+				ids = append(ids, u.ID)
+			}
+			if _, err := db.CreateChat(ctx, c, ms, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			chats, members = append(chats, c.ID), append(members, ids)
+		}
+		// Chats overlapping in their users: a ring of 1:1 chats and a group.
+		for k := range users {
+			mkChat(chat.OneOnOne, users[k], users[(k+1)%len(users)])
+		}
+		mkChat(chat.Group, users...)
+		capChat := len(chats) // users[0]'s request to users[3], capped
+		mkChat(chat.OneOnOne, users[0], users[3])
+
+		// Two rounds from a barrier each: uncapped sends only (a group with a
+		// capped send runs alone), then sends with the capped ones among them.
+		const perRound, capped, capMax = 300, 40, 10
+		const sends = 2 * perRound
+		isCapped := func(i int) bool { return i >= perRound && i < perRound+capped }
+		type sent struct {
+			m   *chat.Message
+			evs []event.Event
+			err error
+		}
+		out := make([]sent, sends)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range sends {
+			if i%perRound == 0 {
+				wg.Wait()
+			}
+			k, limit := i%capChat, 0
+			if isCapped(i) {
+				k, limit = capChat, capMax
+			}
+			barrier := start
+			wg.Go(func() {
+				m := &chat.Message{ChatID: chats[k], SenderID: members[k][0], ContentType: "text", Content: fmt.Sprintf("m %d", i)}
+				<-barrier
+				m.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+				m.ModifiedAt = m.CreatedAt
+				evs, err := db.CreateMessage(ctx, m, limit, func(m *chat.Message) []event.Draft {
+					var ds []event.Draft
+					for _, u := range members[k] {
+						ds = append(ds, event.Draft{UserID: u, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: []byte(`{"id":"` + strconv.FormatInt(int64(m.ID), 10) + `"}`)})
+					}
+					return ds
+				})
+				out[i] = sent{m, evs, err}
+			})
+			if i%perRound == perRound-1 {
+				close(start)
+				start = make(chan struct{})
+			}
+		}
+		wg.Wait()
+		st := db.Stats()
+		t.Logf("%d writes in %d commits", st.Writes, st.Commits)
+
+		stored := map[chat.MessageID]bool{}
+		latest := map[chat.ID]time.Time{}
+		refused := 0
+		told := map[identity.UserID]map[int64]chat.MessageID{} // user → seq → message, as told to the senders
+		for i, s := range out {
+			if s.err != nil {
+				if isCapped(i) && errcode.Is(s.err, errcode.MessageRequestLimitReached) {
+					refused++
+					continue
+				}
+				t.Fatalf("send %d: %v", i, s.err)
+			}
+			stored[s.m.ID] = true
+			if s.m.CreatedAt.After(latest[s.m.ChatID]) {
+				latest[s.m.ChatID] = s.m.CreatedAt
+			}
+			for _, e := range s.evs {
+				if told[e.UserID] == nil {
+					told[e.UserID] = map[int64]chat.MessageID{}
+				}
+				told[e.UserID][e.Seq] = s.m.ID
+			}
+		}
+		if refused != capped-capMax {
+			t.Errorf("%d capped sends refused, want %d", refused, capped-capMax)
+		}
+		if got, want := len(stored), sends-capped+capMax; got != want {
+			t.Fatalf("%d messages stored, want %d", got, want)
+		}
+		for k, id := range chats {
+			c, _, err := db.FindChatAny(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !c.UpdatedAt.Equal(latest[id]) {
+				t.Errorf("chat %d: activity %v, want its last message's %v", k, c.UpdatedAt, latest[id])
+			}
+		}
+		for _, u := range users {
+			evs, err := db.FindEvents(ctx, u.ID, 0, 10*sends)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != len(told[u.ID]) {
+				t.Errorf("user %s: %d events stored, senders were told of %d", u.UPN, len(evs), len(told[u.ID]))
+			}
+			last := int64(0)
+			for i, e := range evs {
+				if e.Seq != int64(i+1) {
+					t.Fatalf("user %s: event %d has seq %d: a gap", u.UPN, i, e.Seq)
+				}
+				id, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(string(e.Payload), `{"id":"`), `"}`), 10, 64)
+				if err != nil || id <= last {
+					t.Fatalf("user %s: seq %d has message %d after %d: ids must grow with seq (commit order)", u.UPN, e.Seq, id, last)
+				}
+				if told[u.ID][e.Seq] != chat.MessageID(id) {
+					t.Fatalf("user %s: seq %d stored for message %d, its sender was told %d", u.UPN, e.Seq, id, told[u.ID][e.Seq])
 				}
 				last = id
 			}
