@@ -196,11 +196,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 // selfCommand is how the person who started this program runs it again,
 // for the commands it prints: "go run ./cmd/parley" under go run (whose
-// binary lives in a go-build temporary directory), the path as typed for a
-// binary named parley ("./parley", "parley"), else "parley".
+// binary lives in a go-build temporary directory, …/exe/parley, or, once
+// go run has cached it, in the build cache, …/go-build/xx/<hash>-d/parley),
+// the path as typed for a binary named parley ("./parley", "parley"), else
+// "parley".
 func selfCommand(argv0 string) string {
 	dir := filepath.Dir(argv0)
-	if filepath.Base(dir) == "exe" && strings.Contains(dir, "go-build") {
+	if base := filepath.Base(dir); strings.Contains(dir, "go-build") && (base == "exe" || strings.HasSuffix(base, "-d")) {
 		return "go run ./cmd/parley"
 	}
 	if filepath.Base(argv0) == "parley" {
