@@ -433,8 +433,13 @@ func (db *DB) await(j *job) error {
 
 // A group that already has company waits up to groupLinger for lingerFill
 // writes: 300 µs took 10 % more messages per second than none (load tool,
-// in-process, SQLite) and lowered the median send latency; a lone write
-// never waits.
+// in-process, SQLite) and lowered the median send latency. A lone write
+// waits only as arrivals says.
+const (
+	groupLinger = 300 * time.Microsecond
+	lingerFill  = 32
+)
+
 // arrivals estimates how often writes arrive, so that at low load a lone
 // write can wait for the next one and share its commit. A commit costs
 // most of a lone message's CPU (the fsync, the WAL pages both messages
@@ -497,11 +502,6 @@ func (a *arrivals) lingered(joined bool) {
 		a.joined++
 	}
 }
-
-const (
-	groupLinger = 300 * time.Microsecond
-	lingerFill  = 32
-)
 
 func (db *DB) writer() {
 	defer close(db.done)
