@@ -27,6 +27,25 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 		return nil, err
 	}
 	out := make([]event.Event, len(drafts))
+	if db.canCopy(tx, len(drafts)) {
+		c := &db.copy
+		c.reset()
+		for i := range drafts {
+			d := &drafts[i]
+			c.row(6)
+			c.text(string(d.UserID))
+			c.int8(seqs[i])
+			c.text(string(d.Type))
+			c.text(d.ChatID)
+			c.bytes(d.Payload)
+			c.int8(at)
+			out[i] = event.Event{UserID: d.UserID, Seq: seqs[i], Type: d.Type, ChatID: d.ChatID, Payload: d.Payload, CreatedAt: now}
+		}
+		if err := db.copyIn(eventsCopy); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		return out, nil
+	}
 	args := make([]any, 0, 6*min(len(drafts), eventChunk))
 	err = chunks(len(drafts), eventChunk, func(lo, hi int) error {
 		args = args[:0]
@@ -48,6 +67,9 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 
 // eventChunk caps the events of one INSERT (see multiRowSQL).
 const eventChunk = 64
+
+// eventsCopy stores a large group's events (copyIn).
+const eventsCopy = `COPY events (user_id, seq, type, chat_id, payload, created_at) FROM STDIN BINARY`
 
 var (
 	eventInserts = multiRowSQL(`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at)`,

@@ -114,14 +114,18 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 			return fmt.Errorf("insert messages and touch chats: %w", err)
 		}
 	} else {
-		err = chunks(len(ws), messageChunk, func(lo, hi int) error {
-			args = args[:0]
-			messageArgs(lo, hi)
-			if _, err := db.txExec(tx, messageInserts[hi-lo], args...); err != nil {
-				return fmt.Errorf("insert messages: %w", err)
-			}
-			return nil
-		})
+		if db.canCopy(tx, len(ws)) {
+			err = db.copyMessages(ws, ids)
+		} else {
+			err = chunks(len(ws), messageChunk, func(lo, hi int) error {
+				args = args[:0]
+				messageArgs(lo, hi)
+				if _, err := db.txExec(tx, messageInserts[hi-lo], args...); err != nil {
+					return fmt.Errorf("insert messages: %w", err)
+				}
+				return nil
+			})
+		}
 		if err != nil {
 			return err
 		}
@@ -157,6 +161,37 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 	}
 	for i, w := range ws {
 		w.evs, evs = evs[:counts[i]:counts[i]], evs[counts[i]:]
+	}
+	return nil
+}
+
+// messagesCopy stores a large group's messages on PostgreSQL (copyIn),
+// the columns of messageInserts.
+const messagesCopy = `COPY messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app, via_app_id, via_app_name) FROM STDIN BINARY`
+
+// copyMessages stores ws with their ids by COPY (PostgreSQL).
+func (db *DB) copyMessages(ws []*msgWrite, ids []int64) error {
+	c := &db.copy
+	c.reset()
+	for i, w := range ws {
+		m := w.m
+		c.row(13)
+		c.int8(ids[i])
+		c.text(string(m.ChatID))
+		c.text(string(m.SenderID))
+		c.int8(micros(m.CreatedAt))
+		c.int8(micros(m.ModifiedAt))
+		c.text(m.ContentType)
+		c.text(m.Content)
+		c.text(w.mentions)
+		c.text(w.atts)
+		c.text(w.plain)
+		c.text(m.App.DisplayName)
+		c.text(m.Via.ID)
+		c.text(m.Via.DisplayName)
+	}
+	if err := db.copyIn(messagesCopy); err != nil {
+		return fmt.Errorf("insert messages: %w", err)
 	}
 	return nil
 }

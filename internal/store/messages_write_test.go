@@ -261,3 +261,117 @@ func TestSendsFromABarrierKeepSeqsAndCaps(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupRowsKeepEveryByte: messages sent together from a barrier, so
+// the writer stores them as one group (on PostgreSQL by COPY once a group
+// has nine rows or more), read back byte for byte: text with tabs,
+// newlines, backslashes, quotes and characters outside ASCII, a long
+// text, mentions, attachments, an app's name, and each event's payload.
+// Rounds repeat until one round averaged ten writes per commit, so a
+// large group was certainly among them.
+func TestGroupRowsKeepEveryByte(t *testing.T) {
+	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx := testContext(t)
+		db := storetest.Open(t, d)
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		users := mustTenantUsers(t, db, "bytes.test", 4)
+		c := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: users[0].TenantID, CreatedBy: users[0].ID, CreatedAt: now, UpdatedAt: now}
+		var ms []chat.Member
+		for _, u := range users {
+			ms = append(ms, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: users[0].ID})
+		}
+		if _, err := db.CreateChat(ctx, c, ms, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		texts := []string{
+			"tab\there, newline\nthere, CR\r\n", `back\slash \\ and "quotes" 'single'`, "ünïcödé — 中文 — 🎉👍🏽",
+			`{"json":"looking","n":[1,2]}`, strings.Repeat("long text ", 1500), "", "\\N", "COPY\x7f\x01end",
+		}
+		const perRound = 64
+		want := map[string]*chat.Message{}
+		wantPayload := map[string]string{}
+		for round := 1; ; round++ {
+			before := db.Stats()
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			errs := make([]error, perRound)
+			for i := range perRound {
+				key := fmt.Sprintf("r%d-%d", round, i)
+				m := &chat.Message{ChatID: c.ID, SenderID: users[i%len(users)].ID, ContentType: "text", Content: key + " " + texts[i%len(texts)]}
+				if i%3 == 0 {
+					m.Mentions = []chat.Mention{{ID: 0, MentionText: "Ünï \"q\"\t", UserID: users[1].ID}}
+					m.Attachments = []chat.Attachment{{ID: "a\\1", ContentType: "application/vnd.microsoft.card.adaptive", Content: `{"body":[{"text":"tab\t"}]}`, Name: "ñ"}}
+				}
+				if i%5 == 0 {
+					m.Via = chat.Application{ID: "app\t1", DisplayName: "Bot \\ \"ü\""}
+				}
+				want[key] = m
+				payload := `{"key":"` + key + `","text":` + strconv.Quote(texts[(i+1)%len(texts)]) + `}`
+				wantPayload[key] = payload
+				wg.Go(func() {
+					<-start
+					m.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+					m.ModifiedAt = m.CreatedAt.Add(time.Microsecond)
+					_, errs[i] = db.CreateMessage(ctx, m, 0, func(m *chat.Message) []event.Draft {
+						var ds []event.Draft
+						for _, u := range users {
+							ds = append(ds, event.Draft{UserID: u.ID, Type: event.MessageCreated, ChatID: string(m.ChatID), Payload: []byte(payload)})
+						}
+						return ds
+					})
+				})
+			}
+			close(start)
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			after := db.Stats()
+			writes, commits := after.Writes-before.Writes, after.Commits-before.Commits
+			t.Logf("round %d: %d writes in %d commits", round, writes, commits)
+			if commits > 0 && writes >= 10*commits {
+				break
+			}
+			if round == 6 {
+				t.Fatalf("no round of %d sends from a barrier averaged ten writes per commit", perRound)
+			}
+		}
+		got, err := db.FindMessages(ctx, c.ID, time.Time{}, 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d messages read back, want %d", len(got), len(want))
+		}
+		for _, g := range got {
+			key, _, _ := strings.Cut(g.Content, " ")
+			w := want[key]
+			switch {
+			case w == nil:
+				t.Fatalf("unknown message %q", g.Content[:min(len(g.Content), 40)])
+			case g.ID != w.ID, g.Content != w.Content, g.ContentType != w.ContentType, g.SenderID != w.SenderID,
+				!g.CreatedAt.Equal(w.CreatedAt), !g.ModifiedAt.Equal(w.ModifiedAt), g.Via != w.Via,
+				fmt.Sprint(g.Mentions) != fmt.Sprint(w.Mentions), fmt.Sprint(g.Attachments) != fmt.Sprint(w.Attachments):
+				t.Errorf("message %s read back as\n%+v\nwant\n%+v", key, g, *w)
+			}
+		}
+		for _, u := range users {
+			evs, err := db.FindEvents(ctx, u.ID, 0, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != len(want) {
+				t.Fatalf("user %s: %d events, want %d", u.UPN, len(evs), len(want))
+			}
+			for i, e := range evs {
+				key := strings.TrimPrefix(string(e.Payload), `{"key":"`)
+				key, _, _ = strings.Cut(key, `"`)
+				if string(e.Payload) != wantPayload[key] || e.Seq != int64(i+1) || e.ChatID != string(c.ID) || e.Type != event.MessageCreated {
+					t.Fatalf("user %s: event %d (seq %d, chat %q, type %q) payload %q, want %q", u.UPN, i, e.Seq, e.ChatID, e.Type, e.Payload, wantPayload[key])
+				}
+			}
+		}
+	})
+}

@@ -94,6 +94,7 @@ type DB struct {
 	walRestartFrames int64
 	arrivals         arrivals // the writer goroutine's
 	seq              seqs     // the writer goroutine's, SQLite only
+	copy             copyRows // the writer goroutine's, PostgreSQL only
 	// writerTx is the writer's open transaction; any other (atomically's
 	// own transactions on PostgreSQL) runs its statements unprepared, since
 	// preparing on the pool could wait for a connection that a transaction
