@@ -333,14 +333,19 @@ func (s *Service) Delivered(ctx context.Context, actor *identity.User, m *chat.M
 	if s.Notify == nil || m.App.ID != "" {
 		return
 	}
-	c, members, installed, err := s.Store.FindChatInstalled(ctx, m.ChatID)
+	c, installed, err := s.Store.FindChatInstalled(ctx, m.ChatID)
 	if err != nil {
 		return
 	}
 	if !installed && !isBotChat(&c) {
-		// The common case: no app in the chat, so no bot to tell and no
-		// installs to read. The answer is as current as the chat's
-		// members (docs/decisions.md, "Bots: the installs of a chat").
+		// The common case: no app in the chat, so no bot to tell, no
+		// installs to read and no members to copy. The answer is as
+		// current as the chat's members (docs/decisions.md, "Bots: the
+		// installs of a chat").
+		return
+	}
+	c, members, err := s.Store.FindChatAny(ctx, m.ChatID)
+	if err != nil {
 		return
 	}
 	ins, err := s.botsOf(ctx, &c)

@@ -128,9 +128,9 @@ type Store interface {
 	FindUserByID(ctx context.Context, id identity.UserID) (identity.User, error)
 	// FindChatAny returns a chat and its members whoever looks. Errors: notFound.
 	FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, error)
-	// FindChatInstalled is FindChatAny that also says whether any app is
-	// installed in the chat, current like the chat and its members.
-	FindChatInstalled(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, bool, error)
+	// FindChatInstalled returns a chat without its members and whether any
+	// app is installed in it, current like FindChatAny's answer.
+	FindChatInstalled(ctx context.Context, id chat.ID) (chat.Chat, bool, error)
 	// FindTeam returns a team and its members. Errors: notFound.
 	FindTeam(ctx context.Context, id team.ID) (team.Team, []team.Member, error)
 	// FindChannels returns a team's live channels, General first.

@@ -119,15 +119,24 @@ func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Me
 	return c, members, err
 }
 
-// FindChatInstalled is FindChatAny that also says whether any app is
-// installed in the chat (app_installs of scope chat), so that a send to a
-// chat without apps reads no installs (app.Service.Delivered). The answer
-// is read in the same query as the chat and cached with it: an install
-// or uninstall is a write that drops every cached chat after COMMIT and
-// before it is answered, on this node and, over NATS, on the others
-// (docs/decisions.md, "Bots: the installs of a chat"). Errors: notFound.
-func (db *DB) FindChatInstalled(ctx context.Context, id chat.ID) (chat.Chat, []chat.Member, bool, error) {
-	return db.findChatMembers(ctx, id)
+// FindChatInstalled returns a chat (without its members) and whether any
+// app is installed in it (app_installs of scope chat), so that a send to a
+// chat without apps reads no installs and copies no members
+// (app.Service.Delivered). The answer is read in the same query as the
+// chat and cached with it: an install or uninstall is a write that drops
+// every cached chat after COMMIT and before it is answered, on this node
+// and, over NATS, on the others (docs/decisions.md, "Bots: the installs of
+// a chat"). Errors: notFound.
+func (db *DB) FindChatInstalled(ctx context.Context, id chat.ID) (chat.Chat, bool, error) {
+	c, installed, ok, ticket := db.chats.getChat(id)
+	if ok {
+		return c, installed, nil
+	}
+	c, members, installed, err := db.readChatMembers(ctx, id)
+	if err == nil {
+		db.chats.put(ticket, c, members, installed)
+	}
+	return c, installed, err
 }
 
 // FindChat returns a chat as viewer sees it, with its members. Errors:

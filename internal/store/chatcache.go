@@ -71,6 +71,27 @@ func newChatCache(max, maxMembers int) *chatCache {
 // get returns a copy of the cached chat and members and whether an app is
 // installed in it, or a ticket to fill it.
 func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, bool, chatTicket) {
+	e, t := cc.entry(id)
+	if e == nil {
+		return chat.Chat{}, nil, false, false, t
+	}
+	return e.chat(), slices.Clone(e.members), e.installed, true, t
+}
+
+// getChat is get without the members, which it does not copy: for a
+// caller that needs only the chat and whether an app is installed.
+func (cc *chatCache) getChat(id chat.ID) (chat.Chat, bool, bool, chatTicket) {
+	e, t := cc.entry(id)
+	if e == nil {
+		return chat.Chat{}, false, false, t
+	}
+	return e.chat(), e.installed, true, t
+}
+
+// entry returns the current entry of id, or nil and a ticket to fill it.
+// An entry is never changed once stored (put replaces it), except its
+// atomic activity time.
+func (cc *chatCache) entry(id chat.ID) (*chatEntry, chatTicket) {
 	trusted := cc.trusted == nil || cc.trusted()
 	cc.mu.RLock()
 	defer cc.mu.RUnlock()
@@ -79,14 +100,19 @@ func (cc *chatCache) get(id chat.ID) (chat.Chat, []chat.Member, bool, bool, chat
 	}
 	s := cc.slots[id]
 	if s == nil {
-		return chat.Chat{}, nil, false, false, chatTicket{gen: cc.gen}
+		return nil, chatTicket{gen: cc.gen}
 	}
 	if e := s.entry; trusted && e != nil && e.gen == cc.gen {
-		c := e.c
-		c.UpdatedAt = fromMicros(e.updated.Load())
-		return c, slices.Clone(e.members), e.installed, true, chatTicket{}
+		return e, chatTicket{}
 	}
-	return chat.Chat{}, nil, false, false, chatTicket{gen: cc.gen, ver: s.ver}
+	return nil, chatTicket{gen: cc.gen, ver: s.ver}
+}
+
+// chat is the entry's chat with its current activity time.
+func (e *chatEntry) chat() chat.Chat {
+	c := e.c
+	c.UpdatedAt = fromMicros(e.updated.Load())
+	return c
 }
 
 // put fills the cache with what was read under t, unless a write
