@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,23 +25,13 @@ func TestConcurrentMessagesInGroups(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := testContext(t)
 		db := storetest.Open(t, d)
-		now := time.Now().UTC().Truncate(time.Microsecond)
 		users := mustTenantUsers(t, db, "groups.test", 8)
 		// Four 1:1 chats plus one group of everyone.
 		var chats []chat.ID
 		var members [][]identity.UserID
 		mkChat := func(typ chat.Type, us []identity.User) {
-			c := chat.Chat{ID: chat.NewID(), Type: typ, TenantID: us[0].TenantID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
-			var ms []chat.Member
-			var ids []identity.UserID
-			for _, u := range us {
-				ms = append(ms, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: us[0].ID})
-				ids = append(ids, u.ID)
-			}
-			if _, err := db.CreateChat(ctx, c, ms, nil, nil); err != nil {
-				t.Fatal(err)
-			}
-			chats, members = append(chats, c.ID), append(members, ids)
+			id, ids := mustChat(t, db, typ, us...)
+			chats, members = append(chats, id), append(members, ids)
 		}
 		for k := range 4 {
 			mkChat(chat.OneOnOne, users[2*k:2*k+2])
@@ -128,22 +119,12 @@ func TestSendsFromABarrierKeepSeqsAndCaps(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := testContext(t)
 		db := storetest.Open(t, d)
-		now := time.Now().UTC().Truncate(time.Microsecond)
 		users := mustTenantUsers(t, db, "barrier.test", 6)
 		var chats []chat.ID
 		var members [][]identity.UserID
 		mkChat := func(typ chat.Type, us ...identity.User) {
-			c := chat.Chat{ID: chat.NewID(), Type: typ, TenantID: us[0].TenantID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
-			var ms []chat.Member
-			var ids []identity.UserID
-			for _, u := range us {
-				ms = append(ms, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: us[0].ID})
-				ids = append(ids, u.ID)
-			}
-			if _, err := db.CreateChat(ctx, c, ms, nil, nil); err != nil {
-				t.Fatal(err)
-			}
-			chats, members = append(chats, c.ID), append(members, ids)
+			id, ids := mustChat(t, db, typ, us...)
+			chats, members = append(chats, id), append(members, ids)
 		}
 		// Chats overlapping in their users: a ring of 1:1 chats and a group.
 		for k := range users {
@@ -262,6 +243,24 @@ func TestSendsFromABarrierKeepSeqsAndCaps(t *testing.T) {
 	})
 }
 
+// mustChat stores a chat of typ whose members are us, all accepted, the
+// first its creator, and returns its id and its members' ids.
+func mustChat(t *testing.T, db *store.DB, typ chat.Type, us ...identity.User) (chat.ID, []identity.UserID) {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	c := chat.Chat{ID: chat.NewID(), Type: typ, TenantID: us[0].TenantID, CreatedBy: us[0].ID, CreatedAt: now, UpdatedAt: now}
+	var ms []chat.Member
+	var ids []identity.UserID
+	for _, u := range us {
+		ms = append(ms, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: us[0].ID})
+		ids = append(ids, u.ID)
+	}
+	if _, err := db.CreateChat(context.Background(), c, ms, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c.ID, ids
+}
+
 // TestGroupRowsKeepEveryByte: messages sent together from a barrier, so
 // the writer stores them as one group (on PostgreSQL by COPY once a group
 // has nine rows or more), read back byte for byte: text with tabs,
@@ -273,16 +272,8 @@ func TestGroupRowsKeepEveryByte(t *testing.T) {
 	storetest.EachDialect(t, func(t *testing.T, d store.Dialect) {
 		ctx := testContext(t)
 		db := storetest.Open(t, d)
-		now := time.Now().UTC().Truncate(time.Microsecond)
 		users := mustTenantUsers(t, db, "bytes.test", 4)
-		c := chat.Chat{ID: chat.NewID(), Type: chat.Group, TenantID: users[0].TenantID, CreatedBy: users[0].ID, CreatedAt: now, UpdatedAt: now}
-		var ms []chat.Member
-		for _, u := range users {
-			ms = append(ms, chat.Member{ID: chat.NewMemberID(), ChatID: c.ID, UserID: u.ID, JoinedAt: now, VisibleFrom: now, State: chat.Accepted, AddedBy: users[0].ID})
-		}
-		if _, err := db.CreateChat(ctx, c, ms, nil, nil); err != nil {
-			t.Fatal(err)
-		}
+		chatID, _ := mustChat(t, db, chat.Group, users...)
 		texts := []string{
 			"tab\there, newline\nthere, CR\r\n", `back\slash \\ and "quotes" 'single'`, "ünïcödé — 中文 — 🎉👍🏽",
 			`{"json":"looking","n":[1,2]}`, strings.Repeat("long text ", 1500), "", "\\N", "COPY\x7f\x01end",
@@ -297,7 +288,7 @@ func TestGroupRowsKeepEveryByte(t *testing.T) {
 			errs := make([]error, perRound)
 			for i := range perRound {
 				key := fmt.Sprintf("r%d-%d", round, i)
-				m := &chat.Message{ChatID: c.ID, SenderID: users[i%len(users)].ID, ContentType: "text", Content: key + " " + texts[i%len(texts)]}
+				m := &chat.Message{ChatID: chatID, SenderID: users[i%len(users)].ID, ContentType: "text", Content: key + " " + texts[i%len(texts)]}
 				if i%3 == 0 {
 					m.Mentions = []chat.Mention{{ID: 0, MentionText: "Ünï \"q\"\t", UserID: users[1].ID}}
 					m.Attachments = []chat.Attachment{{ID: "a\\1", ContentType: "application/vnd.microsoft.card.adaptive", Content: `{"body":[{"text":"tab\t"}]}`, Name: "ñ"}}
@@ -338,7 +329,7 @@ func TestGroupRowsKeepEveryByte(t *testing.T) {
 				t.Fatalf("no round of %d sends from a barrier averaged ten writes per commit", perRound)
 			}
 		}
-		got, err := db.FindMessages(ctx, c.ID, time.Time{}, 0, 10000)
+		got, err := db.FindMessages(ctx, chatID, time.Time{}, 0, 10000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,7 +359,7 @@ func TestGroupRowsKeepEveryByte(t *testing.T) {
 			for i, e := range evs {
 				key := strings.TrimPrefix(string(e.Payload), `{"key":"`)
 				key, _, _ = strings.Cut(key, `"`)
-				if string(e.Payload) != wantPayload[key] || e.Seq != int64(i+1) || e.ChatID != string(c.ID) || e.Type != event.MessageCreated {
+				if string(e.Payload) != wantPayload[key] || e.Seq != int64(i+1) || e.ChatID != string(chatID) || e.Type != event.MessageCreated {
 					t.Fatalf("user %s: event %d (seq %d, chat %q, type %q) payload %q, want %q", u.UPN, i, e.Seq, e.ChatID, e.Type, e.Payload, wantPayload[key])
 				}
 			}
