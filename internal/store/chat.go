@@ -128,14 +128,10 @@ func (db *DB) FindChatAny(ctx context.Context, id chat.ID) (chat.Chat, []chat.Me
 // and, over NATS, on the others (docs/decisions.md, "Bots: the installs of
 // a chat"). Errors: notFound.
 func (db *DB) FindChatInstalled(ctx context.Context, id chat.ID) (chat.Chat, bool, error) {
-	c, installed, ok, ticket := db.chats.getChat(id)
-	if ok {
+	if c, installed, ok, _ := db.chats.getChat(id); ok {
 		return c, installed, nil
 	}
-	c, members, installed, err := db.readChatMembers(ctx, id)
-	if err == nil {
-		db.chats.put(ticket, c, members, installed)
-	}
+	c, _, installed, err := db.findChatMembers(ctx, id) // reads it and fills the cache
 	return c, installed, err
 }
 

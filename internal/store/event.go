@@ -68,11 +68,15 @@ func (db *DB) insertEvents(tx *sql.Tx, drafts []event.Draft) ([]event.Event, err
 // eventChunk caps the events of one INSERT (see multiRowSQL).
 const eventChunk = 64
 
-// eventsCopy stores a large group's events (copyIn).
-const eventsCopy = `COPY events (user_id, seq, type, chat_id, payload, created_at) FROM STDIN BINARY`
+// eventRow is the columns an event is stored with, by eventInserts and,
+// on PostgreSQL, by eventsCopy.
+const eventRow = `(user_id, seq, type, chat_id, payload, created_at)`
+
+// eventsCopy stores a large group's events on PostgreSQL (copyIn).
+const eventsCopy = `COPY events ` + eventRow + ` FROM STDIN BINARY`
 
 var (
-	eventInserts = multiRowSQL(`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at)`,
+	eventInserts = multiRowSQL(`INSERT INTO events `+eventRow,
 		`(?, ?, ?, ?, ?, ?)`, ``, eventChunk)
 	seqReservations = multiRowSQL(`UPDATE users SET event_seq = users.event_seq + v.column2 FROM (`,
 		`(CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS v WHERE users.id = v.column1 RETURNING users.id, users.event_seq`, pairChunk)
@@ -86,7 +90,7 @@ const smallEvents = 2 * smallGroup
 var (
 	seqsReserved = multiRowSQL(`WITH s AS (UPDATE users SET event_seq = users.event_seq + v.column2 FROM (`,
 		`(CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS v WHERE users.id = v.column1 RETURNING users.id, users.event_seq - v.column2 AS base) `, smallEvents)
-	eventsAfterSeqs = multiRowSQL(`INSERT INTO events (user_id, seq, type, chat_id, payload, created_at) SELECT s.id, s.base + d.column2, d.column3, d.column4, d.column5, d.column6 FROM (`,
+	eventsAfterSeqs = multiRowSQL(`INSERT INTO events `+eventRow+` SELECT s.id, s.base + d.column2, d.column3, d.column4, d.column5, d.column6 FROM (`,
 		`(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))`, `) AS d JOIN s ON s.id = d.column1 RETURNING user_id, seq`, smallEvents)
 )
 

@@ -46,7 +46,7 @@ const messageChunk = 64
 const smallGroup = 4
 
 var (
-	messageInserts = multiRowSQL(`INSERT INTO messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app, via_app_id, via_app_name)`,
+	messageInserts = multiRowSQL(`INSERT INTO messages `+messageRow,
 		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, messageChunk)
 	// (id, time) pairs: see pairChunk.
 	// loneMessage stores one message with the next id of the sequence and
@@ -165,9 +165,12 @@ func (db *DB) writeMessages(tx *sql.Tx, ws []*msgWrite) error {
 	return nil
 }
 
-// messagesCopy stores a large group's messages on PostgreSQL (copyIn),
-// the columns of messageInserts.
-const messagesCopy = `COPY messages (id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app, via_app_id, via_app_name) FROM STDIN BINARY`
+// messageRow is the columns a new message is stored with, by
+// messageInserts and, on PostgreSQL, by messagesCopy.
+const messageRow = `(id, chat_id, sender_id, created_at, modified_at, content_type, content, mentions, attachments, plain, sender_app, via_app_id, via_app_name)`
+
+// messagesCopy stores a large group's messages on PostgreSQL (copyIn).
+const messagesCopy = `COPY messages ` + messageRow + ` FROM STDIN BINARY`
 
 // copyMessages stores ws with their ids by COPY (PostgreSQL).
 func (db *DB) copyMessages(ws []*msgWrite, ids []int64) error {
